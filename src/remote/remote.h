@@ -1,0 +1,217 @@
+/*
+ * The remote interface: what the sync engine and the hydration path need
+ * from a place that stores files. One backend per file (local.c, s3.c);
+ * remote_open() picks the backend from the remote's spelling.
+ *
+ * Paths are relative to the remote's root, '/'-separated, with no leading
+ * or trailing slash; "" is the root itself. Every component is a valid
+ * POSIX name (not "." or "..", no '/', at most 255 bytes). Backends never
+ * follow a symlink while resolving a path, and never leave the root.
+ *
+ * Every function returns 0 (or a byte count) on success and a negative
+ * errno on failure. Errors a caller should know apart:
+ *   -ENOENT    the object does not exist
+ *   -ESTALE    the object exists but its version is not the one asked for
+ *   -EHOSTDOWN the remote as a whole cannot be reached (unmounted disk,
+ *              server down): nothing about the object can be concluded
+ *   -EIO       anything else that went wrong talking to the remote
+ * All functions may be called from several threads at once.
+ */
+#ifndef CD_REMOTE_H
+#define CD_REMOTE_H
+
+#include "common.h"
+
+#include <sys/statvfs.h>
+
+#define REMOTE_ETAG_MAX 72
+
+/* What a backend knows about one object. */
+struct remote_attr {
+	uint32_t mode;			/* S_IFREG/S_IFDIR/S_IFLNK | permissions */
+	uint64_t size;			/* bytes; for symlinks the target length */
+	int64_t mtime_ns;		/* modification time, ns since the epoch */
+	char etag[REMOTE_ETAG_MAX];	/* opaque version: changes with content */
+};
+
+/* Called once per entry by list(); a non-zero return stops the listing and
+ * becomes list()'s return value. name is borrowed for the call only. */
+typedef int (*remote_list_fn)(void *arg, const char *name,
+			      const struct remote_attr *attr);
+
+/* Progress of a long transfer; return non-zero to cancel it (-ECANCELED). */
+typedef int (*remote_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+enum remote_caps {
+	REMOTE_CAP_RANGE_READ = 1 << 0,	/* read() of any range is cheap */
+	REMOTE_CAP_RENAME = 1 << 1,	/* rename() is atomic and cheap */
+	REMOTE_CAP_SYMLINK = 1 << 2,	/* symlinks can be stored */
+	REMOTE_CAP_COPY = 1 << 3,	/* copy() server-side */
+	REMOTE_CAP_CHMOD = 1 << 4,	/* setattr() keeps modes and times */
+};
+
+struct remote;
+
+struct remote_ops {
+	const char *name;	/* "local", "s3" */
+	unsigned caps;		/* enum remote_caps */
+
+	/* Releases everything open() made, including r itself. */
+	void (*close)(struct remote *r);
+	/* Cheap check that the remote as a whole is there (-EHOSTDOWN if not). */
+	int (*check)(struct remote *r);
+	/* Calls fn for every entry of directory dir, in no particular order,
+	 * streaming: memory use does not grow with the directory's size.
+	 * Entries whose names cannot be POSIX names are skipped with a log
+	 * line. -ENOTDIR if dir is not a directory. */
+	int (*list)(struct remote *r, const char *dir, remote_list_fn fn,
+		    void *arg);
+	int (*stat)(struct remote *r, const char *path,
+		    struct remote_attr *out);
+	/* Reads up to len bytes at off into buf. If etag is non-NULL and the
+	 * object's version differs, fails with -ESTALE instead. Returns bytes
+	 * read; fewer than len only at the end of the object. */
+	ssize_t (*read)(struct remote *r, const char *path, const char *etag,
+			void *buf, size_t len, uint64_t off);
+	/* Publishes bytes [0, size) of fd as the object at path, atomically:
+	 * readers of the remote see the old object or the new, never part of
+	 * one. mode and mtime_ns are kept where the backend can. out gets the
+	 * new object's attributes. fd is read with pread, never moved. */
+	int (*put)(struct remote *r, const char *path, int fd, uint64_t size,
+		   uint32_t mode, int64_t mtime_ns, remote_progress_fn progress,
+		   void *arg, struct remote_attr *out);
+	int (*mkdir)(struct remote *r, const char *path, uint32_t mode);
+	/* -ENOTEMPTY if the directory has entries. */
+	int (*rmdir)(struct remote *r, const char *path);
+	int (*unlink)(struct remote *r, const char *path);
+	/* flags: 0 (replace) or RENAME_NOREPLACE (-EEXIST if to exists). */
+	int (*rename)(struct remote *r, const char *from, const char *to,
+		      unsigned flags);
+	int (*symlink)(struct remote *r, const char *target, const char *path);
+	/* Writes the NUL-terminated target into buf; -ENAMETOOLONG if it
+	 * does not fit. */
+	int (*readlink)(struct remote *r, const char *path, char *buf,
+			size_t size);
+	/* Sets the mode (if mode != (uint32_t)-1) and mtime (if mtime_ns !=
+	 * INT64_MIN) of path. out, if non-NULL, gets the attributes after. */
+	int (*setattr)(struct remote *r, const char *path, uint32_t mode,
+		       int64_t mtime_ns, struct remote_attr *out);
+	int (*statfs)(struct remote *r, struct statvfs *out);
+};
+
+struct remote {
+	const struct remote_ops *ops;	/* the backend */
+	char *spec;			/* what the user gave, for messages */
+};
+
+/*
+ * Opens the remote named by spec: "s3://bucket/prefix" or a directory
+ * path (optionally "local:" followed by one). On failure returns NULL
+ * and writes a sentence for the user into err.
+ */
+struct remote *remote_open(const char *spec, char *err, size_t errlen);
+
+/* Whether name may appear as one component of a path (see above). */
+bool remote_name_ok(const char *name);
+
+/* The backends' constructors, called by remote_open(). */
+struct remote *remote_local_open(const char *dir, char *err, size_t errlen);
+
+static inline void remote_close(struct remote *r)
+{
+	if (r)
+		r->ops->close(r);
+}
+
+static inline bool remote_has(const struct remote *r, unsigned cap)
+{
+	return (r->ops->caps & cap) != 0;
+}
+
+static inline CD_WUR int remote_check(struct remote *r)
+{
+	return r->ops->check(r);
+}
+
+static inline CD_WUR int remote_list(struct remote *r, const char *dir,
+				     remote_list_fn fn, void *arg)
+{
+	return r->ops->list(r, dir, fn, arg);
+}
+
+static inline CD_WUR int remote_stat(struct remote *r, const char *path,
+				     struct remote_attr *out)
+{
+	return r->ops->stat(r, path, out);
+}
+
+static inline CD_WUR ssize_t remote_read(struct remote *r, const char *path,
+					 const char *etag, void *buf,
+					 size_t len, uint64_t off)
+{
+	return r->ops->read(r, path, etag, buf, len, off);
+}
+
+static inline CD_WUR int remote_put(struct remote *r, const char *path,
+				    int fd, uint64_t size, uint32_t mode,
+				    int64_t mtime_ns,
+				    remote_progress_fn progress, void *arg,
+				    struct remote_attr *out)
+{
+	return r->ops->put(r, path, fd, size, mode, mtime_ns, progress, arg,
+			   out);
+}
+
+static inline CD_WUR int remote_mkdir(struct remote *r, const char *path,
+				      uint32_t mode)
+{
+	return r->ops->mkdir(r, path, mode);
+}
+
+static inline CD_WUR int remote_rmdir(struct remote *r, const char *path)
+{
+	return r->ops->rmdir(r, path);
+}
+
+static inline CD_WUR int remote_unlink(struct remote *r, const char *path)
+{
+	return r->ops->unlink(r, path);
+}
+
+static inline CD_WUR int remote_rename(struct remote *r, const char *from,
+				       const char *to, unsigned flags)
+{
+	return r->ops->rename(r, from, to, flags);
+}
+
+static inline CD_WUR int remote_symlink(struct remote *r, const char *target,
+					const char *path)
+{
+	if (!r->ops->symlink)
+		return -EPERM;
+	return r->ops->symlink(r, target, path);
+}
+
+static inline CD_WUR int remote_readlink(struct remote *r, const char *path,
+					 char *buf, size_t size)
+{
+	if (!r->ops->readlink)
+		return -EINVAL;
+	return r->ops->readlink(r, path, buf, size);
+}
+
+static inline CD_WUR int remote_setattr(struct remote *r, const char *path,
+					uint32_t mode, int64_t mtime_ns,
+					struct remote_attr *out)
+{
+	if (!r->ops->setattr)
+		return 0;
+	return r->ops->setattr(r, path, mode, mtime_ns, out);
+}
+
+static inline CD_WUR int remote_statfs(struct remote *r, struct statvfs *out)
+{
+	return r->ops->statfs(r, out);
+}
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * Small helpers: allocation that cannot fail, number parsing, clocks,
+ * path joining, full-length I/O loops.
+ */
+#include "common.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+static void out_of_memory(void)
+{
+	static const char msg[] = "clonedrive: out of memory\n";
+
+	if (write(2, msg, sizeof(msg) - 1) < 0) {
+		/* about to abort anyway */
+	}
+	abort();
+}
+
+void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+void *xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size ? size : 1);
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		out_of_memory();
+	return p;
+}
+
+int util_parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Splits s into a number and a suffix looked up in names/mult. */
+static int parse_scaled(const char *s, const char *const *names,
+			const uint64_t *mult, size_t n, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (strcasecmp(end, names[i]) == 0) {
+			if (mult[i] && v > UINT64_MAX / mult[i])
+				return -ERANGE;
+			*out = v * mult[i];
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int util_parse_size(const char *s, uint64_t *out)
+{
+	static const char *const names[] = {
+		"", "K", "KiB", "M", "MiB", "G", "GiB", "T", "TiB",
+	};
+	static const uint64_t mult[] = {
+		1, 1ULL << 10, 1ULL << 10, 1ULL << 20, 1ULL << 20,
+		1ULL << 30, 1ULL << 30, 1ULL << 40, 1ULL << 40,
+	};
+
+	return parse_scaled(s, names, mult, CD_ARRAY_SIZE(names), out);
+}
+
+int util_parse_duration_ms(const char *s, uint64_t *out)
+{
+	static const char *const names[] = { "", "s", "ms", "m", "h" };
+	static const uint64_t mult[] = { 1000, 1000, 1, 60000, 3600000 };
+
+	return parse_scaled(s, names, mult, CD_ARRAY_SIZE(names), out);
+}
+
+int64_t util_now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t util_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+char *util_path_join(const char *a, const char *b)
+{
+	if (!*a)
+		return xstrdup(b);
+	if (!*b)
+		return xstrdup(a);
+	return xasprintf("%s/%s", a, b);
+}
+
+int util_mkdir_p(const char *dir, mode_t mode)
+{
+	char *p = xstrdup(dir);
+	char *s;
+	int rc = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || !*s) {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, mode) < 0 && errno != EEXIST) {
+				rc = -errno;
+				break;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+bool util_path_is_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || !path[n]);
+}
+
+int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int util_pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int util_copy_range(int src, int dst, uint64_t off, uint64_t len)
+{
+	static const size_t bufsize = 1 << 20;
+	char *buf;
+	int rc = 0;
+
+	while (len) {
+		loff_t in = (loff_t)off, out = (loff_t)off;
+		ssize_t n = copy_file_range(src, &in, dst, &out,
+					    (size_t)CD_MIN(len, 1ULL << 30), 0);
+
+		if (n > 0) {
+			off += (uint64_t)n;
+			len -= (uint64_t)n;
+			continue;
+		}
+		if (n == 0)
+			return -EIO;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != EOPNOTSUPP &&
+		    errno != ENOSYS)
+			return -errno;
+		break;
+	}
+	if (!len)
+		return 0;
+	buf = xmalloc(bufsize);
+	while (len && !rc) {
+		size_t chunk = (size_t)CD_MIN(len, bufsize);
+
+		rc = util_pread_all(src, buf, chunk, off);
+		if (!rc)
+			rc = util_pwrite_all(dst, buf, chunk, off);
+		off += chunk;
+		len -= chunk;
+	}
+	free(buf);
+	return rc;
+}

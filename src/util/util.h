@@ -1,0 +1,46 @@
+/*
+ * Small helpers shared by every module.
+ */
+#ifndef CD_UTIL_H
+#define CD_UTIL_H
+
+#include "common.h"
+
+/* Allocation that aborts on failure, for small internal allocations. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* A new string, printf-style. */
+char *xasprintf(const char *fmt, ...) CD_PRINTF(1, 2);
+
+/* Parses a whole string as an unsigned decimal number; 0 or -EINVAL. */
+int util_parse_u64(const char *s, uint64_t *out) CD_WUR;
+/* Parses a size with an optional K/M/G/T suffix (powers of 1024). */
+int util_parse_size(const char *s, uint64_t *out) CD_WUR;
+/* Parses a duration: a number with optional ms/s/m/h suffix, in ms. */
+int util_parse_duration_ms(const char *s, uint64_t *out) CD_WUR;
+
+/* Monotonic and wall clocks in ns. */
+int64_t util_now_mono_ns(void);
+int64_t util_now_ns(void);
+
+/* "a" + "/" + "b", leaving out the slash when a is "" (remote paths). */
+char *util_path_join(const char *a, const char *b);
+
+/* Makes dir and its missing parents with mode; 0 or -errno. */
+int util_mkdir_p(const char *dir, mode_t mode) CD_WUR;
+
+/* Whether path is dir itself or lies below it (both absolute, resolved). */
+bool util_path_is_under(const char *path, const char *dir);
+
+/* Full pwrite/pread loops; return 0 or -errno (-EIO on a short read). */
+int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off) CD_WUR;
+int util_pread_all(int fd, void *buf, size_t len, uint64_t off) CD_WUR;
+
+/* Copies [off, off+len) of src to the same offsets of dst, without
+ * moving either file offset. 0 or -errno. */
+int util_copy_range(int src, int dst, uint64_t off, uint64_t len) CD_WUR;
+
+#endif
