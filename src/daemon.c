@@ -1,0 +1,723 @@
+/*
+ * The mount and unmount commands.
+ *
+ * mount: checks what it is given (a mountpoint that is a directory, not
+ * inside the remote; a remote and a cache directory not inside the
+ * mountpoint), cleans up a stale mount a killed daemon left, forks (unless
+ * --foreground), and in the child builds the layers bottom-up: remote,
+ * store, fetcher, sync engine, filters, front end. The parent returns
+ * once the mount is live, with the child's verdict. One daemon per cache
+ * directory: a lock file in it says who has it.
+ *
+ * unmount: asks the daemon (through the user.clonedrive.sync xattr of the
+ * root) to flush pending remote operations, says what is still pending if
+ * that times out, unmounts, and waits for the daemon to exit.
+ */
+#include "common.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "filter/filter.h"
+#include "fuse/frontend.h"
+#include "remote/remote.h"
+#include "store/store.h"
+#include "sync/fetch.h"
+#include "sync/sync.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define FETCH_THREADS 4
+
+struct mount_opts {
+	bool foreground;
+	bool trace;
+	bool debug;
+	char *cache_dir;
+	char *log_file;
+	char *pid_file;
+	char *fuse_opts;
+	uint64_t poll_ms;
+	uint64_t upload_delay_ms;
+	double timeout;
+	const char *remote;
+	const char *mountpoint;
+};
+
+enum {
+	OPT_CACHE_DIR = 256,
+	OPT_POLL,
+	OPT_UPLOAD_DELAY,
+	OPT_PID_FILE,
+	OPT_LOG_FILE,
+	OPT_TRACE,
+	OPT_DEBUG,
+	OPT_ATTR_TIMEOUT,
+};
+
+/* The options of mount, with their defaults in the help text. */
+static const struct option mount_longopts[] = {
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+	{ "poll-interval", required_argument, NULL, OPT_POLL },
+	{ "upload-delay", required_argument, NULL, OPT_UPLOAD_DELAY },
+	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
+	{ "trace", no_argument, NULL, OPT_TRACE },
+	{ "debug", no_argument, NULL, OPT_DEBUG },
+	{ "attr-timeout", required_argument, NULL, OPT_ATTR_TIMEOUT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char mount_usage[] =
+	"usage: clonedrive mount [options] REMOTE MOUNTPOINT\n"
+	"\n"
+	"Mounts REMOTE at MOUNTPOINT as a files-on-demand drive: every remote\n"
+	"file shows at once, data is fetched when read, changes are uploaded\n"
+	"in the background. Returns once the mount is live.\n"
+	"\n"
+	"REMOTE is a directory (local disk, NAS), optionally written local:DIR.\n"
+	"\n"
+	"options:\n"
+	"  -f, --foreground        stay in the foreground, log to stderr\n"
+	"  -o OPTS                 mount options: allow_other,\n"
+	"                          default_permissions (always on), ro, ...\n"
+	"  --cache-dir DIR         local store (default: $XDG_CACHE_HOME/\n"
+	"                          clonedrive/NAME-HASH, one per remote and\n"
+	"                          mountpoint)\n"
+	"  --poll-interval DUR     how often remote changes are looked for\n"
+	"                          (default 30s; units ms, s, m, h)\n"
+	"  --upload-delay DUR      wait after the last close before uploading\n"
+	"                          (default 2s)\n"
+	"  --attr-timeout SECS     how long the kernel keeps attributes\n"
+	"                          (default 3600)\n"
+	"  --log-file FILE         (default: $XDG_STATE_HOME/clonedrive/\n"
+	"                          NAME-HASH.log)\n"
+	"  --pid-file FILE         write the daemon's pid there\n"
+	"  --trace                 log every operation with pid and latency\n"
+	"  --debug                 verbose log\n"
+	"  -h, --help              this text\n"
+	"\n"
+	"Exit status: 0 mounted, 1 error (the message says which), 2 usage.\n";
+
+static const char unmount_usage[] =
+	"usage: clonedrive unmount [--force] [--timeout DUR] MOUNTPOINT\n"
+	"\n"
+	"Uploads what is pending (waiting at most --timeout, default 30s; what\n"
+	"is still pending then is listed and resumes at the next mount), then\n"
+	"unmounts and waits for the daemon to exit.\n"
+	"\n"
+	"  --force        do not wait for uploads; detach even if busy\n"
+	"  --timeout DUR  how long to wait for pending uploads\n"
+	"  -h, --help     this text\n";
+
+/* A directory under an XDG base: $VAR or ~/FALLBACK, plus "clonedrive". */
+static char *xdg_dir(const char *var, const char *fallback)
+{
+	const char *v = getenv(var);
+	const char *home = getenv("HOME");
+
+	if (v && *v == '/')
+		return xasprintf("%s/clonedrive", v);
+	return xasprintf("%s/%s/clonedrive", home && *home ? home : "/root",
+			 fallback);
+}
+
+/* NAME-HASH: the mountpoint's last component and a hash of both paths. */
+static char *instance_name(const char *remote, const char *mnt)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const char *p, *base = strrchr(mnt, '/');
+	char name[64];
+	size_t i = 0;
+
+	for (p = remote; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ 0) * 1099511628211ULL;
+	for (p = mnt; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	base = base && base[1] ? base + 1 : "root";
+	for (p = base; *p && i < 32; p++)
+		name[i++] = (char)((*p >= 'a' && *p <= 'z') ||
+						   (*p >= 'A' && *p <= 'Z') ||
+						   (*p >= '0' && *p <= '9') ||
+						   *p == '-' || *p == '_'
+					   ? *p
+					   : '_');
+	name[i] = '\0';
+	return xasprintf("%s-%016llx", name, (unsigned long long)h);
+}
+
+/* Lazily detaches a mount; for stale FUSE mounts. */
+static int detach(const char *mnt)
+{
+	pid_t pid;
+	int status;
+
+	if (umount2(mnt, MNT_DETACH) == 0)
+		return 0;
+	pid = fork();
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", "-z", "--", mnt,
+		       (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+/* Resolves the mountpoint, cleaning up a stale mount first. */
+static int resolve_mountpoint(const char *mnt, char *out)
+{
+	struct stat st;
+
+	if (stat(mnt, &st) < 0 && errno == ENOTCONN) {
+		fprintf(stderr, "clonedrive: %s: cleaning up a stale mount "
+				"left by a daemon that died\n", mnt);
+		if (detach(mnt)) {
+			fprintf(stderr, "clonedrive: %s: cannot unmount the "
+					"stale mount; try 'fusermount3 -u -z "
+					"%s'\n", mnt, mnt);
+			return -EBUSY;
+		}
+	}
+	if (!realpath(mnt, out)) {
+		fprintf(stderr, "clonedrive: mountpoint %s: %s\n", mnt,
+			strerror(errno));
+		return -errno;
+	}
+	if (stat(out, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "clonedrive: mountpoint %s is not a "
+				"directory\n", mnt);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+static int parse_mount_opts(int argc, char **argv, struct mount_opts *o)
+{
+	uint64_t v;
+	int c;
+
+	o->poll_ms = 30000;
+	o->upload_delay_ms = 2000;
+	o->timeout = 3600;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+fho:", mount_longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'o':
+			if (o->fuse_opts) {
+				char *joined = xasprintf("%s,%s", o->fuse_opts,
+							 optarg);
+
+				free(o->fuse_opts);
+				o->fuse_opts = joined;
+			} else {
+				o->fuse_opts = xstrdup(optarg);
+			}
+			break;
+		case OPT_CACHE_DIR:
+			o->cache_dir = xstrdup(optarg);
+			break;
+		case OPT_POLL:
+			if (util_parse_duration_ms(optarg, &o->poll_ms) ||
+			    o->poll_ms == 0) {
+				fprintf(stderr, "clonedrive mount: bad "
+						"--poll-interval '%s' (e.g. 30s)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_UPLOAD_DELAY:
+			if (util_parse_duration_ms(optarg,
+						   &o->upload_delay_ms)) {
+				fprintf(stderr, "clonedrive mount: bad "
+						"--upload-delay '%s' (e.g. 2s)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_ATTR_TIMEOUT:
+			if (util_parse_u64(optarg, &v)) {
+				fprintf(stderr, "clonedrive mount: bad "
+						"--attr-timeout '%s'\n", optarg);
+				return 2;
+			}
+			o->timeout = (double)v;
+			break;
+		case OPT_PID_FILE:
+			o->pid_file = xstrdup(optarg);
+			break;
+		case OPT_LOG_FILE:
+			o->log_file = xstrdup(optarg);
+			break;
+		case OPT_TRACE:
+			o->trace = true;
+			break;
+		case OPT_DEBUG:
+			o->debug = true;
+			break;
+		case 'h':
+			fputs(mount_usage, stdout);
+			return -1;
+		default:
+			fputs(mount_usage, stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		fputs(mount_usage, stderr);
+		return 2;
+	}
+	o->remote = argv[optind];
+	o->mountpoint = argv[optind + 1];
+	return 0;
+}
+
+/* Whether the -o options ask for a read-only mount. */
+static bool opts_readonly(const char *opts)
+{
+	char *copy, *tok, *save = NULL;
+	bool ro = false;
+
+	if (!opts)
+		return false;
+	copy = xstrdup(opts);
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
+		if (strcmp(tok, "ro") == 0)
+			ro = true;
+		else if (strcmp(tok, "rw") == 0)
+			ro = false;
+	free(copy);
+	return ro;
+}
+
+/* Checks that neither of remote, cache lies in the other places. */
+static int check_places(const char *remote_dir, const char *cache,
+			const char *mnt)
+{
+	if (remote_dir && util_path_is_under(remote_dir, mnt)) {
+		fprintf(stderr, "clonedrive: the remote %s is inside the "
+				"mountpoint %s; the daemon must never do I/O "
+				"through its own mount\n", remote_dir, mnt);
+		return -EINVAL;
+	}
+	if (remote_dir && util_path_is_under(mnt, remote_dir)) {
+		fprintf(stderr, "clonedrive: the mountpoint %s is inside the "
+				"remote %s; listing the remote would enter "
+				"the mount\n", mnt, remote_dir);
+		return -EINVAL;
+	}
+	if (util_path_is_under(cache, mnt)) {
+		fprintf(stderr, "clonedrive: the cache directory %s is "
+				"inside the mountpoint %s\n", cache, mnt);
+		return -EINVAL;
+	}
+	if (remote_dir && util_path_is_under(cache, remote_dir)) {
+		fprintf(stderr, "clonedrive: the cache directory %s is "
+				"inside the remote %s\n", cache, remote_dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Takes the cache directory's lock: one daemon per local store. */
+static int lock_cache(const char *cache)
+{
+	char *path = xasprintf("%s/lock", cache);
+	char pid[32];
+	int fd, n;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "clonedrive: %s: %s\n", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		n = (int)pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		fprintf(stderr, "clonedrive: the cache directory %s is in use "
+				"by another clonedrive daemon (pid %s); unmount "
+				"it first or give another --cache-dir\n",
+			cache, *pid ? pid : "?");
+		close(fd);
+		free(path);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) < 0) {
+		/* the lock is what matters; the pid is a courtesy */
+	}
+	free(path);
+	return fd;
+}
+
+static void write_pid_file(const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f) {
+		log_warn("pid file %s: %s", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+}
+
+/* Tells the waiting parent how it went (0 ok, else an exit status). */
+static void report(int fd, unsigned char status)
+{
+	if (fd >= 0) {
+		if (write(fd, &status, 1) < 0) {
+			/* the parent is gone; nothing to tell */
+		}
+		close(fd);
+	}
+}
+
+/* A fetch found the remote version changed under it: poll now. */
+static void on_stale(void *arg, uint64_t ino)
+{
+	struct fs *fs = arg;
+
+	if (fs->sync)
+		sync_refresh(fs->sync);
+}
+
+/* Builds the layers, serves until unmounted, takes the layers down. */
+static int serve(struct mount_opts *o, const char *mnt, const char *cache,
+		 int ready_fd)
+{
+	struct sync_config cfg = { o->poll_ms, o->upload_delay_ms };
+	struct frontend *fe = NULL;
+	struct remote *remote;
+	char err[512];
+	struct fs fs;
+	int rc;
+
+	memset(&fs, 0, sizeof(fs));
+	fs.trace = o->trace;
+	fs.readonly = opts_readonly(o->fuse_opts);
+	fs.timeout = o->timeout;
+	remote = remote_open(o->remote, err, sizeof(err));
+	if (!remote) {
+		log_error("%s", err);
+		return 1;
+	}
+	rc = store_open(cache, getuid(), getgid(), &fs.store);
+	if (rc) {
+		log_error("cannot open the local store in %s: %s", cache,
+			  strerror(-rc));
+		goto out_remote;
+	}
+	fs.remote = remote;
+	fs.fetcher = fetch_new(fs.store, remote, &fs.stats, FETCH_THREADS,
+			       on_stale, &fs);
+	fs.sync = sync_new(fs.store, remote, fs.fetcher, &fs.stats, &cfg);
+	rc = filter_stack_init(&fs);
+	if (rc)
+		goto out_sync;
+	{
+		char *opts = xasprintf("default_permissions%s%s",
+				       o->fuse_opts ? "," : "",
+				       o->fuse_opts ? o->fuse_opts : "");
+
+		rc = frontend_mount(&fs, mnt, opts, &fe);
+		free(opts);
+	}
+	if (rc)
+		goto out_filters;
+	rc = sync_start(fs.sync, frontend_notify(fe));
+	if (rc) {
+		log_error("cannot start the sync engine: %s", strerror(-rc));
+		goto out_frontend;
+	}
+	if (o->pid_file)
+		write_pid_file(o->pid_file);
+	log_info("mounted %s at %s (cache %s)", remote->spec, mnt, cache);
+	report(ready_fd, 0);
+	ready_fd = -1;
+	if (!o->foreground) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			if (o->log_file)
+				dup2(null, 2);
+			close(null);
+		}
+	}
+	rc = frontend_loop(fe);
+	log_info("unmounting %s", mnt);
+out_frontend:
+	sync_free(fs.sync);
+	fs.sync = NULL;
+	fetch_free(fs.fetcher);
+	fs.fetcher = NULL;
+	frontend_free(fe);
+out_filters:
+	filter_stack_release(&fs);
+out_sync:
+	sync_free(fs.sync);
+	fetch_free(fs.fetcher);
+	store_close(fs.store);
+out_remote:
+	remote_close(remote);
+	if (ready_fd >= 0)
+		report(ready_fd, 1);
+	return rc ? 1 : 0;
+}
+
+int daemon_mount_main(int argc, char **argv)
+{
+	struct mount_opts o;
+	char mnt[PATH_MAX], remote_dir[PATH_MAX], cache[PATH_MAX];
+	const char *rspec;
+	bool is_dir_remote;
+	int pipefd[2] = { -1, -1 };
+	int lockfd, logfd = -1, rc;
+	char *name, *dir;
+	unsigned char status;
+	pid_t pid;
+
+	memset(&o, 0, sizeof(o));
+	rc = parse_mount_opts(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (resolve_mountpoint(o.mountpoint, mnt))
+		return 1;
+	is_dir_remote = strncmp(o.remote, "s3://", 5) != 0;
+	rspec = strncmp(o.remote, "local:", 6) == 0 ? o.remote + 6 : o.remote;
+	if (is_dir_remote && !realpath(rspec, remote_dir)) {
+		fprintf(stderr, "clonedrive: remote directory %s: %s\n", rspec,
+			strerror(errno));
+		return 1;
+	}
+	name = instance_name(is_dir_remote ? remote_dir : o.remote, mnt);
+	if (!o.cache_dir) {
+		dir = xdg_dir("XDG_CACHE_HOME", ".cache");
+		o.cache_dir = xasprintf("%s/%s", dir, name);
+		free(dir);
+	}
+	if (!o.log_file && !o.foreground) {
+		dir = xdg_dir("XDG_STATE_HOME", ".local/state");
+		if (util_mkdir_p(dir, 0700) == 0)
+			o.log_file = xasprintf("%s/%s.log", dir, name);
+		free(dir);
+	}
+	free(name);
+	rc = util_mkdir_p(o.cache_dir, 0700);
+	if (rc || !realpath(o.cache_dir, cache)) {
+		fprintf(stderr, "clonedrive: cache directory %s: %s\n",
+			o.cache_dir, strerror(rc ? -rc : errno));
+		return 1;
+	}
+	if (check_places(is_dir_remote ? remote_dir : NULL, cache, mnt))
+		return 1;
+	if (o.log_file) {
+		logfd = open(o.log_file,
+			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (logfd < 0) {
+			fprintf(stderr, "clonedrive: log file %s: %s\n",
+				o.log_file, strerror(errno));
+			return 1;
+		}
+	}
+	if (!o.foreground) {
+		if (pipe2(pipefd, O_CLOEXEC) < 0) {
+			perror("clonedrive: pipe");
+			return 1;
+		}
+		pid = fork();
+		if (pid < 0) {
+			perror("clonedrive: fork");
+			return 1;
+		}
+		if (pid > 0) {
+			close(pipefd[1]);
+			if (read(pipefd[0], &status, 1) != 1)
+				status = 1;
+			if (status)
+				fprintf(stderr, "clonedrive: mount of %s at %s "
+						"failed%s%s\n", o.remote, mnt,
+					o.log_file ? "; see " : "",
+					o.log_file ? o.log_file : "");
+			return status;
+		}
+		close(pipefd[0]);
+		setsid();
+	}
+	/* errors before the mount is live go to the terminal too */
+	log_setup(logfd >= 0 ? logfd : 2,
+		  o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	lockfd = lock_cache(cache);
+	if (lockfd < 0) {
+		report(pipefd[1], 1);
+		return 1;
+	}
+	if (logfd >= 0 && !o.foreground)
+		fprintf(stderr, "clonedrive: logging to %s\n", o.log_file);
+	rc = serve(&o, mnt, cache, pipefd[1]);
+	close(lockfd);
+	if (logfd >= 0)
+		close(logfd);
+	free(o.cache_dir);
+	free(o.log_file);
+	free(o.pid_file);
+	free(o.fuse_opts);
+	return rc;
+}
+
+/* The daemon's pid, from the stats of the mount root (0 if unknown). */
+static pid_t daemon_pid(const char *mnt, long long *pending)
+{
+	char buf[1024], *p;
+	ssize_t n;
+	pid_t pid = 0;
+
+	n = getxattr(mnt, "user.clonedrive.stats", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strstr(buf, "pid=");
+	if (p)
+		pid = (pid_t)strtol(p + 4, NULL, 10);
+	p = strstr(buf, "uploads_pending=");
+	if (p && pending)
+		*pending = strtoll(p + 16, NULL, 10);
+	return pid;
+}
+
+static int do_unmount(const char *mnt, bool force)
+{
+	pid_t pid;
+	int status;
+
+	if (umount2(mnt, force ? MNT_DETACH : 0) == 0)
+		return 0;
+	if (errno == EBUSY && !force)
+		return -EBUSY;
+	pid = fork();
+	if (pid == 0) {
+		if (force)
+			execlp("fusermount3", "fusermount3", "-u", "-z", "--",
+			       mnt, (char *)NULL);
+		else
+			execlp("fusermount3", "fusermount3", "-u", "--", mnt,
+			       (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EBUSY;
+}
+
+int daemon_unmount_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'F' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t timeout_ms = 30000;
+	long long pending = 0;
+	char mnt[PATH_MAX], secs[32];
+	bool force = false;
+	struct stat st;
+	pid_t pid;
+	int c, i, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			force = true;
+			break;
+		case 't':
+			if (util_parse_duration_ms(optarg, &timeout_ms)) {
+				fprintf(stderr, "clonedrive unmount: bad "
+						"--timeout '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			fputs(unmount_usage, stdout);
+			return 0;
+		default:
+			fputs(unmount_usage, stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		fputs(unmount_usage, stderr);
+		return 2;
+	}
+	if (stat(argv[optind], &st) < 0 && errno == ENOTCONN) {
+		fprintf(stderr, "clonedrive: %s: stale mount (the daemon "
+				"died); detaching it. Pending uploads resume "
+				"at the next mount.\n", argv[optind]);
+		return detach(argv[optind]) ? 1 : 0;
+	}
+	if (!realpath(argv[optind], mnt)) {
+		fprintf(stderr, "clonedrive: %s: %s\n", argv[optind],
+			strerror(errno));
+		return 1;
+	}
+	pid = daemon_pid(mnt, &pending);
+	if (!pid) {
+		fprintf(stderr, "clonedrive: %s is not a clonedrive mount\n",
+			mnt);
+		return 1;
+	}
+	if (!force && pending > 0) {
+		snprintf(secs, sizeof(secs), "%llu",
+			 (unsigned long long)((timeout_ms + 999) / 1000));
+		if (setxattr(mnt, "user.clonedrive.sync", secs, strlen(secs),
+			     0) < 0) {
+			daemon_pid(mnt, &pending);
+			fprintf(stderr, "clonedrive: %s: %lld remote "
+					"operations still pending (%s); they "
+					"resume at the next mount\n", mnt,
+				pending, strerror(errno));
+		}
+	}
+	rc = do_unmount(mnt, force);
+	if (rc == -EBUSY) {
+		fprintf(stderr, "clonedrive: %s is busy: a process still uses "
+				"it (see 'fuser -vm %s'); close it, or use "
+				"--force to detach now\n", mnt, mnt);
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "clonedrive: cannot unmount %s: %s\n", mnt,
+			strerror(-rc));
+		return 1;
+	}
+	/* the daemon saves its state and exits once unmounted */
+	for (i = 0; i < 300 && kill(pid, 0) == 0; i++)
+		usleep(100000);
+	if (kill(pid, 0) == 0)
+		fprintf(stderr, "clonedrive: %s unmounted, but the daemon "
+				"(pid %d) is still saving its state\n", mnt,
+			(int)pid);
+	return 0;
+}

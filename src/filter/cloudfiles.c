@@ -1,0 +1,422 @@
+/*
+ * The cloudfiles filter: what makes the local store a files-on-demand view
+ * of the remote.
+ *   - lookup/readdir of a directory never listed lists it from the remote
+ *     first (placeholders);
+ *   - a read of a range not held locally fetches it (pending the request
+ *     until then, interruptible), and sequential readers get a readahead
+ *     window that doubles up to RA_MAX;
+ *   - a write below the part backed by the remote hydrates the range and
+ *     saves the extents first, so written bytes are never mistaken for
+ *     unfetched ones after a crash;
+ *   - namespace changes get the journal op that tells the remote, and
+ *     closing a written file queues its upload;
+ *   - the user.clonedrive.* xattrs: state per file, stats, sync and
+ *     refresh on the root; other namespaces than user.* are refused
+ *     cleanly (ENODATA for security.capability: never EIO).
+ */
+#include "common.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "filter/filter.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define RA_MIN (256u << 10)
+#define RA_MAX (8u << 20)
+#define XATTR_PREFIX "user.clonedrive."
+
+/* The remote path of (parent, name), or of parent if name is NULL. */
+static int path_of(struct fs *fs, uint64_t parent, const char *name,
+		   char **out)
+{
+	char *dir;
+	int rc;
+
+	rc = sync_path(fs->sync, parent, &dir);
+	if (rc)
+		return rc;
+	if (!name) {
+		*out = dir;
+		return 0;
+	}
+	*out = util_path_join(dir, name);
+	free(dir);
+	return 0;
+}
+
+static void interrupt_cb(void *arg)
+{
+	fetch_interrupt(arg);
+}
+
+/* Makes [off, off+len) of the op's file local, waiting interruptibly. */
+static int hydrate(struct fs *fs, struct fop *op, uint64_t off, uint64_t len)
+{
+	struct node *n = op->file->n;
+	struct fetch_waiter w;
+	char *path;
+	int rc;
+
+	pthread_mutex_lock(&n->lock);
+	rc = store_node_has(n, off, len);
+	pthread_mutex_unlock(&n->lock);
+	if (rc)
+		return 0;
+	rc = sync_path(fs->sync, n->ino, &path);
+	if (rc)
+		return rc == -ENOENT ? -EIO : rc;
+	fetch_waiter_init(&w, fs->fetcher, n);
+	if (op->set_interrupt)
+		op->set_interrupt(op, interrupt_cb, &w);
+	rc = fetch_range(fs->fetcher, n, path, off, len, &w);
+	if (op->set_interrupt)
+		op->set_interrupt(op, NULL, NULL);
+	free(path);
+	return rc;
+}
+
+/* Grows or resets the readahead window and queues the prefetch. */
+static void grow_readahead(struct fs *fs, struct fop *op)
+{
+	struct node *n = op->file->n;
+	uint64_t start = 0, len = 0, end = op->off + op->size;
+	char *path;
+
+	pthread_mutex_lock(&n->lock);
+	if (op->off == n->ra_next && op->off != 0) {
+		n->ra_window = CD_MIN(CD_MAX(n->ra_window * 2, RA_MIN), RA_MAX);
+		start = end;
+		len = n->ra_window;
+	} else {
+		n->ra_window = 0;
+	}
+	n->ra_next = end;
+	if (start >= n->base)
+		len = 0;
+	else if (len && store_node_has(n, start, len))
+		len = 0;
+	pthread_mutex_unlock(&n->lock);
+	if (!len || sync_path(fs->sync, n->ino, &path))
+		return;
+	fetch_prefetch(fs->fetcher, n, path, start, len);
+	free(path);
+}
+
+static enum filter_verdict done(struct fop *op, int result)
+{
+	op->result = result;
+	return FILTER_DONE;
+}
+
+/* Builds the journal op of a namespace change. */
+static int make_jop(struct fs *fs, struct fop *op, enum jop_kind kind)
+{
+	struct jop *j = xcalloc(1, sizeof(*j));
+	int rc;
+
+	j->kind = kind;
+	rc = path_of(fs, op->ino, op->name, &j->path);
+	if (!rc && kind == JOP_RENAME)
+		rc = path_of(fs, op->newparent, op->newname, &j->path2);
+	if (rc) {
+		free(j->path);
+		free(j);
+		return rc;
+	}
+	if (kind == JOP_RENAME)
+		j->arg = op->flags;
+	if (kind == JOP_MKDIR)
+		j->arg = op->mode & 07777;
+	if (kind == JOP_SYMLINK)
+		j->path2 = xstrdup(op->link);
+	op->jop = j;
+	return 0;
+}
+
+static int setattr_jop(struct fs *fs, struct fop *op)
+{
+	struct jop *j;
+	int rc;
+
+	if (!(op->to_set & (STORE_SET_MODE | STORE_SET_MTIME |
+			    STORE_SET_MTIME_NOW)))
+		return 0;
+	j = xcalloc(1, sizeof(*j));
+	j->kind = JOP_SETATTR;
+	j->ino = op->ino;
+	rc = path_of(fs, op->ino, NULL, &j->path);
+	if (rc) {
+		free(j);
+		return rc;
+	}
+	j->arg = op->to_set & STORE_SET_MODE ? (int64_t)(op->attr.st_mode & 07777) : -1;
+	if (op->to_set & STORE_SET_MTIME_NOW)
+		j->arg2 = util_now_ns();
+	else if (op->to_set & STORE_SET_MTIME)
+		j->arg2 = (int64_t)op->attr.st_mtim.tv_sec * 1000000000 +
+			  op->attr.st_mtim.tv_nsec;
+	else
+		j->arg2 = INT64_MIN;
+	op->jop = j;
+	return 0;
+}
+
+/* The user.clonedrive.state of an inode. */
+static const char *state_of(struct fs *fs, uint64_t ino)
+{
+	struct meta_entry e;
+	struct rangeset rs;
+	const char *state;
+	struct node *n;
+	uint64_t have = 0, base;
+	size_t len;
+	void *blob;
+	bool dirty;
+
+	if (meta_get(fs->store->meta, ino, &e))
+		return "error";
+	meta_entry_release(&e);
+	if (!S_ISREG(e.mode))
+		return e.error ? "error" : "hydrated";
+	n = store_node_find(fs->store, ino);
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		dirty = n->dirty;
+		base = n->base;
+		have = rangeset_bytes(&n->present);
+		if (n->uploading)
+			state = "uploading";
+		else if (n->error)
+			state = "error";
+		else
+			state = NULL;
+		pthread_mutex_unlock(&n->lock);
+		store_node_put(fs->store, n);
+		if (state)
+			return state;
+	} else {
+		dirty = e.dirty;
+		base = CD_MIN(e.base, e.size);
+		if (e.error)
+			return "error";
+		rangeset_init(&rs);
+		if (!meta_get_extents(fs->store->meta, ino, &blob, &len)) {
+			if (len && !rangeset_decode(&rs, blob, len))
+				have = rangeset_bytes(&rs);
+			free(blob);
+		}
+		rangeset_release(&rs);
+	}
+	if (dirty)
+		return "dirty";
+	if (base == 0 || have >= base)
+		return "hydrated";
+	return have ? "partial" : "placeholder";
+}
+
+static char *stats_text(struct fs *fs)
+{
+	struct stats *st = &fs->stats;
+
+	return xasprintf("fetched_bytes=%llu\nfetch_requests=%llu\n"
+			 "uploaded_bytes=%llu\nuploads_done=%llu\n"
+			 "cache_bytes=%llu\nuploads_pending=%lld\n"
+			 "fetches_cancelled=%llu\nremote_errors=%llu\n"
+			 "remote_down=%llu\npolls=%llu\npid=%d\n",
+			 (unsigned long long)stats_get(st, fetched_bytes),
+			 (unsigned long long)stats_get(st, fetch_requests),
+			 (unsigned long long)stats_get(st, uploaded_bytes),
+			 (unsigned long long)stats_get(st, uploads_done),
+			 (unsigned long long)cache_bytes(fs->store->cache),
+			 (long long)meta_journal_count(fs->store->meta),
+			 (unsigned long long)stats_get(st, fetches_cancelled),
+			 (unsigned long long)stats_get(st, remote_errors),
+			 (unsigned long long)stats_get(st, remote_down),
+			 (unsigned long long)stats_get(st, polls),
+			 (int)getpid());
+}
+
+/* Answers a getxattr of user.clonedrive.NAME. */
+static enum filter_verdict get_virtual(struct fs *fs, struct fop *op,
+				       const char *name)
+{
+	char *text;
+	size_t len;
+
+	if (strcmp(name, "state") == 0)
+		text = xstrdup(state_of(fs, op->ino));
+	else if (strcmp(name, "stats") == 0 && op->ino == META_ROOT_INO)
+		text = stats_text(fs);
+	else
+		return done(op, -ENODATA);
+	len = strlen(text);
+	if (op->size && len > op->size) {
+		free(text);
+		return done(op, -ERANGE);
+	}
+	if (op->size) {
+		op->out = text;
+	} else {
+		free(text);
+	}
+	op->out_len = len;
+	return done(op, (int)len);
+}
+
+/* Answers a setxattr of user.clonedrive.NAME on the root. */
+static enum filter_verdict set_virtual(struct fs *fs, struct fop *op,
+				       const char *name)
+{
+	char value[32];
+	uint64_t secs = 60;
+
+	if (op->ino != META_ROOT_INO)
+		return done(op, -EPERM);
+	snprintf(value, sizeof(value), "%.*s",
+		 (int)CD_MIN(op->size, sizeof(value) - 1),
+		 (const char *)op->in);
+	if (strcmp(name, "sync") == 0) {
+		if (*value && util_parse_u64(value, &secs))
+			return done(op, -EINVAL);
+		return done(op, sync_wait_idle(fs->sync, secs * 1000));
+	}
+	if (strcmp(name, "refresh") == 0) {
+		sync_refresh(fs->sync);
+		return done(op, 0);
+	}
+	return done(op, -EPERM);
+}
+
+static bool is_user_xattr(const char *name)
+{
+	return strncmp(name, "user.", 5) == 0;
+}
+
+static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
+{
+	struct fs *fs = f->fs;
+	struct node *n;
+	uint64_t end;
+	int rc;
+
+	switch (op->kind) {
+	case FOP_LOOKUP:
+	case FOP_OPENDIR:
+		rc = sync_populate(fs->sync, op->ino);
+		return rc ? done(op, rc) : FILTER_PASS;
+	case FOP_READ:
+		n = op->file->n;
+		pthread_mutex_lock(&n->lock);
+		end = CD_MIN(op->off + op->size, n->size);
+		pthread_mutex_unlock(&n->lock);
+		if (op->off < end) {
+			rc = hydrate(fs, op, op->off, end - op->off);
+			if (rc)
+				return done(op, rc);
+		}
+		grow_readahead(fs, op);
+		return FILTER_PASS;
+	case FOP_WRITE:
+		if (fs->readonly)
+			return done(op, -EROFS);
+		rc = hydrate(fs, op, op->off, op->size);
+		if (!rc)
+			rc = store_node_save(fs->store, op->file->n);
+		return rc ? done(op, rc) : FILTER_PASS;
+	case FOP_MKDIR:
+		rc = make_jop(fs, op, JOP_MKDIR);
+		return rc ? done(op, rc) : FILTER_PASS;
+	case FOP_SYMLINK:
+		rc = make_jop(fs, op, JOP_SYMLINK);
+		return rc ? done(op, rc) : FILTER_PASS;
+	case FOP_UNLINK:
+		rc = make_jop(fs, op, JOP_UNLINK);
+		return rc ? done(op, rc) : FILTER_PASS;
+	case FOP_RMDIR:
+		rc = make_jop(fs, op, JOP_RMDIR);
+		return rc ? done(op, rc) : FILTER_PASS;
+	case FOP_RENAME:
+		if (op->flags & ~(unsigned)RENAME_NOREPLACE)
+			return done(op, -EINVAL);
+		rc = sync_populate(fs->sync, op->newparent);
+		if (!rc)
+			rc = make_jop(fs, op, JOP_RENAME);
+		return rc ? done(op, rc) : FILTER_PASS;
+	case FOP_SETATTR:
+		rc = setattr_jop(fs, op);
+		return rc ? done(op, rc) : FILTER_PASS;
+	case FOP_LINK:
+		return done(op, -EPERM);
+	case FOP_GETXATTR:
+		if (strncmp(op->newname, XATTR_PREFIX,
+			    strlen(XATTR_PREFIX)) == 0)
+			return get_virtual(fs, op,
+					   op->newname + strlen(XATTR_PREFIX));
+		/* security.capability and friends: nothing, never EIO */
+		return is_user_xattr(op->newname) ? FILTER_PASS
+						  : done(op, -ENODATA);
+	case FOP_SETXATTR:
+		if (strncmp(op->newname, XATTR_PREFIX,
+			    strlen(XATTR_PREFIX)) == 0)
+			return set_virtual(fs, op,
+					   op->newname + strlen(XATTR_PREFIX));
+		return is_user_xattr(op->newname) ? FILTER_PASS
+						  : done(op, -EOPNOTSUPP);
+	case FOP_REMOVEXATTR:
+		return is_user_xattr(op->newname) ? FILTER_PASS
+						  : done(op, -ENODATA);
+	default:
+		return FILTER_PASS;
+	}
+}
+
+static void cloudfiles_post(struct filter *f, struct fop *op)
+{
+	struct fs *fs = f->fs;
+	bool upload;
+
+	if (op->jop) {
+		if (!op->result)
+			sync_kick(fs->sync);
+		jop_release(op->jop);
+		free(op->jop);
+		op->jop = NULL;
+	}
+	if (op->result)
+		return;
+	if (op->kind == FOP_RELEASE && op->file->writer) {
+		struct node *n = op->file->n;
+
+		pthread_mutex_lock(&n->lock);
+		upload = n->dirty && n->writers == 0;
+		pthread_mutex_unlock(&n->lock);
+		if (upload && sync_queue_upload(fs->sync, n->ino))
+			log_error("inode %llu: cannot queue its upload; it "
+				  "stays dirty and is retried at the next "
+				  "mount", (unsigned long long)n->ino);
+	}
+	if (op->kind == FOP_SETATTR && (op->to_set & STORE_SET_SIZE)) {
+		/* a truncate of a closed file is a change to upload too */
+		struct node *n = store_node_find(fs->store, op->ino);
+		bool open_for_write = false;
+
+		if (n) {
+			pthread_mutex_lock(&n->lock);
+			open_for_write = n->writers > 0;
+			pthread_mutex_unlock(&n->lock);
+			store_node_put(fs->store, n);
+		}
+		if (!open_for_write && sync_queue_upload(fs->sync, op->ino))
+			log_error("inode %llu: cannot queue its upload",
+				  (unsigned long long)op->ino);
+	}
+}
+
+const struct filter_ops cloudfiles_filter = {
+	.name = "cloudfiles",
+	.pre = cloudfiles_pre,
+	.post = cloudfiles_post,
+};

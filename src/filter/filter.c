@@ -1,0 +1,328 @@
+/*
+ * The filter stack and, at its bottom, the local store executing what
+ * every filter passed.
+ *
+ * The stack is a fixed table, highest first; a filter whose enabled()
+ * says no for this mount is left out. filter_run() calls the pre hooks
+ * top-down until one completes the op, runs the store if none did, then
+ * the post hooks bottom-up of the filters that saw the op.
+ */
+#include "common.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "filter/filter.h"
+#include "util/log.h"
+#include "util/util.h"
+
+/* The built-in filters, highest first. Register a new one here. */
+static const struct filter_ops *const builtin[] = {
+	&trace_filter,
+	&cloudfiles_filter,
+};
+
+static const char *const fop_names[FOP_COUNT] = {
+	[FOP_LOOKUP] = "lookup", [FOP_GETATTR] = "getattr",
+	[FOP_SETATTR] = "setattr", [FOP_READLINK] = "readlink",
+	[FOP_MKNOD] = "mknod", [FOP_MKDIR] = "mkdir",
+	[FOP_SYMLINK] = "symlink", [FOP_UNLINK] = "unlink",
+	[FOP_RMDIR] = "rmdir", [FOP_RENAME] = "rename", [FOP_LINK] = "link",
+	[FOP_OPEN] = "open", [FOP_CREATE] = "create", [FOP_READ] = "read",
+	[FOP_WRITE] = "write", [FOP_FLUSH] = "flush",
+	[FOP_RELEASE] = "release", [FOP_FSYNC] = "fsync",
+	[FOP_OPENDIR] = "opendir", [FOP_READDIR] = "readdir",
+	[FOP_STATFS] = "statfs", [FOP_SETXATTR] = "setxattr",
+	[FOP_GETXATTR] = "getxattr", [FOP_LISTXATTR] = "listxattr",
+	[FOP_REMOVEXATTR] = "removexattr",
+};
+
+const char *fop_name(enum fop_kind kind)
+{
+	return kind < FOP_COUNT ? fop_names[kind] : "?";
+}
+
+int filter_stack_init(struct fs *fs)
+{
+	size_t i;
+	int rc;
+
+	fs->filters = xcalloc(CD_ARRAY_SIZE(builtin), sizeof(*fs->filters));
+	fs->nfilters = 0;
+	for (i = 0; i < CD_ARRAY_SIZE(builtin); i++) {
+		struct filter *f = &fs->filters[fs->nfilters];
+
+		if (builtin[i]->enabled && !builtin[i]->enabled(fs))
+			continue;
+		f->ops = builtin[i];
+		f->fs = fs;
+		rc = f->ops->init ? f->ops->init(f) : 0;
+		if (rc) {
+			log_error("filter %s: cannot start: %s", f->ops->name,
+				  strerror(-rc));
+			filter_stack_release(fs);
+			return rc;
+		}
+		fs->nfilters++;
+	}
+	return 0;
+}
+
+void filter_stack_release(struct fs *fs)
+{
+	int i;
+
+	for (i = fs->nfilters - 1; i >= 0; i--)
+		if (fs->filters[i].ops->release)
+			fs->filters[i].ops->release(&fs->filters[i]);
+	free(fs->filters);
+	fs->filters = NULL;
+	fs->nfilters = 0;
+}
+
+/* Fills op->st from op->entry. */
+static void entry_stat(struct fs *fs, struct fop *op)
+{
+	store_fill_stat(fs->store, &op->entry, &op->st);
+}
+
+static void exec_lookup(struct fs *fs, struct fop *op)
+{
+	op->result = meta_lookup(fs->store->meta, op->ino, op->name,
+				 &op->entry);
+	if (!op->result)
+		entry_stat(fs, op);
+}
+
+static void exec_getattr(struct fs *fs, struct fop *op)
+{
+	op->result = meta_get(fs->store->meta, op->ino, &op->entry);
+	if (!op->result)
+		entry_stat(fs, op);
+}
+
+static void exec_setattr(struct fs *fs, struct fop *op)
+{
+	op->result = store_setattr(fs->store, op->ino, &op->attr, op->to_set,
+				   op->jop, &op->entry);
+	if (!op->result)
+		entry_stat(fs, op);
+}
+
+static void exec_readlink(struct fs *fs, struct fop *op)
+{
+	op->result = meta_get(fs->store->meta, op->ino, &op->entry);
+	if (op->result)
+		return;
+	if (!S_ISLNK(op->entry.mode) || !op->entry.link) {
+		op->result = -EINVAL;
+		return;
+	}
+	op->out = xstrdup(op->entry.link);
+	op->out_len = strlen(op->out);
+}
+
+static void exec_mknod(struct fs *fs, struct fop *op)
+{
+	uint32_t mode = op->mode;
+
+	if (op->kind == FOP_MKDIR)
+		mode = S_IFDIR | (mode & 07777);
+	else if (op->kind == FOP_SYMLINK)
+		mode = S_IFLNK | 0777;
+	else if (!S_ISREG(mode)) {
+		op->result = -EPERM;	/* no devices, fifos, sockets */
+		return;
+	}
+	op->result = store_mknod(fs->store, op->ino, op->name, mode, op->link,
+				 op->jop, &op->entry);
+	if (!op->result)
+		entry_stat(fs, op);
+}
+
+/* Opens the node of op->entry (or op->ino) into a new file handle. */
+static void exec_open(struct fs *fs, struct fop *op)
+{
+	struct file *file;
+	struct node *n;
+	int acc = op->flags & O_ACCMODE;
+
+	if (op->kind == FOP_CREATE) {
+		exec_mknod(fs, op);
+		if (op->result)
+			return;
+	}
+	op->result = store_node_get(fs->store,
+				    op->kind == FOP_CREATE ? op->entry.ino
+							   : op->ino, &n);
+	if (op->result)
+		return;
+	file = xcalloc(1, sizeof(*file));
+	file->n = n;
+	file->flags = (int)op->flags;
+	file->writer = acc == O_WRONLY || acc == O_RDWR;
+	pthread_mutex_lock(&n->lock);
+	n->openers++;
+	if (file->writer)
+		n->writers++;
+	pthread_mutex_unlock(&n->lock);
+	op->file = file;
+}
+
+static void exec_release(struct fs *fs, struct fop *op)
+{
+	struct file *file = op->file;
+	struct node *n = file->n;
+
+	pthread_mutex_lock(&n->lock);
+	n->openers--;
+	if (file->writer)
+		n->writers--;
+	pthread_mutex_unlock(&n->lock);
+	op->result = 0;
+}
+
+static void exec_read(struct fs *fs, struct fop *op)
+{
+	ssize_t got;
+
+	op->out = malloc(op->size ? op->size : 1);
+	if (!op->out) {
+		op->result = -ENOMEM;
+		return;
+	}
+	got = store_read(fs->store, op->file->n, op->out, op->size, op->off);
+	op->result = got < 0 ? (int)got : 0;
+	op->out_len = got < 0 ? 0 : (size_t)got;
+}
+
+static void exec(struct fs *fs, struct fop *op)
+{
+	struct meta *m = fs->store->meta;
+	ssize_t n;
+
+	switch (op->kind) {
+	case FOP_LOOKUP:
+		exec_lookup(fs, op);
+		break;
+	case FOP_GETATTR:
+		exec_getattr(fs, op);
+		break;
+	case FOP_SETATTR:
+		exec_setattr(fs, op);
+		break;
+	case FOP_READLINK:
+		exec_readlink(fs, op);
+		break;
+	case FOP_MKNOD:
+	case FOP_MKDIR:
+	case FOP_SYMLINK:
+		exec_mknod(fs, op);
+		break;
+	case FOP_UNLINK:
+	case FOP_RMDIR:
+		op->result = store_remove(fs->store, op->ino, op->name,
+					  op->kind == FOP_RMDIR, op->jop);
+		break;
+	case FOP_RENAME:
+		op->result = store_rename(fs->store, op->ino, op->name,
+					  op->newparent, op->newname,
+					  op->flags, op->jop);
+		break;
+	case FOP_LINK:
+		op->result = -EPERM;
+		break;
+	case FOP_OPEN:
+	case FOP_CREATE:
+		exec_open(fs, op);
+		break;
+	case FOP_READ:
+		exec_read(fs, op);
+		break;
+	case FOP_WRITE:
+		n = store_write(fs->store, op->file->n, op->in, op->size,
+				op->off);
+		op->result = (int)n;
+		break;
+	case FOP_FLUSH:
+		op->result = 0;
+		break;
+	case FOP_RELEASE:
+		exec_release(fs, op);
+		break;
+	case FOP_FSYNC:
+		op->result = store_fsync(fs->store, op->file->n,
+					 op->flags != 0);
+		break;
+	case FOP_OPENDIR:
+		op->result = meta_get(m, op->ino, &op->entry);
+		if (!op->result && !S_ISDIR(op->entry.mode))
+			op->result = -ENOTDIR;
+		break;
+	case FOP_READDIR:
+		op->result = meta_readdir(m, op->ino, op->after, 256, op->fill,
+					  op->fill_arg);
+		if (op->result > 0)
+			op->result = 0;
+		break;
+	case FOP_STATFS:
+		op->result = remote_statfs(fs->remote, &op->stv);
+		if (op->result) {
+			/* a remote that is away still gets an answer */
+			memset(&op->stv, 0, sizeof(op->stv));
+			op->stv.f_bsize = op->stv.f_frsize = 4096;
+			op->stv.f_namemax = 255;
+			op->result = 0;
+		}
+		break;
+	case FOP_SETXATTR:
+		op->result = meta_xattr_set(m, op->ino, op->newname, op->in,
+					    op->size, (int)op->flags);
+		break;
+	case FOP_GETXATTR:
+		op->out = op->size ? malloc(op->size) : NULL;
+		if (op->size && !op->out) {
+			op->result = -ENOMEM;
+			break;
+		}
+		op->result = meta_xattr_get(m, op->ino, op->newname, op->out,
+					    op->size);
+		break;
+	case FOP_LISTXATTR:
+		op->out = op->size ? malloc(op->size) : NULL;
+		if (op->size && !op->out) {
+			op->result = -ENOMEM;
+			break;
+		}
+		op->result = meta_xattr_list(m, op->ino, op->out, op->size);
+		break;
+	case FOP_REMOVEXATTR:
+		op->result = meta_xattr_remove(m, op->ino, op->newname);
+		break;
+	case FOP_COUNT:
+		op->result = -ENOSYS;
+		break;
+	}
+}
+
+void filter_run(struct fs *fs, struct fop *op)
+{
+	int i, depth = fs->nfilters;
+
+	for (i = 0; i < fs->nfilters; i++) {
+		const struct filter_ops *ops = fs->filters[i].ops;
+
+		if (ops->pre && ops->pre(&fs->filters[i], op) == FILTER_DONE) {
+			depth = i;
+			break;
+		}
+	}
+	if (depth == fs->nfilters)
+		exec(fs, op);
+	for (i = depth; i >= 0; i--) {
+		if (i >= fs->nfilters)
+			continue;
+		if (fs->filters[i].ops->post)
+			fs->filters[i].ops->post(&fs->filters[i], op);
+	}
+}

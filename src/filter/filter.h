@@ -1,0 +1,156 @@
+/*
+ * The filter stack. Every file-system request is turned by the front end
+ * into a struct fop and run through the filters, highest first. A filter's
+ * pre hook either passes the op down or completes it (sets op->result
+ * and returns FILTER_DONE); an op that every filter passes is executed by
+ * the local store at the bottom. Post hooks then run bottom-up for the
+ * filters the op went through, and see the result.
+ *
+ * Adding a filter: write filter/<name>.c defining a const struct
+ * filter_ops, and add it to the table in filter.c.
+ */
+#ifndef CD_FILTER_H
+#define CD_FILTER_H
+
+#include "common.h"
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "remote/remote.h"
+#include "store/store.h"
+#include "sync/fetch.h"
+#include "sync/sync.h"
+#include "util/stats.h"
+
+enum fop_kind {
+	FOP_LOOKUP,
+	FOP_GETATTR,
+	FOP_SETATTR,
+	FOP_READLINK,
+	FOP_MKNOD,
+	FOP_MKDIR,
+	FOP_SYMLINK,
+	FOP_UNLINK,
+	FOP_RMDIR,
+	FOP_RENAME,
+	FOP_LINK,
+	FOP_OPEN,
+	FOP_CREATE,
+	FOP_READ,
+	FOP_WRITE,
+	FOP_FLUSH,
+	FOP_RELEASE,
+	FOP_FSYNC,
+	FOP_OPENDIR,
+	FOP_READDIR,
+	FOP_STATFS,
+	FOP_SETXATTR,
+	FOP_GETXATTR,
+	FOP_LISTXATTR,
+	FOP_REMOVEXATTR,
+	FOP_COUNT
+};
+
+/* An open regular file: the FUSE file handle. */
+struct file {
+	struct node *n;		/* referenced for the handle's life */
+	int flags;		/* open(2) flags */
+	bool writer;		/* opened for writing */
+};
+
+struct fop;
+/* Lets a filter be told when the request is interrupted (fn NULL: stop
+ * telling). Provided by the front end. */
+typedef void (*fop_interrupt_fn)(struct fop *op, void (*fn)(void *arg),
+				 void *arg);
+
+/* One request. Inputs are set by the front end; outputs by whoever
+ * completes it. */
+struct fop {
+	enum fop_kind kind;
+	pid_t pid;			/* requesting process */
+	uid_t uid;
+	gid_t gid;
+	uint64_t ino;			/* target; the parent for name ops */
+	const char *name;		/* name ops */
+	uint64_t newparent;		/* rename */
+	const char *newname;		/* rename; xattr name */
+	unsigned flags;			/* rename, open, setxattr, fsync */
+	uint32_t mode;			/* mknod, mkdir, create */
+	const char *link;		/* symlink target */
+	struct stat attr;		/* setattr input */
+	int to_set;			/* setattr: enum store_set */
+	uint64_t off;			/* read, write */
+	size_t size;			/* read, write, xattr buffers */
+	const void *in;			/* write data, xattr value */
+	struct file *file;		/* read, write, flush, release, fsync */
+	struct jop *jop;		/* remote change to journal with op */
+	fop_interrupt_fn set_interrupt;	/* from the front end */
+	void *fe;			/* front end's private data */
+	int (*fill)(void *arg, const struct meta_entry *e);	/* readdir */
+	void *fill_arg;
+	uint64_t after;			/* readdir: resume after this inode */
+	int64_t start_ns;		/* when the op entered the stack */
+
+	int result;			/* 0, a count, or -errno */
+	struct meta_entry entry;	/* lookup, mknod, setattr, ... */
+	struct stat st;			/* attributes to reply with */
+	void *out;			/* read, getxattr, listxattr, readlink */
+	size_t out_len;
+	struct statvfs stv;		/* statfs */
+};
+
+/* The mounted file system: what every filter can reach. */
+struct fs {
+	struct store *store;
+	struct remote *remote;
+	struct fetcher *fetcher;
+	struct sync *sync;
+	struct stats stats;
+	bool trace;			/* --trace */
+	bool readonly;			/* -o ro */
+	double timeout;			/* entry/attr timeouts for the kernel */
+	struct filter *filters;		/* the stack, highest first */
+	int nfilters;
+};
+
+enum filter_verdict {
+	FILTER_PASS,
+	FILTER_DONE,
+};
+
+struct filter;
+
+struct filter_ops {
+	const char *name;
+	/* Whether the filter is wanted for this mount (NULL: always). */
+	bool (*enabled)(const struct fs *fs);
+	/* Called once at mount; priv is the filter's to set. */
+	int (*init)(struct filter *f);
+	void (*release)(struct filter *f);
+	/* Before the layers below; may complete the op. NULL: pass. */
+	enum filter_verdict (*pre)(struct filter *f, struct fop *op);
+	/* After the layers below, with op->result. NULL: nothing. */
+	void (*post)(struct filter *f, struct fop *op);
+};
+
+struct filter {
+	const struct filter_ops *ops;
+	struct fs *fs;
+	void *priv;
+};
+
+/* Builds the stack of the enabled built-in filters. */
+int filter_stack_init(struct fs *fs) CD_WUR;
+void filter_stack_release(struct fs *fs);
+/* Runs op through the stack and the store. */
+void filter_run(struct fs *fs, struct fop *op);
+/* The name of an op kind, for logs. */
+const char *fop_name(enum fop_kind kind);
+
+/* The built-in filters, highest first in filter.c's table. */
+extern const struct filter_ops trace_filter;
+extern const struct filter_ops cloudfiles_filter;
+
+#endif

@@ -1,0 +1,874 @@
+/*
+ * The FUSE front end.
+ *
+ * Each handler fills a struct fop from the request, runs it through the
+ * filter stack and replies exactly once. Attribute and entry timeouts are
+ * long: the drive owns its metadata, and changes from the remote are
+ * pushed to the kernel with invalidations. Those are queued and sent by a
+ * thread of their own, never from a handler or under a lock, because the
+ * kernel may need locks that a request in progress holds.
+ *
+ * Files are opened with keep_cache: the kernel page cache serves hydrated
+ * data without calling the daemon, and is invalidated when the remote
+ * version changes.
+ */
+#include "common.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+
+#include "fuse/frontend.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define FE_MAX_WRITE (1u << 20)
+
+struct notice {
+	struct notice *next;
+	uint64_t ino;		/* parent for entry notices */
+	char *name;		/* entry notice if non-NULL */
+	bool data;
+};
+
+struct frontend {
+	struct fs *fs;
+	struct fuse_session *se;
+	struct sync_notify notify;
+	pthread_mutex_t lock;		/* protects the notice queue */
+	pthread_cond_t cond;
+	struct notice *head;
+	struct notice *tail;
+	bool stop;
+	pthread_t thread;
+	bool mounted;
+};
+
+/* Per-request context reached from the fop. */
+struct fe_req {
+	fuse_req_t req;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void interrupt_trampoline(fuse_req_t req, void *data)
+{
+	struct fe_req *r = data;
+
+	if (r->fn)
+		r->fn(r->arg);
+}
+
+static void set_interrupt(struct fop *op, void (*fn)(void *arg), void *arg)
+{
+	struct fe_req *r = op->fe;
+
+	if (fn) {
+		r->fn = fn;
+		r->arg = arg;
+		fuse_req_interrupt_func(r->req, interrupt_trampoline, r);
+	} else {
+		fuse_req_interrupt_func(r->req, NULL, NULL);
+		r->fn = NULL;
+	}
+}
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* Starts an op for req. */
+static void op_init(struct fop *op, struct fe_req *r, fuse_req_t req,
+		    enum fop_kind kind, fuse_ino_t ino)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	memset(op, 0, sizeof(*op));
+	r->req = req;
+	r->fn = NULL;
+	op->kind = kind;
+	op->ino = ino;
+	op->pid = ctx->pid;
+	op->uid = ctx->uid;
+	op->gid = ctx->gid;
+	op->fe = r;
+	op->set_interrupt = set_interrupt;
+}
+
+static void op_done(struct fop *op)
+{
+	meta_entry_release(&op->entry);
+	free(op->out);
+}
+
+static void reply_entry(fuse_req_t req, struct fop *op)
+{
+	struct fuse_entry_param e;
+	struct fs *fs = fs_of(req);
+
+	if (op->result) {
+		fuse_reply_err(req, -op->result);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ino = op->entry.ino;
+	e.generation = 1;
+	e.attr = op->st;
+	e.attr_timeout = fs->timeout;
+	e.entry_timeout = fs->timeout;
+	fuse_reply_entry(req, &e);
+}
+
+static void reply_err(fuse_req_t req, struct fop *op)
+{
+	fuse_reply_err(req, op->result < 0 ? -op->result : 0);
+}
+
+static void fe_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_LOOKUP, parent);
+	op.name = name;
+	filter_run(fs_of(req), &op);
+	reply_entry(req, &op);
+	op_done(&op);
+}
+
+static void fe_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_GETATTR, ino);
+	filter_run(fs_of(req), &op);
+	if (op.result)
+		reply_err(req, &op);
+	else
+		fuse_reply_attr(req, &op.st, fs_of(req)->timeout);
+	op_done(&op);
+}
+
+static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_SETATTR, ino);
+	if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->store->uid) ||
+	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->store->gid)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	op.attr = *attr;
+	if (to_set & FUSE_SET_ATTR_MODE)
+		op.to_set |= STORE_SET_MODE;
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		op.to_set |= STORE_SET_SIZE;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		op.to_set |= STORE_SET_MTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		op.to_set |= STORE_SET_MTIME;
+	if (fs->readonly && op.to_set) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	filter_run(fs, &op);
+	if (op.result)
+		reply_err(req, &op);
+	else
+		fuse_reply_attr(req, &op.st, fs->timeout);
+	op_done(&op);
+}
+
+static void fe_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_READLINK, ino);
+	filter_run(fs_of(req), &op);
+	if (op.result)
+		reply_err(req, &op);
+	else
+		fuse_reply_readlink(req, op.out);
+	op_done(&op);
+}
+
+/* mknod, mkdir, symlink: the shared path. */
+static void make(fuse_req_t req, enum fop_kind kind, fuse_ino_t parent,
+		 const char *name, mode_t mode, const char *link)
+{
+	struct fs *fs = fs_of(req);
+	struct fe_req r;
+	struct fop op;
+
+	if (fs->readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	op_init(&op, &r, req, kind, parent);
+	op.name = name;
+	op.mode = mode;
+	op.link = link;
+	filter_run(fs, &op);
+	reply_entry(req, &op);
+	op_done(&op);
+}
+
+static void fe_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	make(req, FOP_MKNOD, parent, name, mode, NULL);
+}
+
+static void fe_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	make(req, FOP_MKDIR, parent, name, mode, NULL);
+}
+
+static void fe_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	make(req, FOP_SYMLINK, parent, name, S_IFLNK | 0777, link);
+}
+
+static void remove_name(fuse_req_t req, enum fop_kind kind, fuse_ino_t parent,
+			const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct fe_req r;
+	struct fop op;
+
+	if (fs->readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	op_init(&op, &r, req, kind, parent);
+	op.name = name;
+	filter_run(fs, &op);
+	reply_err(req, &op);
+	op_done(&op);
+}
+
+static void fe_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, FOP_UNLINK, parent, name);
+}
+
+static void fe_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, FOP_RMDIR, parent, name);
+}
+
+static void fe_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct fs *fs = fs_of(req);
+	struct fe_req r;
+	struct fop op;
+
+	if (fs->readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	op_init(&op, &r, req, FOP_RENAME, parent);
+	op.name = name;
+	op.newparent = newparent;
+	op.newname = newname;
+	op.flags = flags;
+	filter_run(fs, &op);
+	reply_err(req, &op);
+	op_done(&op);
+}
+
+static void fe_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_LINK, ino);
+	op.newparent = newparent;
+	op.newname = newname;
+	filter_run(fs_of(req), &op);
+	reply_entry(req, &op);
+	op_done(&op);
+}
+
+static void open_common(fuse_req_t req, enum fop_kind kind, fuse_ino_t ino,
+			const char *name, mode_t mode,
+			struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	int acc = fi->flags & O_ACCMODE;
+	struct fe_req r;
+	struct fop op;
+
+	if (fs->readonly && (kind == FOP_CREATE || acc != O_RDONLY ||
+			     (fi->flags & O_TRUNC))) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	op_init(&op, &r, req, kind, ino);
+	op.name = name;
+	op.mode = mode;
+	op.flags = (unsigned)fi->flags;
+	filter_run(fs, &op);
+	if (op.result) {
+		reply_err(req, &op);
+	} else {
+		fi->fh = (uint64_t)(uintptr_t)op.file;
+		fi->keep_cache = 1;
+		if (kind == FOP_CREATE) {
+			struct fuse_entry_param e;
+
+			memset(&e, 0, sizeof(e));
+			e.ino = op.entry.ino;
+			e.generation = 1;
+			e.attr = op.st;
+			e.attr_timeout = fs->timeout;
+			e.entry_timeout = fs->timeout;
+			if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+				/* the opener went away: undo the open */
+				op.kind = FOP_RELEASE;
+				filter_run(fs, &op);
+				store_node_put(fs->store, op.file->n);
+				free(op.file);
+			}
+		} else if (fuse_reply_open(req, fi) == -ENOENT) {
+			op.kind = FOP_RELEASE;
+			filter_run(fs, &op);
+			store_node_put(fs->store, op.file->n);
+			free(op.file);
+		}
+	}
+	op_done(&op);
+}
+
+static void fe_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	open_common(req, FOP_OPEN, ino, NULL, 0, fi);
+}
+
+static void fe_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	open_common(req, FOP_CREATE, parent, name, mode, fi);
+}
+
+static struct file *file_of(struct fuse_file_info *fi)
+{
+	return (struct file *)(uintptr_t)fi->fh;
+}
+
+static void fe_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_READ, ino);
+	op.file = file_of(fi);
+	op.off = (uint64_t)off;
+	op.size = size;
+	filter_run(fs_of(req), &op);
+	if (op.result < 0)
+		reply_err(req, &op);
+	else
+		fuse_reply_buf(req, op.out, op.out_len);
+	op_done(&op);
+}
+
+static void fe_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_WRITE, ino);
+	op.file = file_of(fi);
+	op.off = (uint64_t)off;
+	op.size = size;
+	op.in = buf;
+	filter_run(fs_of(req), &op);
+	if (op.result < 0)
+		reply_err(req, &op);
+	else
+		fuse_reply_write(req, (size_t)op.result);
+	op_done(&op);
+}
+
+static void fe_flush(fuse_req_t req, fuse_ino_t ino,
+		     struct fuse_file_info *fi)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_FLUSH, ino);
+	op.file = file_of(fi);
+	filter_run(fs_of(req), &op);
+	reply_err(req, &op);
+	op_done(&op);
+}
+
+static void fe_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct file *file = file_of(fi);
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_RELEASE, ino);
+	op.file = file;
+	filter_run(fs, &op);
+	store_node_put(fs->store, file->n);
+	free(file);
+	reply_err(req, &op);
+	op_done(&op);
+}
+
+static void fe_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_FSYNC, ino);
+	op.file = file_of(fi);
+	op.flags = datasync != 0;
+	filter_run(fs_of(req), &op);
+	reply_err(req, &op);
+	op_done(&op);
+}
+
+static void fe_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_OPENDIR, ino);
+	filter_run(fs_of(req), &op);
+	if (op.result)
+		reply_err(req, &op);
+	else
+		fuse_reply_open(req, fi);
+	op_done(&op);
+}
+
+/* Fills a readdir reply buffer. */
+struct dirbuf {
+	fuse_req_t req;
+	struct fs *fs;
+	char *buf;
+	size_t size;
+	size_t used;
+	bool plus;
+	bool full;
+	uint64_t last_ino;	/* the last child added */
+};
+
+/* Adds one entry; next is the offset of the entry after it. */
+static bool dirbuf_add(struct dirbuf *d, const char *name,
+		       const struct stat *st, off_t next)
+{
+	size_t need;
+
+	if (d->plus) {
+		struct fuse_entry_param e;
+
+		memset(&e, 0, sizeof(e));
+		e.ino = st->st_ino;
+		e.generation = 1;
+		e.attr = *st;
+		e.attr_timeout = d->fs->timeout;
+		e.entry_timeout = d->fs->timeout;
+		need = fuse_add_direntry_plus(d->req, d->buf + d->used,
+					      d->size - d->used, name, &e,
+					      next);
+	} else {
+		need = fuse_add_direntry(d->req, d->buf + d->used,
+					 d->size - d->used, name, st, next);
+	}
+	if (need > d->size - d->used) {
+		d->full = true;
+		return false;
+	}
+	d->used += need;
+	return true;
+}
+
+static int dirbuf_fill(void *arg, const struct meta_entry *e)
+{
+	struct dirbuf *d = arg;
+	struct stat st;
+
+	store_fill_stat(d->fs->store, e, &st);
+	if (!dirbuf_add(d, e->name, &st, (off_t)(e->ino + 2)))
+		return 1;
+	d->last_ino = e->ino;
+	return 0;
+}
+
+/* Directory offsets: 1 after ".", 2 after "..", ino + 2 after a child. */
+static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, bool plus)
+{
+	struct fs *fs = fs_of(req);
+	struct dirbuf d = { req, fs, NULL, size, 0, plus, false, 0 };
+	struct fe_req r;
+	struct fop op;
+	struct stat st;
+
+	d.buf = malloc(size);
+	if (!d.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFDIR;
+	st.st_ino = ino;
+	if (off < 1 && !dirbuf_add(&d, ".", &st, 1))
+		goto reply;
+	if (off < 2 && !dirbuf_add(&d, "..", &st, 2))
+		goto reply;
+	op_init(&op, &r, req, FOP_READDIR, ino);
+	op.after = off > 2 ? (uint64_t)off - 2 : 0;
+	op.fill = dirbuf_fill;
+	op.fill_arg = &d;
+	/* pages of entries until the reply buffer is full */
+	for (;;) {
+		size_t before = d.used;
+
+		filter_run(fs, &op);
+		if (op.result < 0) {
+			if (!d.used) {
+				reply_err(req, &op);
+				op_done(&op);
+				free(d.buf);
+				return;
+			}
+			break;
+		}
+		if (d.full || d.used == before)
+			break;
+		op.after = d.last_ino;
+	}
+	op_done(&op);
+reply:
+	fuse_reply_buf(req, d.buf, d.used);
+	free(d.buf);
+}
+
+static void fe_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	readdir_common(req, ino, size, off, false);
+}
+
+static void fe_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	readdir_common(req, ino, size, off, true);
+}
+
+static void fe_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_STATFS, ino);
+	filter_run(fs_of(req), &op);
+	if (op.result)
+		reply_err(req, &op);
+	else
+		fuse_reply_statfs(req, &op.stv);
+	op_done(&op);
+}
+
+static void fe_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_SETXATTR, ino);
+	op.newname = name;
+	op.in = value;
+	op.size = size;
+	op.flags = (unsigned)(flags == XATTR_CREATE	 ? 1
+			      : flags == XATTR_REPLACE ? 2
+						       : 0);
+	filter_run(fs_of(req), &op);
+	reply_err(req, &op);
+	op_done(&op);
+}
+
+static void reply_xattr(fuse_req_t req, struct fop *op)
+{
+	if (op->result < 0)
+		reply_err(req, op);
+	else if (op->size == 0)
+		fuse_reply_xattr(req, (size_t)op->result);
+	else
+		fuse_reply_buf(req, op->out, (size_t)op->result);
+}
+
+static void fe_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_GETXATTR, ino);
+	op.newname = name;
+	op.size = size;
+	filter_run(fs_of(req), &op);
+	reply_xattr(req, &op);
+	op_done(&op);
+}
+
+static void fe_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_LISTXATTR, ino);
+	op.size = size;
+	filter_run(fs_of(req), &op);
+	reply_xattr(req, &op);
+	op_done(&op);
+}
+
+static void fe_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_REMOVEXATTR, ino);
+	op.newname = name;
+	filter_run(fs_of(req), &op);
+	reply_err(req, &op);
+	op_done(&op);
+}
+
+static void fe_init(void *userdata, struct fuse_conn_info *conn)
+{
+	conn->max_write = FE_MAX_WRITE;
+	conn->max_readahead = FE_MAX_WRITE;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	conn->want &= ~(unsigned)FUSE_CAP_POSIX_LOCKS;
+	conn->want &= ~(unsigned)FUSE_CAP_FLOCK_LOCKS;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+}
+
+static const struct fuse_lowlevel_ops fe_ops = {
+	.init = fe_init,
+	.lookup = fe_lookup,
+	.getattr = fe_getattr,
+	.setattr = fe_setattr,
+	.readlink = fe_readlink,
+	.mknod = fe_mknod,
+	.mkdir = fe_mkdir,
+	.symlink = fe_symlink,
+	.unlink = fe_unlink,
+	.rmdir = fe_rmdir,
+	.rename = fe_rename,
+	.link = fe_link,
+	.open = fe_open,
+	.create = fe_create,
+	.read = fe_read,
+	.write = fe_write,
+	.flush = fe_flush,
+	.release = fe_release,
+	.fsync = fe_fsync,
+	.opendir = fe_opendir,
+	.readdir = fe_readdir,
+	.readdirplus = fe_readdirplus,
+	.statfs = fe_statfs,
+	.setxattr = fe_setxattr,
+	.getxattr = fe_getxattr,
+	.listxattr = fe_listxattr,
+	.removexattr = fe_removexattr,
+};
+
+static void push_notice(struct frontend *fe, uint64_t ino, const char *name,
+			bool data)
+{
+	struct notice *n = xcalloc(1, sizeof(*n));
+
+	n->ino = ino;
+	n->name = name ? xstrdup(name) : NULL;
+	n->data = data;
+	pthread_mutex_lock(&fe->lock);
+	if (fe->tail)
+		fe->tail->next = n;
+	else
+		fe->head = n;
+	fe->tail = n;
+	pthread_cond_signal(&fe->cond);
+	pthread_mutex_unlock(&fe->lock);
+}
+
+static void notify_entry(void *arg, uint64_t parent, const char *name)
+{
+	push_notice(arg, parent, name, false);
+}
+
+static void notify_inode(void *arg, uint64_t ino, bool data)
+{
+	push_notice(arg, ino, NULL, data);
+}
+
+static void *notice_thread(void *arg)
+{
+	struct frontend *fe = arg;
+
+	pthread_mutex_lock(&fe->lock);
+	for (;;) {
+		struct notice *n;
+		int rc;
+
+		while (!fe->stop && !fe->head)
+			pthread_cond_wait(&fe->cond, &fe->lock);
+		n = fe->head;
+		if (!n)
+			break;
+		fe->head = n->next;
+		if (!fe->head)
+			fe->tail = NULL;
+		pthread_mutex_unlock(&fe->lock);
+		if (n->name)
+			rc = fuse_lowlevel_notify_inval_entry(
+				fe->se, n->ino, n->name, strlen(n->name));
+		else
+			rc = fuse_lowlevel_notify_inval_inode(
+				fe->se, n->ino, n->data ? 0 : -1, 0);
+		if (rc && rc != -ENOENT)
+			log_debug("invalidation of inode %llu: %s",
+				  (unsigned long long)n->ino, strerror(-rc));
+		free(n->name);
+		free(n);
+		pthread_mutex_lock(&fe->lock);
+	}
+	pthread_mutex_unlock(&fe->lock);
+	return NULL;
+}
+
+int frontend_mount(struct fs *fs, const char *mountpoint, const char *options,
+		   struct frontend **out)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct frontend *fe;
+	char *opts;
+	int rc = 0;
+
+	opts = xasprintf("fsname=clonedrive,subtype=clonedrive%s%s",
+			 options && *options ? "," : "",
+			 options ? options : "");
+	if (fuse_opt_add_arg(&args, "clonedrive") ||
+	    fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, opts)) {
+		free(opts);
+		fuse_opt_free_args(&args);
+		return -ENOMEM;
+	}
+	free(opts);
+	fe = xcalloc(1, sizeof(*fe));
+	fe->fs = fs;
+	pthread_mutex_init(&fe->lock, NULL);
+	pthread_cond_init(&fe->cond, NULL);
+	fe->se = fuse_session_new(&args, &fe_ops, sizeof(fe_ops), fs);
+	fuse_opt_free_args(&args);
+	if (!fe->se) {
+		log_error("cannot start a FUSE session (bad -o options?)");
+		rc = -EINVAL;
+		goto out_free;
+	}
+	if (fuse_session_mount(fe->se, mountpoint)) {
+		log_error("%s: cannot mount (is /dev/fuse usable, and the "
+			  "mountpoint an empty directory you own?)",
+			  mountpoint);
+		rc = -EIO;
+		goto out_session;
+	}
+	fe->mounted = true;
+	if (fuse_set_signal_handlers(fe->se))
+		log_warn("cannot install signal handlers");
+	if (pthread_create(&fe->thread, NULL, notice_thread, fe)) {
+		rc = -EAGAIN;
+		goto out_unmount;
+	}
+	fe->notify.entry = notify_entry;
+	fe->notify.inode = notify_inode;
+	fe->notify.arg = fe;
+	*out = fe;
+	return 0;
+out_unmount:
+	fuse_remove_signal_handlers(fe->se);
+	fuse_session_unmount(fe->se);
+out_session:
+	fuse_session_destroy(fe->se);
+out_free:
+	pthread_cond_destroy(&fe->cond);
+	pthread_mutex_destroy(&fe->lock);
+	free(fe);
+	return rc;
+}
+
+const struct sync_notify *frontend_notify(struct frontend *fe)
+{
+	return &fe->notify;
+}
+
+int frontend_loop(struct frontend *fe)
+{
+	struct fuse_loop_config cfg = {
+		.clone_fd = 1,
+		.max_idle_threads = 16,
+	};
+	int rc = fuse_session_loop_mt(fe->se, &cfg);
+
+	return rc < 0 ? rc : 0;
+}
+
+void frontend_free(struct frontend *fe)
+{
+	if (!fe)
+		return;
+	pthread_mutex_lock(&fe->lock);
+	fe->stop = true;
+	pthread_cond_signal(&fe->cond);
+	pthread_mutex_unlock(&fe->lock);
+	pthread_join(fe->thread, NULL);
+	while (fe->head) {
+		struct notice *n = fe->head;
+
+		fe->head = n->next;
+		free(n->name);
+		free(n);
+	}
+	fuse_remove_signal_handlers(fe->se);
+	if (fe->mounted)
+		fuse_session_unmount(fe->se);
+	fuse_session_destroy(fe->se);
+	pthread_cond_destroy(&fe->cond);
+	pthread_mutex_destroy(&fe->lock);
+	free(fe);
+}

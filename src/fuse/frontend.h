@@ -1,0 +1,27 @@
+/*
+ * The FUSE front end: libfuse's low-level API. Decodes kernel requests
+ * into struct fop, runs them through the filter stack, and replies. No
+ * policy lives here.
+ */
+#ifndef CD_FRONTEND_H
+#define CD_FRONTEND_H
+
+#include "common.h"
+
+#include "filter/filter.h"
+#include "sync/sync.h"
+
+struct frontend;
+
+/* Creates the session and mounts it at mountpoint with the given -o
+ * options (comma-separated, may be NULL). */
+int frontend_mount(struct fs *fs, const char *mountpoint,
+		   const char *options, struct frontend **out) CD_WUR;
+/* The callbacks the sync engine uses to drop kernel caches. */
+const struct sync_notify *frontend_notify(struct frontend *fe);
+/* Serves requests until unmounted or a signal ends the session. */
+int frontend_loop(struct frontend *fe) CD_WUR;
+/* Unmounts (if still mounted) and frees. */
+void frontend_free(struct frontend *fe);
+
+#endif

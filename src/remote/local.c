@@ -1,0 +1,956 @@
+/*
+ * The local backend: a directory on a local or network (NAS) file system
+ * is the remote.
+ *
+ * We keep the root's path, not an open fd, together with the st_dev and
+ * st_ino it had at open time. Every operation opens the root by path and
+ * checks both still match; if not, the disk or share is gone (often an
+ * unmounted NAS leaving an empty mount point behind) and the operation
+ * fails with -EHOSTDOWN rather than writing into the wrong file system.
+ *
+ * Paths are resolved beneath that root fd with openat2() and
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or, where the kernel lacks
+ * openat2(), one component at a time with O_NOFOLLOW. A symlink in the
+ * middle of a path reads as "not a directory": we never follow one and
+ * never leave the root. Operations on an object open its parent directory
+ * that way and call the *at() function on the last component.
+ *
+ * put() writes a temp file ".clonedrive-tmp.<random>" next to the target
+ * and renames it over the target, so readers see the old or the new file,
+ * never part of one; list() hides those temp files. The etag is built
+ * from the inode number, size and mtime, so any write changes it while a
+ * rename or chmod (which only touch ctime) does not.
+ *
+ * There is no mutable state: struct local is read-only after open, so
+ * every function may run in several threads at once.
+ */
+#include "common.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifdef HAVE_OPENAT2
+#include <linux/openat2.h>
+#endif
+
+#include "remote/remote.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define LOCAL_TMP_PREFIX ".clonedrive-tmp."
+#define LOCAL_CHUNK (1 << 20)	/* bytes copied between progress calls */
+
+struct local {
+	struct remote r;	/* what callers hold */
+	char *root;		/* realpath of the root directory */
+	dev_t dev;		/* st_dev of the root at open time */
+	ino_t ino;		/* st_ino of the root at open time */
+};
+
+/* An object's parent directory, open beneath the root, and its name. */
+struct local_loc {
+	int dfd;		/* the parent directory */
+	const char *name;	/* last component, "." for the root itself */
+};
+
+static struct local *to_local(struct remote *r)
+{
+	return (struct local *)((char *)r - offsetof(struct local, r));
+}
+
+/*
+ * Maps the -errno of a failed call to what callers get: errors a caller
+ * can act on pass through, anything else is logged here, with the path,
+ * and becomes -EIO.
+ */
+static int local_errno(int err, const char *op, const char *path)
+{
+	switch (-err) {
+	case ENOENT:
+	case ESTALE:
+	case EHOSTDOWN:
+	case ENOTDIR:
+	case EISDIR:
+	case EACCES:
+	case EPERM:
+	case EEXIST:
+	case ENOTEMPTY:
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+	case EROFS:
+	case ENAMETOOLONG:
+	case EINVAL:
+	case EXDEV:
+	case EBUSY:
+	case ECANCELED:
+	case ENOMEM:
+		return err;
+	default:
+		log_error("local: %s \"%s\": %s", op, path, strerror(-err));
+		return -EIO;
+	}
+}
+
+/*
+ * Opens the root by path and checks it is still the directory we opened
+ * at first. Returns an O_PATH fd or -EHOSTDOWN.
+ */
+static int local_root_open(const struct local *l)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(l->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		int rc = -errno;
+
+		if (rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM)
+			return rc;
+		log_debug("local: root %s: %s", l->root, strerror(-rc));
+		return -EHOSTDOWN;
+	}
+	if (fstat(fd, &st) < 0 || st.st_dev != l->dev ||
+	    st.st_ino != l->ino) {
+		log_debug("local: root %s is another directory now", l->root);
+		close(fd);
+		return -EHOSTDOWN;
+	}
+	return fd;
+}
+
+/* Whether path is "" or components that pass remote_name_ok(). */
+static bool local_path_ok(const char *path)
+{
+	const char *p = path;
+
+	if (!*path)
+		return true;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (n == 0 || n > NAME_MAX)
+			return false;
+		if (p[0] == '.' && (n == 1 || (n == 2 && p[1] == '.')))
+			return false;
+		if (!slash)
+			return true;
+		p = slash + 1;
+	}
+}
+
+/* openat2() beneath rootfd, following no symlink; -ENOSYS if missing. */
+static int local_openat2(int rootfd, const char *path, int flags)
+{
+#if defined(HAVE_OPENAT2) && defined(SYS_openat2)
+	struct open_how how = {
+		.flags = (uint64_t)flags,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	int tries = 0;
+	long fd;
+
+	/* EAGAIN: a concurrent rename raced the lookup; worth a retry */
+	do {
+		fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	} while (fd < 0 && (errno == EAGAIN || errno == EINTR) &&
+		 ++tries < 8);
+	if (fd < 0)
+		return -errno;
+	return (int)fd;
+#else
+	return -ENOSYS;
+#endif
+}
+
+/* The openat2() fallback: one O_NOFOLLOW openat() per component. */
+static int local_walk(int rootfd, const char *path, int flags)
+{
+	char *copy = xstrdup(path);
+	char *comp = copy;
+	int fd = rootfd;
+
+	for (;;) {
+		char *slash = strchr(comp, '/');
+		int next, rc;
+
+		if (slash)
+			*slash = '\0';
+		next = openat(fd, comp, slash ? O_PATH | O_DIRECTORY |
+			      O_NOFOLLOW | O_CLOEXEC : flags);
+		rc = -errno;
+		if (fd != rootfd)
+			close(fd);
+		if (next < 0) {
+			fd = rc;
+			break;
+		}
+		fd = next;
+		if (!slash)
+			break;
+		comp = slash + 1;
+	}
+	free(copy);
+	return fd;
+}
+
+/*
+ * Opens directory dir (a checked path, "" for the root) beneath rootfd
+ * with flags (O_PATH or O_RDONLY). A component that is a symlink gives
+ * -ENOTDIR. Returns the fd or -errno.
+ */
+static int local_open_dir(int rootfd, const char *dir, int flags)
+{
+	int fd;
+
+	flags |= O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	if (!*dir) {
+		fd = openat(rootfd, ".", flags);
+		return fd < 0 ? -errno : fd;
+	}
+	fd = local_openat2(rootfd, dir, flags);
+	/* seccomp filters of older containers answer EPERM, not ENOSYS */
+	if (fd == -ENOSYS || fd == -EPERM)
+		fd = local_walk(rootfd, dir, flags);
+	if (fd == -ELOOP || fd == -EXDEV)
+		return -ENOTDIR;
+	return fd;
+}
+
+/* Opens the parent of path beneath rootfd into loc. 0 or -errno. */
+static int local_locate(int rootfd, const char *path, int flags,
+			struct local_loc *loc)
+{
+	const char *slash;
+	char *parent;
+	int fd;
+
+	if (!local_path_ok(path))
+		return -EINVAL;
+	slash = strrchr(path, '/');
+	if (!slash) {
+		fd = local_open_dir(rootfd, "", flags);
+		loc->name = *path ? path : ".";
+	} else {
+		parent = xstrndup(path, (size_t)(slash - path));
+		fd = local_open_dir(rootfd, parent, flags);
+		free(parent);
+		loc->name = slash + 1;
+	}
+	if (fd < 0)
+		return fd;
+	loc->dfd = fd;
+	return 0;
+}
+
+/*
+ * The common start of an operation on one object: check the root, open
+ * the parent of path. root_ok says whether path may be the root ("").
+ */
+static int local_begin(struct local *l, const char *path, int flags,
+		       bool root_ok, struct local_loc *loc)
+{
+	int rootfd, rc;
+
+	if (!root_ok && !*path)
+		return -EINVAL;
+	rootfd = local_root_open(l);
+	if (rootfd < 0)
+		return rootfd;
+	rc = local_locate(rootfd, path, flags, loc);
+	close(rootfd);
+	return rc;
+}
+
+/* Makes the directory entries of dfd durable; 0 or -errno. */
+static int local_sync_dir(int dfd)
+{
+	if (fsync(dfd) == 0)
+		return 0;
+	/* some network and FUSE file systems cannot sync a directory */
+	if (errno == EINVAL || errno == EOPNOTSUPP)
+		return 0;
+	return -errno;
+}
+
+static bool local_type_ok(mode_t mode)
+{
+	return S_ISREG(mode) || S_ISDIR(mode) || S_ISLNK(mode);
+}
+
+/*
+ * The etag: inode, size and mtime. Huge inode numbers or times
+ * before 1970 can make the text too long; then it is hashed (FNV-1a), and
+ * the "h" prefix keeps hashes apart from the plain form.
+ */
+static void local_etag(const struct stat *st, char *etag)
+{
+	char buf[128];
+	uint64_t h = 14695981039346656037ULL;
+	int n, i;
+
+	n = snprintf(buf, sizeof(buf), "%llx-%llx-%llx.%09ld",
+		     (unsigned long long)st->st_ino,
+		     (unsigned long long)st->st_size,
+		     (unsigned long long)st->st_mtim.tv_sec,
+		     (long)st->st_mtim.tv_nsec);
+	if (n > 0 && n < REMOTE_ETAG_MAX) {
+		memcpy(etag, buf, (size_t)n + 1);
+		return;
+	}
+	for (i = 0; i < n && buf[i]; i++) {
+		h ^= (unsigned char)buf[i];
+		h *= 1099511628211ULL;
+	}
+	snprintf(etag, REMOTE_ETAG_MAX, "h%016llx", (unsigned long long)h);
+}
+
+static void local_attr(const struct stat *st, struct remote_attr *out)
+{
+	out->mode = st->st_mode;
+	out->size = (uint64_t)st->st_size;
+	out->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+			st->st_mtim.tv_nsec;
+	local_etag(st, out->etag);
+}
+
+static struct timespec local_timespec(int64_t ns)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ns / 1000000000;
+	ts.tv_nsec = ns % 1000000000;
+	if (ts.tv_nsec < 0) {
+		ts.tv_sec--;
+		ts.tv_nsec += 1000000000;
+	}
+	return ts;
+}
+
+static void local_close(struct remote *r)
+{
+	struct local *l = to_local(r);
+
+	free(l->root);
+	free(l->r.spec);
+	free(l);
+}
+
+static int local_check(struct remote *r)
+{
+	int fd = local_root_open(to_local(r));
+
+	if (fd < 0)
+		return local_errno(fd, "check", "");
+	close(fd);
+	return 0;
+}
+
+/* Reports one entry of an open directory to fn; fn's value or -errno. */
+static int local_list_one(DIR *d, const char *dir, const char *name,
+			  remote_list_fn fn, void *arg)
+{
+	struct remote_attr attr;
+	struct stat st;
+
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return 0;
+	if (!remote_name_ok(name)) {
+		log_warn("local: skipping an entry of directory \"/%s\": its "
+			 "name is %zu bytes long, more than %d", dir,
+			 strlen(name), NAME_MAX);
+		return 0;
+	}
+	if (strncmp(name, LOCAL_TMP_PREFIX, strlen(LOCAL_TMP_PREFIX)) == 0)
+		return 0;
+	if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)	/* removed since readdir() */
+			return 0;
+		return local_errno(-errno, "list", dir);
+	}
+	if (!local_type_ok(st.st_mode)) {
+		log_debug("local: skipping \"/%s\" in \"/%s\": not a file, "
+			  "directory or symlink", name, dir);
+		return 0;
+	}
+	local_attr(&st, &attr);
+	return fn(arg, name, &attr);
+}
+
+static int local_list(struct remote *r, const char *dir, remote_list_fn fn,
+		      void *arg)
+{
+	struct dirent *de;
+	int rootfd, fd, rc = 0;
+	DIR *d;
+
+	if (!local_path_ok(dir))
+		return -EINVAL;
+	rootfd = local_root_open(to_local(r));
+	if (rootfd < 0)
+		return local_errno(rootfd, "list", dir);
+	fd = local_open_dir(rootfd, dir, O_RDONLY);
+	close(rootfd);
+	if (fd < 0)
+		return local_errno(fd, "list", dir);
+	d = fdopendir(fd);
+	if (!d) {
+		rc = -errno;
+		close(fd);
+		return local_errno(rc, "list", dir);
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno)
+				rc = local_errno(-errno, "list", dir);
+			break;
+		}
+		rc = local_list_one(d, dir, de->d_name, fn, arg);
+		if (rc)
+			break;
+	}
+	closedir(d);
+	return rc;
+}
+
+static int local_stat(struct remote *r, const char *path,
+		      struct remote_attr *out)
+{
+	struct local_loc loc;
+	struct stat st;
+	int rc;
+
+	rc = local_begin(to_local(r), path, O_PATH, true, &loc);
+	if (rc < 0)
+		return local_errno(rc, "stat", path);
+	if (fstatat(loc.dfd, loc.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = local_errno(-errno, "stat", path);
+	else if (!local_type_ok(st.st_mode))
+		rc = -ENOENT;	/* invisible, as in list() */
+	else
+		local_attr(&st, out);
+	close(loc.dfd);
+	return rc;
+}
+
+/* The version of the file open at fd, into etag; 0 or -errno. */
+static int local_fd_etag(int fd, char *etag)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	local_etag(&st, etag);
+	return 0;
+}
+
+static ssize_t local_read(struct remote *r, const char *path,
+			  const char *etag, void *buf, size_t len,
+			  uint64_t off)
+{
+	char now[REMOTE_ETAG_MAX];
+	struct local_loc loc;
+	struct stat st;
+	size_t done = 0;
+	ssize_t n;
+	int fd, rc;
+
+	rc = local_begin(to_local(r), path, O_PATH, true, &loc);
+	if (rc < 0)
+		return local_errno(rc, "read", path);
+	/* O_NONBLOCK: never hang on a FIFO someone left in the remote */
+	fd = openat(loc.dfd, loc.name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto out_close_dir;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out_close_file;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : -ENOENT;
+		goto out_close_file;
+	}
+	local_etag(&st, now);
+	if (etag && strcmp(etag, now) != 0) {
+		rc = -ESTALE;
+		goto out_close_file;
+	}
+	len = CD_MIN(len, (size_t)SSIZE_MAX);
+	while (done < len && off + done < (uint64_t)st.st_size) {
+		n = pread(fd, (char *)buf + done, len - done,
+			  (off_t)(off + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out_close_file;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	/* a write while we read also makes the bytes a mix of versions */
+	if (etag) {
+		rc = local_fd_etag(fd, now);
+		if (rc == 0 && strcmp(etag, now) != 0)
+			rc = -ESTALE;
+	}
+out_close_file:
+	close(fd);
+out_close_dir:
+	close(loc.dfd);
+	if (rc < 0)
+		return local_errno(rc, "read", path);
+	return (ssize_t)done;
+}
+
+/* copy_file_range() of one piece at the same offsets, or -errno. */
+static ssize_t local_cfr(int src, int dst, uint64_t off, size_t len)
+{
+#ifdef HAVE_COPY_FILE_RANGE
+	loff_t in = (loff_t)off, out = (loff_t)off;
+	ssize_t n;
+
+	n = copy_file_range(src, &in, dst, &out, len, 0);
+	return n < 0 ? -errno : n;
+#else
+	return -ENOSYS;
+#endif
+}
+
+/*
+ * Copies [0, size) of src into dst at the same offsets, without moving
+ * either file offset, calling progress after each piece. 0, -ECANCELED,
+ * -ENODATA if src is shorter than size, or -errno.
+ */
+static int local_copy(int src, int dst, uint64_t size,
+		      remote_progress_fn progress, void *arg)
+{
+	bool use_cfr = true;
+	uint64_t done = 0;
+	char *buf = NULL;
+	int rc = 0;
+
+	while (done < size) {
+		size_t chunk = (size_t)CD_MIN(size - done, LOCAL_CHUNK);
+		ssize_t n;
+
+		if (use_cfr) {
+			n = local_cfr(src, dst, done, chunk);
+			if (n == -EXDEV || n == -EINVAL || n == -EOPNOTSUPP ||
+			    n == -ENOSYS) {
+				use_cfr = false;
+				continue;
+			}
+		} else {
+			if (!buf)
+				buf = xmalloc(LOCAL_CHUNK);
+			n = pread(src, buf, chunk, (off_t)done);
+			if (n < 0)
+				n = -errno;
+			if (n > 0) {
+				rc = util_pwrite_all(dst, buf, (size_t)n,
+						     done);
+				if (rc < 0)
+					break;
+			}
+		}
+		if (n == -EINTR)
+			continue;
+		if (n < 0) {
+			rc = (int)n;
+			break;
+		}
+		if (n == 0) {
+			rc = -ENODATA;
+			break;
+		}
+		done += (uint64_t)n;
+		if (progress && progress(arg, done, size)) {
+			rc = -ECANCELED;
+			break;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+/* A fresh temp name LOCAL_TMP_PREFIX + 16 hex digits; 0 or -errno. */
+static int local_tmp_name(char *name, size_t size)
+{
+	uint64_t r;
+	size_t got = 0;
+
+	while (got < sizeof(r)) {
+		ssize_t n = getrandom((char *)&r + got, sizeof(r) - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	snprintf(name, size, "%s%016llx", LOCAL_TMP_PREFIX,
+		 (unsigned long long)r);
+	return 0;
+}
+
+static int local_put(struct remote *r, const char *path, int fd,
+		     uint64_t size, uint32_t mode, int64_t mtime_ns,
+		     remote_progress_fn progress, void *arg,
+		     struct remote_attr *out)
+{
+	char tmp[sizeof(LOCAL_TMP_PREFIX) + 16];
+	struct local_loc loc;
+	bool renamed = false;
+	struct stat st;
+	int tfd, rc;
+
+	rc = local_begin(to_local(r), path, O_RDONLY, false, &loc);
+	if (rc < 0)
+		return local_errno(rc, "put", path);
+	rc = local_tmp_name(tmp, sizeof(tmp));
+	if (rc < 0)
+		goto out_close_dir;
+	tfd = openat(loc.dfd, tmp,
+		     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		     0600);
+	if (tfd < 0) {
+		rc = -errno;
+		goto out_close_dir;
+	}
+	rc = local_copy(fd, tfd, size, progress, arg);
+	if (rc < 0)
+		goto out_unlink;
+	if (fchmod(tfd, mode & 07777) < 0) {
+		rc = -errno;
+		goto out_unlink;
+	}
+	if (mtime_ns != INT64_MIN) {
+		struct timespec ts[2] = {
+			{ .tv_nsec = UTIME_OMIT },
+			local_timespec(mtime_ns),
+		};
+
+		if (futimens(tfd, ts) < 0) {
+			rc = -errno;
+			goto out_unlink;
+		}
+	}
+	if (fsync(tfd) < 0) {
+		rc = -errno;
+		goto out_unlink;
+	}
+	if (renameat(loc.dfd, tmp, loc.dfd, loc.name) < 0) {
+		rc = -errno;
+		goto out_unlink;
+	}
+	renamed = true;
+	rc = local_sync_dir(loc.dfd);
+	if (rc < 0)
+		goto out_unlink;
+	if (fstat(tfd, &st) < 0) {
+		rc = -errno;
+		goto out_unlink;
+	}
+	local_attr(&st, out);
+out_unlink:
+	if (rc < 0 && !renamed)
+		unlinkat(loc.dfd, tmp, 0);
+	close(tfd);
+out_close_dir:
+	close(loc.dfd);
+	if (rc < 0)
+		return local_errno(rc, "put", path);
+	return 0;
+}
+
+/*
+ * chmod of an object that is no symlink; a symlink is left alone, as
+ * Linux has no modes for them (glibc answers EOPNOTSUPP).
+ */
+static int local_chmod(int dfd, const char *name, uint32_t mode)
+{
+	if (fchmodat(dfd, name, mode & 07777, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno == EOPNOTSUPP)
+		return 0;
+	return -errno;
+}
+
+static int local_mkdir(struct remote *r, const char *path, uint32_t mode)
+{
+	struct local_loc loc;
+	int rc;
+
+	rc = local_begin(to_local(r), path, O_RDONLY, false, &loc);
+	if (rc < 0)
+		return local_errno(rc, "mkdir", path);
+	if (mkdirat(loc.dfd, loc.name, mode & 07777) < 0)
+		rc = -errno;
+	/* keep the mode the caller asked for, whatever our umask */
+	if (!rc)
+		rc = local_chmod(loc.dfd, loc.name, mode);
+	if (!rc)
+		rc = local_sync_dir(loc.dfd);
+	close(loc.dfd);
+	return rc < 0 ? local_errno(rc, "mkdir", path) : 0;
+}
+
+static int local_rmdir(struct remote *r, const char *path)
+{
+	struct local_loc loc;
+	int rc;
+
+	rc = local_begin(to_local(r), path, O_RDONLY, false, &loc);
+	if (rc < 0)
+		return local_errno(rc, "rmdir", path);
+	if (unlinkat(loc.dfd, loc.name, AT_REMOVEDIR) < 0)
+		rc = errno == EEXIST ? -ENOTEMPTY : -errno;
+	if (!rc)
+		rc = local_sync_dir(loc.dfd);
+	close(loc.dfd);
+	return rc < 0 ? local_errno(rc, "rmdir", path) : 0;
+}
+
+static int local_unlink(struct remote *r, const char *path)
+{
+	struct local_loc loc;
+	int rc;
+
+	rc = local_begin(to_local(r), path, O_RDONLY, false, &loc);
+	if (rc < 0)
+		return local_errno(rc, "unlink", path);
+	if (unlinkat(loc.dfd, loc.name, 0) < 0)
+		rc = -errno;
+	if (!rc)
+		rc = local_sync_dir(loc.dfd);
+	close(loc.dfd);
+	return rc < 0 ? local_errno(rc, "unlink", path) : 0;
+}
+
+/* renameat2(), with a fallback for file systems without NOREPLACE. */
+static int local_renameat(const struct local_loc *from,
+			  const struct local_loc *to, unsigned flags)
+{
+	struct stat st;
+
+	if (renameat2(from->dfd, from->name, to->dfd, to->name, flags) == 0)
+		return 0;
+	if (errno != EINVAL || !flags)
+		return -errno;
+	/*
+	 * NEEDSWORK: NFS and SMB refuse RENAME_NOREPLACE. This check and
+	 * rename race with other writers of the share; linkat() + unlinkat()
+	 * would be atomic for files.
+	 */
+	if (fstatat(to->dfd, to->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return -EEXIST;
+	if (errno != ENOENT)
+		return -errno;
+	if (renameat(from->dfd, from->name, to->dfd, to->name) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Whether a and b have the same parent directory. */
+static bool local_same_parent(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/');
+	const char *sb = strrchr(b, '/');
+	size_t na = sa ? (size_t)(sa - a) : 0;
+	size_t nb = sb ? (size_t)(sb - b) : 0;
+
+	return na == nb && strncmp(a, b, na) == 0;
+}
+
+static int local_rename(struct remote *r, const char *from, const char *to,
+			unsigned flags)
+{
+	struct local_loc src, dst;
+	int rootfd, rc;
+
+	if ((flags & ~(unsigned)RENAME_NOREPLACE) || !*from || !*to)
+		return -EINVAL;
+	rootfd = local_root_open(to_local(r));
+	if (rootfd < 0)
+		return local_errno(rootfd, "rename", from);
+	rc = local_locate(rootfd, from, O_RDONLY, &src);
+	if (rc < 0)
+		goto out_close_root;
+	rc = local_locate(rootfd, to, O_RDONLY, &dst);
+	if (rc < 0)
+		goto out_close_src;
+	rc = local_renameat(&src, &dst, flags);
+	if (!rc)
+		rc = local_sync_dir(dst.dfd);
+	if (!rc && !local_same_parent(from, to))
+		rc = local_sync_dir(src.dfd);
+	close(dst.dfd);
+out_close_src:
+	close(src.dfd);
+out_close_root:
+	close(rootfd);
+	if (rc < 0) {
+		/* name both ends in the log line */
+		char *both = xasprintf("%s -> %s", from, to);
+
+		rc = local_errno(rc, "rename", both);
+		free(both);
+	}
+	return rc;
+}
+
+static int local_symlink(struct remote *r, const char *target,
+			 const char *path)
+{
+	struct local_loc loc;
+	int rc;
+
+	rc = local_begin(to_local(r), path, O_RDONLY, false, &loc);
+	if (rc < 0)
+		return local_errno(rc, "symlink", path);
+	if (symlinkat(target, loc.dfd, loc.name) < 0)
+		rc = -errno;
+	if (!rc)
+		rc = local_sync_dir(loc.dfd);
+	close(loc.dfd);
+	return rc < 0 ? local_errno(rc, "symlink", path) : 0;
+}
+
+static int local_readlink(struct remote *r, const char *path, char *buf,
+			  size_t size)
+{
+	struct local_loc loc;
+	ssize_t n;
+	int rc;
+
+	if (size == 0)
+		return -ENAMETOOLONG;
+	rc = local_begin(to_local(r), path, O_PATH, false, &loc);
+	if (rc < 0)
+		return local_errno(rc, "readlink", path);
+	n = readlinkat(loc.dfd, loc.name, buf, size);
+	if (n < 0)
+		rc = -errno;	/* -EINVAL: not a symlink */
+	else if ((size_t)n >= size)
+		rc = -ENAMETOOLONG;
+	else
+		buf[n] = '\0';
+	close(loc.dfd);
+	return rc < 0 ? local_errno(rc, "readlink", path) : 0;
+}
+
+static int local_setattr(struct remote *r, const char *path, uint32_t mode,
+			 int64_t mtime_ns, struct remote_attr *out)
+{
+	struct local_loc loc;
+	struct stat st;
+	int rc;
+
+	rc = local_begin(to_local(r), path, O_PATH, true, &loc);
+	if (rc < 0)
+		return local_errno(rc, "setattr", path);
+	if (mode != (uint32_t)-1)
+		rc = local_chmod(loc.dfd, loc.name, mode);
+	if (!rc && mtime_ns != INT64_MIN) {
+		struct timespec ts[2] = {
+			{ .tv_nsec = UTIME_OMIT },
+			local_timespec(mtime_ns),
+		};
+
+		if (utimensat(loc.dfd, loc.name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = -errno;
+	}
+	if (!rc && out) {
+		if (fstatat(loc.dfd, loc.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = -errno;
+		else
+			local_attr(&st, out);
+	}
+	close(loc.dfd);
+	return rc < 0 ? local_errno(rc, "setattr", path) : 0;
+}
+
+static int local_statfs(struct remote *r, struct statvfs *out)
+{
+	int fd, rc = 0;
+
+	fd = local_root_open(to_local(r));
+	if (fd < 0)
+		return local_errno(fd, "statfs", "");
+	if (fstatvfs(fd, out) < 0)
+		rc = local_errno(-errno, "statfs", "");
+	close(fd);
+	return rc;
+}
+
+static const struct remote_ops local_ops = {
+	.name = "local",
+	.caps = REMOTE_CAP_RANGE_READ | REMOTE_CAP_RENAME |
+		REMOTE_CAP_SYMLINK | REMOTE_CAP_CHMOD,
+	.close = local_close,
+	.check = local_check,
+	.list = local_list,
+	.stat = local_stat,
+	.read = local_read,
+	.put = local_put,
+	.mkdir = local_mkdir,
+	.rmdir = local_rmdir,
+	.unlink = local_unlink,
+	.rename = local_rename,
+	.symlink = local_symlink,
+	.readlink = local_readlink,
+	.setattr = local_setattr,
+	.statfs = local_statfs,
+};
+
+struct remote *remote_local_open(const char *dir, char *err, size_t errlen)
+{
+	struct local *l;
+	struct stat st;
+	char *root;
+
+	root = realpath(dir, NULL);
+	if (!root) {
+		if (errno == ENOENT)
+			snprintf(err, errlen,
+				 "remote directory %s does not exist", dir);
+		else
+			snprintf(err, errlen,
+				 "cannot find remote directory %s: %s", dir,
+				 strerror(errno));
+		return NULL;
+	}
+	if (stat(root, &st) < 0) {
+		snprintf(err, errlen, "cannot stat remote directory %s: %s",
+			 dir, strerror(errno));
+		free(root);
+		return NULL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "remote %s is not a directory", dir);
+		free(root);
+		return NULL;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->r.ops = &local_ops;
+	l->r.spec = xstrdup(dir);
+	l->root = root;
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+	return &l->r;
+}

@@ -1,0 +1,57 @@
+/*
+ * What all backends share: picking a backend from the remote's spelling,
+ * and the rule for names that may appear in a remote path.
+ *
+ * The spelling is "s3://bucket/prefix" for S3 (not supported yet) and
+ * "local:PATH" or a plain PATH for a directory. The backend's constructor
+ * does the real work and writes the sentence for the user on failure;
+ * this file only adds the sentences about the spelling itself.
+ */
+#include "common.h"
+
+#include <limits.h>
+
+#include "remote/remote.h"
+#include "util/util.h"
+
+#define REMOTE_S3_PREFIX "s3://"
+#define REMOTE_LOCAL_PREFIX "local:"
+
+struct remote *remote_open(const char *spec, char *err, size_t errlen)
+{
+	const char *dir = spec;
+	struct remote *r;
+
+	if (strncmp(spec, REMOTE_S3_PREFIX, strlen(REMOTE_S3_PREFIX)) == 0) {
+		snprintf(err, errlen, "s3 remotes are not supported yet");
+		return NULL;
+	}
+	if (strncmp(spec, REMOTE_LOCAL_PREFIX,
+		    strlen(REMOTE_LOCAL_PREFIX)) == 0)
+		dir = spec + strlen(REMOTE_LOCAL_PREFIX);
+	if (!*dir) {
+		snprintf(err, errlen, "the remote \"%s\" names no directory",
+			 spec);
+		return NULL;
+	}
+	r = remote_local_open(dir, err, errlen);
+	if (r && dir != spec) {
+		free(r->spec);
+		r->spec = xstrdup(spec);
+	}
+	return r;
+}
+
+bool remote_name_ok(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return false;
+	n = strnlen(name, NAME_MAX + 1);
+	if (n == 0 || n > NAME_MAX)
+		return false;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	return memchr(name, '/', n) == NULL;
+}

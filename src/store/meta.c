@@ -1,0 +1,1046 @@
+/*
+ * The metadata database on SQLite.
+ *
+ * Tables: entries (the namespace; row id = inode number, AUTOINCREMENT so
+ * numbers are never reused), xattrs (user attributes), journal (remote
+ * operations in order), kv (schema version). WAL mode with
+ * synchronous=NORMAL: a commit survives the daemon being killed at any
+ * moment; meta_sync() makes it survive power loss too (fsync path).
+ *
+ * One connection, used under one recursive mutex. Statements are prepared
+ * once, from the table below, and reset after each use.
+ */
+#include "common.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "store/meta.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define META_SCHEMA_VERSION 1
+
+enum stmt_id {
+	ST_GET,
+	ST_LOOKUP,
+	ST_INSERT,
+	ST_UPDATE,
+	ST_DELETE,
+	ST_DELETE_XATTRS,
+	ST_CHILDREN,
+	ST_MOVE,
+	ST_SET_EXTENTS,
+	ST_GET_EXTENTS,
+	ST_READDIR,
+	ST_HAS_CHILDREN,
+	ST_PARENT_NAME,
+	ST_MARK_SEEN,
+	ST_UNSEEN,
+	ST_POPULATED,
+	ST_DIRTY,
+	ST_ORPHANS,
+	ST_XGET,
+	ST_XSET,
+	ST_XINSERT,
+	ST_XUPDATE,
+	ST_XLIST,
+	ST_XREMOVE,
+	ST_JADD,
+	ST_JNEXT,
+	ST_JDONE,
+	ST_JRETRY,
+	ST_JCOUNT,
+	ST_JUPLOAD_AFTER,
+	ST_JALL,
+	ST_COUNT
+};
+
+#define ENTRY_COLS \
+	"ino, parent, name, mode, size, mtime, ctime, etag, base, dirty, " \
+	"populated, error, link"
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_GET] = "SELECT " ENTRY_COLS " FROM entries WHERE ino = ?1",
+	[ST_LOOKUP] = "SELECT " ENTRY_COLS
+		      " FROM entries WHERE parent = ?1 AND name = ?2",
+	[ST_INSERT] = "INSERT INTO entries (parent, name, mode, size, mtime, "
+		      "ctime, etag, base, dirty, populated, error, link, seen) "
+		      "VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+		      "?13, 0)",
+	[ST_UPDATE] = "UPDATE entries SET parent = ?2, name = ?3, mode = ?4, "
+		      "size = ?5, mtime = ?6, ctime = ?7, etag = ?8, base = ?9, "
+		      "dirty = ?10, populated = ?11, error = ?12, link = ?13 "
+		      "WHERE ino = ?1",
+	[ST_DELETE] = "DELETE FROM entries WHERE ino = ?1",
+	[ST_DELETE_XATTRS] = "DELETE FROM xattrs WHERE ino = ?1",
+	[ST_CHILDREN] = "SELECT ino, mode FROM entries WHERE parent = ?1",
+	[ST_MOVE] = "UPDATE entries SET parent = ?2, name = ?3 WHERE ino = ?1",
+	[ST_SET_EXTENTS] = "UPDATE entries SET extents = ?2 WHERE ino = ?1",
+	[ST_GET_EXTENTS] = "SELECT extents FROM entries WHERE ino = ?1",
+	[ST_READDIR] = "SELECT " ENTRY_COLS " FROM entries WHERE parent = ?1 "
+		       "AND ino > ?2 ORDER BY ino LIMIT ?3",
+	[ST_HAS_CHILDREN] = "SELECT 1 FROM entries WHERE parent = ?1 LIMIT 1",
+	[ST_PARENT_NAME] = "SELECT parent, name FROM entries WHERE ino = ?1",
+	[ST_MARK_SEEN] = "UPDATE entries SET seen = ?2 WHERE ino = ?1",
+	[ST_UNSEEN] = "SELECT " ENTRY_COLS " FROM entries WHERE parent = ?1 "
+		      "AND seen != ?2 AND etag != '' AND dirty = 0",
+	[ST_POPULATED] = "SELECT ino FROM entries WHERE populated = 1 "
+			 "AND (parent != 0 OR ino = 1)",
+	[ST_DIRTY] = "SELECT " ENTRY_COLS " FROM entries WHERE dirty = 1",
+	[ST_ORPHANS] = "SELECT ino FROM entries WHERE parent = 0 AND ino != 1",
+	[ST_XGET] = "SELECT value FROM xattrs WHERE ino = ?1 AND name = ?2",
+	[ST_XSET] = "INSERT OR REPLACE INTO xattrs (ino, name, value) "
+		    "VALUES (?1, ?2, ?3)",
+	[ST_XINSERT] = "INSERT INTO xattrs (ino, name, value) "
+		       "VALUES (?1, ?2, ?3)",
+	[ST_XUPDATE] = "UPDATE xattrs SET value = ?3 WHERE ino = ?1 "
+		       "AND name = ?2",
+	[ST_XLIST] = "SELECT name FROM xattrs WHERE ino = ?1 ORDER BY name",
+	[ST_XREMOVE] = "DELETE FROM xattrs WHERE ino = ?1 AND name = ?2",
+	[ST_JADD] = "INSERT INTO journal (kind, ino, path, path2, arg, arg2, "
+		    "not_before, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		    "0)",
+	[ST_JNEXT] = "SELECT seq, kind, ino, path, path2, arg, arg2, "
+		     "not_before, attempts FROM journal ORDER BY seq LIMIT 1",
+	[ST_JDONE] = "DELETE FROM journal WHERE seq = ?1",
+	[ST_JRETRY] = "UPDATE journal SET not_before = ?2, attempts = ?3 "
+		      "WHERE seq = ?1",
+	[ST_JCOUNT] = "SELECT count(*) FROM journal",
+	[ST_JUPLOAD_AFTER] = "SELECT 1 FROM journal WHERE kind = 1 AND "
+			     "ino = ?1 AND seq > ?2 LIMIT 1",
+	[ST_JALL] = "SELECT seq, kind, ino, path, path2, arg, arg2, "
+		    "not_before, attempts FROM journal ORDER BY seq",
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value);"
+	"CREATE TABLE IF NOT EXISTS entries ("
+	" ino INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" parent INTEGER NOT NULL,"
+	" name TEXT NOT NULL,"
+	" mode INTEGER NOT NULL,"
+	" size INTEGER NOT NULL DEFAULT 0,"
+	" mtime INTEGER NOT NULL DEFAULT 0,"
+	" ctime INTEGER NOT NULL DEFAULT 0,"
+	" etag TEXT NOT NULL DEFAULT '',"
+	" base INTEGER NOT NULL DEFAULT 0,"
+	" dirty INTEGER NOT NULL DEFAULT 0,"
+	" populated INTEGER NOT NULL DEFAULT 0,"
+	" error INTEGER NOT NULL DEFAULT 0,"
+	" link TEXT,"
+	" extents BLOB,"
+	" seen INTEGER NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS entries_name ON entries(parent, name)"
+	" WHERE parent != 0;"
+	"CREATE INDEX IF NOT EXISTS entries_parent ON entries(parent);"
+	"CREATE INDEX IF NOT EXISTS entries_dirty ON entries(dirty) "
+	" WHERE dirty = 1;"
+	"CREATE TABLE IF NOT EXISTS xattrs ("
+	" ino INTEGER NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL,"
+	" PRIMARY KEY (ino, name)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS journal ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" kind INTEGER NOT NULL, ino INTEGER NOT NULL DEFAULT 0,"
+	" path TEXT NOT NULL, path2 TEXT, arg INTEGER NOT NULL DEFAULT 0,"
+	" arg2 INTEGER NOT NULL DEFAULT 0,"
+	" not_before INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0);";
+
+struct meta {
+	sqlite3 *db;			/* protected by lock */
+	sqlite3_stmt *stmt[ST_COUNT];	/* prepared lazily; under lock */
+	pthread_mutex_t lock;		/* recursive */
+	char *path;			/* database file, for messages */
+};
+
+/* SQLite result codes to errno: the one place that knows them. */
+static int meta_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		return -EROFS;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOTFOUND:
+		return -ENOENT;
+	case SQLITE_TOOBIG:
+		return -E2BIG;
+	case SQLITE_CANTOPEN:
+		return -EACCES;
+	default:
+		return -EIO;
+	}
+}
+
+/* Logs a failed statement once, with the database path and the cause. */
+static int fail(struct meta *m, int rc, const char *what)
+{
+	int err = meta_errno(rc);
+
+	if (err != -EEXIST)
+		log_error("metadata %s: %s failed: %s", m->path, what,
+			  sqlite3_errmsg(m->db));
+	return err;
+}
+
+static void lock(struct meta *m)
+{
+	pthread_mutex_lock(&m->lock);
+}
+
+static void unlock(struct meta *m)
+{
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* The prepared statement id, reset and ready to bind; under the lock. */
+static sqlite3_stmt *stmt(struct meta *m, enum stmt_id id)
+{
+	sqlite3_stmt *s = m->stmt[id];
+
+	if (!s) {
+		if (sqlite3_prepare_v3(m->db, stmt_sql[id], -1,
+				       SQLITE_PREPARE_PERSISTENT, &s, NULL)) {
+			log_error("metadata: cannot prepare '%s': %s",
+				  stmt_sql[id], sqlite3_errmsg(m->db));
+			abort();	/* a bug in the SQL above */
+		}
+		m->stmt[id] = s;
+	}
+	return s;
+}
+
+static void done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+static int exec(struct meta *m, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(m->db, sql, NULL, NULL, &msg);
+
+	if (rc) {
+		log_error("metadata %s: '%s' failed: %s", m->path, sql,
+			  msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return meta_errno(rc);
+	}
+	return 0;
+}
+
+int meta_open(const char *path, struct meta **out)
+{
+	pthread_mutexattr_t attr;
+	struct meta *m = xcalloc(1, sizeof(*m));
+	int rc;
+
+	m->path = xstrdup(path);
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&m->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	rc = sqlite3_open_v2(path, &m->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_FULLMUTEX,
+			     NULL);
+	if (rc) {
+		log_error("metadata %s: cannot open: %s", path,
+			  m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc));
+		rc = meta_errno(rc);
+		goto out_close;
+	}
+	sqlite3_busy_timeout(m->db, 5000);
+	rc = exec(m, "PRAGMA journal_mode = WAL");
+	if (!rc)
+		rc = exec(m, "PRAGMA synchronous = NORMAL");
+	if (!rc)
+		rc = exec(m, "PRAGMA foreign_keys = OFF");
+	if (!rc)
+		rc = exec(m, schema_sql);
+	if (!rc)
+		rc = exec(m, "INSERT OR IGNORE INTO entries (ino, parent, "
+			     "name, mode, etag, populated) VALUES (1, 0, '', "
+			     "16877, 'dir', 0)");
+	if (!rc)
+		rc = exec(m, "INSERT OR IGNORE INTO kv VALUES ('schema', 1)");
+	if (rc)
+		goto out_close;
+	*out = m;
+	return 0;
+out_close:
+	sqlite3_close(m->db);
+	pthread_mutex_destroy(&m->lock);
+	free(m->path);
+	free(m);
+	return rc;
+}
+
+void meta_close(struct meta *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(m->stmt[i]);
+	if (sqlite3_close(m->db))
+		log_error("metadata %s: close failed: %s", m->path,
+			  sqlite3_errmsg(m->db));
+	pthread_mutex_destroy(&m->lock);
+	free(m->path);
+	free(m);
+}
+
+int meta_begin(struct meta *m)
+{
+	int rc;
+
+	lock(m);
+	rc = exec(m, "BEGIN IMMEDIATE");
+	if (rc)
+		unlock(m);
+	return rc;
+}
+
+int meta_commit(struct meta *m)
+{
+	int rc = exec(m, "COMMIT");
+
+	if (rc) {
+		if (!sqlite3_get_autocommit(m->db))
+			sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	unlock(m);
+	return rc;
+}
+
+void meta_rollback(struct meta *m)
+{
+	if (!sqlite3_get_autocommit(m->db))
+		sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
+	unlock(m);
+}
+
+int meta_sync(struct meta *m)
+{
+	int rc;
+
+	lock(m);
+	/* a FULL commit syncs the WAL, and with it every earlier commit */
+	rc = exec(m, "PRAGMA synchronous = FULL; BEGIN IMMEDIATE; "
+		     "UPDATE kv SET value = value WHERE key = 'schema'; "
+		     "COMMIT; PRAGMA synchronous = NORMAL");
+	unlock(m);
+	return rc;
+}
+
+static void copy_text(char *dst, size_t size, const unsigned char *src)
+{
+	snprintf(dst, size, "%s", src ? (const char *)src : "");
+}
+
+static void row_to_entry(sqlite3_stmt *s, struct meta_entry *e)
+{
+	const unsigned char *link;
+
+	e->ino = (uint64_t)sqlite3_column_int64(s, 0);
+	e->parent = (uint64_t)sqlite3_column_int64(s, 1);
+	copy_text(e->name, sizeof(e->name), sqlite3_column_text(s, 2));
+	e->mode = (uint32_t)sqlite3_column_int64(s, 3);
+	e->size = (uint64_t)sqlite3_column_int64(s, 4);
+	e->mtime_ns = sqlite3_column_int64(s, 5);
+	e->ctime_ns = sqlite3_column_int64(s, 6);
+	copy_text(e->etag, sizeof(e->etag), sqlite3_column_text(s, 7));
+	e->base = (uint64_t)sqlite3_column_int64(s, 8);
+	e->dirty = sqlite3_column_int(s, 9) != 0;
+	e->populated = sqlite3_column_int(s, 10) != 0;
+	e->error = sqlite3_column_int(s, 11) != 0;
+	link = sqlite3_column_text(s, 12);
+	e->link = link ? xstrdup((const char *)link) : NULL;
+}
+
+void meta_entry_release(struct meta_entry *e)
+{
+	free(e->link);
+	e->link = NULL;
+}
+
+/* Runs a statement that returns at most one entry row. */
+static int get_one(struct meta *m, sqlite3_stmt *s, struct meta_entry *e,
+		   const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW) {
+		row_to_entry(s, e);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = -ENOENT;
+	} else {
+		rc = fail(m, rc, what);
+	}
+	done(s);
+	return rc;
+}
+
+int meta_get(struct meta *m, uint64_t ino, struct meta_entry *e)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_GET);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	rc = get_one(m, s, e, "get");
+	unlock(m);
+	return rc;
+}
+
+int meta_lookup(struct meta *m, uint64_t parent, const char *name,
+		struct meta_entry *e)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_LOOKUP);
+	sqlite3_bind_int64(s, 1, (int64_t)parent);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	rc = get_one(m, s, e, "lookup");
+	unlock(m);
+	return rc;
+}
+
+/* Binds every field of e as ?1..?13 (the order of ENTRY_COLS). */
+static void bind_entry(sqlite3_stmt *s, const struct meta_entry *e)
+{
+	sqlite3_bind_int64(s, 1, (int64_t)e->ino);
+	sqlite3_bind_int64(s, 2, (int64_t)e->parent);
+	sqlite3_bind_text(s, 3, e->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, e->mode);
+	sqlite3_bind_int64(s, 5, (int64_t)e->size);
+	sqlite3_bind_int64(s, 6, e->mtime_ns);
+	sqlite3_bind_int64(s, 7, e->ctime_ns);
+	sqlite3_bind_text(s, 8, e->etag, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, (int64_t)e->base);
+	sqlite3_bind_int(s, 10, e->dirty);
+	sqlite3_bind_int(s, 11, e->populated);
+	sqlite3_bind_int(s, 12, e->error);
+	if (e->link)
+		sqlite3_bind_text(s, 13, e->link, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 13);
+}
+
+/* Runs a statement that returns no rows. */
+static int step_done(struct meta *m, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	rc = rc == SQLITE_DONE ? 0 : fail(m, rc, what);
+	done(s);
+	return rc;
+}
+
+int meta_insert(struct meta *m, struct meta_entry *e)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_INSERT);
+	bind_entry(s, e);
+	sqlite3_bind_null(s, 1);
+	rc = step_done(m, s, "insert");
+	if (!rc)
+		e->ino = (uint64_t)sqlite3_last_insert_rowid(m->db);
+	unlock(m);
+	return rc;
+}
+
+int meta_update(struct meta *m, const struct meta_entry *e)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_UPDATE);
+	bind_entry(s, e);
+	rc = step_done(m, s, "update");
+	unlock(m);
+	return rc;
+}
+
+/* Deletes ino's row and xattrs, and recursively its children. */
+static int delete_tree(struct meta *m, uint64_t ino,
+		       void (*on_delete)(void *arg, uint64_t ino), void *arg)
+{
+	uint64_t *kids = NULL;
+	uint32_t *modes = NULL;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc;
+
+	s = stmt(m, ST_CHILDREN);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			kids = xrealloc(kids, cap * sizeof(*kids));
+			modes = xrealloc(modes, cap * sizeof(*modes));
+		}
+		kids[n] = (uint64_t)sqlite3_column_int64(s, 0);
+		modes[n++] = (uint32_t)sqlite3_column_int64(s, 1);
+	}
+	rc = rc == SQLITE_DONE ? 0 : fail(m, rc, "list children");
+	done(s);
+	for (i = 0; i < n && !rc; i++) {
+		if (S_ISDIR(modes[i]))
+			rc = delete_tree(m, kids[i], on_delete, arg);
+		else {
+			s = stmt(m, ST_DELETE_XATTRS);
+			sqlite3_bind_int64(s, 1, (int64_t)kids[i]);
+			rc = step_done(m, s, "delete xattrs");
+			s = stmt(m, ST_DELETE);
+			sqlite3_bind_int64(s, 1, (int64_t)kids[i]);
+			if (!rc)
+				rc = step_done(m, s, "delete");
+			if (!rc && on_delete)
+				on_delete(arg, kids[i]);
+		}
+	}
+	free(kids);
+	free(modes);
+	if (rc)
+		return rc;
+	s = stmt(m, ST_DELETE_XATTRS);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	rc = step_done(m, s, "delete xattrs");
+	s = stmt(m, ST_DELETE);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	if (!rc)
+		rc = step_done(m, s, "delete");
+	if (!rc && on_delete)
+		on_delete(arg, ino);
+	return rc;
+}
+
+int meta_delete(struct meta *m, uint64_t ino,
+		void (*on_delete)(void *arg, uint64_t ino), void *arg)
+{
+	int rc;
+
+	rc = meta_begin(m);
+	if (rc)
+		return rc;
+	rc = delete_tree(m, ino, on_delete, arg);
+	if (rc) {
+		meta_rollback(m);
+		return rc;
+	}
+	return meta_commit(m);
+}
+
+int meta_move(struct meta *m, uint64_t ino, uint64_t parent,
+	      const char *name)
+{
+	char orphan[32];
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!parent) {
+		snprintf(orphan, sizeof(orphan), "#%llu",
+			 (unsigned long long)ino);
+		name = orphan;
+	}
+	lock(m);
+	s = stmt(m, ST_MOVE);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_int64(s, 2, (int64_t)parent);
+	sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+	rc = step_done(m, s, "move");
+	unlock(m);
+	return rc;
+}
+
+int meta_set_extents(struct meta *m, uint64_t ino, const void *blob,
+		     size_t len)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_SET_EXTENTS);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	if (len)
+		sqlite3_bind_blob(s, 2, blob, (int)len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 2);
+	rc = step_done(m, s, "save extents");
+	unlock(m);
+	return rc;
+}
+
+int meta_get_extents(struct meta *m, uint64_t ino, void **blob, size_t *len)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*blob = NULL;
+	*len = 0;
+	lock(m);
+	s = stmt(m, ST_GET_EXTENTS);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(s, 0);
+
+		if (n > 0) {
+			*blob = xmalloc((size_t)n);
+			memcpy(*blob, sqlite3_column_blob(s, 0), (size_t)n);
+			*len = (size_t)n;
+		}
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : fail(m, rc, "load extents");
+	}
+	done(s);
+	unlock(m);
+	return rc;
+}
+
+/*
+ * Steps s and hands each row as an entry to fn, which returns non-zero to
+ * stop: a negative errno is passed on, a positive value is a plain stop.
+ * Returns the number of rows handed, or -errno.
+ */
+static int foreach_entry(struct meta *m, sqlite3_stmt *s,
+			 int (*fn)(void *arg, const struct meta_entry *e),
+			 void *arg, const char *what)
+{
+	struct meta_entry e;
+	int rc, stop = 0, count = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row_to_entry(s, &e);
+		count++;
+		stop = fn(arg, &e);
+		meta_entry_release(&e);
+		if (stop)
+			break;
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(m, rc, what);
+	done(s);
+	if (rc)
+		return rc;
+	return stop < 0 ? stop : count;
+}
+
+int meta_readdir(struct meta *m, uint64_t parent, uint64_t after, int max,
+		 int (*fn)(void *arg, const struct meta_entry *e), void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_READDIR);
+	sqlite3_bind_int64(s, 1, (int64_t)parent);
+	sqlite3_bind_int64(s, 2, (int64_t)after);
+	sqlite3_bind_int(s, 3, max);
+	rc = foreach_entry(m, s, fn, arg, "readdir");
+	unlock(m);
+	return rc;
+}
+
+int meta_has_children(struct meta *m, uint64_t parent)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_HAS_CHILDREN);
+	sqlite3_bind_int64(s, 1, (int64_t)parent);
+	rc = sqlite3_step(s);
+	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0
+						       : fail(m, rc, "children");
+	done(s);
+	unlock(m);
+	return rc;
+}
+
+int meta_path(struct meta *m, uint64_t ino, char **path)
+{
+	char *p = xstrdup(""), *q;
+	sqlite3_stmt *s;
+	int rc = 0, depth = 0;
+
+	lock(m);
+	while (ino != META_ROOT_INO) {
+		s = stmt(m, ST_PARENT_NAME);
+		sqlite3_bind_int64(s, 1, (int64_t)ino);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW) {
+			rc = rc == SQLITE_DONE ? -ENOENT : fail(m, rc, "path");
+			done(s);
+			break;
+		}
+		ino = (uint64_t)sqlite3_column_int64(s, 0);
+		q = *p ? xasprintf("%s/%s", sqlite3_column_text(s, 1), p)
+		       : xstrdup((const char *)sqlite3_column_text(s, 1));
+		done(s);
+		free(p);
+		p = q;
+		rc = 0;
+		if (ino == 0 || ++depth > 4096) {
+			rc = -ENOENT;	/* an orphan has no path */
+			break;
+		}
+	}
+	unlock(m);
+	if (rc) {
+		free(p);
+		return rc;
+	}
+	*path = p;
+	return 0;
+}
+
+int meta_mark_seen(struct meta *m, uint64_t ino, int64_t gen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_MARK_SEEN);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_int64(s, 2, gen);
+	rc = step_done(m, s, "mark seen");
+	unlock(m);
+	return rc;
+}
+
+int meta_unseen(struct meta *m, uint64_t parent, int64_t gen,
+		int (*fn)(void *arg, const struct meta_entry *e), void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_UNSEEN);
+	sqlite3_bind_int64(s, 1, (int64_t)parent);
+	sqlite3_bind_int64(s, 2, gen);
+	rc = foreach_entry(m, s, fn, arg, "unseen");
+	unlock(m);
+	return rc < 0 ? rc : 0;
+}
+
+/* Steps a statement whose first column is an inode number. */
+static int foreach_ino(struct meta *m, enum stmt_id id,
+		       int (*fn)(void *arg, uint64_t ino), void *arg)
+{
+	uint64_t *v = NULL;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc;
+
+	/* collected first so that fn may use the database */
+	lock(m);
+	s = stmt(m, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = (uint64_t)sqlite3_column_int64(s, 0);
+	}
+	rc = rc == SQLITE_DONE ? 0 : fail(m, rc, "scan");
+	done(s);
+	unlock(m);
+	for (i = 0; i < n && !rc; i++)
+		rc = fn(arg, v[i]);
+	free(v);
+	return rc;
+}
+
+int meta_populated_dirs(struct meta *m, int (*fn)(void *arg, uint64_t ino),
+			void *arg)
+{
+	return foreach_ino(m, ST_POPULATED, fn, arg);
+}
+
+int meta_foreach_orphan(struct meta *m, int (*fn)(void *arg, uint64_t ino),
+			void *arg)
+{
+	return foreach_ino(m, ST_ORPHANS, fn, arg);
+}
+
+int meta_foreach_dirty(struct meta *m,
+		       int (*fn)(void *arg, const struct meta_entry *e),
+		       void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_DIRTY);
+	rc = foreach_entry(m, s, fn, arg, "dirty scan");
+	unlock(m);
+	return rc < 0 ? rc : 0;
+}
+
+int meta_xattr_set(struct meta *m, uint64_t ino, const char *name,
+		   const void *value, size_t size, int flags)
+{
+	enum stmt_id id = flags == 1 ? ST_XINSERT : flags == 2 ? ST_XUPDATE
+							       : ST_XSET;
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, id);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, size ? value : "", (int)size, SQLITE_STATIC);
+	rc = step_done(m, s, "set xattr");
+	if (!rc && id == ST_XUPDATE && sqlite3_changes(m->db) == 0)
+		rc = -ENODATA;
+	unlock(m);
+	return rc;
+}
+
+int meta_xattr_get(struct meta *m, uint64_t ino, const char *name,
+		   void *value, size_t size)
+{
+	sqlite3_stmt *s;
+	int rc, n;
+
+	lock(m);
+	s = stmt(m, ST_XGET);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_bytes(s, 0);
+		if (size && (size_t)n > size)
+			rc = -ERANGE;
+		else {
+			if (size && n)
+				memcpy(value, sqlite3_column_blob(s, 0),
+				       (size_t)n);
+			rc = n;
+		}
+	} else {
+		rc = rc == SQLITE_DONE ? -ENODATA : fail(m, rc, "get xattr");
+	}
+	done(s);
+	unlock(m);
+	return rc;
+}
+
+int meta_xattr_list(struct meta *m, uint64_t ino, char *buf, size_t size)
+{
+	sqlite3_stmt *s;
+	size_t used = 0;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_XLIST);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(s, 0) + 1;
+
+		if (size && used + n <= size)
+			memcpy(buf + used, sqlite3_column_text(s, 0), n);
+		used += n;
+	}
+	rc = rc == SQLITE_DONE ? 0 : fail(m, rc, "list xattrs");
+	done(s);
+	unlock(m);
+	if (rc)
+		return rc;
+	if (size && used > size)
+		return -ERANGE;
+	return (int)used;
+}
+
+int meta_xattr_remove(struct meta *m, uint64_t ino, const char *name)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_XREMOVE);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	rc = step_done(m, s, "remove xattr");
+	if (!rc && sqlite3_changes(m->db) == 0)
+		rc = -ENODATA;
+	unlock(m);
+	return rc;
+}
+
+int meta_journal_add(struct meta *m, struct jop *op)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_JADD);
+	sqlite3_bind_int(s, 1, op->kind);
+	sqlite3_bind_int64(s, 2, (int64_t)op->ino);
+	sqlite3_bind_text(s, 3, op->path, -1, SQLITE_STATIC);
+	if (op->path2)
+		sqlite3_bind_text(s, 4, op->path2, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 4);
+	sqlite3_bind_int64(s, 5, op->arg);
+	sqlite3_bind_int64(s, 6, op->arg2);
+	sqlite3_bind_int64(s, 7, op->not_before);
+	rc = step_done(m, s, "journal add");
+	if (!rc)
+		op->seq = sqlite3_last_insert_rowid(m->db);
+	unlock(m);
+	return rc;
+}
+
+static void row_to_jop(sqlite3_stmt *s, struct jop *op)
+{
+	const unsigned char *p2 = sqlite3_column_text(s, 4);
+
+	op->seq = sqlite3_column_int64(s, 0);
+	op->kind = (enum jop_kind)sqlite3_column_int(s, 1);
+	op->ino = (uint64_t)sqlite3_column_int64(s, 2);
+	op->path = xstrdup((const char *)sqlite3_column_text(s, 3));
+	op->path2 = p2 ? xstrdup((const char *)p2) : NULL;
+	op->arg = sqlite3_column_int64(s, 5);
+	op->arg2 = sqlite3_column_int64(s, 6);
+	op->not_before = sqlite3_column_int64(s, 7);
+	op->attempts = sqlite3_column_int(s, 8);
+}
+
+int meta_journal_next(struct meta *m, struct jop *op)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_JNEXT);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		row_to_jop(s, op);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : fail(m, rc, "journal next");
+	}
+	done(s);
+	unlock(m);
+	return rc;
+}
+
+int meta_journal_done(struct meta *m, int64_t seq)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_JDONE);
+	sqlite3_bind_int64(s, 1, seq);
+	rc = step_done(m, s, "journal done");
+	unlock(m);
+	return rc;
+}
+
+int meta_journal_retry(struct meta *m, int64_t seq, int64_t not_before,
+		       int attempts)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_JRETRY);
+	sqlite3_bind_int64(s, 1, seq);
+	sqlite3_bind_int64(s, 2, not_before);
+	sqlite3_bind_int(s, 3, attempts);
+	rc = step_done(m, s, "journal retry");
+	unlock(m);
+	return rc;
+}
+
+int64_t meta_journal_count(struct meta *m)
+{
+	sqlite3_stmt *s;
+	int64_t n;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_JCOUNT);
+	rc = sqlite3_step(s);
+	n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0)
+			     : fail(m, rc, "journal count");
+	done(s);
+	unlock(m);
+	return n;
+}
+
+bool meta_journal_has_upload_after(struct meta *m, uint64_t ino,
+				   int64_t after)
+{
+	sqlite3_stmt *s;
+	bool found;
+
+	lock(m);
+	s = stmt(m, ST_JUPLOAD_AFTER);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_int64(s, 2, after);
+	found = sqlite3_step(s) == SQLITE_ROW;
+	done(s);
+	unlock(m);
+	return found;
+}
+
+int meta_journal_foreach(struct meta *m,
+			 int (*fn)(void *arg, const struct jop *op), void *arg)
+{
+	sqlite3_stmt *s;
+	struct jop op;
+	int rc, stop = 0;
+
+	lock(m);
+	s = stmt(m, ST_JALL);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row_to_jop(s, &op);
+		stop = fn(arg, &op);
+		jop_release(&op);
+		if (stop)
+			break;
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+						   : fail(m, rc, "journal");
+	done(s);
+	unlock(m);
+	return rc ? rc : stop < 0 ? stop : 0;
+}
+
+void jop_release(struct jop *op)
+{
+	free(op->path);
+	free(op->path2);
+	op->path = NULL;
+	op->path2 = NULL;
+}

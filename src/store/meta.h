@@ -1,0 +1,161 @@
+/*
+ * The metadata database: every entry of the namespace, the remote version
+ * each one's local data is based on, its hydrated extents, user xattrs,
+ * and the journal of remote operations still to be done. SQLite in WAL
+ * mode; this is the only module that includes sqlite3.h.
+ *
+ * One connection, guarded by a recursive mutex: meta_begin() takes it and
+ * meta_commit()/meta_rollback() release it, so a caller can group calls
+ * into one transaction; every other call takes it for its own duration.
+ * Inode numbers are row ids that are never reused; the root is inode 1.
+ */
+#ifndef CD_META_H
+#define CD_META_H
+
+#include "common.h"
+
+#include "remote/remote.h"
+
+#define META_ROOT_INO 1
+#define META_NAME_MAX 255
+
+/* One entry of the namespace. */
+struct meta_entry {
+	uint64_t ino;			/* row id; stable across remounts */
+	uint64_t parent;		/* 0 for the root and for orphans */
+	char name[META_NAME_MAX + 1];	/* component name; "" for the root */
+	uint32_t mode;			/* S_IFMT | permissions */
+	uint64_t size;			/* logical size */
+	int64_t mtime_ns;		/* modification time */
+	int64_t ctime_ns;		/* change time */
+	char etag[REMOTE_ETAG_MAX];	/* remote version the data is based on;
+					   "" if the entry was never uploaded */
+	uint64_t base;			/* bytes [0, base) come from that
+					   version; the rest is local */
+	bool dirty;			/* content newer than the remote */
+	bool populated;			/* directory listed from the remote */
+	bool error;			/* the last remote operation failed */
+	char *link;			/* symlink target (heap), else NULL */
+};
+
+/* Remote operations, in the order they must reach the remote. */
+enum jop_kind {
+	JOP_UPLOAD = 1,		/* upload the content of ino to path */
+	JOP_MKDIR,		/* path, mode */
+	JOP_RMDIR,		/* path */
+	JOP_UNLINK,		/* path */
+	JOP_RENAME,		/* path -> path2, flags */
+	JOP_SYMLINK,		/* path -> target in path2 */
+	JOP_SETATTR,		/* path: mode (or -1), mtime_ns (or INT64_MIN) */
+};
+
+struct jop {
+	int64_t seq;		/* order; assigned by meta_journal_add */
+	enum jop_kind kind;
+	uint64_t ino;		/* entry concerned (0 if none) */
+	char *path;		/* heap */
+	char *path2;		/* heap or NULL */
+	int64_t arg;		/* mode or rename flags */
+	int64_t arg2;		/* mtime_ns */
+	int64_t not_before;	/* wall-clock ns before which it must wait */
+	int attempts;		/* failed attempts so far */
+};
+
+struct meta;
+
+/* Opens (creating if needed) the database at path. */
+int meta_open(const char *path, struct meta **out) CD_WUR;
+void meta_close(struct meta *m);
+
+/* Transactions; see the top of this file. */
+int meta_begin(struct meta *m) CD_WUR;
+int meta_commit(struct meta *m) CD_WUR;
+void meta_rollback(struct meta *m);
+/* Makes every commit so far durable against power loss. */
+int meta_sync(struct meta *m) CD_WUR;
+
+/* Entry access. get/lookup fill e (caller releases e->link with
+ * meta_entry_release); -ENOENT if absent. */
+int meta_get(struct meta *m, uint64_t ino, struct meta_entry *e) CD_WUR;
+int meta_lookup(struct meta *m, uint64_t parent, const char *name,
+		struct meta_entry *e) CD_WUR;
+void meta_entry_release(struct meta_entry *e);
+/* Inserts e (e->ino is set to the new inode number). -EEXIST if the name
+ * is taken. */
+int meta_insert(struct meta *m, struct meta_entry *e) CD_WUR;
+/* Writes every field of e to the row e->ino. */
+int meta_update(struct meta *m, const struct meta_entry *e) CD_WUR;
+/* Deletes the entry, its xattrs, and (for directories) its subtree; the
+ * callback, if given, is called with every file's inode deleted so the
+ * caller can drop cache files. */
+int meta_delete(struct meta *m, uint64_t ino,
+		void (*on_delete)(void *arg, uint64_t ino), void *arg) CD_WUR;
+/* Moves entry ino to (parent, name); detaches it as an orphan when
+ * parent is 0 (kept until meta_delete). */
+int meta_move(struct meta *m, uint64_t ino, uint64_t parent,
+	      const char *name) CD_WUR;
+/* Saves the hydrated extents blob of ino. */
+int meta_set_extents(struct meta *m, uint64_t ino, const void *blob,
+		     size_t len) CD_WUR;
+/* Loads it; *blob is malloc'd (NULL, 0 when none). */
+int meta_get_extents(struct meta *m, uint64_t ino, void **blob,
+		     size_t *len) CD_WUR;
+
+/* Calls fn for the children of parent with ino > after, in inode order,
+ * at most max of them; fn returning non-zero stops early (and is not an
+ * error). Returns the number of entries passed to fn, or -errno. */
+int meta_readdir(struct meta *m, uint64_t parent, uint64_t after, int max,
+		 int (*fn)(void *arg, const struct meta_entry *e),
+		 void *arg) CD_WUR;
+/* Whether the directory has children. */
+int meta_has_children(struct meta *m, uint64_t parent) CD_WUR;
+/* The remote path of ino ("" for the root); caller frees. */
+int meta_path(struct meta *m, uint64_t ino, char **path) CD_WUR;
+
+/* Poll generations: reconciling a directory marks every entry seen in the
+ * remote listing, then removes the ones not seen. */
+int meta_mark_seen(struct meta *m, uint64_t ino, int64_t gen) CD_WUR;
+/* Calls fn with each clean, uploaded child of parent not seen in gen. */
+int meta_unseen(struct meta *m, uint64_t parent, int64_t gen,
+		int (*fn)(void *arg, const struct meta_entry *e),
+		void *arg) CD_WUR;
+/* Calls fn with every populated directory. */
+int meta_populated_dirs(struct meta *m,
+			int (*fn)(void *arg, uint64_t ino), void *arg) CD_WUR;
+/* Calls fn for every orphan and every dirty file (recovery at start). */
+int meta_foreach_dirty(struct meta *m,
+		       int (*fn)(void *arg, const struct meta_entry *e),
+		       void *arg) CD_WUR;
+int meta_foreach_orphan(struct meta *m,
+			int (*fn)(void *arg, uint64_t ino), void *arg) CD_WUR;
+
+/* User xattrs. get copies at most size bytes into value and returns the
+ * value's length (size 0: length only); -ENODATA if absent; -ERANGE if it
+ * does not fit. list writes NUL-separated names likewise. */
+int meta_xattr_set(struct meta *m, uint64_t ino, const char *name,
+		   const void *value, size_t size, int flags) CD_WUR;
+int meta_xattr_get(struct meta *m, uint64_t ino, const char *name,
+		   void *value, size_t size) CD_WUR;
+int meta_xattr_list(struct meta *m, uint64_t ino, char *buf,
+		    size_t size) CD_WUR;
+int meta_xattr_remove(struct meta *m, uint64_t ino, const char *name) CD_WUR;
+
+/* The journal. add assigns op->seq. next gives the oldest op (-ENOENT if
+ * none); the caller frees it with jop_release. */
+int meta_journal_add(struct meta *m, struct jop *op) CD_WUR;
+int meta_journal_next(struct meta *m, struct jop *op) CD_WUR;
+int meta_journal_done(struct meta *m, int64_t seq) CD_WUR;
+int meta_journal_retry(struct meta *m, int64_t seq, int64_t not_before,
+		       int attempts) CD_WUR;
+/* Number of ops in the journal (negative errno on failure). */
+int64_t meta_journal_count(struct meta *m);
+/* Whether an upload of ino with seq > after is queued. */
+bool meta_journal_has_upload_after(struct meta *m, uint64_t ino,
+				   int64_t after);
+/* Calls fn with each queued op, oldest first (for status listings). */
+int meta_journal_foreach(struct meta *m,
+			 int (*fn)(void *arg, const struct jop *op),
+			 void *arg) CD_WUR;
+void jop_release(struct jop *op);
+
+#endif

@@ -1,0 +1,705 @@
+/*
+ * The local store: namespace operations on the metadata database, data
+ * operations on sparse cache files, and the table of nodes (regular files
+ * in use) with their hydrated ranges.
+ *
+ * A node's cache file always has the file's logical size. Bytes at or
+ * beyond node->base are local (written here, or zeros of an extension);
+ * bytes below it are local only where node->present says so, and come
+ * from the remote version node->etag otherwise. Hydrated extents are
+ * saved lazily (after an fdatasync of the data they describe); a write
+ * below base first has its range hydrated and the extents saved, so a
+ * crash can never make written bytes look like unfetched ones.
+ *
+ * Lock order: nodes_lock, node->lock, then the metadata mutex.
+ */
+#include "common.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define NODE_BUCKETS 1024
+
+int store_open(const char *dir, uid_t uid, gid_t gid, struct store **out)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	char *db;
+	int rc;
+
+	rc = util_mkdir_p(dir, 0700);
+	if (rc) {
+		log_error("cache directory %s: cannot create: %s", dir,
+			  strerror(-rc));
+		free(s);
+		return rc;
+	}
+	db = xasprintf("%s/meta.db", dir);
+	rc = meta_open(db, &s->meta);
+	free(db);
+	if (rc)
+		goto out_free;
+	rc = cache_open(dir, &s->cache);
+	if (rc)
+		goto out_meta;
+	s->uid = uid;
+	s->gid = gid;
+	s->buckets = NODE_BUCKETS;
+	s->table = xcalloc(s->buckets, sizeof(*s->table));
+	pthread_mutex_init(&s->nodes_lock, NULL);
+	*out = s;
+	return 0;
+out_meta:
+	meta_close(s->meta);
+out_free:
+	free(s);
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->buckets; i++)
+		if (s->table[i])
+			log_warn("store: inode %llu still in use at close",
+				 (unsigned long long)s->table[i]->ino);
+	free(s->table);
+	pthread_mutex_destroy(&s->nodes_lock);
+	cache_close(s->cache);
+	meta_close(s->meta);
+	free(s);
+}
+
+static struct node **bucket(struct store *s, uint64_t ino)
+{
+	return &s->table[(ino * 0x9E3779B97F4A7C15ULL >> 32) % s->buckets];
+}
+
+/* Under nodes_lock. */
+static struct node *lookup_node(struct store *s, uint64_t ino)
+{
+	struct node *n;
+
+	for (n = *bucket(s, ino); n; n = n->next)
+		if (n->ino == ino)
+			return n;
+	return NULL;
+}
+
+static void ts_from_ns(struct timespec *ts, int64_t ns)
+{
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+	if (ts->tv_nsec < 0) {
+		ts->tv_sec--;
+		ts->tv_nsec += 1000000000;
+	}
+}
+
+void store_fill_stat(struct store *s, const struct meta_entry *e,
+		     struct stat *st)
+{
+	struct node *n = NULL;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = e->ino;
+	st->st_mode = e->mode;
+	st->st_nlink = S_ISDIR(e->mode) ? 2 : 1;
+	st->st_uid = s->uid;
+	st->st_gid = s->gid;
+	st->st_size = (off_t)e->size;
+	st->st_blksize = 1 << 20;
+	ts_from_ns(&st->st_mtim, e->mtime_ns);
+	ts_from_ns(&st->st_ctim, e->ctime_ns);
+	st->st_atim = st->st_mtim;
+	if (!S_ISREG(e->mode))
+		return;
+	pthread_mutex_lock(&s->nodes_lock);
+	n = lookup_node(s, e->ino);
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		st->st_size = (off_t)n->size;
+		pthread_mutex_unlock(&n->lock);
+	}
+	pthread_mutex_unlock(&s->nodes_lock);
+	st->st_blocks = (blkcnt_t)(cache_file_bytes(s->cache, e->ino) / 512);
+}
+
+/* Sets up n from its entry and its cache file; under nodes_lock. */
+static int load_node(struct store *s, struct node *n,
+		     const struct meta_entry *e)
+{
+	struct stat st;
+	void *blob;
+	size_t len;
+	int rc;
+
+	n->fd = cache_file_open(s->cache, n->ino, true);
+	if (n->fd < 0)
+		return n->fd;
+	if (fstat(n->fd, &st) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	n->size = e->size;
+	n->base = CD_MIN(e->base, e->size);
+	n->dirty = e->dirty;
+	n->error = e->error;
+	n->mtime_ns = e->mtime_ns;
+	snprintf(n->etag, sizeof(n->etag), "%s", e->etag);
+	if (e->dirty && (uint64_t)st.st_size != e->size) {
+		/* written before a crash: the data file knows the size */
+		n->size = (uint64_t)st.st_size;
+		n->base = CD_MIN(n->base, n->size);
+	} else if (!e->dirty && (uint64_t)st.st_size != e->size) {
+		/* stale or new: start over from the remote version */
+		if (ftruncate(n->fd, 0) < 0 ||
+		    ftruncate(n->fd, (off_t)e->size) < 0) {
+			rc = -errno;
+			log_error("cache of inode %llu: cannot size: %s",
+				  (unsigned long long)n->ino, strerror(errno));
+			goto out_close;
+		}
+		return meta_set_extents(s->meta, n->ino, NULL, 0);
+	}
+	rc = meta_get_extents(s->meta, n->ino, &blob, &len);
+	if (rc)
+		goto out_close;
+	if (len && rangeset_decode(&n->present, blob, len))
+		log_warn("cache of inode %llu: bad extents, refetching",
+			 (unsigned long long)n->ino);
+	free(blob);
+	rangeset_remove(&n->present, n->base, UINT64_MAX);
+	return 0;
+out_close:
+	close(n->fd);
+	n->fd = -1;
+	return rc;
+}
+
+int store_node_get(struct store *s, uint64_t ino, struct node **out)
+{
+	struct meta_entry e;
+	struct node *n;
+	int rc;
+
+	pthread_mutex_lock(&s->nodes_lock);
+	n = lookup_node(s, ino);
+	if (n) {
+		n->refs++;
+		pthread_mutex_unlock(&s->nodes_lock);
+		*out = n;
+		return 0;
+	}
+	rc = meta_get(s->meta, ino, &e);
+	if (rc)
+		goto out_unlock;
+	if (!S_ISREG(e.mode)) {
+		rc = S_ISDIR(e.mode) ? -EISDIR : -EINVAL;
+		goto out_release;
+	}
+	n = xcalloc(1, sizeof(*n));
+	n->ino = ino;
+	n->refs = 1;
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->cond, NULL);
+	rangeset_init(&n->present);
+	rc = load_node(s, n, &e);
+	if (rc) {
+		rangeset_release(&n->present);
+		pthread_cond_destroy(&n->cond);
+		pthread_mutex_destroy(&n->lock);
+		free(n);
+		goto out_release;
+	}
+	n->next = *bucket(s, ino);
+	*bucket(s, ino) = n;
+	*out = n;
+out_release:
+	meta_entry_release(&e);
+out_unlock:
+	pthread_mutex_unlock(&s->nodes_lock);
+	return rc;
+}
+
+struct node *store_node_find(struct store *s, uint64_t ino)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&s->nodes_lock);
+	n = lookup_node(s, ino);
+	if (n)
+		n->refs++;
+	pthread_mutex_unlock(&s->nodes_lock);
+	return n;
+}
+
+void store_node_put(struct store *s, struct node *n)
+{
+	struct meta_entry e;
+	struct node **pp;
+	bool orphan;
+
+	pthread_mutex_lock(&s->nodes_lock);
+	if (n->refs > 1) {
+		n->refs--;
+		pthread_mutex_unlock(&s->nodes_lock);
+		return;
+	}
+	pthread_mutex_unlock(&s->nodes_lock);
+
+	/* last reference: save what is unsaved while still findable */
+	orphan = meta_get(s->meta, n->ino, &e) == 0 && e.parent == 0;
+	if (!orphan) {
+		if (store_node_save(s, n) || store_node_commit(s, n))
+			log_error("inode %llu: state not saved; it will be "
+				  "refetched", (unsigned long long)n->ino);
+	}
+	meta_entry_release(&e);
+
+	pthread_mutex_lock(&s->nodes_lock);
+	if (--n->refs > 0) {
+		pthread_mutex_unlock(&s->nodes_lock);
+		return;
+	}
+	for (pp = bucket(s, n->ino); *pp != n; pp = &(*pp)->next)
+		;
+	*pp = n->next;
+	if (orphan) {
+		if (meta_delete(s->meta, n->ino, NULL, NULL))
+			log_error("inode %llu: cannot delete unlinked entry",
+				  (unsigned long long)n->ino);
+		cache_file_remove(s->cache, n->ino);
+	}
+	pthread_mutex_unlock(&s->nodes_lock);
+	close(n->fd);
+	rangeset_release(&n->present);
+	free(n->remote_path);
+	pthread_cond_destroy(&n->cond);
+	pthread_mutex_destroy(&n->lock);
+	free(n);
+}
+
+bool store_node_has(const struct node *n, uint64_t off, uint64_t len)
+{
+	uint64_t end = CD_MIN(off + len, n->base);
+
+	return off >= end || rangeset_contains(&n->present, off, end);
+}
+
+int store_node_fill(struct store *s, struct node *n, const void *buf,
+		    size_t len, uint64_t off)
+{
+	uint64_t pos, gs, ge, end;
+	int rc = 0;
+
+	pthread_mutex_lock(&n->lock);
+	end = CD_MIN(off + len, n->base);
+	pos = off;
+	/* only the gaps: bytes present may have been written since */
+	while (!rc && rangeset_next_gap(&n->present, &pos, end, &gs, &ge)) {
+		rc = util_pwrite_all(n->fd, (const char *)buf + (gs - off),
+				     ge - gs, gs);
+		if (!rc) {
+			rangeset_add(&n->present, gs, ge);
+			n->extents_unsaved = true;
+		}
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (rc)
+		log_error("cache of inode %llu: cannot store %zu fetched "
+			  "bytes at %llu: %s", (unsigned long long)n->ino, len,
+			  (unsigned long long)off, strerror(-rc));
+	return rc;
+}
+
+int store_node_save(struct store *s, struct node *n)
+{
+	void *blob;
+	size_t len;
+	int rc = 0;
+
+	pthread_mutex_lock(&n->lock);
+	if (!n->extents_unsaved)
+		goto out_unlock;
+	if (fdatasync(n->fd) < 0) {
+		rc = -errno;
+		log_error("cache of inode %llu: fdatasync: %s",
+			  (unsigned long long)n->ino, strerror(errno));
+		goto out_unlock;
+	}
+	blob = rangeset_encode(&n->present, &len);
+	rc = meta_set_extents(s->meta, n->ino, blob, len);
+	free(blob);
+	if (!rc)
+		n->extents_unsaved = false;
+out_unlock:
+	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
+int store_node_reset(struct store *s, struct node *n, uint64_t size,
+		     const char *etag)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&n->lock);
+	if (ftruncate(n->fd, 0) < 0 || ftruncate(n->fd, (off_t)size) < 0)
+		rc = -errno;
+	rangeset_remove(&n->present, 0, UINT64_MAX);
+	n->size = size;
+	n->base = size;
+	n->dirty = false;
+	n->extents_unsaved = false;
+	n->write_gen++;
+	snprintf(n->etag, sizeof(n->etag), "%s", etag);
+	pthread_mutex_unlock(&n->lock);
+	if (!rc)
+		rc = meta_set_extents(s->meta, n->ino, NULL, 0);
+	return rc;
+}
+
+int store_node_commit(struct store *s, struct node *n)
+{
+	struct meta_entry e;
+	int rc;
+
+	rc = meta_get(s->meta, n->ino, &e);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&n->lock);
+	e.size = n->size;
+	e.base = n->base;
+	e.dirty = n->dirty;
+	e.error = n->error;
+	e.mtime_ns = n->mtime_ns;
+	snprintf(e.etag, sizeof(e.etag), "%s", n->etag);
+	rc = meta_update(s->meta, &e);
+	pthread_mutex_unlock(&n->lock);
+	meta_entry_release(&e);
+	return rc;
+}
+
+/* Adds jop, if any, inside the caller's transaction. */
+static int add_jop(struct store *s, const struct jop *jop)
+{
+	struct jop copy;
+
+	if (!jop)
+		return 0;
+	copy = *jop;
+	return meta_journal_add(s->meta, &copy);
+}
+
+int store_mknod(struct store *s, uint64_t parent, const char *name,
+		uint32_t mode, const char *link, const struct jop *jop,
+		struct meta_entry *out)
+{
+	struct meta_entry e;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	e.parent = parent;
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	e.mode = mode;
+	e.mtime_ns = e.ctime_ns = util_now_ns();
+	e.link = link ? xstrdup(link) : NULL;
+	e.size = link ? strlen(link) : 0;
+	e.dirty = S_ISREG(mode);
+	e.populated = S_ISDIR(mode);
+	rc = meta_begin(s->meta);
+	if (rc)
+		goto out;
+	rc = meta_insert(s->meta, &e);
+	if (!rc)
+		rc = add_jop(s, jop);
+	if (rc) {
+		meta_rollback(s->meta);
+		goto out;
+	}
+	rc = meta_commit(s->meta);
+	if (!rc) {
+		*out = e;
+		return 0;
+	}
+out:
+	meta_entry_release(&e);
+	return rc;
+}
+
+static void drop_cache_file(void *arg, uint64_t ino)
+{
+	struct store *s = arg;
+
+	cache_file_remove(s->cache, ino);
+}
+
+/*
+ * Removes the entry e inside the caller's transaction, under nodes_lock:
+ * an open file becomes an orphan, deleted at its last close.
+ */
+static int remove_entry(struct store *s, const struct meta_entry *e)
+{
+	if (S_ISREG(e->mode) && lookup_node(s, e->ino))
+		return meta_move(s->meta, e->ino, 0, NULL);
+	return meta_delete(s->meta, e->ino, drop_cache_file, s);
+}
+
+int store_remove(struct store *s, uint64_t parent, const char *name,
+		 bool dir, const struct jop *jop)
+{
+	struct meta_entry e;
+	int rc;
+
+	pthread_mutex_lock(&s->nodes_lock);
+	rc = meta_begin(s->meta);
+	if (rc)
+		goto out_unlock;
+	rc = meta_lookup(s->meta, parent, name, &e);
+	if (rc)
+		goto out_rollback;
+	if (dir && !S_ISDIR(e.mode))
+		rc = -ENOTDIR;
+	else if (!dir && S_ISDIR(e.mode))
+		rc = -EISDIR;
+	else if (dir)
+		rc = meta_has_children(s->meta, e.ino) > 0 ? -ENOTEMPTY : 0;
+	if (!rc)
+		rc = remove_entry(s, &e);
+	if (!rc)
+		rc = add_jop(s, jop);
+	meta_entry_release(&e);
+	if (rc)
+		goto out_rollback;
+	rc = meta_commit(s->meta);
+	goto out_unlock;
+out_rollback:
+	meta_rollback(s->meta);
+out_unlock:
+	pthread_mutex_unlock(&s->nodes_lock);
+	return rc;
+}
+
+int store_rename(struct store *s, uint64_t parent, const char *name,
+		 uint64_t newparent, const char *newname, unsigned flags,
+		 const struct jop *jop)
+{
+	struct meta_entry src, dst;
+	int rc;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;
+	pthread_mutex_lock(&s->nodes_lock);
+	rc = meta_begin(s->meta);
+	if (rc)
+		goto out_unlock;
+	rc = meta_lookup(s->meta, parent, name, &src);
+	if (rc)
+		goto out_rollback;
+	rc = meta_lookup(s->meta, newparent, newname, &dst);
+	if (rc == 0) {
+		if (dst.ino == src.ino)
+			rc = 1;	/* same file: nothing to do */
+		else if (flags & RENAME_NOREPLACE)
+			rc = -EEXIST;
+		else if (S_ISDIR(src.mode) && !S_ISDIR(dst.mode))
+			rc = -ENOTDIR;
+		else if (!S_ISDIR(src.mode) && S_ISDIR(dst.mode))
+			rc = -EISDIR;
+		else if (S_ISDIR(dst.mode) &&
+			 meta_has_children(s->meta, dst.ino) > 0)
+			rc = -ENOTEMPTY;
+		if (!rc)
+			rc = remove_entry(s, &dst);
+		meta_entry_release(&dst);
+	} else if (rc == -ENOENT) {
+		rc = 0;
+	}
+	if (!rc)
+		rc = meta_move(s->meta, src.ino, newparent, newname);
+	if (!rc)
+		rc = add_jop(s, jop);
+	meta_entry_release(&src);
+	if (rc)
+		goto out_rollback;
+	rc = meta_commit(s->meta);
+	goto out_unlock;
+out_rollback:
+	meta_rollback(s->meta);
+	if (rc == 1)
+		rc = 0;
+out_unlock:
+	pthread_mutex_unlock(&s->nodes_lock);
+	return rc;
+}
+
+/* Truncates or extends n to size; under n->lock. */
+static int resize_node(struct node *n, uint64_t size)
+{
+	if (ftruncate(n->fd, (off_t)size) < 0)
+		return -errno;
+	if (size < n->base) {
+		n->base = size;
+		rangeset_remove(&n->present, size, UINT64_MAX);
+		n->extents_unsaved = true;
+	}
+	n->size = size;
+	n->dirty = true;
+	n->write_gen++;
+	return 0;
+}
+
+int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
+		  int to_set, const struct jop *jop, struct meta_entry *out)
+{
+	struct node *n = NULL;
+	struct meta_entry e;
+	int64_t now = util_now_ns();
+	int rc;
+
+	if (to_set & STORE_SET_SIZE) {
+		rc = store_node_get(s, ino, &n);
+		if (rc)
+			return rc;
+		pthread_mutex_lock(&n->lock);
+		rc = resize_node(n, (uint64_t)attr->st_size);
+		n->mtime_ns = now;
+		pthread_mutex_unlock(&n->lock);
+		if (!rc)
+			rc = store_node_commit(s, n);
+		if (rc)
+			goto out_put;
+	}
+	rc = meta_begin(s->meta);
+	if (rc)
+		goto out_put;
+	rc = meta_get(s->meta, ino, &e);
+	if (rc) {
+		meta_rollback(s->meta);
+		goto out_put;
+	}
+	if (to_set & STORE_SET_MODE)
+		e.mode = (e.mode & S_IFMT) | (attr->st_mode & 07777);
+	if (to_set & STORE_SET_MTIME_NOW)
+		e.mtime_ns = now;
+	else if (to_set & STORE_SET_MTIME)
+		e.mtime_ns = (int64_t)attr->st_mtim.tv_sec * 1000000000 +
+			     attr->st_mtim.tv_nsec;
+	e.ctime_ns = now;
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		n->mtime_ns = e.mtime_ns;
+		e.size = n->size;
+		e.base = n->base;
+		e.dirty = n->dirty;
+		pthread_mutex_unlock(&n->lock);
+	}
+	rc = meta_update(s->meta, &e);
+	if (!rc)
+		rc = add_jop(s, jop);
+	if (rc) {
+		meta_rollback(s->meta);
+		meta_entry_release(&e);
+		goto out_put;
+	}
+	rc = meta_commit(s->meta);
+	if (!rc)
+		*out = e;
+	else
+		meta_entry_release(&e);
+out_put:
+	if (n)
+		store_node_put(s, n);
+	return rc;
+}
+
+ssize_t store_read(struct store *s, struct node *n, void *buf, size_t len,
+		   uint64_t off)
+{
+	ssize_t got;
+
+	got = pread(n->fd, buf, len, (off_t)off);
+	if (got < 0) {
+		got = -errno;
+		log_error("cache of inode %llu: read at %llu: %s",
+			  (unsigned long long)n->ino, (unsigned long long)off,
+			  strerror(errno));
+	}
+	return got;
+}
+
+ssize_t store_write(struct store *s, struct node *n, const void *buf,
+		    size_t len, uint64_t off)
+{
+	bool first;
+	int rc;
+
+	pthread_mutex_lock(&n->lock);
+	rc = util_pwrite_all(n->fd, buf, len, off);
+	if (rc) {
+		pthread_mutex_unlock(&n->lock);
+		if (rc != -ENOSPC && rc != -EDQUOT)
+			log_error("cache of inode %llu: write at %llu: %s",
+				  (unsigned long long)n->ino,
+				  (unsigned long long)off, strerror(-rc));
+		/* a partial write may have extended the file: undo it */
+		if (ftruncate(n->fd, (off_t)n->size) < 0) {
+			/* the size is recorded in n->size anyway */
+		}
+		return rc;
+	}
+	n->size = CD_MAX(n->size, off + len);
+	n->mtime_ns = util_now_ns();
+	n->write_gen++;
+	first = !n->dirty;
+	n->dirty = true;
+	n->error = false;
+	pthread_mutex_unlock(&n->lock);
+	if (first) {
+		/* the dirty mark must outlive a crash before the next sync */
+		rc = store_node_commit(s, n);
+		if (rc)
+			return rc;
+	}
+	return (ssize_t)len;
+}
+
+int store_fsync(struct store *s, struct node *n, bool datasync)
+{
+	int rc;
+
+	if ((datasync ? fdatasync(n->fd) : fsync(n->fd)) < 0) {
+		rc = -errno;
+		log_error("cache of inode %llu: fsync: %s",
+			  (unsigned long long)n->ino, strerror(errno));
+		return rc;
+	}
+	rc = store_node_save(s, n);
+	if (!rc)
+		rc = store_node_commit(s, n);
+	if (!rc)
+		rc = meta_sync(s->meta);
+	return rc;
+}
+
+static int drop_orphan(void *arg, uint64_t ino)
+{
+	struct store *s = arg;
+
+	log_info("removing inode %llu, unlinked while open before a crash",
+		 (unsigned long long)ino);
+	cache_file_remove(s->cache, ino);
+	return meta_delete(s->meta, ino, drop_cache_file, s);
+}
+
+int store_recover(struct store *s)
+{
+	return meta_foreach_orphan(s->meta, drop_orphan, s);
+}

@@ -1,0 +1,131 @@
+/*
+ * The local store: the metadata database plus the cache data files, and
+ * the in-memory state of files in use (nodes). It is the bottom of the
+ * filter stack: a local file system that knows nothing of remotes except
+ * what the entries record (the version their data is based on, which
+ * ranges are hydrated) and the journal entries callers hand it to commit
+ * together with a change.
+ *
+ * Lock order: store->nodes_lock, then node->lock, then the metadata
+ * mutex. Never hold a node lock across remote I/O.
+ */
+#ifndef CD_STORE_H
+#define CD_STORE_H
+
+#include "common.h"
+
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include "store/cache.h"
+#include "store/meta.h"
+#include "util/rangeset.h"
+
+struct fetch_job;
+
+/* A regular file in use: open, being hydrated or being uploaded. */
+struct node {
+	uint64_t ino;			/* immutable */
+	int refs;			/* protected by store->nodes_lock */
+	struct node *next;		/* hash chain; under nodes_lock */
+	pthread_mutex_t lock;		/* protects everything below */
+	pthread_cond_t cond;		/* signalled when a fetch ends */
+	int fd;				/* cache file, read-write */
+	uint64_t size;			/* logical size = cache file size */
+	uint64_t base;			/* [0, base) is backed by etag */
+	char etag[REMOTE_ETAG_MAX];	/* remote version behind the data */
+	struct rangeset present;	/* hydrated parts of [0, base) */
+	bool extents_unsaved;		/* present changed since last save */
+	bool dirty;			/* local content newer than remote */
+	bool uploading;			/* an upload is running */
+	bool error;			/* last remote operation failed */
+	int64_t mtime_ns;		/* modification time */
+	uint64_t write_gen;		/* bumped by every change of data */
+	int writers;			/* open handles that may write */
+	int openers;			/* open handles */
+	struct fetch_job *jobs;		/* fetches in flight (fetch.c) */
+	uint64_t ra_next;		/* sequential-read detection */
+	uint64_t ra_window;		/* current readahead window */
+	char *remote_path;		/* path while fetching; under lock */
+};
+
+struct store {
+	struct meta *meta;		/* the database */
+	struct cache *cache;		/* the data files */
+	uid_t uid;			/* owner shown for every entry */
+	gid_t gid;
+	pthread_mutex_t nodes_lock;	/* protects the node table */
+	struct node **table;		/* hash of nodes by inode */
+	size_t buckets;
+};
+
+/* Opens the store in dir (created if needed). */
+int store_open(const char *dir, uid_t uid, gid_t gid,
+	       struct store **out) CD_WUR;
+void store_close(struct store *s);
+
+/* Fills st from an entry: owner, sizes, times, and st_blocks = bytes
+ * held locally. */
+void store_fill_stat(struct store *s, const struct meta_entry *e,
+		     struct stat *st);
+
+/*
+ * Finds or loads the node of regular file ino, opening (creating) its
+ * cache file. A new cache file is sized to the entry's size; an existing
+ * one of a dirty entry gives the size (it survived a crash), and one of
+ * a clean entry whose size disagrees is reset. Caller drops the
+ * reference with store_node_put().
+ */
+int store_node_get(struct store *s, uint64_t ino, struct node **out) CD_WUR;
+void store_node_put(struct store *s, struct node *n);
+/* The node of ino if one is loaded (referenced), else NULL. */
+struct node *store_node_find(struct store *s, uint64_t ino);
+
+/* Whether [off, off+len) needs no fetch; under n->lock. */
+bool store_node_has(const struct node *n, uint64_t off, uint64_t len);
+/* Writes hydrated bytes at off and marks them present (n->lock is taken
+ * inside). Bytes beyond base are dropped. */
+int store_node_fill(struct store *s, struct node *n, const void *buf,
+		    size_t len, uint64_t off) CD_WUR;
+/* Saves the hydrated extents if they changed, after syncing the data
+ * they describe. Takes n->lock. */
+int store_node_save(struct store *s, struct node *n) CD_WUR;
+/* Drops all local data of n and sets it to a new remote version. */
+int store_node_reset(struct store *s, struct node *n, uint64_t size,
+		     const char *etag) CD_WUR;
+
+/* Local file-system operations. jop, if non-NULL, is added to the
+ * journal in the same transaction as the change. */
+int store_mknod(struct store *s, uint64_t parent, const char *name,
+		uint32_t mode, const char *link, const struct jop *jop,
+		struct meta_entry *out) CD_WUR;
+int store_remove(struct store *s, uint64_t parent, const char *name,
+		 bool dir, const struct jop *jop) CD_WUR;
+int store_rename(struct store *s, uint64_t parent, const char *name,
+		 uint64_t newparent, const char *newname, unsigned flags,
+		 const struct jop *jop) CD_WUR;
+/* What store_setattr() changes. */
+enum store_set {
+	STORE_SET_MODE = 1 << 0,
+	STORE_SET_SIZE = 1 << 1,
+	STORE_SET_MTIME = 1 << 2,	/* to attr->st_mtim */
+	STORE_SET_MTIME_NOW = 1 << 3,
+};
+
+/* to_set: enum store_set. */
+int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
+		  int to_set, const struct jop *jop,
+		  struct meta_entry *out) CD_WUR;
+/* Data; the caller has made sure the range is hydrated. */
+ssize_t store_read(struct store *s, struct node *n, void *buf, size_t len,
+		   uint64_t off) CD_WUR;
+ssize_t store_write(struct store *s, struct node *n, const void *buf,
+		    size_t len, uint64_t off) CD_WUR;
+/* Makes the data and metadata of n durable. */
+int store_fsync(struct store *s, struct node *n, bool datasync) CD_WUR;
+/* Records size, mtime and the dirty flag of n in the database. */
+int store_node_commit(struct store *s, struct node *n) CD_WUR;
+/* Deletes orphans left by a crash (unlinked while open). */
+int store_recover(struct store *s) CD_WUR;
+
+#endif

@@ -1,0 +1,419 @@
+/*
+ * The fetch pool.
+ *
+ * A job fetches one range of at most FETCH_CHUNK bytes of one node. Jobs
+ * in flight hang off node->jobs (under node->lock) so a reader first
+ * joins the jobs that already cover its range and creates jobs only for
+ * the rest. Jobs wait in two queues (under fetcher->lock): demand jobs,
+ * which someone waits for, before prefetch jobs of readahead.
+ *
+ * A job is reference-counted under its node's lock: one reference for
+ * the queue/fetch thread, one per waiter. When the last waiter of a
+ * demand job leaves early, the job is marked cancelled; the fetch thread
+ * skips it, or stops it between two pieces of its remote read.
+ *
+ * Fetched bytes go to the cache file through store_node_fill(), which
+ * writes only the gaps: bytes that became present meanwhile (written by
+ * the user) are never overwritten.
+ */
+#include "common.h"
+
+#include <pthread.h>
+
+#include "sync/fetch.h"
+#include "util/log.h"
+#include "util/util.h"
+
+/* Remote reads are issued in pieces this large, to notice cancels. */
+#define FETCH_PIECE (256u << 10)
+/* How many jobs one fetch_range() call waits for at a time. */
+#define FETCH_BATCH 16
+
+struct fetch_job {
+	struct fetch_job *next;		/* in node->jobs; under node->lock */
+	struct fetch_job *qnext;	/* in a queue; under fetcher->lock */
+	struct node *n;			/* holds a node reference */
+	char *path;			/* remote object */
+	char etag[REMOTE_ETAG_MAX];	/* version to fetch */
+	uint64_t start;			/* range [start, end) */
+	uint64_t end;
+	int refs;			/* under node->lock */
+	int waiters;			/* under node->lock */
+	bool prefetch;			/* readahead: not cancelled by leavers */
+	bool cancelled;			/* atomic */
+	bool done;			/* under node->lock */
+	int rc;				/* result, once done */
+};
+
+struct fetch_queue {
+	struct fetch_job *head;
+	struct fetch_job *tail;
+};
+
+struct fetcher {
+	struct store *store;
+	struct remote *remote;
+	struct stats *stats;
+	fetch_stale_fn stale;
+	void *stale_arg;
+	pthread_mutex_t lock;		/* protects the queues and stop */
+	pthread_cond_t cond;		/* work queued, or stop */
+	struct fetch_queue demand;
+	struct fetch_queue prefetch;
+	bool stop;
+	int nthreads;
+	pthread_t *threads;
+};
+
+static void queue_push(struct fetch_queue *q, struct fetch_job *j)
+{
+	j->qnext = NULL;
+	if (q->tail)
+		q->tail->qnext = j;
+	else
+		q->head = j;
+	q->tail = j;
+}
+
+static struct fetch_job *queue_pop(struct fetch_queue *q)
+{
+	struct fetch_job *j = q->head;
+
+	if (j) {
+		q->head = j->qnext;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	return j;
+}
+
+/* Drops a job reference; under n->lock. Returns true if it was freed. */
+static bool job_unref(struct fetch_job *j)
+{
+	if (--j->refs > 0)
+		return false;
+	free(j->path);
+	free(j);
+	return true;
+}
+
+/* Takes j off its node's list of jobs in flight; under n->lock. */
+static void job_unlink(struct fetch_job *j)
+{
+	struct fetch_job **pp;
+
+	for (pp = &j->n->jobs; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			return;
+		}
+	}
+}
+
+/* Performs the remote read of one job and stores the bytes. */
+static int run_job(struct fetcher *f, struct fetch_job *j, void *buf)
+{
+	uint64_t off = j->start;
+
+	while (off < j->end) {
+		size_t want = (size_t)CD_MIN(j->end - off, FETCH_PIECE);
+		ssize_t got;
+		int rc;
+
+		if (__atomic_load_n(&j->cancelled, __ATOMIC_RELAXED))
+			return -ECANCELED;
+		got = remote_read(f->remote, j->path, j->etag, buf, want, off);
+		stats_add(f->stats, fetch_requests, 1);
+		if (got < 0)
+			return (int)got;
+		stats_add(f->stats, fetched_bytes, (uint64_t)got);
+		if ((size_t)got < want) {
+			log_error("%s: remote object ends at %llu, before the "
+				  "%llu bytes expected", j->path,
+				  (unsigned long long)(off + (uint64_t)got),
+				  (unsigned long long)j->end);
+			return -EIO;
+		}
+		rc = store_node_fill(f->store, j->n, buf, (size_t)got, off);
+		if (rc)
+			return rc;
+		off += (uint64_t)got;
+	}
+	return 0;
+}
+
+static void *fetch_thread(void *arg)
+{
+	struct fetcher *f = arg;
+	void *buf = xmalloc(FETCH_PIECE);
+
+	for (;;) {
+		struct fetch_job *j;
+		struct node *n;
+		bool skip;
+		int rc;
+
+		pthread_mutex_lock(&f->lock);
+		while (!f->stop && !f->demand.head && !f->prefetch.head)
+			pthread_cond_wait(&f->cond, &f->lock);
+		if (f->stop) {
+			pthread_mutex_unlock(&f->lock);
+			break;
+		}
+		j = queue_pop(&f->demand);
+		if (!j)
+			j = queue_pop(&f->prefetch);
+		pthread_mutex_unlock(&f->lock);
+
+		n = j->n;
+		skip = __atomic_load_n(&j->cancelled, __ATOMIC_RELAXED);
+		rc = skip ? -ECANCELED : run_job(f, j, buf);
+		if (rc == -ECANCELED)
+			stats_add(f->stats, fetches_cancelled, 1);
+		else if (rc == -ESTALE) {
+			log_warn("%s: changed on the remote while being read; "
+				 "refreshing it", j->path);
+			if (f->stale)
+				f->stale(f->stale_arg, n->ino);
+			rc = -EIO;
+		} else if (rc && rc != -ENOSPC) {
+			log_error("%s: fetch of bytes %llu-%llu failed: %s",
+				  j->path, (unsigned long long)j->start,
+				  (unsigned long long)j->end, strerror(-rc));
+		}
+		pthread_mutex_lock(&n->lock);
+		j->rc = rc;
+		j->done = true;
+		job_unlink(j);
+		pthread_cond_broadcast(&n->cond);
+		job_unref(j);
+		pthread_mutex_unlock(&n->lock);
+		store_node_put(f->store, n);
+	}
+	free(buf);
+	return NULL;
+}
+
+struct fetcher *fetch_new(struct store *s, struct remote *r,
+			  struct stats *st, int threads, fetch_stale_fn stale,
+			  void *arg)
+{
+	struct fetcher *f = xcalloc(1, sizeof(*f));
+	int i;
+
+	f->store = s;
+	f->remote = r;
+	f->stats = st;
+	f->stale = stale;
+	f->stale_arg = arg;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	f->threads = xcalloc((size_t)threads, sizeof(*f->threads));
+	for (i = 0; i < threads; i++) {
+		if (pthread_create(&f->threads[i], NULL, fetch_thread, f))
+			break;
+		f->nthreads++;
+	}
+	return f;
+}
+
+/* Fails the jobs of one queue; used at shutdown. */
+static void fail_queue(struct fetcher *f, struct fetch_queue *q)
+{
+	struct fetch_job *j;
+
+	while ((j = queue_pop(q))) {
+		struct node *n = j->n;
+
+		pthread_mutex_lock(&n->lock);
+		j->rc = -ECANCELED;
+		j->done = true;
+		job_unlink(j);
+		pthread_cond_broadcast(&n->cond);
+		job_unref(j);
+		pthread_mutex_unlock(&n->lock);
+		store_node_put(f->store, n);
+	}
+}
+
+void fetch_free(struct fetcher *f)
+{
+	int i;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->stop = true;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	for (i = 0; i < f->nthreads; i++)
+		pthread_join(f->threads[i], NULL);
+	fail_queue(f, &f->demand);
+	fail_queue(f, &f->prefetch);
+	pthread_cond_destroy(&f->cond);
+	pthread_mutex_destroy(&f->lock);
+	free(f->threads);
+	free(f);
+}
+
+void fetch_waiter_init(struct fetch_waiter *w, struct fetcher *f,
+		       struct node *n)
+{
+	w->f = f;
+	w->n = n;
+	w->interrupted = false;
+}
+
+void fetch_interrupt(struct fetch_waiter *w)
+{
+	pthread_mutex_lock(&w->n->lock);
+	w->interrupted = true;
+	pthread_cond_broadcast(&w->n->cond);
+	pthread_mutex_unlock(&w->n->lock);
+}
+
+/* The job in flight that covers byte pos, if any; under n->lock. */
+static struct fetch_job *covering(struct node *n, uint64_t pos,
+				  uint64_t *next_start)
+{
+	struct fetch_job *j;
+
+	*next_start = UINT64_MAX;
+	for (j = n->jobs; j; j = j->next) {
+		if (j->start <= pos && pos < j->end && !j->cancelled)
+			return j;
+		if (j->start > pos && j->start < *next_start)
+			*next_start = j->start;
+	}
+	return NULL;
+}
+
+/* Creates and queues a job for [start, end); under n->lock. */
+static struct fetch_job *new_job(struct fetcher *f, struct node *n,
+				 const char *path, uint64_t start,
+				 uint64_t end, bool prefetch)
+{
+	struct fetch_job *j = xcalloc(1, sizeof(*j));
+
+	j->n = n;
+	j->path = xstrdup(path);
+	snprintf(j->etag, sizeof(j->etag), "%s", n->etag);
+	j->start = start;
+	j->end = end;
+	j->refs = 1;		/* the queue's */
+	j->prefetch = prefetch;
+	j->next = n->jobs;
+	n->jobs = j;
+	/* the job keeps the node; nodes_lock is never taken under n->lock
+	 * except here, where the node is already referenced by the caller */
+	pthread_mutex_lock(&f->store->nodes_lock);
+	n->refs++;
+	pthread_mutex_unlock(&f->store->nodes_lock);
+	pthread_mutex_lock(&f->lock);
+	queue_push(prefetch ? &f->prefetch : &f->demand, j);
+	pthread_cond_signal(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	return j;
+}
+
+/*
+ * Walks the gaps of [off, end) and, for each part, joins the job in
+ * flight that covers it or starts a new one. Collects at most max jobs
+ * (taking a waiter reference on each) into out; returns how many, and
+ * sets *resume to where the walk stopped. Under n->lock.
+ */
+static int gather(struct fetcher *f, struct node *n, const char *path,
+		  uint64_t off, uint64_t end, bool prefetch,
+		  struct fetch_job **out, int max, uint64_t *resume)
+{
+	uint64_t pos, gs, ge, next;
+	int count = 0;
+
+	end = CD_MIN(end, n->base);
+	pos = off;
+	while (count < max &&
+	       rangeset_next_gap(&n->present, &pos, end, &gs, &ge)) {
+		while (gs < ge && count < max) {
+			struct fetch_job *j = covering(n, gs, &next);
+
+			if (!j) {
+				uint64_t s = gs & ~(uint64_t)(FETCH_ALIGN - 1);
+				uint64_t e = CD_MIN(CD_MIN(ge, next),
+						    s + FETCH_CHUNK);
+
+				e = (e + FETCH_ALIGN - 1) &
+				    ~(uint64_t)(FETCH_ALIGN - 1);
+				e = CD_MIN(e, n->base);
+				if (next != UINT64_MAX)
+					e = CD_MIN(e, CD_MAX(next, gs + 1));
+				j = new_job(f, n, path, s, e, prefetch);
+			}
+			if (out) {
+				j->refs++;
+				j->waiters++;
+				out[count] = j;
+			}
+			count++;
+			gs = j->end;
+		}
+		if (gs < ge) {
+			pos = gs;
+			break;
+		}
+	}
+	*resume = pos;
+	return count;
+}
+
+int fetch_range(struct fetcher *f, struct node *n, const char *path,
+		uint64_t off, uint64_t len, struct fetch_waiter *w)
+{
+	struct fetch_job *jobs[FETCH_BATCH];
+	uint64_t end = off + len, resume;
+	int rc = 0, count, i;
+
+	pthread_mutex_lock(&n->lock);
+	while (!rc && !store_node_has(n, off, end - off)) {
+		count = gather(f, n, path, off, end, false, jobs, FETCH_BATCH,
+			       &resume);
+		if (!count) {
+			/* nothing to fetch: only bytes beyond base remain */
+			break;
+		}
+		for (i = 0; i < count; i++) {
+			struct fetch_job *j = jobs[i];
+
+			while (!j->done && !(w && w->interrupted))
+				pthread_cond_wait(&n->cond, &n->lock);
+			if (!j->done) {
+				/* left early: a fetch no one wants is cancelled */
+				if (--j->waiters == 0 && !j->prefetch)
+					__atomic_store_n(&j->cancelled, true,
+							 __ATOMIC_RELAXED);
+				rc = -EINTR;
+			} else {
+				j->waiters--;
+				if (j->rc && !rc)
+					rc = j->rc == -ECANCELED ? -EINTR
+								 : j->rc;
+			}
+			job_unref(j);
+		}
+		if (w && w->interrupted)
+			rc = -EINTR;
+		if (!rc)
+			off = off < resume ? off : resume;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
+void fetch_prefetch(struct fetcher *f, struct node *n, const char *path,
+		    uint64_t off, uint64_t len)
+{
+	uint64_t resume;
+
+	pthread_mutex_lock(&n->lock);
+	gather(f, n, path, off, off + len, true, NULL, 64, &resume);
+	pthread_mutex_unlock(&n->lock);
+}

@@ -1,0 +1,830 @@
+/*
+ * The sync engine: a journal worker and a poller, one thread each.
+ *
+ * Journal. Every change the remote must learn is a row of the journal,
+ * committed in the same transaction as the local change (see store.h), so
+ * a crash loses none. The worker takes the oldest row, performs it, and
+ * deletes it; the remote therefore sees changes in the order they were
+ * made. Paths are recorded when an op is queued, which is what makes the
+ * order right: an upload queued before a rename uploads to the old name,
+ * and the rename then moves it. A transient failure (remote unreachable,
+ * I/O error, remote disk full) leaves the row in place and retries after
+ * an exponential backoff with jitter, blocking the rows behind it; a
+ * permanent one (permission, invalid name) is logged with the path and
+ * the cause, marks the entry as in error, and is dropped.
+ *
+ * Uploads read the cache file (fetching first what is not hydrated) and
+ * hand it to remote_put(), which publishes atomically. If the file was
+ * written meanwhile (write_gen moved), it stays dirty; its next close
+ * queues another upload.
+ *
+ * Poller. Each interval, if the journal is empty (local changes not yet
+ * on the remote would look like remote changes), every directory that
+ * has been listed is listed again and reconciled: new names are added,
+ * changed files get their cached data dropped, names gone from the remote
+ * are removed unless they hold local changes. A listing that fails or a
+ * remote that is down changes nothing.
+ */
+#include "common.h"
+
+#include <pthread.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sync/sync.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define RETRY_MIN_MS 500
+#define RETRY_MAX_MS 30000
+#define RECONCILE_BATCH 512
+
+struct sync {
+	struct store *store;
+	struct meta *meta;
+	struct remote *remote;
+	struct fetcher *fetcher;
+	struct stats *stats;
+	struct sync_config cfg;
+	struct sync_notify notify;
+	pthread_mutex_t lock;		/* protects the fields below */
+	pthread_cond_t cond;		/* kicks, idle, stop */
+	bool stop;
+	bool kicked;			/* journal has new work */
+	bool refresh;			/* poll now */
+	bool busy;			/* worker is performing an op */
+	bool hurry;			/* skip debounce delays */
+	uint64_t uploading;		/* inode being uploaded, or 0 */
+	pthread_mutex_t populate_lock;	/* one listing at a time */
+	pthread_t journal_thread;
+	pthread_t poll_thread;
+	bool started;
+};
+
+struct sync *sync_new(struct store *s, struct remote *r, struct fetcher *f,
+		      struct stats *st, const struct sync_config *cfg)
+{
+	struct sync *y = xcalloc(1, sizeof(*y));
+
+	y->store = s;
+	y->meta = s->meta;
+	y->remote = r;
+	y->fetcher = f;
+	y->stats = st;
+	y->cfg = *cfg;
+	pthread_mutex_init(&y->lock, NULL);
+	pthread_cond_init(&y->cond, NULL);
+	pthread_mutex_init(&y->populate_lock, NULL);
+	return y;
+}
+
+int sync_path(struct sync *y, uint64_t ino, char **path)
+{
+	return meta_path(y->meta, ino, path);
+}
+
+void sync_kick(struct sync *y)
+{
+	pthread_mutex_lock(&y->lock);
+	y->kicked = true;
+	pthread_cond_broadcast(&y->cond);
+	pthread_mutex_unlock(&y->lock);
+}
+
+void sync_refresh(struct sync *y)
+{
+	pthread_mutex_lock(&y->lock);
+	y->refresh = true;
+	pthread_cond_broadcast(&y->cond);
+	pthread_mutex_unlock(&y->lock);
+}
+
+bool sync_is_uploading(struct sync *y, uint64_t ino)
+{
+	bool up;
+
+	pthread_mutex_lock(&y->lock);
+	up = y->uploading == ino;
+	pthread_mutex_unlock(&y->lock);
+	return up;
+}
+
+int sync_queue_upload(struct sync *y, uint64_t ino)
+{
+	struct jop op = { .kind = JOP_UPLOAD, .ino = ino };
+	int rc;
+
+	rc = meta_path(y->meta, ino, &op.path);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;	/* unlinked meanwhile */
+	op.not_before = util_now_ns() +
+			(int64_t)y->cfg.upload_delay_ms * 1000000;
+	rc = meta_journal_add(y->meta, &op);
+	free(op.path);
+	if (!rc)
+		sync_kick(y);
+	return rc;
+}
+
+static bool is_transient(int rc)
+{
+	switch (-rc) {
+	case EHOSTDOWN:
+	case EIO:
+	case ETIMEDOUT:
+	case ENOSPC:
+	case EDQUOT:
+	case EAGAIN:
+	case EBUSY:
+	case ECONNREFUSED:
+	case ECONNRESET:
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case ENOMEM:
+	case ECANCELED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Marks entry ino as failed (or not), for the state xattr. */
+static void set_error(struct sync *y, uint64_t ino, bool error)
+{
+	struct meta_entry e;
+	struct node *n;
+
+	if (!ino)
+		return;
+	n = store_node_find(y->store, ino);
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		n->error = error;
+		pthread_mutex_unlock(&n->lock);
+		store_node_put(y->store, n);
+	}
+	if (meta_get(y->meta, ino, &e))
+		return;
+	if (e.error != error) {
+		e.error = error;
+		if (meta_update(y->meta, &e))
+			log_warn("inode %llu: cannot record error state",
+				 (unsigned long long)ino);
+	}
+	meta_entry_release(&e);
+}
+
+struct upload_progress {
+	struct sync *y;
+};
+
+static int upload_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct upload_progress *p = arg;
+	bool stop;
+
+	pthread_mutex_lock(&p->y->lock);
+	stop = p->y->stop;
+	pthread_mutex_unlock(&p->y->lock);
+	return stop;
+}
+
+/* Uploads the content of op->ino to op->path. */
+static int do_upload(struct sync *y, const struct jop *op)
+{
+	struct upload_progress prog = { y };
+	struct remote_attr out;
+	struct meta_entry e;
+	uint64_t gen, size;
+	struct node *n;
+	int64_t mtime;
+	int rc;
+
+	if (meta_journal_has_upload_after(y->meta, op->ino, op->seq))
+		return 0;	/* a later upload supersedes this one */
+	rc = store_node_get(y->store, op->ino, &n);
+	if (rc == -ENOENT)
+		return 0;	/* deleted since */
+	if (rc)
+		return rc;
+	rc = meta_get(y->meta, op->ino, &e);
+	if (rc) {
+		store_node_put(y->store, n);
+		return rc == -ENOENT ? 0 : rc;
+	}
+	if (e.parent == 0 || !n->dirty || n->writers > 0) {
+		/* unlinked, already clean, or a writer's close will requeue */
+		rc = 0;
+		goto out;
+	}
+	/* the parts never hydrated come from the version the remote has */
+	rc = fetch_range(y->fetcher, n, op->path, 0, n->base, NULL);
+	if (rc)
+		goto out;
+	pthread_mutex_lock(&n->lock);
+	gen = n->write_gen;
+	size = n->size;
+	mtime = n->mtime_ns;
+	n->uploading = true;
+	pthread_mutex_unlock(&n->lock);
+	pthread_mutex_lock(&y->lock);
+	y->uploading = op->ino;
+	pthread_mutex_unlock(&y->lock);
+
+	rc = remote_put(y->remote, op->path, n->fd, size, e.mode & 07777,
+			mtime, upload_progress, &prog, &out);
+
+	pthread_mutex_lock(&y->lock);
+	y->uploading = 0;
+	pthread_mutex_unlock(&y->lock);
+	pthread_mutex_lock(&n->lock);
+	n->uploading = false;
+	if (!rc && n->write_gen == gen) {
+		n->dirty = false;
+		n->error = false;
+		n->base = size;
+		rangeset_add(&n->present, 0, size);
+		n->extents_unsaved = true;
+		snprintf(n->etag, sizeof(n->etag), "%s", out.etag);
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (!rc) {
+		stats_add(y->stats, uploaded_bytes, size);
+		stats_add(y->stats, uploads_done, 1);
+		log_debug("%s: uploaded %llu bytes", op->path,
+			  (unsigned long long)size);
+		if (store_node_save(y->store, n) ||
+		    store_node_commit(y->store, n))
+			log_warn("%s: uploaded, but its clean state was not "
+				 "saved; it will be uploaded again", op->path);
+	}
+out:
+	meta_entry_release(&e);
+	store_node_put(y->store, n);
+	return rc;
+}
+
+/* Records the remote's new version of a clean entry after a setattr. */
+static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
+{
+	struct meta_entry e;
+	struct node *n;
+
+	if (!ino || meta_get(y->meta, ino, &e))
+		return;
+	n = store_node_find(y->store, ino);
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		if (!n->dirty)
+			snprintf(n->etag, sizeof(n->etag), "%s", etag);
+		pthread_mutex_unlock(&n->lock);
+		store_node_put(y->store, n);
+	}
+	if (!e.dirty && strcmp(e.etag, etag) != 0 && e.etag[0]) {
+		snprintf(e.etag, sizeof(e.etag), "%s", etag);
+		if (meta_update(y->meta, &e))
+			log_warn("inode %llu: cannot record new version",
+				 (unsigned long long)ino);
+	}
+	meta_entry_release(&e);
+}
+
+/* Performs one journal op against the remote; 0 when it is done with. */
+static int perform(struct sync *y, const struct jop *op)
+{
+	struct remote_attr out;
+	int rc;
+
+	switch (op->kind) {
+	case JOP_UPLOAD:
+		return do_upload(y, op);
+	case JOP_MKDIR:
+		rc = remote_mkdir(y->remote, op->path, (uint32_t)op->arg);
+		return rc == -EEXIST ? 0 : rc;
+	case JOP_RMDIR:
+		rc = remote_rmdir(y->remote, op->path);
+		return rc == -ENOENT ? 0 : rc;
+	case JOP_UNLINK:
+		rc = remote_unlink(y->remote, op->path);
+		return rc == -ENOENT ? 0 : rc;
+	case JOP_RENAME:
+		rc = remote_rename(y->remote, op->path, op->path2,
+				   (unsigned)op->arg);
+		/* a source that never reached the remote: the upload queued
+		 * after this rename creates it under the new name */
+		return rc == -ENOENT ? 0 : rc;
+	case JOP_SYMLINK:
+		rc = remote_symlink(y->remote, op->path2, op->path);
+		if (rc == -EEXIST) {
+			rc = remote_unlink(y->remote, op->path);
+			if (!rc)
+				rc = remote_symlink(y->remote, op->path2,
+						    op->path);
+		}
+		return rc;
+	case JOP_SETATTR:
+		rc = remote_setattr(y->remote, op->path, (uint32_t)op->arg,
+				    op->arg2, &out);
+		if (!rc)
+			adopt_etag(y, op->ino, out.etag);
+		return rc == -ENOENT ? 0 : rc;
+	}
+	log_error("journal: unknown operation %d on %s dropped", op->kind,
+		  op->path);
+	return 0;
+}
+
+static const char *jop_name(enum jop_kind k)
+{
+	static const char *const names[] = {
+		[JOP_UPLOAD] = "upload", [JOP_MKDIR] = "mkdir",
+		[JOP_RMDIR] = "rmdir", [JOP_UNLINK] = "unlink",
+		[JOP_RENAME] = "rename", [JOP_SYMLINK] = "symlink",
+		[JOP_SETATTR] = "setattr",
+	};
+
+	return k >= JOP_UPLOAD && k <= JOP_SETATTR ? names[k] : "?";
+}
+
+static uint64_t backoff_ms(int attempts)
+{
+	uint64_t ms = RETRY_MIN_MS, jitter;
+
+	while (attempts-- > 0 && ms < RETRY_MAX_MS)
+		ms *= 2;
+	ms = CD_MIN(ms, RETRY_MAX_MS);
+	if (getrandom(&jitter, sizeof(jitter), 0) != sizeof(jitter))
+		jitter = 0;
+	return ms / 2 + jitter % (ms / 2 + 1);
+}
+
+/* Sleeps until deadline (wall-clock ns), a kick, or stop; under y->lock. */
+static void wait_until(struct sync *y, int64_t deadline_ns)
+{
+	struct timespec ts;
+	int64_t now = util_now_ns();
+
+	if (deadline_ns <= now)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	deadline_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
+		      (deadline_ns - now);
+	ts.tv_sec = deadline_ns / 1000000000;
+	ts.tv_nsec = deadline_ns % 1000000000;
+	while (!y->stop && !y->kicked &&
+	       pthread_cond_timedwait(&y->cond, &y->lock, &ts) == 0)
+		;
+}
+
+static void *journal_thread(void *arg)
+{
+	struct sync *y = arg;
+
+	for (;;) {
+		struct jop op;
+		int rc;
+
+		pthread_mutex_lock(&y->lock);
+		y->kicked = false;
+		if (y->stop) {
+			pthread_mutex_unlock(&y->lock);
+			break;
+		}
+		pthread_mutex_unlock(&y->lock);
+
+		rc = meta_journal_next(y->meta, &op);
+		if (rc) {
+			pthread_mutex_lock(&y->lock);
+			y->busy = false;
+			pthread_cond_broadcast(&y->cond);
+			if (!y->kicked && !y->stop)
+				wait_until(y, util_now_ns() + 3600000000000LL);
+			pthread_mutex_unlock(&y->lock);
+			continue;
+		}
+		pthread_mutex_lock(&y->lock);
+		if (op.not_before > util_now_ns() &&
+		    !(y->hurry && op.attempts == 0)) {
+			wait_until(y, op.not_before);
+			pthread_mutex_unlock(&y->lock);
+			jop_release(&op);
+			continue;
+		}
+		y->busy = true;
+		pthread_mutex_unlock(&y->lock);
+
+		rc = perform(y, &op);
+		if (rc && is_transient(rc)) {
+			uint64_t ms = backoff_ms(op.attempts);
+
+			stats_add(y->stats, remote_errors, 1);
+			stats_set(y->stats, remote_down, rc == -EHOSTDOWN);
+			log_warn("%s %s: %s; retrying in %llu ms (attempt %d)",
+				 jop_name(op.kind), op.path, strerror(-rc),
+				 (unsigned long long)ms, op.attempts + 1);
+			if (meta_journal_retry(y->meta, op.seq,
+					       util_now_ns() +
+						       (int64_t)ms * 1000000,
+					       op.attempts + 1))
+				log_error("journal: cannot record retry of %s",
+					  op.path);
+		} else {
+			stats_set(y->stats, remote_down, 0);
+			if (rc) {
+				stats_add(y->stats, remote_errors, 1);
+				log_error("%s %s%s%s: %s; giving up on this "
+					  "change (the local copy is kept)",
+					  jop_name(op.kind), op.path,
+					  op.path2 ? " -> " : "",
+					  op.path2 ? op.path2 : "",
+					  strerror(-rc));
+			}
+			set_error(y, op.ino, rc != 0);
+			if (meta_journal_done(y->meta, op.seq))
+				log_error("journal: cannot remove done op on %s",
+					  op.path);
+		}
+		jop_release(&op);
+	}
+	return NULL;
+}
+
+int sync_wait_idle(struct sync *y, uint64_t timeout_ms)
+{
+	int64_t deadline = util_now_mono_ns() + (int64_t)timeout_ms * 1000000;
+	int rc = 0;
+
+	pthread_mutex_lock(&y->lock);
+	y->hurry = true;
+	y->kicked = true;
+	pthread_cond_broadcast(&y->cond);
+	for (;;) {
+		struct timespec ts;
+		int64_t count;
+
+		pthread_mutex_unlock(&y->lock);
+		count = meta_journal_count(y->meta);
+		pthread_mutex_lock(&y->lock);
+		if (count == 0 && !y->busy)
+			break;
+		if (util_now_mono_ns() >= deadline) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&y->cond, &y->lock, &ts);
+	}
+	y->hurry = false;
+	pthread_mutex_unlock(&y->lock);
+	return rc;
+}
+
+/* State of one reconciliation of a directory. */
+struct reconcile {
+	struct sync *y;
+	uint64_t dir;			/* directory inode */
+	const char *path;		/* its remote path */
+	int64_t gen;			/* poll generation */
+	int batch;			/* ops in the open transaction */
+	bool in_txn;
+	int rc;				/* first error */
+};
+
+static void entry_from_remote(struct meta_entry *e, const struct remote_attr *a)
+{
+	e->mode = a->mode;
+	e->size = S_ISDIR(a->mode) ? 0 : a->size;
+	e->mtime_ns = a->mtime_ns;
+	e->ctime_ns = a->mtime_ns;
+	snprintf(e->etag, sizeof(e->etag), "%s",
+		 S_ISDIR(a->mode) ? "dir" : a->etag);
+	e->base = e->size;
+}
+
+/* Drops the local data of a clean file whose remote version changed. */
+static void drop_data(struct sync *y, struct meta_entry *e,
+		      const struct remote_attr *a)
+{
+	struct node *n = store_node_find(y->store, e->ino);
+
+	if (n) {
+		if (store_node_reset(y->store, n, a->size, a->etag))
+			log_error("inode %llu: cannot reset cached data",
+				  (unsigned long long)e->ino);
+		store_node_put(y->store, n);
+	} else {
+		cache_file_remove(y->store->cache, e->ino);
+		if (meta_set_extents(y->meta, e->ino, NULL, 0))
+			log_warn("inode %llu: cannot clear extents",
+				 (unsigned long long)e->ino);
+	}
+}
+
+static void delete_local(void *arg, uint64_t ino)
+{
+	struct sync *y = arg;
+
+	cache_file_remove(y->store->cache, ino);
+}
+
+static int reconcile_entry(void *arg, const char *name,
+			   const struct remote_attr *a)
+{
+	struct reconcile *r = arg;
+	struct sync *y = r->y;
+	struct meta_entry e;
+	bool notify_entry = false, notify_inode = false, data = false;
+	char link[4096];
+	int rc;
+
+	if (!r->in_txn) {
+		rc = meta_begin(y->meta);
+		if (rc)
+			return rc;
+		r->in_txn = true;
+	}
+	rc = meta_lookup(y->meta, r->dir, name, &e);
+	if (rc == 0 && (e.mode & S_IFMT) != (a->mode & S_IFMT) && !e.dirty) {
+		/* replaced by another type: start over */
+		rc = meta_delete(y->meta, e.ino, delete_local, y);
+		meta_entry_release(&e);
+		if (rc)
+			return rc;
+		rc = -ENOENT;
+	}
+	if (rc == -ENOENT) {
+		memset(&e, 0, sizeof(e));
+		e.parent = r->dir;
+		snprintf(e.name, sizeof(e.name), "%s", name);
+		entry_from_remote(&e, a);
+		if (S_ISLNK(a->mode)) {
+			char *p = util_path_join(r->path, name);
+
+			rc = remote_readlink(y->remote, p, link, sizeof(link));
+			free(p);
+			if (rc) {
+				log_warn("%s/%s: cannot read symlink: %s",
+					 r->path, name, strerror(-rc));
+				return 0;
+			}
+			e.link = xstrdup(link);
+			e.size = strlen(link);
+		}
+		rc = meta_insert(y->meta, &e);
+		notify_entry = true;
+	} else if (rc == 0) {
+		if (S_ISREG(e.mode) && !e.dirty && strcmp(e.etag, a->etag)) {
+			if (e.etag[0])
+				log_info("%s%s%s: changed on the remote",
+					 r->path, *r->path ? "/" : "", name);
+			drop_data(y, &e, a);
+			entry_from_remote(&e, a);
+			notify_inode = data = true;
+		} else if (!e.dirty && (e.mode != a->mode ||
+					(S_ISREG(e.mode) &&
+					 e.mtime_ns != a->mtime_ns))) {
+			e.mode = a->mode;
+			if (S_ISREG(e.mode))
+				e.mtime_ns = a->mtime_ns;
+			notify_inode = true;
+		}
+		if (notify_inode)
+			rc = meta_update(y->meta, &e);
+	}
+	if (!rc)
+		rc = meta_mark_seen(y->meta, e.ino, r->gen);
+	if (!rc && notify_entry && y->notify.entry)
+		y->notify.entry(y->notify.arg, r->dir, name);
+	if (!rc && notify_inode && y->notify.inode)
+		y->notify.inode(y->notify.arg, e.ino, data);
+	meta_entry_release(&e);
+	if (rc)
+		return rc;
+	if (++r->batch >= RECONCILE_BATCH) {
+		r->in_txn = false;
+		r->batch = 0;
+		return meta_commit(y->meta);
+	}
+	return 0;
+}
+
+static int remove_unseen(void *arg, const struct meta_entry *e)
+{
+	struct reconcile *r = arg;
+	struct sync *y = r->y;
+	struct node *n = NULL;
+
+	if (S_ISREG(e->mode))
+		n = store_node_find(y->store, e->ino);
+	if (n) {
+		bool busy = n->dirty || n->openers > 0;
+
+		store_node_put(y->store, n);
+		if (busy)
+			return 0;	/* keep what is in use */
+	}
+	log_info("%s%s%s: deleted on the remote", r->path,
+		 *r->path ? "/" : "", e->name);
+	if (meta_delete(y->meta, e->ino, delete_local, y))
+		return -EIO;
+	if (y->notify.entry)
+		y->notify.entry(y->notify.arg, r->dir, e->name);
+	return 0;
+}
+
+/* Lists directory ino from the remote and brings the store in line. */
+static int reconcile(struct sync *y, uint64_t ino, bool first)
+{
+	struct reconcile r = { .y = y, .dir = ino };
+	struct meta_entry e;
+	char *path;
+	int rc;
+
+	rc = meta_path(y->meta, ino, &path);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	r.path = path;
+	r.gen = util_now_ns();
+	rc = remote_list(y->remote, path, reconcile_entry, &r);
+	if (r.in_txn) {
+		if (rc)
+			meta_rollback(y->meta);
+		else
+			rc = meta_commit(y->meta);
+	}
+	if (rc) {
+		if (rc == -EHOSTDOWN)
+			stats_set(y->stats, remote_down, 1);
+		else if (rc != -ENOENT && rc != -ENOTDIR)
+			log_error("%s: cannot list the remote directory: %s",
+				  *path ? path : "/", strerror(-rc));
+		free(path);
+		return rc;
+	}
+	if (!first)
+		rc = meta_unseen(y->meta, ino, r.gen, remove_unseen, &r);
+	if (!rc && first && meta_get(y->meta, ino, &e) == 0) {
+		e.populated = true;
+		rc = meta_update(y->meta, &e);
+		meta_entry_release(&e);
+	}
+	free(path);
+	return rc;
+}
+
+int sync_populate(struct sync *y, uint64_t ino)
+{
+	struct meta_entry e;
+	int rc;
+
+	rc = meta_get(y->meta, ino, &e);
+	if (rc)
+		return rc;
+	meta_entry_release(&e);
+	if (e.populated || !S_ISDIR(e.mode))
+		return 0;
+	pthread_mutex_lock(&y->populate_lock);
+	/* someone may have listed it while we waited */
+	rc = meta_get(y->meta, ino, &e);
+	if (!rc) {
+		meta_entry_release(&e);
+		if (!e.populated)
+			rc = reconcile(y, ino, true);
+	}
+	pthread_mutex_unlock(&y->populate_lock);
+	if (rc == -EHOSTDOWN)
+		rc = -EIO;
+	return rc;
+}
+
+static int poll_dir(void *arg, uint64_t ino)
+{
+	struct sync *y = arg;
+	int rc;
+
+	pthread_mutex_lock(&y->lock);
+	rc = y->stop ? -ECANCELED : 0;
+	pthread_mutex_unlock(&y->lock);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&y->populate_lock);
+	rc = reconcile(y, ino, false);
+	pthread_mutex_unlock(&y->populate_lock);
+	/* a directory gone from the remote is removed by its parent's turn */
+	return rc == -ENOENT || rc == -ENOTDIR ? 0 : rc;
+}
+
+static void poll_once(struct sync *y)
+{
+	int rc;
+
+	if (meta_journal_count(y->meta) != 0)
+		return;	/* local changes first; poll after they are out */
+	rc = remote_check(y->remote);
+	if (rc) {
+		if (!stats_get(y->stats, remote_down))
+			log_warn("remote %s is unreachable: %s",
+				 y->remote->spec, strerror(-rc));
+		stats_set(y->stats, remote_down, 1);
+		return;
+	}
+	if (stats_get(y->stats, remote_down))
+		log_info("remote %s is reachable again", y->remote->spec);
+	stats_set(y->stats, remote_down, 0);
+	rc = meta_populated_dirs(y->meta, poll_dir, y);
+	if (rc && rc != -ECANCELED)
+		log_warn("poll of %s stopped early: %s", y->remote->spec,
+			 strerror(-rc));
+	stats_add(y->stats, polls, 1);
+}
+
+static void *poll_thread(void *arg)
+{
+	struct sync *y = arg;
+
+	pthread_mutex_lock(&y->lock);
+	while (!y->stop) {
+		int64_t deadline = util_now_ns() +
+				   (int64_t)y->cfg.poll_interval_ms * 1000000;
+		struct timespec ts = { deadline / 1000000000,
+				       deadline % 1000000000 };
+
+		while (!y->stop && !y->refresh &&
+		       pthread_cond_timedwait(&y->cond, &y->lock, &ts) == 0)
+			;
+		if (y->stop)
+			break;
+		y->refresh = false;
+		pthread_mutex_unlock(&y->lock);
+		poll_once(y);
+		pthread_mutex_lock(&y->lock);
+	}
+	pthread_mutex_unlock(&y->lock);
+	return NULL;
+}
+
+static int requeue_dirty(void *arg, const struct meta_entry *e)
+{
+	struct sync *y = arg;
+
+	if (!S_ISREG(e->mode) || e->parent == 0 ||
+	    meta_journal_has_upload_after(y->meta, e->ino, 0))
+		return 0;
+	log_info("inode %llu (%s): upload resumes after a restart",
+		 (unsigned long long)e->ino, e->name);
+	return sync_queue_upload(y, e->ino);
+}
+
+int sync_start(struct sync *y, const struct sync_notify *notify)
+{
+	int64_t pending;
+	int rc;
+
+	if (notify)
+		y->notify = *notify;
+	rc = store_recover(y->store);
+	if (!rc)
+		rc = meta_foreach_dirty(y->meta, requeue_dirty, y);
+	if (rc)
+		return rc;
+	pending = meta_journal_count(y->meta);
+	if (pending > 0)
+		log_info("%lld remote operations pending from before; "
+			 "resuming", (long long)pending);
+	if (pthread_create(&y->journal_thread, NULL, journal_thread, y))
+		return -EAGAIN;
+	if (pthread_create(&y->poll_thread, NULL, poll_thread, y)) {
+		pthread_mutex_lock(&y->lock);
+		y->stop = true;
+		pthread_cond_broadcast(&y->cond);
+		pthread_mutex_unlock(&y->lock);
+		pthread_join(y->journal_thread, NULL);
+		return -EAGAIN;
+	}
+	y->started = true;
+	return 0;
+}
+
+void sync_free(struct sync *y)
+{
+	if (!y)
+		return;
+	if (y->started) {
+		pthread_mutex_lock(&y->lock);
+		y->stop = true;
+		pthread_cond_broadcast(&y->cond);
+		pthread_mutex_unlock(&y->lock);
+		pthread_join(y->journal_thread, NULL);
+		pthread_join(y->poll_thread, NULL);
+	}
+	pthread_mutex_destroy(&y->populate_lock);
+	pthread_cond_destroy(&y->cond);
+	pthread_mutex_destroy(&y->lock);
+	free(y);
+}

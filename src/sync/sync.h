@@ -1,0 +1,64 @@
+/*
+ * The sync engine: background workers between the local store and the
+ * remote.
+ *   - the journal worker performs queued remote operations (uploads,
+ *     mkdir, rename, ...) strictly in order, retrying transient failures
+ *     with backoff; it resumes from the journal after a crash;
+ *   - the poller re-lists the directories the mount has seen, every poll
+ *     interval, and brings remote changes into the store;
+ *   - sync_populate() lists a directory on first use.
+ * The engine tells the front end what changed through sync_notify, so the
+ * kernel's caches can be dropped; it never does I/O on the mount.
+ */
+#ifndef CD_SYNC_H
+#define CD_SYNC_H
+
+#include "common.h"
+
+#include "remote/remote.h"
+#include "store/store.h"
+#include "sync/fetch.h"
+#include "util/stats.h"
+
+/* How the engine tells the front end what changed on the remote. */
+struct sync_notify {
+	/* name in parent appeared, disappeared or changed type */
+	void (*entry)(void *arg, uint64_t parent, const char *name);
+	/* ino's attributes changed; with data, its contents too */
+	void (*inode)(void *arg, uint64_t ino, bool data);
+	void *arg;
+};
+
+struct sync_config {
+	uint64_t poll_interval_ms;	/* between two polls of the remote */
+	uint64_t upload_delay_ms;	/* debounce after the last close */
+};
+
+struct sync;
+
+struct sync *sync_new(struct store *s, struct remote *r, struct fetcher *f,
+		      struct stats *st, const struct sync_config *cfg);
+/* Starts the workers, after queueing uploads of dirty files that a crash
+ * left without one. */
+int sync_start(struct sync *y, const struct sync_notify *notify) CD_WUR;
+/* Stops the workers; what is queued stays in the journal. */
+void sync_free(struct sync *y);
+
+/* Lists directory ino from the remote if that was never done. */
+int sync_populate(struct sync *y, uint64_t ino) CD_WUR;
+/* Queues the upload of file ino after the debounce delay. */
+int sync_queue_upload(struct sync *y, uint64_t ino) CD_WUR;
+/* Wakes the journal worker (something was queued). */
+void sync_kick(struct sync *y);
+/* Polls the remote now. */
+void sync_refresh(struct sync *y);
+/* Waits until the journal is empty: 0, or -ETIMEDOUT. Skips the debounce
+ * delay of queued uploads. */
+int sync_wait_idle(struct sync *y, uint64_t timeout_ms) CD_WUR;
+/* Whether an upload of ino is running now. */
+bool sync_is_uploading(struct sync *y, uint64_t ino);
+/* Remote path of entry ino as the remote knows it once the journal is
+ * done (the local path); caller frees. */
+int sync_path(struct sync *y, uint64_t ino, char **path) CD_WUR;
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * Counters that users and tests read without a debugger (the
+ * user.clonedrive.stats xattr of the mount root). Updated with relaxed
+ * atomics from any thread.
+ */
+#ifndef CD_STATS_H
+#define CD_STATS_H
+
+#include "common.h"
+
+struct stats {
+	uint64_t fetched_bytes;		/* read from the remote to hydrate */
+	uint64_t fetch_requests;	/* remote reads issued */
+	uint64_t uploaded_bytes;	/* sent to the remote by uploads */
+	uint64_t uploads_done;		/* files uploaded */
+	uint64_t remote_errors;		/* remote operations that failed */
+	uint64_t fetches_cancelled;	/* fetches no one waited for any more */
+	uint64_t polls;			/* remote polls completed */
+	uint64_t blocked_ops;		/* remote ops waiting for a retry */
+	uint64_t remote_down;		/* 1 while the remote is unreachable */
+};
+
+#define stats_add(st, field, v) \
+	__atomic_add_fetch(&(st)->field, (v), __ATOMIC_RELAXED)
+#define stats_set(st, field, v) \
+	__atomic_store_n(&(st)->field, (v), __ATOMIC_RELAXED)
+#define stats_get(st, field) __atomic_load_n(&(st)->field, __ATOMIC_RELAXED)
+
+#endif

@@ -1,0 +1,471 @@
+# shellcheck shell=bash
+#
+# tests/lib.sh: sourced by every mount-level case, tests/cases/<area>/<name>.sh:
+#
+#	#!/usr/bin/env bash
+#	# One line on the behaviour this case checks.
+#	. "$(dirname "$0")/../../lib.sh"
+#
+# Environment, set by tests/run-cases.sh:
+#	CD_BIN		the clonedrive binary (default when run by hand:
+#			build/clonedrive)
+#	T		a private temp dir for this case (default when run by
+#			hand: a fresh one, removed at exit)
+#	CASE_NAME	<area>/<name>
+#	CD_TRACE=1	run the case under set -x
+#
+# Gives the case R=$T/remote and M=$T/mnt (both created, empty), set -euo
+# pipefail, and an EXIT trap that unmounts what cd_mount mounted (clonedrive
+# unmount --force, then fusermount3 -u -z), kills the daemons it started if
+# they are still alive, and on failure prints the tail of $T/daemon.log and
+# the reason of the failure last (the runner shows the last 30 lines).
+#
+# Conventions: assert_eq ACTUAL EXPECTED; helpers that read state (stat_of,
+# state_of) print the value and return non-zero on error, so they can be used
+# in wait_for; helpers that check (assert_*, cd_mount, cd_sync) die.
+# Exit 77 (skip) when the machine cannot run the case: no FUSE, not root.
+#
+set -Eeuo pipefail
+shopt -s inherit_errexit
+
+CD_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CASE_NAME=${CASE_NAME:-$(basename "$(dirname "$0")")/$(basename "$0" .sh)}
+CD_MOUNTS=()		# FUSE mountpoints cd_mount mounted, in order
+CD_PIDS=()		# daemon pids read from the pid file after each mount
+CD_OTHER_MOUNTS=()	# other mounts to take down at exit (cd_track_mount)
+CD_FAIL_MSG=''		# why the case failed, repeated last in the log
+CD_SKIP_MSG=''
+CD_OWN_T=0
+declare -A CD_PID_OF=()	# mountpoint -> pid of the daemon serving it
+CD_PIDFILE=''		# pid file of the latest cd_mount
+
+# --- failing and skipping -------------------------------------------------
+
+# die MSG: fail the case with MSG.
+die()
+{
+	CD_FAIL_MSG="$*"
+	echo "FAIL: $CASE_NAME: $*" >&2
+	exit 1
+}
+
+# skip MSG: the case cannot run here (exit 77).
+skip()
+{
+	CD_SKIP_MSG="$*"
+	exit 77
+}
+
+need_root()
+{
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+}
+
+# step MSG: say in the log what the case does next.
+step()
+{
+	echo "== $*"
+}
+
+_cd_on_err()
+{
+	local rc=$1 cmd=$2
+	# A failure inside $(...) or ( ) fails the command around it too;
+	# report that one, in the main shell, only.
+	[ "$BASH_SUBSHELL" -eq 0 ] || return 0
+	CD_FAIL_MSG="${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}: exit $rc: $cmd"
+	echo "FAIL: $CASE_NAME: $CD_FAIL_MSG" >&2
+}
+
+# --- small predicates ------------------------------------------------------
+
+# pid_alive PID: the process exists and is not a zombie. (Daemons are
+# reparented to whatever reaps orphans here, which may be slow to do so.)
+pid_alive()
+{
+	local s
+	s=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) || return 1
+	[ -n "$s" ] && [ "$s" != Z ]
+}
+
+# is_mounted MNT: a FUSE file system is mounted on MNT (/proc/self/mounts).
+is_mounted()
+{
+	local m=$1
+	[[ $m == /* ]] || m=$PWD/$m
+	awk -v d="${m%/}" '
+	function unesc(s,   r, i) {
+		r = ""
+		while ((i = index(s, "\\")) > 0) {
+			r = r substr(s, 1, i - 1) sprintf("%c", \
+			    substr(s, i + 1, 1) * 64 + substr(s, i + 2, 1) * 8 + \
+			    substr(s, i + 3, 1))
+			s = substr(s, i + 4)
+		}
+		return r s
+	}
+	unesc($2) == d && $3 ~ /^fuse/ { found = 1 }
+	END { exit !found }' /proc/self/mounts
+}
+
+# mount_count MNT: how many mounts of any type sit exactly on MNT.
+mount_count()
+{
+	awk -v d="${1%/}" '$2 == d { n++ } END { print n + 0 }' /proc/self/mounts
+}
+
+# is_sanitized: CD_BIN is built with AddressSanitizer (slower, more memory).
+is_sanitized()
+{
+	grep -qa '__asan_init' "$CD_BIN"
+}
+
+# --- mounting --------------------------------------------------------------
+
+# Fills CD_ARGV with the mount command line. Options the caller passes
+# replace the defaults instead of being given twice.
+_cd_mount_argv()
+{
+	local remote=$1 mnt=$2 a
+	local cache=1 pid=1 log=1 poll=1 delay=1
+	shift 2
+	CD_PIDFILE=$T/daemon.pid
+	for a in "$@"; do
+		case $a in
+		--cache-dir|--cache-dir=*) cache=0 ;;
+		--pid-file=*) pid=0; CD_PIDFILE=${a#--pid-file=} ;;
+		--pid-file) pid=0; CD_PIDFILE=next ;;
+		--log-file|--log-file=*) log=0 ;;
+		--poll-interval|--poll-interval=*) poll=0 ;;
+		--upload-delay|--upload-delay=*) delay=0 ;;
+		*) [ "$CD_PIDFILE" != next ] || CD_PIDFILE=$a ;;
+		esac
+	done
+	CD_ARGV=("$CD_BIN" mount)
+	[ $cache = 0 ] || CD_ARGV+=(--cache-dir "$T/cache")
+	[ $pid = 0 ] || CD_ARGV+=(--pid-file "$T/daemon.pid")
+	[ $log = 0 ] || CD_ARGV+=(--log-file "$T/daemon.log")
+	[ $poll = 0 ] || CD_ARGV+=(--poll-interval 1s)
+	[ $delay = 0 ] || CD_ARGV+=(--upload-delay 200ms)
+	CD_ARGV+=("$@" "$remote" "$mnt")
+}
+
+# Note the daemon serving MNT (after a successful mount).
+_cd_record()
+{
+	local mnt=$1 pid
+	CD_MOUNTS+=("$mnt")
+	pid=$(head -n1 "$CD_PIDFILE" 2>/dev/null | tr -dc 0-9) || pid=''
+	if [ -n "$pid" ]; then
+		CD_PIDS+=("$pid")
+		CD_PID_OF[$mnt]=$pid
+	fi
+}
+
+# cd_mount REMOTE MNT [extra mount args...]: mount with the test defaults
+# (cache, pid file and log in $T, poll 1s, upload delay 200ms); dies unless
+# mount exits 0 with MNT mounted and the pid file naming a live daemon.
+cd_mount()
+{
+	[ $# -ge 2 ] || die "usage: cd_mount REMOTE MNT [args...]"
+	local rc=0 pid
+	_cd_mount_argv "$@"
+	echo "+ ${CD_ARGV[*]}"
+	timeout 60 "${CD_ARGV[@]}" || rc=$?
+	if [ $rc -ne 0 ]; then
+		CD_MOUNTS+=("$2")	# half-done mounts get cleaned up too
+		die "mount of $1 on $2 failed (exit $rc)"
+	fi
+	is_mounted "$2" || die "mount exited 0 but $2 is not a FUSE mount"
+	_cd_record "$2"
+	pid=${CD_PID_OF[$2]:-}
+	[ -n "$pid" ] || die "no pid in the pid file $CD_PIDFILE after mount"
+	pid_alive "$pid" || die "pid file $CD_PIDFILE names $pid, which is not running"
+}
+
+# cd_try_mount REMOTE MNT [args...]: like cd_mount, but only returns mount's
+# exit code; its stdout+stderr are in $T/mount.out (and the log).
+cd_try_mount()
+{
+	local rc=0
+	_cd_mount_argv "$@"
+	echo "+ ${CD_ARGV[*]}"
+	timeout 60 "${CD_ARGV[@]}" >"$T/mount.out" 2>&1 || rc=$?
+	cat "$T/mount.out"
+	if [ $rc -eq 0 ] || is_mounted "$2"; then
+		_cd_record "$2"
+	fi
+	return $rc
+}
+
+# cd_unmount MNT [unmount args...]: clonedrive unmount; dies unless it exits
+# 0, MNT is no longer mounted and its daemon has exited.
+cd_unmount()
+{
+	local mnt=$1 rc=0 pid i
+	shift
+	echo "+ $CD_BIN unmount ${*:+$* }$mnt"
+	timeout 120 "$CD_BIN" unmount "$@" "$mnt" || rc=$?
+	[ $rc -eq 0 ] || die "unmount $mnt failed (exit $rc)"
+	! is_mounted "$mnt" || die "unmount exited 0 but $mnt is still mounted"
+	pid=${CD_PID_OF[$mnt]:-}
+	if [ -n "$pid" ]; then
+		for ((i = 0; i < 100; i++)); do
+			pid_alive "$pid" || return 0
+			sleep 0.1
+		done
+		die "daemon $pid still running 10s after unmount of $mnt"
+	fi
+}
+
+# cd_adopt MNT [PIDFILE]: take a mount made without cd_mount (e.g. mount -f
+# in the background) into the cleanup at exit.
+cd_adopt()
+{
+	CD_PIDFILE=${2:-$T/daemon.pid}
+	_cd_record "$1"
+}
+
+# cd_pid: pid of the latest mount's daemon, from its pid file.
+cd_pid()
+{
+	cat "${CD_PIDFILE:-$T/daemon.pid}"
+}
+
+# cd_kill9 [PID]: SIGKILL the daemon (default: cd_pid) and wait until it is
+# gone. Its mount is left stale ("Transport endpoint is not connected").
+cd_kill9()
+{
+	local pid=${1:-$(cd_pid)} i
+	kill -KILL "$pid"
+	for ((i = 0; i < 100; i++)); do
+		pid_alive "$pid" || return 0
+		sleep 0.1
+	done
+	die "daemon $pid survived SIGKILL for 10s"
+}
+
+# cd_track_mount MNT: take down this (non-clonedrive) mount at exit.
+cd_track_mount()
+{
+	CD_OTHER_MOUNTS+=("$1")
+}
+
+# --- the daemon's xattr interface -----------------------------------------
+
+# stat_of MNT KEY: value of KEY in the user.clonedrive.stats xattr of MNT.
+stat_of()
+{
+	local all
+	all=$(getfattr --absolute-names --only-values \
+		-n user.clonedrive.stats -- "$1") || return 1
+	awk -F= -v k="$2" '$1 == k { sub(/^[^=]*=/, ""); print; f = 1; exit }
+		END { exit !f }' <<<"$all" && return 0
+	echo "stat_of: no key '$2' in user.clonedrive.stats of $1:" >&2
+	printf '%s\n' "$all" >&2
+	return 1
+}
+
+# state_of FILE: the user.clonedrive.state xattr of FILE.
+state_of()
+{
+	getfattr --absolute-names --only-values -n user.clonedrive.state -- "$1"
+}
+
+# state_is FILE STATE: predicate, e.g. wait_for 10 state_is "$M/f" hydrated
+state_is()
+{
+	local s
+	s=$(state_of "$1" 2>/dev/null) || return 1
+	[ "$s" = "$2" ]
+}
+
+# cd_sync MNT [SECONDS]: block until every pending remote operation of the
+# mount is done (setfattr user.clonedrive.sync); dies if that fails.
+cd_sync()
+{
+	local mnt=$1 secs=${2:-60} pending
+	if ! timeout $((secs + 30)) setfattr -n user.clonedrive.sync \
+		-v "$secs" -- "$mnt"; then
+		pending=$(stat_of "$mnt" uploads_pending 2>&1) || true
+		die "sync of $mnt did not finish within ${secs}s (uploads_pending=$pending)"
+	fi
+}
+
+# cd_refresh MNT: make the daemon poll the remote now.
+cd_refresh()
+{
+	setfattr -n user.clonedrive.refresh -v 1 -- "$1"
+}
+
+# --- waiting and asserting -------------------------------------------------
+
+# wait_for TIMEOUT_S CMD...: run CMD every 0.1 s until it succeeds; fail the
+# case if it has not within TIMEOUT_S seconds (fractions allowed).
+wait_for()
+{
+	local secs=$1 deadline
+	shift
+	deadline=$(($(date +%s%N) + $(awk -v s="$secs" \
+		'BEGIN { printf "%d", s * 1000000000 }')))
+	while :; do
+		if ("$@") >/dev/null 2>&1; then
+			return 0
+		fi
+		[ "$(date +%s%N)" -lt "$deadline" ] || break
+		sleep 0.1
+	done
+	echo "wait_for: last try of: $*" >&2
+	("$@") >&2 || true
+	die "timed out after ${secs}s waiting for: $*"
+}
+
+# not CMD...: negation usable as a command, e.g. wait_for 5 not test -e F
+not()
+{
+	! "$@"
+}
+
+# assert_eq ACTUAL EXPECTED [MSG]
+assert_eq()
+{
+	[ "$1" == "$2" ] || die "${3:-assert_eq}: got '$1', expected '$2'"
+}
+
+# assert_le A B [MSG]: integers, A <= B.
+assert_le()
+{
+	[ "$1" -le "$2" ] || die "${3:-assert_le}: $1 > $2"
+}
+
+# assert_file_eq F1 F2: same bytes.
+assert_file_eq()
+{
+	cmp -- "$1" "$2" >&2 || die "$1 and $2 differ"
+}
+
+# assert_fails TEXT CMD...: CMD must fail and say TEXT (e.g. the strerror of
+# the expected errno: "Operation not permitted").
+assert_fails()
+{
+	local want=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	[ $rc -ne 0 ] || die "expected '$want', but it succeeded: $*"
+	[[ $out == *"$want"* ]] ||
+		die "expected '$want' from: $*; got (exit $rc): $out"
+	echo "ok, failed as expected: $out"
+}
+
+# --- data helpers ----------------------------------------------------------
+
+# random_file PATH SIZE: SIZE random bytes (head -c suffixes: K, M = KiB, MiB).
+random_file()
+{
+	head -c "$2" /dev/urandom >"$1"
+}
+
+# pipe_copy SRC DST: copy through a pipe, so that the writer has no file open
+# for reading (the ordinary write path, not copy-as-clone).
+pipe_copy()
+{
+	dd if="$1" bs=1M status=none | dd of="$2" bs=1M status=none
+}
+
+# sha FILE: its sha256, hex.
+sha()
+{
+	local s
+	s=$(sha256sum <"$1") || return 1
+	echo "${s%% *}"
+}
+
+# rename_noreplace OLD NEW: renameat2(RENAME_NOREPLACE); on failure says
+# strerror, e.g. "File exists".
+rename_noreplace()
+{
+	python3 - "$1" "$2" <<'EOF'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, RENAME_NOREPLACE = -100, 1
+if libc.renameat2(AT_FDCWD, os.fsencode(sys.argv[1]),
+                  AT_FDCWD, os.fsencode(sys.argv[2]), RENAME_NOREPLACE):
+    sys.exit("renameat2: " + os.strerror(ctypes.get_errno()))
+EOF
+}
+
+# --- cleanup ---------------------------------------------------------------
+
+_cd_exit()
+{
+	local rc=$? i m pid n
+	set +eE
+	trap - ERR
+	for ((i = ${#CD_MOUNTS[@]} - 1; i >= 0; i--)); do
+		m=${CD_MOUNTS[i]}
+		for ((n = 0; n < 3; n++)); do
+			is_mounted "$m" || break
+			timeout 30 "$CD_BIN" unmount --force "$m" >&2 2>&1 &&
+				! is_mounted "$m" && break
+			echo "cleanup: unmount --force $m failed; fusermount3 -u -z" >&2
+			fusermount3 -u -z "$m" || umount -l "$m"
+		done
+	done
+	for pid in "${CD_PIDS[@]}"; do
+		for ((i = 0; i < 100; i++)); do
+			pid_alive "$pid" || break
+			sleep 0.1
+		done
+		if pid_alive "$pid"; then
+			echo "cleanup: daemon $pid alive 10s after unmount; SIGKILL" >&2
+			kill -KILL "$pid"
+		fi
+	done
+	for ((i = ${#CD_OTHER_MOUNTS[@]} - 1; i >= 0; i--)); do
+		umount -l "${CD_OTHER_MOUNTS[i]}" 2>/dev/null
+	done
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+		if [ -s "$T/daemon.log" ]; then
+			echo "--- tail of daemon.log ---" >&2
+			tail -n 12 "$T/daemon.log" >&2
+		fi
+		echo "FAILED: $CASE_NAME: ${CD_FAIL_MSG:-exit $rc}" >&2
+	fi
+	if [ $CD_OWN_T = 1 ]; then
+		rm -rf --one-file-system "$T"
+	fi
+	if [ $rc -eq 77 ]; then
+		echo "skipped: $CD_SKIP_MSG"
+	fi
+	exit $rc
+}
+
+# --- setup -----------------------------------------------------------------
+
+if [ -z "${T:-}" ]; then
+	T=$(mktemp -d "${TMPDIR:-/tmp}/cd-case.XXXXXXXX")
+	CD_OWN_T=1
+fi
+T=$(realpath -- "$T")
+export T
+CD_BIN=${CD_BIN:-$CD_LIB_DIR/../build/clonedrive}
+CD_BIN=$(realpath -m -- "$CD_BIN")
+
+trap _cd_exit EXIT
+trap '_cd_on_err $? "$BASH_COMMAND"' ERR
+trap 'CD_FAIL_MSG="killed by SIGTERM (timeout?)"; exit 143' TERM
+trap 'CD_FAIL_MSG="interrupted"; exit 130' INT
+
+[ -x "$CD_BIN" ] || die "no clonedrive binary at $CD_BIN"
+[ -c /dev/fuse ] || skip "no /dev/fuse"
+command -v fusermount3 >/dev/null || skip "no fusermount3 (apt-get install fuse3)"
+for _cd_tool in getfattr setfattr python3 timeout cmp; do
+	command -v "$_cd_tool" >/dev/null || die "$_cd_tool missing: run scripts/deps.sh"
+done
+unset _cd_tool
+
+R=$T/remote
+M=$T/mnt
+mkdir -p "$R" "$M"
+echo "case $CASE_NAME: T=$T CD_BIN=$CD_BIN"
+[ "${CD_TRACE:-0}" != 1 ] || set -x
