@@ -311,8 +311,9 @@ int meta_begin(struct meta *m)
 {
 	int rc;
 
+	/* savepoints nest: a delete inside a rename is one transaction */
 	lock(m);
-	rc = exec(m, "BEGIN IMMEDIATE");
+	rc = exec(m, "SAVEPOINT txn");
 	if (rc)
 		unlock(m);
 	return rc;
@@ -320,20 +321,18 @@ int meta_begin(struct meta *m)
 
 int meta_commit(struct meta *m)
 {
-	int rc = exec(m, "COMMIT");
+	int rc = exec(m, "RELEASE txn");
 
-	if (rc) {
-		if (!sqlite3_get_autocommit(m->db))
-			sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
-	}
-	unlock(m);
+	if (rc)
+		meta_rollback(m);
+	else
+		unlock(m);
 	return rc;
 }
 
 void meta_rollback(struct meta *m)
 {
-	if (!sqlite3_get_autocommit(m->db))
-		sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(m->db, "ROLLBACK TO txn; RELEASE txn", NULL, NULL, NULL);
 	unlock(m);
 }
 

@@ -669,8 +669,16 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 	}
 	if (!first)
 		rc = meta_unseen(y->meta, ino, r.gen, remove_unseen, &r);
-	if (!rc && first && meta_get(y->meta, ino, &e) == 0) {
+	if (!rc && (first || ino == META_ROOT_INO) &&
+	    meta_get(y->meta, ino, &e) == 0) {
+		struct remote_attr a;
+
 		e.populated = true;
+		/* the root has no parent listing to take its times from */
+		if (ino == META_ROOT_INO && !remote_stat(y->remote, "", &a)) {
+			e.mode = S_IFDIR | (a.mode & 07777);
+			e.mtime_ns = e.ctime_ns = a.mtime_ns;
+		}
 		rc = meta_update(y->meta, &e);
 		meta_entry_release(&e);
 	}
