@@ -178,6 +178,8 @@ cd_mount()
 	fi
 	is_mounted "$2" || die "mount exited 0 but $2 is not a FUSE mount"
 	_cd_record "$2"
+	# A stale mount is listed too: the mount must also answer.
+	stat -- "$2" >/dev/null || die "mount exited 0 but $2 does not answer"
 	pid=${CD_PID_OF[$2]:-}
 	[ -n "$pid" ] || die "no pid in the pid file $CD_PIDFILE after mount"
 	pid_alive "$pid" || die "pid file $CD_PIDFILE names $pid, which is not running"

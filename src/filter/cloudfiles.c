@@ -75,6 +75,11 @@ static int hydrate(struct fs *fs, struct fop *op, uint64_t off, uint64_t len)
 	if (op->set_interrupt)
 		op->set_interrupt(op, NULL, NULL);
 	free(path);
+	/* the reader learns that data is unavailable, not why (the log
+	 * says): the remote being away, or the object gone, is EIO */
+	if (rc && rc != -EINTR && rc != -ENOSPC && rc != -EDQUOT &&
+	    rc != -ENOMEM)
+		rc = -EIO;
 	return rc;
 }
 
@@ -87,7 +92,9 @@ static void grow_readahead(struct fs *fs, struct fop *op)
 
 	pthread_mutex_lock(&n->lock);
 	if (op->off == n->ra_next && op->off != 0) {
-		n->ra_window = CD_MIN(CD_MAX(n->ra_window * 2, RA_MIN), RA_MAX);
+		n->ra_window = CD_MIN(CD_MAX(CD_MAX(n->ra_window * 2, RA_MIN),
+					     2 * (uint64_t)op->size),
+				      RA_MAX);
 		start = end;
 		len = n->ra_window;
 	} else {

@@ -673,6 +673,9 @@ static void fe_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 	conn->want &= ~(unsigned)FUSE_CAP_POSIX_LOCKS;
 	conn->want &= ~(unsigned)FUSE_CAP_FLOCK_LOCKS;
+	/* synchronous direct I/O requests can be interrupted by a signal;
+	 * asynchronous ones cannot, and hydration is parallel anyway */
+	conn->want &= ~(unsigned)FUSE_CAP_ASYNC_DIO;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)

@@ -17,6 +17,19 @@
 #define REMOTE_S3_PREFIX "s3://"
 #define REMOTE_LOCAL_PREFIX "local:"
 
+/*
+ * Tests of cancellation and interruption need a remote slower than a
+ * local disk; this environment variable adds latency to every read.
+ */
+static void set_test_delay(struct remote *r)
+{
+	const char *v = getenv("CLONEDRIVE_TEST_READ_DELAY_MS");
+	uint64_t ms;
+
+	if (v && util_parse_u64(v, &ms) == 0 && ms <= 10000)
+		r->read_delay_us = (unsigned)ms * 1000;
+}
+
 struct remote *remote_open(const char *spec, char *err, size_t errlen)
 {
 	const char *dir = spec;
@@ -39,6 +52,8 @@ struct remote *remote_open(const char *spec, char *err, size_t errlen)
 		free(r->spec);
 		r->spec = xstrdup(spec);
 	}
+	if (r)
+		set_test_delay(r);
 	return r;
 }
 

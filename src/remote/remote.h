@@ -23,6 +23,7 @@
 #include "common.h"
 
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #define REMOTE_ETAG_MAX 72
 
@@ -102,6 +103,8 @@ struct remote_ops {
 struct remote {
 	const struct remote_ops *ops;	/* the backend */
 	char *spec;			/* what the user gave, for messages */
+	unsigned read_delay_us;		/* test only: latency added to each
+					   read (CLONEDRIVE_TEST_READ_DELAY_MS) */
 };
 
 /*
@@ -149,6 +152,8 @@ static inline CD_WUR ssize_t remote_read(struct remote *r, const char *path,
 					 const char *etag, void *buf,
 					 size_t len, uint64_t off)
 {
+	if (r->read_delay_us)
+		usleep(r->read_delay_us);
 	return r->ops->read(r, path, etag, buf, len, off);
 }
 
