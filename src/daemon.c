@@ -48,6 +48,7 @@ struct mount_opts {
 	char *fuse_opts;
 	uint64_t poll_ms;
 	uint64_t upload_delay_ms;
+	uint64_t readahead;
 	double timeout;
 	const char *remote;
 	const char *mountpoint;
@@ -62,6 +63,7 @@ enum {
 	OPT_TRACE,
 	OPT_DEBUG,
 	OPT_ATTR_TIMEOUT,
+	OPT_READ_AHEAD,
 };
 
 /* The options of mount, with their defaults in the help text. */
@@ -75,6 +77,7 @@ static const struct option mount_longopts[] = {
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "attr-timeout", required_argument, NULL, OPT_ATTR_TIMEOUT },
+	{ "read-ahead", required_argument, NULL, OPT_READ_AHEAD },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -101,6 +104,8 @@ static const char mount_usage[] =
 	"                          (default 2s)\n"
 	"  --attr-timeout SECS     how long the kernel keeps attributes\n"
 	"                          (default 3600)\n"
+	"  --read-ahead SIZE       kernel readahead of the mount (default 1M;\n"
+	"                          needs root, else the system's default)\n"
 	"  --log-file FILE         (default: $XDG_STATE_HOME/clonedrive/\n"
 	"                          NAME-HASH.log)\n"
 	"  --pid-file FILE         write the daemon's pid there\n"
@@ -213,6 +218,7 @@ static int parse_mount_opts(int argc, char **argv, struct mount_opts *o)
 	o->poll_ms = 30000;
 	o->upload_delay_ms = 2000;
 	o->timeout = 3600;
+	o->readahead = 1 << 20;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+fho:", mount_longopts, NULL)) !=
 	       -1) {
@@ -259,6 +265,14 @@ static int parse_mount_opts(int argc, char **argv, struct mount_opts *o)
 				return 2;
 			}
 			o->timeout = (double)v;
+			break;
+		case OPT_READ_AHEAD:
+			if (util_parse_size(optarg, &o->readahead)) {
+				fprintf(stderr, "clonedrive mount: bad "
+						"--read-ahead '%s' (e.g. 1M)\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case OPT_PID_FILE:
 			o->pid_file = xstrdup(optarg);
@@ -444,6 +458,7 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	}
 	if (rc)
 		goto out_filters;
+	frontend_set_readahead(mnt, o->readahead);
 	rc = sync_start(fs.sync, frontend_notify(fe));
 	if (rc) {
 		log_error("cannot start the sync engine: %s", strerror(-rc));

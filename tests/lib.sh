@@ -178,8 +178,9 @@ cd_mount()
 	fi
 	is_mounted "$2" || die "mount exited 0 but $2 is not a FUSE mount"
 	_cd_record "$2"
-	# A stale mount is listed too: the mount must also answer.
-	stat -- "$2" >/dev/null || die "mount exited 0 but $2 does not answer"
+	# A stale mount is listed too: the mount must also answer. (stat may be
+	# served from cached attributes; statfs always asks the daemon.)
+	stat -f -- "$2" >/dev/null || die "mount exited 0 but $2 does not answer"
 	pid=${CD_PID_OF[$2]:-}
 	[ -n "$pid" ] || die "no pid in the pid file $CD_PIDFILE after mount"
 	pid_alive "$pid" || die "pid file $CD_PIDFILE names $pid, which is not running"
@@ -235,16 +236,24 @@ cd_pid()
 }
 
 # cd_kill9 [PID]: SIGKILL the daemon (default: cd_pid) and wait until it is
-# gone. Its mount is left stale ("Transport endpoint is not connected").
+# gone. Its mount is left stale: "Transport endpoint is not connected" for
+# everything that reaches the daemon (stat may still be answered from the
+# kernel's attribute cache; ls and stat -f are not).
 cd_kill9()
 {
 	local pid=${1:-$(cd_pid)} i
 	kill -KILL "$pid"
 	for ((i = 0; i < 100; i++)); do
-		pid_alive "$pid" || return 0
+		pid_alive "$pid" || break
 		sleep 0.1
 	done
-	die "daemon $pid survived SIGKILL for 10s"
+	pid_alive "$pid" && die "daemon $pid survived SIGKILL for 10s"
+	# As a user would see it: also reaped, not a zombie any more.
+	for ((i = 0; i < 100; i++)); do
+		[ -e "/proc/$pid" ] || return 0
+		sleep 0.1
+	done
+	echo "note: daemon $pid killed but not reaped after 10s"
 }
 
 # cd_track_mount MNT: take down this (non-clonedrive) mount at exit.

@@ -151,13 +151,19 @@ run_one()
 		return
 	fi
 	start=$(date +%s%N)
-	(
-		cd "$t" || exit 1
-		exec env CD_BIN="$bin" T="$t" CASE_NAME="$id" \
-			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$t/asan" \
-			UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$t/ubsan" \
-			timeout -k 15 "$timeout_s" "$script"
-	) </dev/null >"$log" 2>&1
+	# Append mode: processes of a killed case may still write while the
+	# runner adds its notes. The outer 2>/dev/null drops bash's "Killed"
+	# notice when timeout has to SIGKILL the case.
+	: >"$log"
+	{
+		(
+			cd "$t" || exit 1
+			exec env CD_BIN="$bin" T="$t" CASE_NAME="$id" \
+				ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$t/asan" \
+				UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$t/ubsan" \
+				timeout -k 15 "$timeout_s" "$script"
+		) </dev/null >>"$log" 2>&1
+	} 2>/dev/null
 	rc=$?
 	end=$(date +%s%N)
 	tenths=$(((end - start) / 100000000))

@@ -302,6 +302,20 @@ static bool is_user_xattr(const char *name)
 	return strncmp(name, "user.", 5) == 0;
 }
 
+/*
+ * The answer to a get of an xattr outside user.*, which the drive does
+ * not store. security.capability is asked before writes: "none" (never
+ * EIO). The rest (SELinux labels, POSIX ACLs) are not supported: tools
+ * such as ls remember that per file system and stop asking, where
+ * ENODATA would cost a round trip per file.
+ */
+static int foreign_xattr_errno(const char *name)
+{
+	if (strcmp(name, "security.capability") == 0)
+		return -ENODATA;
+	return -EOPNOTSUPP;
+}
+
 static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 {
 	struct fs *fs = f->fs;
@@ -362,9 +376,9 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 			    strlen(XATTR_PREFIX)) == 0)
 			return get_virtual(fs, op,
 					   op->newname + strlen(XATTR_PREFIX));
-		/* security.capability and friends: nothing, never EIO */
-		return is_user_xattr(op->newname) ? FILTER_PASS
-						  : done(op, -ENODATA);
+		return is_user_xattr(op->newname)
+			       ? FILTER_PASS
+			       : done(op, foreign_xattr_errno(op->newname));
 	case FOP_SETXATTR:
 		if (strncmp(op->newname, XATTR_PREFIX,
 			    strlen(XATTR_PREFIX)) == 0)
@@ -373,8 +387,9 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		return is_user_xattr(op->newname) ? FILTER_PASS
 						  : done(op, -EOPNOTSUPP);
 	case FOP_REMOVEXATTR:
-		return is_user_xattr(op->newname) ? FILTER_PASS
-						  : done(op, -ENODATA);
+		return is_user_xattr(op->newname)
+			       ? FILTER_PASS
+			       : done(op, foreign_xattr_errno(op->newname));
 	default:
 		return FILTER_PASS;
 	}

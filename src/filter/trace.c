@@ -26,7 +26,8 @@ static void trace_post(struct filter *f, struct fop *op)
 
 	log_info("trace: %s ino=%llu%s%s pid=%d off=%llu size=%zu -> %d%s%s "
 		 "(%.3f ms)", fop_name(op->kind), (unsigned long long)op->ino,
-		 op->name ? " name=" : "", op->name ? op->name : "",
+		 op->name ? " name=" : op->newname ? " xattr=" : "",
+		 op->name ? op->name : op->newname ? op->newname : "",
 		 (int)op->pid, (unsigned long long)op->off, op->size,
 		 op->result, op->result < 0 ? " " : "",
 		 op->result < 0 ? strerror(-op->result) : "", (double)ns / 1e6);

@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <limits.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -383,10 +384,19 @@ static void fe_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	op.off = (uint64_t)off;
 	op.size = size;
 	filter_run(fs_of(req), &op);
-	if (op.result < 0)
+	if (op.result < 0) {
 		reply_err(req, &op);
-	else
+	} else if (op.out) {
 		fuse_reply_buf(req, op.out, op.out_len);
+	} else {
+		struct fuse_bufvec buf = FUSE_BUFVEC_INIT(op.out_len);
+
+		/* spliced from the cache file where the kernel allows */
+		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		buf.buf[0].fd = op.out_fd;
+		buf.buf[0].pos = (off_t)op.out_off;
+		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+	}
 	op_done(&op);
 }
 
@@ -676,6 +686,8 @@ static void fe_init(void *userdata, struct fuse_conn_info *conn)
 	/* synchronous direct I/O requests can be interrupted by a signal;
 	 * asynchronous ones cannot, and hydration is parallel anyway */
 	conn->want &= ~(unsigned)FUSE_CAP_ASYNC_DIO;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
@@ -833,6 +845,59 @@ out_free:
 	pthread_mutex_destroy(&fe->lock);
 	free(fe);
 	return rc;
+}
+
+/*
+ * The device number of the mount at mountpoint, from /proc/self/mountinfo
+ * (the last mount there wins, as in path lookup). Never stat() the mount:
+ * the daemon must not do I/O through its own mountpoint.
+ */
+static int mount_dev(const char *mountpoint, unsigned *maj, unsigned *min)
+{
+	char line[4096], mnt[PATH_MAX];
+	bool found = false;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned a, b;
+
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... (octal escapes) */
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &a, &b, mnt) != 3)
+			continue;
+		if (strcmp(mnt, mountpoint) == 0) {
+			*maj = a;
+			*min = b;
+			found = true;
+		}
+	}
+	fclose(f);
+	return found ? 0 : -ENOENT;
+}
+
+void frontend_set_readahead(const char *mountpoint, uint64_t bytes)
+{
+	char path[96], val[32];
+	unsigned maj, min;
+	int fd, n;
+
+	if (mount_dev(mountpoint, &maj, &min))
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb",
+		 maj, min);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_debug("readahead of %s left as it is: %s: %s", mountpoint,
+			  path, strerror(errno));
+		return;
+	}
+	n = snprintf(val, sizeof(val), "%llu\n",
+		     (unsigned long long)(bytes / 1024));
+	if (write(fd, val, (size_t)n) != n)
+		log_debug("readahead of %s: %s", mountpoint, strerror(errno));
+	close(fd);
 }
 
 const struct sync_notify *frontend_notify(struct frontend *fe)

@@ -17,6 +17,9 @@ struct frontend;
  * options (comma-separated, may be NULL). */
 int frontend_mount(struct fs *fs, const char *mountpoint,
 		   const char *options, struct frontend **out) CD_WUR;
+/* Sets the kernel's readahead for the mount (bytes); best effort, it
+ * needs the rights to write /sys/class/bdi. */
+void frontend_set_readahead(const char *mountpoint, uint64_t bytes);
 /* The callbacks the sync engine uses to drop kernel caches. */
 const struct sync_notify *frontend_notify(struct frontend *fe);
 /* Serves requests until unmounted or a signal ends the session. */

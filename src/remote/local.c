@@ -453,15 +453,64 @@ static int local_fd_etag(int fd, char *etag)
 	return 0;
 }
 
-static ssize_t local_read(struct remote *r, const char *path,
-			  const char *etag, void *buf, size_t len,
-			  uint64_t off)
+/*
+ * Copies up to len bytes at off of fd into buf, or (buf NULL) into dst at
+ * the same offset, in the kernel where it can. Stops at the end of the
+ * file (size). Returns the bytes copied or -errno.
+ */
+static ssize_t local_copy_out(int fd, uint64_t size, void *buf, int dst,
+			      size_t len, uint64_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	len = (size_t)CD_MIN((uint64_t)len, off < size ? size - off : 0);
+	while (done < len) {
+		if (buf) {
+			n = pread(fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+		} else {
+			loff_t in = (loff_t)(off + done), out = in;
+
+			n = copy_file_range(fd, &in, dst, &out, len - done, 0);
+			if (n < 0 && (errno == EXDEV || errno == EINVAL ||
+				      errno == EOPNOTSUPP || errno == ENOSYS)) {
+				/* no in-kernel copy between these two */
+				char *bounce = xmalloc(len - done);
+
+				n = local_copy_out(fd, size, bounce, -1,
+						   len - done, off + done);
+				if (n > 0 && util_pwrite_all(dst, bounce,
+							     (size_t)n,
+							     off + done))
+					n = -1;
+				free(bounce);
+				if (n < 0)
+					return -errno;
+				return (ssize_t)(done + (size_t)n);
+			}
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* read() and read_to_fd(): one of buf and dst is used. */
+static ssize_t local_read_common(struct remote *r, const char *path,
+				 const char *etag, void *buf, int dst,
+				 size_t len, uint64_t off)
 {
 	char now[REMOTE_ETAG_MAX];
 	struct local_loc loc;
 	struct stat st;
-	size_t done = 0;
-	ssize_t n;
+	ssize_t done = 0;
 	int fd, rc;
 
 	rc = local_begin(to_local(r), path, O_PATH, true, &loc);
@@ -488,18 +537,10 @@ static ssize_t local_read(struct remote *r, const char *path,
 		goto out_close_file;
 	}
 	len = CD_MIN(len, (size_t)SSIZE_MAX);
-	while (done < len && off + done < (uint64_t)st.st_size) {
-		n = pread(fd, (char *)buf + done, len - done,
-			  (off_t)(off + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			goto out_close_file;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
+	done = local_copy_out(fd, (uint64_t)st.st_size, buf, dst, len, off);
+	if (done < 0) {
+		rc = (int)done;
+		goto out_close_file;
 	}
 	/* a write while we read also makes the bytes a mix of versions */
 	if (etag) {
@@ -513,7 +554,21 @@ out_close_dir:
 	close(loc.dfd);
 	if (rc < 0)
 		return local_errno(rc, "read", path);
-	return (ssize_t)done;
+	return done;
+}
+
+static ssize_t local_read(struct remote *r, const char *path,
+			  const char *etag, void *buf, size_t len,
+			  uint64_t off)
+{
+	return local_read_common(r, path, etag, buf, -1, len, off);
+}
+
+static ssize_t local_read_to_fd(struct remote *r, const char *path,
+				const char *etag, int fd, size_t len,
+				uint64_t off)
+{
+	return local_read_common(r, path, etag, NULL, fd, len, off);
 }
 
 /* copy_file_range() of one piece at the same offsets, or -errno. */
@@ -907,6 +962,7 @@ static const struct remote_ops local_ops = {
 	.list = local_list,
 	.stat = local_stat,
 	.read = local_read,
+	.read_to_fd = local_read_to_fd,
 	.put = local_put,
 	.mkdir = local_mkdir,
 	.rmdir = local_rmdir,

@@ -70,3 +70,27 @@ bool remote_name_ok(const char *name)
 		return false;
 	return memchr(name, '/', n) == NULL;
 }
+
+ssize_t remote_read_to_fd(struct remote *r, const char *path,
+			  const char *etag, int fd, size_t len, uint64_t off)
+{
+	ssize_t got;
+	void *buf;
+	int rc;
+
+	if (r->read_delay_us)
+		usleep(r->read_delay_us);
+	if (r->ops->read_to_fd)
+		return r->ops->read_to_fd(r, path, etag, fd, len, off);
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	got = r->ops->read(r, path, etag, buf, len, off);
+	if (got > 0) {
+		rc = util_pwrite_all(fd, buf, (size_t)got, off);
+		if (rc)
+			got = rc;
+	}
+	free(buf);
+	return got;
+}

@@ -74,6 +74,12 @@ struct remote_ops {
 	 * read; fewer than len only at the end of the object. */
 	ssize_t (*read)(struct remote *r, const char *path, const char *etag,
 			void *buf, size_t len, uint64_t off);
+	/* Like read(), but writes the bytes into fd at the same offset
+	 * (pwrite semantics, fd's offset is not moved). Optional: NULL
+	 * makes remote_read_to_fd() go through a buffer. */
+	ssize_t (*read_to_fd)(struct remote *r, const char *path,
+			      const char *etag, int fd, size_t len,
+			      uint64_t off);
 	/* Publishes bytes [0, size) of fd as the object at path, atomically:
 	 * readers of the remote see the old object or the new, never part of
 	 * one. mode and mtime_ns are kept where the backend can. out gets the
@@ -156,6 +162,11 @@ static inline CD_WUR ssize_t remote_read(struct remote *r, const char *path,
 		usleep(r->read_delay_us);
 	return r->ops->read(r, path, etag, buf, len, off);
 }
+
+/* read_to_fd(), or read() through a buffer where the backend has none. */
+ssize_t remote_read_to_fd(struct remote *r, const char *path,
+			  const char *etag, int fd, size_t len,
+			  uint64_t off) CD_WUR;
 
 static inline CD_WUR int remote_put(struct remote *r, const char *path,
 				    int fd, uint64_t size, uint32_t mode,

@@ -294,30 +294,21 @@ bool store_node_has(const struct node *n, uint64_t off, uint64_t len)
 	return off >= end || rangeset_contains(&n->present, off, end);
 }
 
-int store_node_fill(struct store *s, struct node *n, const void *buf,
-		    size_t len, uint64_t off)
+void store_node_mark(struct node *n, uint64_t off, uint64_t len)
 {
-	uint64_t pos, gs, ge, end;
-	int rc = 0;
-
 	pthread_mutex_lock(&n->lock);
-	end = CD_MIN(off + len, n->base);
-	pos = off;
-	/* only the gaps: bytes present may have been written since */
-	while (!rc && rangeset_next_gap(&n->present, &pos, end, &gs, &ge)) {
-		rc = util_pwrite_all(n->fd, (const char *)buf + (gs - off),
-				     ge - gs, gs);
-		if (!rc) {
-			rangeset_add(&n->present, gs, ge);
-			n->extents_unsaved = true;
-		}
+	if (off < n->base) {
+		rangeset_add(&n->present, off, CD_MIN(off + len, n->base));
+		n->extents_unsaved = true;
 	}
 	pthread_mutex_unlock(&n->lock);
-	if (rc)
-		log_error("cache of inode %llu: cannot store %zu fetched "
-			  "bytes at %llu: %s", (unsigned long long)n->ino, len,
-			  (unsigned long long)off, strerror(-rc));
-	return rc;
+}
+
+void store_node_quiesce(struct node *n)
+{
+	n->fetch_epoch++;
+	while (n->fetching > 0)
+		pthread_cond_wait(&n->cond, &n->lock);
 }
 
 int store_node_save(struct store *s, struct node *n)
@@ -351,6 +342,7 @@ int store_node_reset(struct store *s, struct node *n, uint64_t size,
 	int rc = 0;
 
 	pthread_mutex_lock(&n->lock);
+	store_node_quiesce(n);
 	if (ftruncate(n->fd, 0) < 0 || ftruncate(n->fd, (off_t)size) < 0)
 		rc = -errno;
 	rangeset_remove(&n->present, 0, UINT64_MAX);
@@ -543,6 +535,8 @@ out_unlock:
 /* Truncates or extends n to size; under n->lock. */
 static int resize_node(struct node *n, uint64_t size)
 {
+	if (size < n->base)
+		store_node_quiesce(n);
 	if (ftruncate(n->fd, (off_t)size) < 0)
 		return -errno;
 	if (size < n->base) {

@@ -44,6 +44,8 @@ struct node {
 	int writers;			/* open handles that may write */
 	int openers;			/* open handles */
 	struct fetch_job *jobs;		/* fetches in flight (fetch.c) */
+	int fetching;			/* how many; store waits for 0 */
+	uint64_t fetch_epoch;		/* bumped to cancel them all */
 	uint64_t ra_next;		/* sequential-read detection */
 	uint64_t ra_window;		/* current readahead window */
 	char *remote_path;		/* path while fetching; under lock */
@@ -83,10 +85,18 @@ struct node *store_node_find(struct store *s, uint64_t ino);
 
 /* Whether [off, off+len) needs no fetch; under n->lock. */
 bool store_node_has(const struct node *n, uint64_t off, uint64_t len);
-/* Writes hydrated bytes at off and marks them present (n->lock is taken
- * inside). Bytes beyond base are dropped. */
-int store_node_fill(struct store *s, struct node *n, const void *buf,
-		    size_t len, uint64_t off) CD_WUR;
+/*
+ * Marks [off, off+len) present once a fetch has written it into n->fd
+ * (n->lock is taken inside); bytes at or beyond base are ignored. A fetch
+ * writes only into a gap, and nothing else writes into a gap, so the
+ * bytes it wrote are still there.
+ */
+void store_node_mark(struct node *n, uint64_t off, uint64_t len);
+/*
+ * Cancels the fetches in flight on n and waits for them to end, before
+ * the cache file is cut or reset under them; under n->lock.
+ */
+void store_node_quiesce(struct node *n);
 /* Saves the hydrated extents if they changed, after syncing the data
  * they describe. Takes n->lock. */
 int store_node_save(struct store *s, struct node *n) CD_WUR;

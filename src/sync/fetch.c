@@ -12,9 +12,12 @@
  * demand job leaves early, the job is marked cancelled; the fetch thread
  * skips it, or stops it between two pieces of its remote read.
  *
- * Fetched bytes go to the cache file through store_node_fill(), which
- * writes only the gaps: bytes that became present meanwhile (written by
- * the user) are never overwritten.
+ * A job covers only bytes that are not present, and nothing but the job
+ * writes there until it marks them present, so the remote's bytes are
+ * written straight into the cache file (in the kernel where the backend
+ * can). Truncating or resetting a file first bumps node->fetch_epoch and
+ * waits for node->fetching to drop to 0: jobs of an old epoch stop at the
+ * next piece and report -ECANCELED, and their readers simply ask again.
  */
 #include "common.h"
 
@@ -25,7 +28,7 @@
 #include "util/util.h"
 
 /* Remote reads are issued in pieces this large, to notice cancels. */
-#define FETCH_PIECE (256u << 10)
+#define FETCH_PIECE (512u << 10)
 /* How many jobs one fetch_range() call waits for at a time. */
 #define FETCH_BATCH 16
 
@@ -40,6 +43,7 @@ struct fetch_job {
 	int refs;			/* under node->lock */
 	int waiters;			/* under node->lock */
 	bool prefetch;			/* readahead: not cancelled by leavers */
+	uint64_t epoch;			/* node->fetch_epoch at creation */
 	bool cancelled;			/* atomic */
 	bool done;			/* under node->lock */
 	int rc;				/* result, once done */
@@ -110,19 +114,27 @@ static void job_unlink(struct fetch_job *j)
 	}
 }
 
-/* Performs the remote read of one job and stores the bytes. */
-static int run_job(struct fetcher *f, struct fetch_job *j, void *buf)
+/* Whether j was cancelled, by its waiters or by a truncate/reset. */
+static bool job_cancelled(struct fetch_job *j)
+{
+	return __atomic_load_n(&j->cancelled, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&j->n->fetch_epoch, __ATOMIC_RELAXED) !=
+		       j->epoch;
+}
+
+/* Performs the remote read of one job into the cache file. */
+static int run_job(struct fetcher *f, struct fetch_job *j)
 {
 	uint64_t off = j->start;
 
 	while (off < j->end) {
 		size_t want = (size_t)CD_MIN(j->end - off, FETCH_PIECE);
 		ssize_t got;
-		int rc;
 
-		if (__atomic_load_n(&j->cancelled, __ATOMIC_RELAXED))
+		if (job_cancelled(j))
 			return -ECANCELED;
-		got = remote_read(f->remote, j->path, j->etag, buf, want, off);
+		got = remote_read_to_fd(f->remote, j->path, j->etag, j->n->fd,
+					want, off);
 		stats_add(f->stats, fetch_requests, 1);
 		if (got < 0)
 			return (int)got;
@@ -134,9 +146,7 @@ static int run_job(struct fetcher *f, struct fetch_job *j, void *buf)
 				  (unsigned long long)j->end);
 			return -EIO;
 		}
-		rc = store_node_fill(f->store, j->n, buf, (size_t)got, off);
-		if (rc)
-			return rc;
+		store_node_mark(j->n, off, (uint64_t)got);
 		off += (uint64_t)got;
 	}
 	return 0;
@@ -145,7 +155,6 @@ static int run_job(struct fetcher *f, struct fetch_job *j, void *buf)
 static void *fetch_thread(void *arg)
 {
 	struct fetcher *f = arg;
-	void *buf = xmalloc(FETCH_PIECE);
 
 	for (;;) {
 		struct fetch_job *j;
@@ -166,8 +175,8 @@ static void *fetch_thread(void *arg)
 		pthread_mutex_unlock(&f->lock);
 
 		n = j->n;
-		skip = __atomic_load_n(&j->cancelled, __ATOMIC_RELAXED);
-		rc = skip ? -ECANCELED : run_job(f, j, buf);
+		skip = job_cancelled(j);
+		rc = skip ? -ECANCELED : run_job(f, j);
 		if (rc == -ECANCELED)
 			stats_add(f->stats, fetches_cancelled, 1);
 		else if (rc == -ESTALE) {
@@ -185,12 +194,12 @@ static void *fetch_thread(void *arg)
 		j->rc = rc;
 		j->done = true;
 		job_unlink(j);
+		n->fetching--;
 		pthread_cond_broadcast(&n->cond);
 		job_unref(j);
 		pthread_mutex_unlock(&n->lock);
 		store_node_put(f->store, n);
 	}
-	free(buf);
 	return NULL;
 }
 
@@ -229,6 +238,7 @@ static void fail_queue(struct fetcher *f, struct fetch_queue *q)
 		j->rc = -ECANCELED;
 		j->done = true;
 		job_unlink(j);
+		n->fetching--;
 		pthread_cond_broadcast(&n->cond);
 		job_unref(j);
 		pthread_mutex_unlock(&n->lock);
@@ -243,7 +253,7 @@ void fetch_free(struct fetcher *f)
 	if (!f)
 		return;
 	pthread_mutex_lock(&f->lock);
-	f->stop = true;
+	__atomic_store_n(&f->stop, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 	for (i = 0; i < f->nthreads; i++)
@@ -280,7 +290,8 @@ static struct fetch_job *covering(struct node *n, uint64_t pos,
 
 	*next_start = UINT64_MAX;
 	for (j = n->jobs; j; j = j->next) {
-		if (j->start <= pos && pos < j->end && !j->cancelled)
+		if (j->start <= pos && pos < j->end && !j->cancelled &&
+		    j->epoch == n->fetch_epoch)
 			return j;
 		if (j->start > pos && j->start < *next_start)
 			*next_start = j->start;
@@ -302,6 +313,8 @@ static struct fetch_job *new_job(struct fetcher *f, struct node *n,
 	j->end = end;
 	j->refs = 1;		/* the queue's */
 	j->prefetch = prefetch;
+	j->epoch = n->fetch_epoch;
+	n->fetching++;
 	j->next = n->jobs;
 	n->jobs = j;
 	/* the job keeps the node; nodes_lock is never taken under n->lock
@@ -374,6 +387,10 @@ int fetch_range(struct fetcher *f, struct node *n, const char *path,
 
 	pthread_mutex_lock(&n->lock);
 	while (!rc && !store_node_has(n, off, end - off)) {
+		if (__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
+			rc = -ECANCELED;
+			break;
+		}
 		count = gather(f, n, path, off, end, false, jobs, FETCH_BATCH,
 			       &resume);
 		if (!count) {
@@ -393,9 +410,10 @@ int fetch_range(struct fetcher *f, struct node *n, const char *path,
 				rc = -EINTR;
 			} else {
 				j->waiters--;
-				if (j->rc && !rc)
-					rc = j->rc == -ECANCELED ? -EINTR
-								 : j->rc;
+				/* cancelled by a truncate or reset, not by
+				 * us: ask again for what is still missing */
+				if (j->rc && j->rc != -ECANCELED && !rc)
+					rc = j->rc;
 			}
 			job_unref(j);
 		}

@@ -493,7 +493,7 @@ struct reconcile {
 	int64_t gen;			/* poll generation */
 	int batch;			/* ops in the open transaction */
 	bool in_txn;
-	int rc;				/* first error */
+	bool first;			/* first listing of the directory */
 };
 
 static void entry_from_remote(struct meta_entry *e, const struct remote_attr *a)
@@ -599,7 +599,9 @@ static int reconcile_entry(void *arg, const char *name,
 	}
 	if (!rc)
 		rc = meta_mark_seen(y->meta, e.ino, r->gen);
-	if (!rc && notify_entry && y->notify.entry)
+	/* a directory listed for the first time has no names the kernel
+	 * could have cached: only polls need to tell it */
+	if (!rc && notify_entry && !r->first && y->notify.entry)
 		y->notify.entry(y->notify.arg, r->dir, name);
 	if (!rc && notify_inode && y->notify.inode)
 		y->notify.inode(y->notify.arg, e.ino, data);
@@ -641,7 +643,7 @@ static int remove_unseen(void *arg, const struct meta_entry *e)
 /* Lists directory ino from the remote and brings the store in line. */
 static int reconcile(struct sync *y, uint64_t ino, bool first)
 {
-	struct reconcile r = { .y = y, .dir = ino };
+	struct reconcile r = { .y = y, .dir = ino, .first = first };
 	struct meta_entry e;
 	char *path;
 	int rc;

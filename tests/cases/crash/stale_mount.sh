@@ -10,7 +10,7 @@ cat "$M/f" >/dev/null
 
 step "kill -9: stale mount"
 cd_kill9
-assert_fails "Transport endpoint is not connected" stat "$M"
+assert_fails "Transport endpoint is not connected" ls "$M"
 
 step "mount again"
 cd_mount "$R" "$M"

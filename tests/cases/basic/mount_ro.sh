@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# -o ro: files read normally; every change fails with EROFS and the remote
+# stays untouched.
+. "$(dirname "$0")/../../lib.sh"
+
+echo data >"$R/f"
+mkdir "$R/d"
+cd_mount "$R" "$M" -o ro
+assert_eq "$(cat "$M/f")" data "content"
+assert_fails "Read-only file system" sh -c "echo x >'$M/new'"
+assert_fails "Read-only file system" sh -c "echo x >>'$M/f'"
+assert_fails "Read-only file system" mkdir "$M/d2"
+assert_fails "Read-only file system" rm "$M/f"
+assert_fails "Read-only file system" mv "$M/f" "$M/g"
+assert_fails "Read-only file system" chmod 600 "$M/f"
+assert_fails "Read-only file system" setfattr -n user.x -v 1 "$M/f"
+cd_unmount "$M"
+assert_eq "$(cd "$R" && find . | sort | tr '\n' ' ')" ". ./d ./f " "remote names"
+assert_eq "$(cat "$R/f")" data "remote content"
