@@ -96,10 +96,8 @@ struct fop {
 	int result;			/* 0, a count, or -errno */
 	struct meta_entry entry;	/* lookup, mknod, setattr, ... */
 	struct stat st;			/* attributes to reply with */
-	void *out;			/* getxattr, listxattr, readlink */
-	size_t out_len;			/* bytes in out; read: bytes at out_fd */
-	int out_fd;			/* read: the data is at out_off here */
-	uint64_t out_off;
+	void *out;			/* read, getxattr, listxattr, readlink */
+	size_t out_len;
 	struct statvfs stv;		/* statfs */
 };
 

@@ -384,19 +384,10 @@ static void fe_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	op.off = (uint64_t)off;
 	op.size = size;
 	filter_run(fs_of(req), &op);
-	if (op.result < 0) {
+	if (op.result < 0)
 		reply_err(req, &op);
-	} else if (op.out) {
+	else
 		fuse_reply_buf(req, op.out, op.out_len);
-	} else {
-		struct fuse_bufvec buf = FUSE_BUFVEC_INIT(op.out_len);
-
-		/* spliced from the cache file where the kernel allows */
-		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		buf.buf[0].fd = op.out_fd;
-		buf.buf[0].pos = (off_t)op.out_off;
-		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
-	}
 	op_done(&op);
 }
 
@@ -686,8 +677,6 @@ static void fe_init(void *userdata, struct fuse_conn_info *conn)
 	/* synchronous direct I/O requests can be interrupted by a signal;
 	 * asynchronous ones cannot, and hydration is parallel anyway */
 	conn->want &= ~(unsigned)FUSE_CAP_ASYNC_DIO;
-	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
