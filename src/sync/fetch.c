@@ -7,6 +7,10 @@
  * the rest. Jobs wait in two queues (under fetcher->lock): demand jobs,
  * which someone waits for, before prefetch jobs of readahead.
  *
+ * A reader that waits for a job no fetch thread has started takes it off
+ * the queue and runs it itself: one fewer pair of thread switches on the
+ * path of every cache miss.
+ *
  * A job is reference-counted under its node's lock: one reference for
  * the queue/fetch thread, one per waiter. When the last waiter of a
  * demand job leaves early, the job is marked cancelled; the fetch thread
@@ -43,6 +47,7 @@ struct fetch_job {
 	int refs;			/* under node->lock */
 	int waiters;			/* under node->lock */
 	bool prefetch;			/* readahead: not cancelled by leavers */
+	bool queued;			/* in a queue; under fetcher->lock */
 	uint64_t epoch;			/* node->fetch_epoch at creation */
 	bool cancelled;			/* atomic */
 	bool done;			/* under node->lock */
@@ -72,6 +77,7 @@ struct fetcher {
 static void queue_push(struct fetch_queue *q, struct fetch_job *j)
 {
 	j->qnext = NULL;
+	j->queued = true;
 	if (q->tail)
 		q->tail->qnext = j;
 	else
@@ -87,8 +93,26 @@ static struct fetch_job *queue_pop(struct fetch_queue *q)
 		q->head = j->qnext;
 		if (!q->head)
 			q->tail = NULL;
+		j->queued = false;
 	}
 	return j;
+}
+
+/* Takes j out of q if it is still waiting there; under fetcher->lock. */
+static bool queue_remove(struct fetch_queue *q, struct fetch_job *j)
+{
+	struct fetch_job **pp, *prev = NULL;
+
+	for (pp = &q->head; *pp; prev = *pp, pp = &(*pp)->qnext) {
+		if (*pp == j) {
+			*pp = j->qnext;
+			if (q->tail == j)
+				q->tail = prev;
+			j->queued = false;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Drops a job reference; under n->lock. Returns true if it was freed. */
@@ -152,15 +176,44 @@ static int run_job(struct fetcher *f, struct fetch_job *j)
 	return 0;
 }
 
+/* Runs a job taken off its queue, publishes its result, drops the
+ * queue's reference and the node reference the job held. */
+static void run_and_finish(struct fetcher *f, struct fetch_job *j)
+{
+	struct node *n = j->n;
+	int rc;
+
+	rc = job_cancelled(j) ? -ECANCELED : run_job(f, j);
+	if (rc == -ECANCELED)
+		stats_add(f->stats, fetches_cancelled, 1);
+	else if (rc == -ESTALE) {
+		log_warn("%s: changed on the remote while being read; "
+			 "refreshing it", j->path);
+		if (f->stale)
+			f->stale(f->stale_arg, n->ino);
+		rc = -EIO;
+	} else if (rc && rc != -ENOSPC) {
+		log_error("%s: fetch of bytes %llu-%llu failed: %s", j->path,
+			  (unsigned long long)j->start,
+			  (unsigned long long)j->end, strerror(-rc));
+	}
+	pthread_mutex_lock(&n->lock);
+	j->rc = rc;
+	j->done = true;
+	job_unlink(j);
+	n->fetching--;
+	pthread_cond_broadcast(&n->cond);
+	job_unref(j);
+	pthread_mutex_unlock(&n->lock);
+	store_node_put(f->store, n);
+}
+
 static void *fetch_thread(void *arg)
 {
 	struct fetcher *f = arg;
 
 	for (;;) {
 		struct fetch_job *j;
-		struct node *n;
-		bool skip;
-		int rc;
 
 		pthread_mutex_lock(&f->lock);
 		while (!f->stop && !f->demand.head && !f->prefetch.head)
@@ -174,31 +227,7 @@ static void *fetch_thread(void *arg)
 			j = queue_pop(&f->prefetch);
 		pthread_mutex_unlock(&f->lock);
 
-		n = j->n;
-		skip = job_cancelled(j);
-		rc = skip ? -ECANCELED : run_job(f, j);
-		if (rc == -ECANCELED)
-			stats_add(f->stats, fetches_cancelled, 1);
-		else if (rc == -ESTALE) {
-			log_warn("%s: changed on the remote while being read; "
-				 "refreshing it", j->path);
-			if (f->stale)
-				f->stale(f->stale_arg, n->ino);
-			rc = -EIO;
-		} else if (rc && rc != -ENOSPC) {
-			log_error("%s: fetch of bytes %llu-%llu failed: %s",
-				  j->path, (unsigned long long)j->start,
-				  (unsigned long long)j->end, strerror(-rc));
-		}
-		pthread_mutex_lock(&n->lock);
-		j->rc = rc;
-		j->done = true;
-		job_unlink(j);
-		n->fetching--;
-		pthread_cond_broadcast(&n->cond);
-		job_unref(j);
-		pthread_mutex_unlock(&n->lock);
-		store_node_put(f->store, n);
+		run_and_finish(f, j);
 	}
 	return NULL;
 }
@@ -399,7 +428,20 @@ int fetch_range(struct fetcher *f, struct node *n, const char *path,
 		}
 		for (i = 0; i < count; i++) {
 			struct fetch_job *j = jobs[i];
+			bool mine;
 
+			/* a job no thread has started yet: run it here, which
+			 * saves two thread switches per fetch */
+			pthread_mutex_lock(&f->lock);
+			mine = j->queued &&
+			       queue_remove(j->prefetch ? &f->prefetch
+							: &f->demand, j);
+			pthread_mutex_unlock(&f->lock);
+			if (mine) {
+				pthread_mutex_unlock(&n->lock);
+				run_and_finish(f, j);
+				pthread_mutex_lock(&n->lock);
+			}
 			while (!j->done && !(w && w->interrupted))
 				pthread_cond_wait(&n->cond, &n->lock);
 			if (!j->done) {
