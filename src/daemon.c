@@ -22,6 +22,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -182,12 +183,27 @@ static int detach(const char *mnt)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-/* Resolves the mountpoint, cleaning up a stale mount first. */
+/*
+ * Whether path is a FUSE mount whose daemon is gone. statfs is never
+ * answered from the kernel's caches, unlike stat with long attribute
+ * timeouts, so it reliably reports the dead connection.
+ */
+static bool is_stale_mount(const char *path)
+{
+	struct statfs sf;
+
+	return statfs(path, &sf) < 0 && errno == ENOTCONN;
+}
+
+/* Resolves the mountpoint, cleaning up stale mounts first. */
 static int resolve_mountpoint(const char *mnt, char *out)
 {
+	char type[64];
+	unsigned maj, min;
 	struct stat st;
+	int i;
 
-	if (stat(mnt, &st) < 0 && errno == ENOTCONN) {
+	for (i = 0; i < 8 && is_stale_mount(mnt); i++) {
 		fprintf(stderr, "clonedrive: %s: cleaning up a stale mount "
 				"left by a daemon that died\n", mnt);
 		if (detach(mnt)) {
@@ -206,6 +222,12 @@ static int resolve_mountpoint(const char *mnt, char *out)
 		fprintf(stderr, "clonedrive: mountpoint %s is not a "
 				"directory\n", mnt);
 		return -ENOTDIR;
+	}
+	if (util_mount_at(out, &maj, &min, type, sizeof(type)) == 0 &&
+	    strncmp(type, "fuse", 4) == 0) {
+		fprintf(stderr, "clonedrive: %s is already mounted (%s); "
+				"unmount it first\n", out, type);
+		return -EBUSY;
 	}
 	return 0;
 }
@@ -621,6 +643,25 @@ static pid_t daemon_pid(const char *mnt, long long *pending)
 	return pid;
 }
 
+/* Prints the daemon's list of pending remote operations, indented. */
+static void print_pending(const char *mnt)
+{
+	ssize_t n = getxattr(mnt, "user.clonedrive.pending", NULL, 0);
+	char *buf, *line, *save = NULL;
+
+	if (n <= 0)
+		return;
+	buf = xmalloc((size_t)n + 1);
+	n = getxattr(mnt, "user.clonedrive.pending", buf, (size_t)n);
+	if (n > 0) {
+		buf[n] = '\0';
+		for (line = strtok_r(buf, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			fprintf(stderr, "  %s\n", line);
+	}
+	free(buf);
+}
+
 static int do_unmount(const char *mnt, bool force)
 {
 	pid_t pid;
@@ -657,7 +698,6 @@ int daemon_unmount_main(int argc, char **argv)
 	long long pending = 0;
 	char mnt[PATH_MAX], secs[32];
 	bool force = false;
-	struct stat st;
 	pid_t pid;
 	int c, i, rc;
 
@@ -686,7 +726,7 @@ int daemon_unmount_main(int argc, char **argv)
 		fputs(unmount_usage, stderr);
 		return 2;
 	}
-	if (stat(argv[optind], &st) < 0 && errno == ENOTCONN) {
+	if (is_stale_mount(argv[optind])) {
 		fprintf(stderr, "clonedrive: %s: stale mount (the daemon "
 				"died); detaching it. Pending uploads resume "
 				"at the next mount.\n", argv[optind]);
@@ -708,11 +748,14 @@ int daemon_unmount_main(int argc, char **argv)
 			 (unsigned long long)((timeout_ms + 999) / 1000));
 		if (setxattr(mnt, "user.clonedrive.sync", secs, strlen(secs),
 			     0) < 0) {
+			int err = errno;
+
 			daemon_pid(mnt, &pending);
 			fprintf(stderr, "clonedrive: %s: %lld remote "
 					"operations still pending (%s); they "
-					"resume at the next mount\n", mnt,
-				pending, strerror(errno));
+					"resume at the next mount:\n", mnt,
+				pending, strerror(err));
+			print_pending(mnt);
 		}
 	}
 	rc = do_unmount(mnt, force);

@@ -18,6 +18,7 @@
 #include "common.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "filter/filter.h"
@@ -246,6 +247,55 @@ static char *stats_text(struct fs *fs)
 			 (int)getpid());
 }
 
+#define PENDING_LIST_MAX 100
+
+struct pending_text {
+	char *text;
+	size_t len;
+	int count;
+};
+
+static int add_pending(void *arg, const struct jop *op)
+{
+	struct pending_text *p = arg;
+	char line[PATH_MAX * 2 + 128];
+	int n;
+
+	if (p->count++ >= PENDING_LIST_MAX)
+		return 0;
+	n = snprintf(line, sizeof(line), "%s %s%s%s", sync_op_name(op->kind),
+		     op->path, op->kind == JOP_RENAME ? " -> " : "",
+		     op->kind == JOP_RENAME ? op->path2 : "");
+	if (op->attempts && n > 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n,
+			      " (%d failed attempts: %s)", op->attempts,
+			      strerror(op->last_error));
+	n = (int)CD_MIN((size_t)n, sizeof(line) - 1);
+	p->text = xrealloc(p->text, p->len + (size_t)n + 2);
+	memcpy(p->text + p->len, line, (size_t)n);
+	p->len += (size_t)n;
+	p->text[p->len++] = '\n';
+	p->text[p->len] = '\0';
+	return 0;
+}
+
+/* One line per pending remote operation, oldest first. */
+static char *pending_text(struct fs *fs)
+{
+	struct pending_text p = { xstrdup(""), 0, 0 };
+	char *more;
+
+	if (meta_journal_foreach(fs->store->meta, add_pending, &p))
+		log_warn("cannot list the pending remote operations");
+	if (p.count > PENDING_LIST_MAX) {
+		more = xasprintf("%s... and %d more\n", p.text,
+				 p.count - PENDING_LIST_MAX);
+		free(p.text);
+		p.text = more;
+	}
+	return p.text;
+}
+
 /* Answers a getxattr of user.clonedrive.NAME. */
 static enum filter_verdict get_virtual(struct fs *fs, struct fop *op,
 				       const char *name)
@@ -257,6 +307,8 @@ static enum filter_verdict get_virtual(struct fs *fs, struct fop *op,
 		text = xstrdup(state_of(fs, op->ino));
 	else if (strcmp(name, "stats") == 0 && op->ino == META_ROOT_INO)
 		text = stats_text(fs);
+	else if (strcmp(name, "pending") == 0 && op->ino == META_ROOT_INO)
+		text = pending_text(fs);
 	else
 		return done(op, -ENODATA);
 	len = strlen(text);

@@ -836,43 +836,14 @@ out_free:
 	return rc;
 }
 
-/*
- * The device number of the mount at mountpoint, from /proc/self/mountinfo
- * (the last mount there wins, as in path lookup). Never stat() the mount:
- * the daemon must not do I/O through its own mountpoint.
- */
-static int mount_dev(const char *mountpoint, unsigned *maj, unsigned *min)
-{
-	char line[4096], mnt[PATH_MAX];
-	bool found = false;
-	FILE *f;
-
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned a, b;
-
-		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... (octal escapes) */
-		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &a, &b, mnt) != 3)
-			continue;
-		if (strcmp(mnt, mountpoint) == 0) {
-			*maj = a;
-			*min = b;
-			found = true;
-		}
-	}
-	fclose(f);
-	return found ? 0 : -ENOENT;
-}
-
 void frontend_set_readahead(const char *mountpoint, uint64_t bytes)
 {
-	char path[96], val[32];
+	char path[96], val[32], type[64];
 	unsigned maj, min;
 	int fd, n;
 
-	if (mount_dev(mountpoint, &maj, &min))
+	/* from mountinfo: the daemon never does I/O on its own mount */
+	if (util_mount_at(mountpoint, &maj, &min, type, sizeof(type)))
 		return;
 	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb",
 		 maj, min);

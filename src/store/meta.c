@@ -20,7 +20,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define META_SCHEMA_VERSION 1
+#define META_SCHEMA_VERSION 2
 
 enum stmt_id {
 	ST_GET,
@@ -103,15 +103,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    "not_before, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 		    "0)",
 	[ST_JNEXT] = "SELECT seq, kind, ino, path, path2, arg, arg2, "
-		     "not_before, attempts FROM journal ORDER BY seq LIMIT 1",
+		     "not_before, attempts, last_error FROM journal "
+		     "ORDER BY seq LIMIT 1",
 	[ST_JDONE] = "DELETE FROM journal WHERE seq = ?1",
-	[ST_JRETRY] = "UPDATE journal SET not_before = ?2, attempts = ?3 "
-		      "WHERE seq = ?1",
+	[ST_JRETRY] = "UPDATE journal SET not_before = ?2, attempts = ?3, "
+		      "last_error = ?4 WHERE seq = ?1",
 	[ST_JCOUNT] = "SELECT count(*) FROM journal",
 	[ST_JUPLOAD_AFTER] = "SELECT 1 FROM journal WHERE kind = 1 AND "
 			     "ino = ?1 AND seq > ?2 LIMIT 1",
 	[ST_JALL] = "SELECT seq, kind, ino, path, path2, arg, arg2, "
-		    "not_before, attempts FROM journal ORDER BY seq",
+		    "not_before, attempts, last_error FROM journal ORDER BY seq",
 };
 
 static const char schema_sql[] =
@@ -146,7 +147,8 @@ static const char schema_sql[] =
 	" path TEXT NOT NULL, path2 TEXT, arg INTEGER NOT NULL DEFAULT 0,"
 	" arg2 INTEGER NOT NULL DEFAULT 0,"
 	" not_before INTEGER NOT NULL DEFAULT 0,"
-	" attempts INTEGER NOT NULL DEFAULT 0);";
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" last_error INTEGER NOT NULL DEFAULT 0);";
 
 struct meta {
 	sqlite3 *db;			/* protected by lock */
@@ -244,6 +246,51 @@ static int exec(struct meta *m, const char *sql)
 	return 0;
 }
 
+/* Upgrades an older database in place; one step per version. */
+static const char *const migrations[] = {
+	[2] = "ALTER TABLE journal ADD COLUMN last_error INTEGER NOT NULL "
+	      "DEFAULT 0",
+};
+
+static int migrate(struct meta *m)
+{
+	sqlite3_stmt *s;
+	int version = 0, rc, v;
+	char sql[64];
+
+	if (sqlite3_prepare_v2(m->db, "SELECT value FROM kv WHERE key = "
+				      "'schema'", -1, &s, NULL))
+		return fail(m, sqlite3_errcode(m->db), "read schema version");
+	if (sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (version == 0) {
+		/* a new database: created at the current version */
+		snprintf(sql, sizeof(sql), "INSERT INTO kv VALUES ('schema', %d)",
+			 META_SCHEMA_VERSION);
+		return exec(m, sql);
+	}
+	if (version > META_SCHEMA_VERSION) {
+		log_error("metadata %s: made by a newer clonedrive (schema %d, "
+			  "this one knows %d); use that version or another "
+			  "--cache-dir", m->path, version, META_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	for (v = version + 1; v <= META_SCHEMA_VERSION; v++) {
+		rc = exec(m, migrations[v]);
+		if (!rc) {
+			snprintf(sql, sizeof(sql),
+				 "UPDATE kv SET value = %d WHERE key = 'schema'",
+				 v);
+			rc = exec(m, sql);
+		}
+		if (rc)
+			return rc;
+		log_info("metadata %s: upgraded to schema %d", m->path, v);
+	}
+	return 0;
+}
+
 int meta_open(const char *path, struct meta **out)
 {
 	pthread_mutexattr_t attr;
@@ -278,7 +325,7 @@ int meta_open(const char *path, struct meta **out)
 			     "name, mode, etag, populated) VALUES (1, 0, '', "
 			     "16877, 'dir', 0)");
 	if (!rc)
-		rc = exec(m, "INSERT OR IGNORE INTO kv VALUES ('schema', 1)");
+		rc = migrate(m);
 	if (rc)
 		goto out_close;
 	*out = m;
@@ -931,6 +978,7 @@ static void row_to_jop(sqlite3_stmt *s, struct jop *op)
 	op->arg2 = sqlite3_column_int64(s, 6);
 	op->not_before = sqlite3_column_int64(s, 7);
 	op->attempts = sqlite3_column_int(s, 8);
+	op->last_error = sqlite3_column_int(s, 9);
 }
 
 int meta_journal_next(struct meta *m, struct jop *op)
@@ -966,7 +1014,7 @@ int meta_journal_done(struct meta *m, int64_t seq)
 }
 
 int meta_journal_retry(struct meta *m, int64_t seq, int64_t not_before,
-		       int attempts)
+		       int attempts, int error)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -976,6 +1024,7 @@ int meta_journal_retry(struct meta *m, int64_t seq, int64_t not_before,
 	sqlite3_bind_int64(s, 1, seq);
 	sqlite3_bind_int64(s, 2, not_before);
 	sqlite3_bind_int(s, 3, attempts);
+	sqlite3_bind_int(s, 4, error);
 	rc = step_done(m, s, "journal retry");
 	unlock(m);
 	return rc;

@@ -59,6 +59,7 @@ struct jop {
 	int64_t arg2;		/* mtime_ns */
 	int64_t not_before;	/* wall-clock ns before which it must wait */
 	int attempts;		/* failed attempts so far */
+	int last_error;		/* errno of the last failed attempt, or 0 */
 };
 
 struct meta;
@@ -146,7 +147,7 @@ int meta_journal_add(struct meta *m, struct jop *op) CD_WUR;
 int meta_journal_next(struct meta *m, struct jop *op) CD_WUR;
 int meta_journal_done(struct meta *m, int64_t seq) CD_WUR;
 int meta_journal_retry(struct meta *m, int64_t seq, int64_t not_before,
-		       int attempts) CD_WUR;
+		       int attempts, int error) CD_WUR;
 /* Number of ops in the journal (negative errno on failure). */
 int64_t meta_journal_count(struct meta *m);
 /* Whether an upload of ino with seq > after is queued. */

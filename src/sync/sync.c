@@ -335,7 +335,7 @@ static int perform(struct sync *y, const struct jop *op)
 	return 0;
 }
 
-static const char *jop_name(enum jop_kind k)
+const char *sync_op_name(enum jop_kind k)
 {
 	static const char *const names[] = {
 		[JOP_UPLOAD] = "upload", [JOP_MKDIR] = "mkdir",
@@ -421,12 +421,12 @@ static void *journal_thread(void *arg)
 			stats_add(y->stats, remote_errors, 1);
 			stats_set(y->stats, remote_down, rc == -EHOSTDOWN);
 			log_warn("%s %s: %s; retrying in %llu ms (attempt %d)",
-				 jop_name(op.kind), op.path, strerror(-rc),
+				 sync_op_name(op.kind), op.path, strerror(-rc),
 				 (unsigned long long)ms, op.attempts + 1);
 			if (meta_journal_retry(y->meta, op.seq,
 					       util_now_ns() +
 						       (int64_t)ms * 1000000,
-					       op.attempts + 1))
+					       op.attempts + 1, -rc))
 				log_error("journal: cannot record retry of %s",
 					  op.path);
 		} else {
@@ -435,7 +435,7 @@ static void *journal_thread(void *arg)
 				stats_add(y->stats, remote_errors, 1);
 				log_error("%s %s%s%s: %s; giving up on this "
 					  "change (the local copy is kept)",
-					  jop_name(op.kind), op.path,
+					  sync_op_name(op.kind), op.path,
 					  op.path2 ? " -> " : "",
 					  op.path2 ? op.path2 : "",
 					  strerror(-rc));

@@ -57,6 +57,8 @@ void sync_refresh(struct sync *y);
 int sync_wait_idle(struct sync *y, uint64_t timeout_ms) CD_WUR;
 /* Whether an upload of ino is running now. */
 bool sync_is_uploading(struct sync *y, uint64_t ino);
+/* "upload", "rename", ... for messages. */
+const char *sync_op_name(enum jop_kind k);
 /* Remote path of entry ino as the remote knows it once the journal is
  * done (the local path); caller frees. */
 int sync_path(struct sync *y, uint64_t ino, char **path) CD_WUR;

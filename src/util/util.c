@@ -198,6 +198,55 @@ bool util_path_is_under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '/' || !path[n]);
 }
 
+/* Undoes mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape_octal(char *s)
+{
+	char *out = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+					(s[3] - '0'));
+			s += 4;
+		} else {
+			*out++ = *s++;
+		}
+	}
+	*out = '\0';
+}
+
+int util_mount_at(const char *path, unsigned *maj, unsigned *min,
+		  char *fstype, size_t fstype_len)
+{
+	char line[8192], mnt[4096], type[256];
+	bool found = false;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - ");
+		unsigned a, b;
+
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - TYPE SRC OPTS */
+		if (!sep || sscanf(line, "%*u %*u %u:%u %*s %4095s", &a, &b,
+				   mnt) != 3 ||
+		    sscanf(sep + 3, "%255s", type) != 1)
+			continue;
+		unescape_octal(mnt);
+		if (strcmp(mnt, path) == 0) {
+			*maj = a;
+			*min = b;
+			snprintf(fstype, fstype_len, "%s", type);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found ? 0 : -ENOENT;
+}
+
 int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const char *p = buf;

@@ -35,6 +35,15 @@ int util_mkdir_p(const char *dir, mode_t mode) CD_WUR;
 /* Whether path is dir itself or lies below it (both absolute, resolved). */
 bool util_path_is_under(const char *path, const char *dir);
 
+/*
+ * Looks up the mount whose mountpoint is path in /proc/self/mountinfo (the
+ * last one wins, as for path lookup): its device numbers and file-system
+ * type. 0, or -ENOENT when nothing is mounted there. Reads no file on the
+ * mount itself.
+ */
+int util_mount_at(const char *path, unsigned *maj, unsigned *min,
+		  char *fstype, size_t fstype_len) CD_WUR;
+
 /* Full pwrite/pread loops; return 0 or -errno (-EIO on a short read). */
 int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off) CD_WUR;
 int util_pread_all(int fd, void *buf, size_t len, uint64_t off) CD_WUR;
