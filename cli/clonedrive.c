@@ -57,6 +57,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < CD_ARRAY_SIZE(commands); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
+	/* mount.fuse3 (an fstab line) runs "clonedrive SOURCE DIR -o OPTS" */
+	if (argc >= 3 && argv[1][0] != '-')
+		return daemon_mount_main(argc, argv);
 	fprintf(stderr, "clonedrive: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return 2;

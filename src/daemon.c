@@ -94,8 +94,10 @@ static const char mount_usage[] =
 	"\n"
 	"options:\n"
 	"  -f, --foreground        stay in the foreground, log to stderr\n"
-	"  -o OPTS                 mount options: allow_other,\n"
-	"                          default_permissions (always on), ro, ...\n"
+	"  -o OPTS                 mount options: allow_other, ro, ... and\n"
+	"                          any option below as key=value, with '_'\n"
+	"                          for '-' (-o cache_dir=DIR,poll_interval=1m)\n"
+	"                          default_permissions is always on\n"
 	"  --cache-dir DIR         local store (default: $XDG_CACHE_HOME/\n"
 	"                          clonedrive/NAME-HASH, one per remote and\n"
 	"                          mountpoint)\n"
@@ -113,6 +115,10 @@ static const char mount_usage[] =
 	"  --trace                 log every operation with pid and latency\n"
 	"  --debug                 verbose log\n"
 	"  -h, --help              this text\n"
+	"\n"
+	"In /etc/fstab (through mount.fuse3):\n"
+	"  /srv/remote  /home/me/Cloud  fuse.clonedrive  "
+	"noauto,user,cache_dir=/var/cache/cd  0 0\n"
 	"\n"
 	"Exit status: 0 mounted, 1 error (the message says which), 2 usage.\n";
 
@@ -232,89 +238,156 @@ static int resolve_mountpoint(const char *mnt, char *out)
 	return 0;
 }
 
-static int parse_mount_opts(int argc, char **argv, struct mount_opts *o)
+/* Appends one option to the comma-separated FUSE options. */
+static void add_fuse_opt(struct mount_opts *o, const char *opt)
+{
+	char *joined;
+
+	if (!o->fuse_opts) {
+		o->fuse_opts = xstrdup(opt);
+		return;
+	}
+	joined = xasprintf("%s,%s", o->fuse_opts, opt);
+	free(o->fuse_opts);
+	o->fuse_opts = joined;
+}
+
+/* Sets the option id (from mount_longopts) to val; 0 or exit status 2. */
+static int set_opt(struct mount_opts *o, int id, const char *val)
 {
 	uint64_t v;
-	int c;
+
+	switch (id) {
+	case 'f':
+		o->foreground = true;
+		return 0;
+	case OPT_CACHE_DIR:
+		free(o->cache_dir);
+		o->cache_dir = xstrdup(val);
+		return 0;
+	case OPT_POLL:
+		if (util_parse_duration_ms(val, &o->poll_ms) || !o->poll_ms)
+			break;
+		return 0;
+	case OPT_UPLOAD_DELAY:
+		if (util_parse_duration_ms(val, &o->upload_delay_ms))
+			break;
+		return 0;
+	case OPT_ATTR_TIMEOUT:
+		if (util_parse_u64(val, &v))
+			break;
+		o->timeout = (double)v;
+		return 0;
+	case OPT_READ_AHEAD:
+		if (util_parse_size(val, &o->readahead))
+			break;
+		return 0;
+	case OPT_PID_FILE:
+		free(o->pid_file);
+		o->pid_file = xstrdup(val);
+		return 0;
+	case OPT_LOG_FILE:
+		free(o->log_file);
+		o->log_file = xstrdup(val);
+		return 0;
+	case OPT_TRACE:
+		o->trace = true;
+		return 0;
+	case OPT_DEBUG:
+		o->debug = true;
+		return 0;
+	}
+	fprintf(stderr, "clonedrive mount: bad value '%s' for this option "
+			"(sizes like 1M, durations like 30s or 200ms)\n", val);
+	return 2;
+}
+
+/* Options of mount(8) and fstab that mean nothing to a FUSE mount. */
+static bool ignored_mount_opt(const char *key)
+{
+	static const char *const names[] = {
+		"defaults", "auto", "noauto", "user", "nouser", "users",
+		"_netdev", "nofail", "rw",
+	};
+	size_t i;
+
+	if (strncmp(key, "x-", 2) == 0 || strncmp(key, "comment=", 8) == 0)
+		return true;
+	for (i = 0; i < CD_ARRAY_SIZE(names); i++)
+		if (strcmp(key, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Splits a -o list: the drive's own options (cache_dir=DIR, the long
+ * options with '_' for '-') are applied, mount(8) noise is dropped, and
+ * the rest is left for FUSE (allow_other, ro, ...). This is what makes an
+ * fstab line through mount.fuse3 work.
+ */
+static int apply_o(struct mount_opts *o, const char *list)
+{
+	char *copy = xstrdup(list), *tok, *save = NULL;
+	const struct option *lo;
+	int rc = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok && !rc;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char key[64], *eq = strchr(tok, '='), *k;
+		size_t n = eq ? (size_t)(eq - tok) : strlen(tok);
+
+		snprintf(key, sizeof(key), "%.*s", (int)CD_MIN(n, 63), tok);
+		for (k = key; *k; k++)
+			if (*k == '_')
+				*k = '-';
+		for (lo = mount_longopts; lo->name; lo++)
+			if (strcmp(lo->name, key) == 0 && lo->val != 'h')
+				break;
+		if (lo->name) {
+			if ((lo->has_arg == required_argument) != (eq != NULL)) {
+				fprintf(stderr, "clonedrive mount: -o %s: %s\n",
+					tok, eq ? "takes no value"
+						: "needs a value");
+				rc = 2;
+			} else {
+				rc = set_opt(o, lo->val, eq ? eq + 1 : NULL);
+			}
+		} else if (!ignored_mount_opt(tok)) {
+			add_fuse_opt(o, tok);
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+static int parse_mount_opts(int argc, char **argv, struct mount_opts *o)
+{
+	int c, rc;
 
 	o->poll_ms = 30000;
 	o->upload_delay_ms = 2000;
 	o->timeout = 3600;
 	o->readahead = 1 << 20;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+fho:", mount_longopts, NULL)) !=
+	/* options may follow the operands: mount.fuse3 puts -o last */
+	while ((c = getopt_long(argc, argv, "fho:", mount_longopts, NULL)) !=
 	       -1) {
 		switch (c) {
-		case 'f':
-			o->foreground = true;
-			break;
-		case 'o':
-			if (o->fuse_opts) {
-				char *joined = xasprintf("%s,%s", o->fuse_opts,
-							 optarg);
-
-				free(o->fuse_opts);
-				o->fuse_opts = joined;
-			} else {
-				o->fuse_opts = xstrdup(optarg);
-			}
-			break;
-		case OPT_CACHE_DIR:
-			o->cache_dir = xstrdup(optarg);
-			break;
-		case OPT_POLL:
-			if (util_parse_duration_ms(optarg, &o->poll_ms) ||
-			    o->poll_ms == 0) {
-				fprintf(stderr, "clonedrive mount: bad "
-						"--poll-interval '%s' (e.g. 30s)\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case OPT_UPLOAD_DELAY:
-			if (util_parse_duration_ms(optarg,
-						   &o->upload_delay_ms)) {
-				fprintf(stderr, "clonedrive mount: bad "
-						"--upload-delay '%s' (e.g. 2s)\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case OPT_ATTR_TIMEOUT:
-			if (util_parse_u64(optarg, &v)) {
-				fprintf(stderr, "clonedrive mount: bad "
-						"--attr-timeout '%s'\n", optarg);
-				return 2;
-			}
-			o->timeout = (double)v;
-			break;
-		case OPT_READ_AHEAD:
-			if (util_parse_size(optarg, &o->readahead)) {
-				fprintf(stderr, "clonedrive mount: bad "
-						"--read-ahead '%s' (e.g. 1M)\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case OPT_PID_FILE:
-			o->pid_file = xstrdup(optarg);
-			break;
-		case OPT_LOG_FILE:
-			o->log_file = xstrdup(optarg);
-			break;
-		case OPT_TRACE:
-			o->trace = true;
-			break;
-		case OPT_DEBUG:
-			o->debug = true;
-			break;
 		case 'h':
 			fputs(mount_usage, stdout);
 			return -1;
-		default:
+		case 'o':
+			rc = apply_o(o, optarg);
+			break;
+		case '?':
 			fputs(mount_usage, stderr);
 			return 2;
+		default:
+			rc = set_opt(o, c, optarg);
+			break;
 		}
+		if (rc)
+			return rc;
 	}
 	if (argc - optind != 2) {
 		fputs(mount_usage, stderr);
@@ -610,8 +683,6 @@ int daemon_mount_main(int argc, char **argv)
 		report(pipefd[1], 1);
 		return 1;
 	}
-	if (logfd >= 0 && !o.foreground)
-		fprintf(stderr, "clonedrive: logging to %s\n", o.log_file);
 	rc = serve(&o, mnt, cache, pipefd[1]);
 	close(lockfd);
 	if (logfd >= 0)
