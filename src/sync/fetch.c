@@ -32,7 +32,7 @@
 #include "util/util.h"
 
 /* Remote reads are issued in pieces this large, to notice cancels. */
-#define FETCH_PIECE (512u << 10)
+#define FETCH_PIECE (256u << 10)
 /* How many jobs one fetch_range() call waits for at a time. */
 #define FETCH_BATCH 16
 
@@ -301,12 +301,17 @@ void fetch_waiter_init(struct fetch_waiter *w, struct fetcher *f,
 	w->f = f;
 	w->n = n;
 	w->interrupted = false;
+	w->running = NULL;
 }
 
 void fetch_interrupt(struct fetch_waiter *w)
 {
 	pthread_mutex_lock(&w->n->lock);
 	w->interrupted = true;
+	/* the job it runs itself is cancelled too, unless others wait */
+	if (w->running && w->running->waiters <= 1 && !w->running->prefetch)
+		__atomic_store_n(&w->running->cancelled, true,
+				 __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&w->n->cond);
 	pthread_mutex_unlock(&w->n->lock);
 }
@@ -437,10 +442,20 @@ int fetch_range(struct fetcher *f, struct node *n, const char *path,
 			       queue_remove(j->prefetch ? &f->prefetch
 							: &f->demand, j);
 			pthread_mutex_unlock(&f->lock);
-			if (mine) {
+			if (mine && w && w->interrupted) {
+				/* hand it back: someone else may want it */
+				pthread_mutex_lock(&f->lock);
+				queue_push(&f->demand, j);
+				pthread_cond_signal(&f->cond);
+				pthread_mutex_unlock(&f->lock);
+			} else if (mine) {
+				if (w)
+					w->running = j;
 				pthread_mutex_unlock(&n->lock);
 				run_and_finish(f, j);
 				pthread_mutex_lock(&n->lock);
+				if (w)
+					w->running = NULL;
 			}
 			while (!j->done && !(w && w->interrupted))
 				pthread_cond_wait(&n->cond, &n->lock);

@@ -25,6 +25,7 @@ struct fetch_waiter {
 	struct fetcher *f;		/* set by fetch_waiter_init */
 	struct node *n;
 	bool interrupted;		/* under n->lock */
+	struct fetch_job *running;	/* job it runs itself; under n->lock */
 };
 
 /* Called when a fetch finds the remote version changed under it. */
