@@ -20,6 +20,16 @@
 # they are still alive, and on failure prints the tail of $T/daemon.log and
 # the reason of the failure last (the runner shows the last 30 lines).
 #
+# Helpers (each documented where it is defined):
+#	failing		die, skip, need_root, step
+#	mounting	cd_mount, cd_try_mount, cd_unmount, cd_adopt, cd_pid,
+#			cd_kill9, cd_track_mount
+#	daemon xattrs	stat_of, state_of, state_is, cd_sync, cd_refresh
+#	checking	wait_for, not, assert_eq, assert_le, assert_file_eq,
+#			assert_fails, pid_alive, is_mounted, mount_count,
+#			is_sanitized
+#	data		random_file, pipe_copy, sha, rename_noreplace
+#
 # Conventions: assert_eq ACTUAL EXPECTED; helpers that read state (stat_of,
 # state_of) print the value and return non-zero on error, so they can be used
 # in wait_for; helpers that check (assert_*, cd_mount, cd_sync) die.

@@ -395,9 +395,17 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 	case FOP_WRITE:
 		if (fs->readonly)
 			return done(op, -EROFS);
+		n = op->file->n;
+		pthread_mutex_lock(&n->lock);
+		end = n->base;
+		pthread_mutex_unlock(&n->lock);
+		if (op->off >= end)
+			return FILTER_PASS;	/* all local: nothing to keep */
+		/* the old bytes around the write must be here, and known to
+		 * be here after a crash, before new ones land among them */
 		rc = hydrate(fs, op, op->off, op->size);
 		if (!rc)
-			rc = store_node_save(fs->store, op->file->n);
+			rc = store_node_save(fs->store, n);
 		return rc ? done(op, rc) : FILTER_PASS;
 	case FOP_MKDIR:
 		rc = make_jop(fs, op, JOP_MKDIR);
