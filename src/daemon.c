@@ -577,6 +577,7 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	}
 	rc = frontend_loop(fe);
 	log_info("unmounting %s", mnt);
+	frontend_release_all(fe);
 out_frontend:
 	sync_free(fs.sync);
 	fs.sync = NULL;
@@ -596,9 +597,10 @@ out_remote:
 	return rc ? 1 : 0;
 }
 
-int daemon_mount_main(int argc, char **argv)
+/* Everything mount does after parsing; returns the exit status. */
+static int mount_run(struct mount_opts *opts)
 {
-	struct mount_opts o;
+	struct mount_opts o = *opts;
 	char mnt[PATH_MAX], remote_dir[PATH_MAX], cache[PATH_MAX];
 	const char *rspec;
 	bool is_dir_remote;
@@ -608,10 +610,6 @@ int daemon_mount_main(int argc, char **argv)
 	unsigned char status;
 	pid_t pid;
 
-	memset(&o, 0, sizeof(o));
-	rc = parse_mount_opts(argc, argv, &o);
-	if (rc)
-		return rc < 0 ? 0 : rc;
 	if (resolve_mountpoint(o.mountpoint, mnt))
 		return 1;
 	is_dir_remote = strncmp(o.remote, "s3://", 5) != 0;
@@ -624,13 +622,14 @@ int daemon_mount_main(int argc, char **argv)
 	name = instance_name(is_dir_remote ? remote_dir : o.remote, mnt);
 	if (!o.cache_dir) {
 		dir = xdg_dir("XDG_CACHE_HOME", ".cache");
-		o.cache_dir = xasprintf("%s/%s", dir, name);
+		o.cache_dir = opts->cache_dir = xasprintf("%s/%s", dir, name);
 		free(dir);
 	}
 	if (!o.log_file && !o.foreground) {
 		dir = xdg_dir("XDG_STATE_HOME", ".local/state");
 		if (util_mkdir_p(dir, 0700) == 0)
-			o.log_file = xasprintf("%s/%s.log", dir, name);
+			o.log_file = opts->log_file =
+				xasprintf("%s/%s.log", dir, name);
 		free(dir);
 	}
 	free(name);
@@ -670,6 +669,9 @@ int daemon_mount_main(int argc, char **argv)
 						"failed%s%s\n", o.remote, mnt,
 					o.log_file ? "; see " : "",
 					o.log_file ? o.log_file : "");
+			close(pipefd[0]);
+			if (logfd >= 0)
+				close(logfd);
 			return status;
 		}
 		close(pipefd[0]);
@@ -687,6 +689,20 @@ int daemon_mount_main(int argc, char **argv)
 	close(lockfd);
 	if (logfd >= 0)
 		close(logfd);
+	return rc;
+}
+
+int daemon_mount_main(int argc, char **argv)
+{
+	struct mount_opts o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	rc = parse_mount_opts(argc, argv, &o);
+	if (rc == 0)
+		rc = mount_run(&o);
+	else if (rc < 0)
+		rc = 0;		/* --help */
 	free(o.cache_dir);
 	free(o.log_file);
 	free(o.pid_file);

@@ -57,6 +57,8 @@ struct file {
 	struct node *n;		/* referenced for the handle's life */
 	int flags;		/* open(2) flags */
 	bool writer;		/* opened for writing */
+	struct file *prev;	/* the front end's list of open files */
+	struct file *next;
 };
 
 struct fop;

@@ -38,6 +38,8 @@ struct notice {
 struct frontend {
 	struct fs *fs;
 	struct fuse_session *se;
+	pthread_mutex_t files_lock;	/* protects files */
+	struct file *files;		/* open files, to release at the end */
 	struct sync_notify notify;
 	pthread_mutex_t lock;		/* protects the notice queue */
 	pthread_cond_t cond;
@@ -77,9 +79,47 @@ static void set_interrupt(struct fop *op, void (*fn)(void *arg), void *arg)
 	}
 }
 
-static struct fs *fs_of(fuse_req_t req)
+static struct frontend *fe_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	return fe_of(req)->fs;
+}
+
+static void track_file(struct frontend *fe, struct file *file)
+{
+	pthread_mutex_lock(&fe->files_lock);
+	file->prev = NULL;
+	file->next = fe->files;
+	if (fe->files)
+		fe->files->prev = file;
+	fe->files = file;
+	pthread_mutex_unlock(&fe->files_lock);
+}
+
+static void untrack_file(struct frontend *fe, struct file *file)
+{
+	pthread_mutex_lock(&fe->files_lock);
+	if (file->prev)
+		file->prev->next = file->next;
+	else
+		fe->files = file->next;
+	if (file->next)
+		file->next->prev = file->prev;
+	pthread_mutex_unlock(&fe->files_lock);
+}
+
+/* Runs the release of an open file through the stack and frees it. */
+static void release_file(struct fs *fs, struct file *file, struct fop *op)
+{
+	op->kind = FOP_RELEASE;
+	op->file = file;
+	filter_run(fs, op);
+	store_node_put(fs->store, file->n);
+	free(file);
 }
 
 /* Starts an op for req. */
@@ -340,18 +380,18 @@ static void open_common(fuse_req_t req, enum fop_kind kind, fuse_ino_t ino,
 			e.attr = op.st;
 			e.attr_timeout = fs->timeout;
 			e.entry_timeout = fs->timeout;
+			track_file(fe_of(req), op.file);
 			if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 				/* the opener went away: undo the open */
-				op.kind = FOP_RELEASE;
-				filter_run(fs, &op);
-				store_node_put(fs->store, op.file->n);
-				free(op.file);
+				untrack_file(fe_of(req), op.file);
+				release_file(fs, op.file, &op);
 			}
-		} else if (fuse_reply_open(req, fi) == -ENOENT) {
-			op.kind = FOP_RELEASE;
-			filter_run(fs, &op);
-			store_node_put(fs->store, op.file->n);
-			free(op.file);
+		} else {
+			track_file(fe_of(req), op.file);
+			if (fuse_reply_open(req, fi) == -ENOENT) {
+				untrack_file(fe_of(req), op.file);
+				release_file(fs, op.file, &op);
+			}
 		}
 	}
 	op_done(&op);
@@ -432,10 +472,8 @@ static void fe_release(fuse_req_t req, fuse_ino_t ino,
 	struct fop op;
 
 	op_init(&op, &r, req, FOP_RELEASE, ino);
-	op.file = file;
-	filter_run(fs, &op);
-	store_node_put(fs->store, file->n);
-	free(file);
+	untrack_file(fe_of(req), file);
+	release_file(fs, file, &op);
 	reply_err(req, &op);
 	op_done(&op);
 }
@@ -798,7 +836,8 @@ int frontend_mount(struct fs *fs, const char *mountpoint, const char *options,
 	fe->fs = fs;
 	pthread_mutex_init(&fe->lock, NULL);
 	pthread_cond_init(&fe->cond, NULL);
-	fe->se = fuse_session_new(&args, &fe_ops, sizeof(fe_ops), fs);
+	pthread_mutex_init(&fe->files_lock, NULL);
+	fe->se = fuse_session_new(&args, &fe_ops, sizeof(fe_ops), fe);
 	fuse_opt_free_args(&args);
 	if (!fe->se) {
 		log_error("cannot start a FUSE session (bad -o options?)");
@@ -830,6 +869,7 @@ out_unmount:
 out_session:
 	fuse_session_destroy(fe->se);
 out_free:
+	pthread_mutex_destroy(&fe->files_lock);
 	pthread_cond_destroy(&fe->cond);
 	pthread_mutex_destroy(&fe->lock);
 	free(fe);
@@ -865,6 +905,23 @@ const struct sync_notify *frontend_notify(struct frontend *fe)
 	return &fe->notify;
 }
 
+void frontend_release_all(struct frontend *fe)
+{
+	struct file *file;
+	struct fop op;
+	int n = 0;
+
+	while ((file = fe->files)) {
+		fe->files = file->next;
+		memset(&op, 0, sizeof(op));
+		release_file(fe->fs, file, &op);
+		n++;
+	}
+	if (n)
+		log_info("released %d files the kernel did not close before "
+			 "unmounting", n);
+}
+
 int frontend_loop(struct frontend *fe)
 {
 	struct fuse_loop_config cfg = {
@@ -896,6 +953,8 @@ void frontend_free(struct frontend *fe)
 	if (fe->mounted)
 		fuse_session_unmount(fe->se);
 	fuse_session_destroy(fe->se);
+	frontend_release_all(fe);
+	pthread_mutex_destroy(&fe->files_lock);
 	pthread_cond_destroy(&fe->cond);
 	pthread_mutex_destroy(&fe->lock);
 	free(fe);

@@ -24,7 +24,11 @@ void frontend_set_readahead(const char *mountpoint, uint64_t bytes);
 const struct sync_notify *frontend_notify(struct frontend *fe);
 /* Serves requests until unmounted or a signal ends the session. */
 int frontend_loop(struct frontend *fe) CD_WUR;
-/* Unmounts (if still mounted) and frees. */
+/* Releases the files still open once the loop has ended (the kernel
+ * drops releases that are pending when a mount goes away), so their
+ * state is saved and their uploads queued. */
+void frontend_release_all(struct frontend *fe);
+/* Unmounts (if still mounted), releases what is left open, and frees. */
 void frontend_free(struct frontend *fe);
 
 #endif
