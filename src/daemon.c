@@ -579,11 +579,13 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	log_info("unmounting %s", mnt);
 	frontend_release_all(fe);
 out_frontend:
-	sync_free(fs.sync);
-	fs.sync = NULL;
+	/* workers that use the fetcher, the fetcher, then the saver */
+	sync_stop(fs.sync);
 	fetch_free(fs.fetcher);
 	fs.fetcher = NULL;
 	frontend_free(fe);
+	sync_free(fs.sync);
+	fs.sync = NULL;
 out_filters:
 	filter_stack_release(&fs);
 out_sync:

@@ -241,11 +241,19 @@ struct node *store_node_find(struct store *s, uint64_t ino)
 	return n;
 }
 
-void store_node_put(struct store *s, struct node *n)
+void store_set_defer(struct store *s, store_defer_fn fn, void *arg)
+{
+	__atomic_store_n(&s->defer_arg, arg, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->defer, fn, __ATOMIC_RELEASE);
+}
+
+/* Drops a reference; the last one saves n's state, inline or deferred. */
+static void node_put(struct store *s, struct node *n, bool may_defer)
 {
 	struct meta_entry e;
 	struct node **pp;
-	bool orphan;
+	store_defer_fn defer;
+	bool orphan, unsaved;
 
 	pthread_mutex_lock(&s->nodes_lock);
 	if (n->refs > 1) {
@@ -257,12 +265,23 @@ void store_node_put(struct store *s, struct node *n)
 
 	/* last reference: save what is unsaved while still findable */
 	orphan = meta_get(s->meta, n->ino, &e) == 0 && e.parent == 0;
+	meta_entry_release(&e);
 	if (!orphan) {
+		pthread_mutex_lock(&n->lock);
+		unsaved = n->extents_unsaved;
+		pthread_mutex_unlock(&n->lock);
+		defer = may_defer ? __atomic_load_n(&s->defer, __ATOMIC_ACQUIRE)
+				  : NULL;
+		if (unsaved && defer) {
+			/* it takes our reference */
+			defer(__atomic_load_n(&s->defer_arg, __ATOMIC_ACQUIRE),
+			      n);
+			return;
+		}
 		if (store_node_save(s, n) || store_node_commit(s, n))
 			log_error("inode %llu: state not saved; it will be "
 				  "refetched", (unsigned long long)n->ino);
 	}
-	meta_entry_release(&e);
 
 	pthread_mutex_lock(&s->nodes_lock);
 	if (--n->refs > 0) {
@@ -287,6 +306,16 @@ void store_node_put(struct store *s, struct node *n)
 	free(n);
 }
 
+void store_node_put(struct store *s, struct node *n)
+{
+	node_put(s, n, true);
+}
+
+void store_node_put_saved(struct store *s, struct node *n)
+{
+	node_put(s, n, false);
+}
+
 bool store_node_has(const struct node *n, uint64_t off, uint64_t len)
 {
 	uint64_t end = CD_MIN(off + len, n->base);
@@ -300,6 +329,7 @@ void store_node_mark(struct node *n, uint64_t off, uint64_t len)
 	if (off < n->base) {
 		rangeset_add(&n->present, off, CD_MIN(off + len, n->base));
 		n->extents_unsaved = true;
+		n->extents_gen++;
 	}
 	pthread_mutex_unlock(&n->lock);
 }
@@ -313,26 +343,38 @@ void store_node_quiesce(struct node *n)
 
 int store_node_save(struct store *s, struct node *n)
 {
+	uint64_t gen;
 	void *blob;
 	size_t len;
-	int rc = 0;
+	int rc;
 
+	/* snapshot under the lock; the slow sync runs without it, so opens
+	 * and reads of the file never wait for it */
 	pthread_mutex_lock(&n->lock);
-	if (!n->extents_unsaved)
-		goto out_unlock;
+	if (!n->extents_unsaved) {
+		pthread_mutex_unlock(&n->lock);
+		return 0;
+	}
+	gen = n->extents_gen;
+	blob = rangeset_encode(&n->present, &len);
+	pthread_mutex_unlock(&n->lock);
+
+	/* the data first: extents must never describe bytes not on disk */
 	if (fdatasync(n->fd) < 0) {
 		rc = -errno;
 		log_error("cache of inode %llu: fdatasync: %s",
 			  (unsigned long long)n->ino, strerror(errno));
-		goto out_unlock;
+		goto out_free;
 	}
-	blob = rangeset_encode(&n->present, &len);
 	rc = meta_set_extents(s->meta, n->ino, blob, len);
-	free(blob);
-	if (!rc)
+	if (rc)
+		goto out_free;
+	pthread_mutex_lock(&n->lock);
+	if (n->extents_gen == gen)
 		n->extents_unsaved = false;
-out_unlock:
 	pthread_mutex_unlock(&n->lock);
+out_free:
+	free(blob);
 	return rc;
 }
 
@@ -350,6 +392,7 @@ int store_node_reset(struct store *s, struct node *n, uint64_t size,
 	n->base = size;
 	n->dirty = false;
 	n->extents_unsaved = false;
+	n->extents_gen++;
 	n->write_gen++;
 	snprintf(n->etag, sizeof(n->etag), "%s", etag);
 	pthread_mutex_unlock(&n->lock);
@@ -543,6 +586,7 @@ static int resize_node(struct node *n, uint64_t size)
 		n->base = size;
 		rangeset_remove(&n->present, size, UINT64_MAX);
 		n->extents_unsaved = true;
+		n->extents_gen++;
 	}
 	n->size = size;
 	n->dirty = true;

@@ -36,6 +36,7 @@ struct node {
 	char etag[REMOTE_ETAG_MAX];	/* remote version behind the data */
 	struct rangeset present;	/* hydrated parts of [0, base) */
 	bool extents_unsaved;		/* present changed since last save */
+	uint64_t extents_gen;		/* bumped by every change of present */
 	bool dirty;			/* local content newer than remote */
 	bool uploading;			/* an upload is running */
 	bool error;			/* last remote operation failed */
@@ -51,6 +52,9 @@ struct node {
 	char *remote_path;		/* path while fetching; under lock */
 };
 
+/* Takes over the last reference of a node whose state needs saving. */
+typedef void (*store_defer_fn)(void *arg, struct node *n);
+
 struct store {
 	struct meta *meta;		/* the database */
 	struct cache *cache;		/* the data files */
@@ -59,6 +63,8 @@ struct store {
 	pthread_mutex_t nodes_lock;	/* protects the node table */
 	struct node **table;		/* hash of nodes by inode */
 	size_t buckets;
+	store_defer_fn defer;		/* set once before use; NULL: inline */
+	void *defer_arg;
 };
 
 /* Opens the store in dir (created if needed). */
@@ -80,6 +86,16 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
  */
 int store_node_get(struct store *s, uint64_t ino, struct node **out) CD_WUR;
 void store_node_put(struct store *s, struct node *n);
+/*
+ * Saving a node's hydrated extents means an fdatasync of what was
+ * fetched, too slow for the last close (the kernel holds the next open
+ * of the file until the release is answered). With a defer function
+ * set, the last store_node_put() of a node with unsaved extents hands
+ * its reference to it instead; it must end with store_node_put_saved().
+ */
+void store_set_defer(struct store *s, store_defer_fn fn, void *arg);
+/* Saves n's state and drops the reference, never deferring. */
+void store_node_put_saved(struct store *s, struct node *n);
 /* The node of ino if one is loaded (referenced), else NULL. */
 struct node *store_node_find(struct store *s, uint64_t ino);
 

@@ -50,7 +50,9 @@ struct sync {
 	struct sync_notify notify;
 	pthread_mutex_t lock;		/* protects the fields below */
 	pthread_cond_t cond;		/* kicks, idle, stop */
-	bool stop;
+	bool stop;			/* the saver stops (after draining) */
+	bool stop_workers;		/* journal worker and poller stop */
+	bool saver_only;		/* workers stopped, saver still runs */
 	bool kicked;			/* journal has new work */
 	bool refresh;			/* poll now */
 	bool busy;			/* worker is performing an op */
@@ -59,7 +61,15 @@ struct sync {
 	pthread_mutex_t populate_lock;	/* one listing at a time */
 	pthread_t journal_thread;
 	pthread_t poll_thread;
+	pthread_t save_thread;
+	struct saving *saves;		/* nodes to save; under lock */
 	bool started;
+};
+
+/* A node whose last reference waits for its state to be saved. */
+struct saving {
+	struct saving *next;
+	struct node *n;
 };
 
 struct sync *sync_new(struct store *s, struct remote *r, struct fetcher *f,
@@ -185,7 +195,7 @@ static int upload_progress(void *arg, uint64_t done, uint64_t total)
 	bool stop;
 
 	pthread_mutex_lock(&p->y->lock);
-	stop = p->y->stop;
+	stop = p->y->stop_workers;
 	pthread_mutex_unlock(&p->y->lock);
 	return stop;
 }
@@ -246,6 +256,7 @@ static int do_upload(struct sync *y, const struct jop *op)
 		n->base = size;
 		rangeset_add(&n->present, 0, size);
 		n->extents_unsaved = true;
+		n->extents_gen++;
 		snprintf(n->etag, sizeof(n->etag), "%s", out.etag);
 	}
 	pthread_mutex_unlock(&n->lock);
@@ -372,7 +383,7 @@ static void wait_until(struct sync *y, int64_t deadline_ns)
 		      (deadline_ns - now);
 	ts.tv_sec = deadline_ns / 1000000000;
 	ts.tv_nsec = deadline_ns % 1000000000;
-	while (!y->stop && !y->kicked &&
+	while (!y->stop_workers && !y->kicked &&
 	       pthread_cond_timedwait(&y->cond, &y->lock, &ts) == 0)
 		;
 }
@@ -387,7 +398,7 @@ static void *journal_thread(void *arg)
 
 		pthread_mutex_lock(&y->lock);
 		y->kicked = false;
-		if (y->stop) {
+		if (y->stop_workers) {
 			pthread_mutex_unlock(&y->lock);
 			break;
 		}
@@ -398,7 +409,7 @@ static void *journal_thread(void *arg)
 			pthread_mutex_lock(&y->lock);
 			y->busy = false;
 			pthread_cond_broadcast(&y->cond);
-			if (!y->kicked && !y->stop)
+			if (!y->kicked && !y->stop_workers)
 				wait_until(y, util_now_ns() + 3600000000000LL);
 			pthread_mutex_unlock(&y->lock);
 			continue;
@@ -719,7 +730,7 @@ static int poll_dir(void *arg, uint64_t ino)
 	int rc;
 
 	pthread_mutex_lock(&y->lock);
-	rc = y->stop ? -ECANCELED : 0;
+	rc = y->stop_workers ? -ECANCELED : 0;
 	pthread_mutex_unlock(&y->lock);
 	if (rc)
 		return rc;
@@ -759,20 +770,61 @@ static void *poll_thread(void *arg)
 	struct sync *y = arg;
 
 	pthread_mutex_lock(&y->lock);
-	while (!y->stop) {
+	while (!y->stop_workers) {
 		int64_t deadline = util_now_ns() +
 				   (int64_t)y->cfg.poll_interval_ms * 1000000;
 		struct timespec ts = { deadline / 1000000000,
 				       deadline % 1000000000 };
 
-		while (!y->stop && !y->refresh &&
+		while (!y->stop_workers && !y->refresh &&
 		       pthread_cond_timedwait(&y->cond, &y->lock, &ts) == 0)
 			;
-		if (y->stop)
+		if (y->stop_workers)
 			break;
 		y->refresh = false;
 		pthread_mutex_unlock(&y->lock);
 		poll_once(y);
+		pthread_mutex_lock(&y->lock);
+	}
+	pthread_mutex_unlock(&y->lock);
+	return NULL;
+}
+
+/* store_defer_fn: queue n for the saver thread. */
+static void defer_save(void *arg, struct node *n)
+{
+	struct sync *y = arg;
+	struct saving *sv = xmalloc(sizeof(*sv));
+
+	sv->n = n;
+	pthread_mutex_lock(&y->lock);
+	sv->next = y->saves;
+	y->saves = sv;
+	pthread_cond_broadcast(&y->cond);
+	pthread_mutex_unlock(&y->lock);
+}
+
+/*
+ * The saver: syncs the data of files whose last user is gone and records
+ * their hydrated extents, off the path of close. At stop it drains the
+ * queue before leaving.
+ */
+static void *save_thread(void *arg)
+{
+	struct sync *y = arg;
+	struct saving *sv;
+
+	pthread_mutex_lock(&y->lock);
+	for (;;) {
+		while (!y->saves && !y->stop)
+			pthread_cond_wait(&y->cond, &y->lock);
+		sv = y->saves;
+		if (!sv)
+			break;
+		y->saves = sv->next;
+		pthread_mutex_unlock(&y->lock);
+		store_node_put_saved(y->store, sv->n);
+		free(sv);
 		pthread_mutex_lock(&y->lock);
 	}
 	pthread_mutex_unlock(&y->lock);
@@ -791,6 +843,18 @@ static int requeue_dirty(void *arg, const struct meta_entry *e)
 	return sync_queue_upload(y, e->ino);
 }
 
+/* Stops the saver after it has saved everything queued; from then on the
+ * store saves inline. Runs with the other workers stopped. */
+static void stop_saver(struct sync *y)
+{
+	pthread_mutex_lock(&y->lock);
+	y->stop = true;
+	pthread_cond_broadcast(&y->cond);
+	pthread_mutex_unlock(&y->lock);
+	pthread_join(y->save_thread, NULL);
+	store_set_defer(y->store, NULL, NULL);
+}
+
 int sync_start(struct sync *y, const struct sync_notify *notify)
 {
 	int64_t pending;
@@ -807,32 +871,47 @@ int sync_start(struct sync *y, const struct sync_notify *notify)
 	if (pending > 0)
 		log_info("%lld remote operations pending from before; "
 			 "resuming", (long long)pending);
-	if (pthread_create(&y->journal_thread, NULL, journal_thread, y))
+	if (pthread_create(&y->save_thread, NULL, save_thread, y))
 		return -EAGAIN;
+	store_set_defer(y->store, defer_save, y);
+	if (pthread_create(&y->journal_thread, NULL, journal_thread, y)) {
+		stop_saver(y);
+		return -EAGAIN;
+	}
 	if (pthread_create(&y->poll_thread, NULL, poll_thread, y)) {
 		pthread_mutex_lock(&y->lock);
-		y->stop = true;
+		y->stop_workers = true;
 		pthread_cond_broadcast(&y->cond);
 		pthread_mutex_unlock(&y->lock);
 		pthread_join(y->journal_thread, NULL);
+		stop_saver(y);
 		return -EAGAIN;
 	}
 	y->started = true;
 	return 0;
 }
 
+void sync_stop(struct sync *y)
+{
+	if (!y || !y->started)
+		return;
+	pthread_mutex_lock(&y->lock);
+	y->stop_workers = true;
+	pthread_cond_broadcast(&y->cond);
+	pthread_mutex_unlock(&y->lock);
+	pthread_join(y->journal_thread, NULL);
+	pthread_join(y->poll_thread, NULL);
+	y->started = false;
+	y->saver_only = true;
+}
+
 void sync_free(struct sync *y)
 {
 	if (!y)
 		return;
-	if (y->started) {
-		pthread_mutex_lock(&y->lock);
-		y->stop = true;
-		pthread_cond_broadcast(&y->cond);
-		pthread_mutex_unlock(&y->lock);
-		pthread_join(y->journal_thread, NULL);
-		pthread_join(y->poll_thread, NULL);
-	}
+	sync_stop(y);
+	if (y->saver_only)
+		stop_saver(y);
 	pthread_mutex_destroy(&y->populate_lock);
 	pthread_cond_destroy(&y->cond);
 	pthread_mutex_destroy(&y->lock);

@@ -41,7 +41,11 @@ struct sync *sync_new(struct store *s, struct remote *r, struct fetcher *f,
 /* Starts the workers, after queueing uploads of dirty files that a crash
  * left without one. */
 int sync_start(struct sync *y, const struct sync_notify *notify) CD_WUR;
-/* Stops the workers; what is queued stays in the journal. */
+/* Stops the journal worker and the poller; what is queued stays in the
+ * journal. Files whose last close is still being saved keep being saved
+ * until sync_free(), so stop the fetch pool between the two. */
+void sync_stop(struct sync *y);
+/* Saves what is left to save and frees. */
 void sync_free(struct sync *y);
 
 /* Lists directory ino from the remote if that was never done. */
