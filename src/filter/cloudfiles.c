@@ -66,7 +66,7 @@ static int hydrate(struct fs *fs, struct fop *op, uint64_t off, uint64_t len)
 	pthread_mutex_unlock(&n->lock);
 	if (rc)
 		return 0;
-	rc = sync_path(fs->sync, n->ino, &path);
+	rc = store_node_path(fs->store, n, &path);
 	if (rc)
 		return rc == -ENOENT ? -EIO : rc;
 	fetch_waiter_init(&w, fs->fetcher, n);
@@ -107,7 +107,7 @@ static void grow_readahead(struct fs *fs, struct fop *op)
 	else if (len && store_node_has(n, start, len))
 		len = 0;
 	pthread_mutex_unlock(&n->lock);
-	if (!len || sync_path(fs->sync, n->ino, &path))
+	if (!len || store_node_path(fs->store, n, &path))
 		return;
 	fetch_prefetch(fs->fetcher, n, path, start, len);
 	free(path);

@@ -313,7 +313,11 @@ int meta_open(const char *path, struct meta **out)
 		goto out_close;
 	}
 	sqlite3_busy_timeout(m->db, 5000);
-	rc = exec(m, "PRAGMA journal_mode = WAL");
+	/* one daemon per store (the cache directory is locked), so the
+	 * file locks SQLite takes per transaction are pure overhead */
+	rc = exec(m, "PRAGMA locking_mode = EXCLUSIVE");
+	if (!rc)
+		rc = exec(m, "PRAGMA journal_mode = WAL");
 	if (!rc)
 		rc = exec(m, "PRAGMA synchronous = NORMAL");
 	if (!rc)

@@ -316,6 +316,32 @@ void store_node_put_saved(struct store *s, struct node *n)
 	node_put(s, n, false);
 }
 
+int store_node_path(struct store *s, struct node *n, char **path)
+{
+	uint64_t gen = __atomic_load_n(&s->rename_gen, __ATOMIC_ACQUIRE);
+	char *p = NULL;
+	int rc;
+
+	pthread_mutex_lock(&n->lock);
+	if (n->remote_path && n->path_gen == gen)
+		p = xstrdup(n->remote_path);
+	pthread_mutex_unlock(&n->lock);
+	if (p) {
+		*path = p;
+		return 0;
+	}
+	rc = meta_path(s->meta, n->ino, &p);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&n->lock);
+	free(n->remote_path);
+	n->remote_path = xstrdup(p);
+	n->path_gen = gen;
+	pthread_mutex_unlock(&n->lock);
+	*path = p;
+	return 0;
+}
+
 bool store_node_has(const struct node *n, uint64_t off, uint64_t len)
 {
 	uint64_t end = CD_MIN(off + len, n->base);
@@ -561,6 +587,8 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 		rc = meta_move(s->meta, src.ino, newparent, newname);
 	if (!rc)
 		rc = add_jop(s, jop);
+	/* cached paths below the moved entry are stale now */
+	__atomic_add_fetch(&s->rename_gen, 1, __ATOMIC_RELEASE);
 	meta_entry_release(&src);
 	if (rc)
 		goto out_rollback;

@@ -49,7 +49,8 @@ struct node {
 	uint64_t fetch_epoch;		/* bumped to cancel them all */
 	uint64_t ra_next;		/* sequential-read detection */
 	uint64_t ra_window;		/* current readahead window */
-	char *remote_path;		/* path while fetching; under lock */
+	char *remote_path;		/* cached path; under lock */
+	uint64_t path_gen;		/* store->rename_gen it was made at */
 };
 
 /* Takes over the last reference of a node whose state needs saving. */
@@ -63,6 +64,7 @@ struct store {
 	pthread_mutex_t nodes_lock;	/* protects the node table */
 	struct node **table;		/* hash of nodes by inode */
 	size_t buckets;
+	uint64_t rename_gen;		/* bumped by every rename (atomic) */
 	store_defer_fn defer;		/* set once before use; NULL: inline */
 	void *defer_arg;
 };
@@ -99,6 +101,9 @@ void store_node_put_saved(struct store *s, struct node *n);
 /* The node of ino if one is loaded (referenced), else NULL. */
 struct node *store_node_find(struct store *s, uint64_t ino);
 
+/* The path of n in the namespace (caller frees), cached in the node until
+ * a rename anywhere makes it doubtful. */
+int store_node_path(struct store *s, struct node *n, char **path) CD_WUR;
 /* Whether [off, off+len) needs no fetch; under n->lock. */
 bool store_node_has(const struct node *n, uint64_t off, uint64_t len);
 /*

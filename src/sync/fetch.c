@@ -171,10 +171,13 @@ static int run_job(struct fetcher *f, struct fetch_job *j)
 				  (unsigned long long)j->end);
 			return -EIO;
 		}
-		/* start writing it back now, while the remote is read: the
-		 * save at the last close then finds little left to sync,
-		 * instead of a burst that stalls whoever reads next */
-		if (sync_file_range(j->n->fd, (off64_t)off, got,
+		/* a long hydration starts writing back as it goes: the save
+		 * at the last close then finds little left to sync, instead
+		 * of a burst that stalls whoever reads next (small random
+		 * fetches skip it: a disk write each would double their
+		 * latency) */
+		if (want == FETCH_PIECE &&
+		    sync_file_range(j->n->fd, (off64_t)off, got,
 				    SYNC_FILE_RANGE_WRITE) < 0)
 			log_debug("inode %llu: sync_file_range: %s",
 				  (unsigned long long)j->n->ino,
