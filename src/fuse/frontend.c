@@ -500,10 +500,15 @@ static void fe_opendir(fuse_req_t req, fuse_ino_t ino,
 
 	op_init(&op, &r, req, FOP_OPENDIR, ino);
 	filter_run(fs_of(req), &op);
-	if (op.result)
+	if (op.result) {
 		reply_err(req, &op);
-	else
+	} else {
+		/* the kernel keeps listings; local changes drop them, and the
+		 * poller drops those of directories changed on the remote */
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
 		fuse_reply_open(req, fi);
+	}
 	op_done(&op);
 }
 

@@ -20,7 +20,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define META_SCHEMA_VERSION 2
+#define META_SCHEMA_VERSION 3
 
 enum stmt_id {
 	ST_GET,
@@ -59,20 +59,20 @@ enum stmt_id {
 
 #define ENTRY_COLS \
 	"ino, parent, name, mode, size, mtime, ctime, etag, base, dirty, " \
-	"populated, error, link"
+	"populated, error, link, has_data"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GET] = "SELECT " ENTRY_COLS " FROM entries WHERE ino = ?1",
 	[ST_LOOKUP] = "SELECT " ENTRY_COLS
 		      " FROM entries WHERE parent = ?1 AND name = ?2",
 	[ST_INSERT] = "INSERT INTO entries (parent, name, mode, size, mtime, "
-		      "ctime, etag, base, dirty, populated, error, link, seen) "
-		      "VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-		      "?13, 0)",
+		      "ctime, etag, base, dirty, populated, error, link, "
+		      "has_data, seen) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+		      "?10, ?11, ?12, ?13, ?14, 0)",
 	[ST_UPDATE] = "UPDATE entries SET parent = ?2, name = ?3, mode = ?4, "
 		      "size = ?5, mtime = ?6, ctime = ?7, etag = ?8, base = ?9, "
-		      "dirty = ?10, populated = ?11, error = ?12, link = ?13 "
-		      "WHERE ino = ?1",
+		      "dirty = ?10, populated = ?11, error = ?12, link = ?13, "
+		      "has_data = ?14 WHERE ino = ?1",
 	[ST_DELETE] = "DELETE FROM entries WHERE ino = ?1",
 	[ST_DELETE_XATTRS] = "DELETE FROM xattrs WHERE ino = ?1",
 	[ST_CHILDREN] = "SELECT ino, mode FROM entries WHERE parent = ?1",
@@ -132,7 +132,8 @@ static const char schema_sql[] =
 	" error INTEGER NOT NULL DEFAULT 0,"
 	" link TEXT,"
 	" extents BLOB,"
-	" seen INTEGER NOT NULL DEFAULT 0);"
+	" seen INTEGER NOT NULL DEFAULT 0,"
+	" has_data INTEGER NOT NULL DEFAULT 0);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS entries_by_name"
 	" ON entries(parent, name);"
 	"CREATE INDEX IF NOT EXISTS entries_parent ON entries(parent);"
@@ -250,6 +251,9 @@ static int exec(struct meta *m, const char *sql)
 static const char *const migrations[] = {
 	[2] = "ALTER TABLE journal ADD COLUMN last_error INTEGER NOT NULL "
 	      "DEFAULT 0",
+	/* older stores: assume any file may have data */
+	[3] = "ALTER TABLE entries ADD COLUMN has_data INTEGER NOT NULL "
+	      "DEFAULT 1",
 };
 
 static int migrate(struct meta *m)
@@ -423,6 +427,7 @@ static void row_to_entry(sqlite3_stmt *s, struct meta_entry *e)
 	e->error = sqlite3_column_int(s, 11) != 0;
 	link = sqlite3_column_text(s, 12);
 	e->link = link ? xstrdup((const char *)link) : NULL;
+	e->has_data = sqlite3_column_int(s, 13) != 0;
 }
 
 void meta_entry_release(struct meta_entry *e)
@@ -477,7 +482,7 @@ int meta_lookup(struct meta *m, uint64_t parent, const char *name,
 	return rc;
 }
 
-/* Binds every field of e as ?1..?13 (the order of ENTRY_COLS). */
+/* Binds every field of e as ?1..?14 (the order of ENTRY_COLS). */
 static void bind_entry(sqlite3_stmt *s, const struct meta_entry *e)
 {
 	sqlite3_bind_int64(s, 1, (int64_t)e->ino);
@@ -496,6 +501,7 @@ static void bind_entry(sqlite3_stmt *s, const struct meta_entry *e)
 		sqlite3_bind_text(s, 13, e->link, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, 13);
+	sqlite3_bind_int(s, 14, e->has_data);
 }
 
 /* Runs a statement that returns no rows. */

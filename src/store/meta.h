@@ -35,6 +35,8 @@ struct meta_entry {
 	bool dirty;			/* content newer than the remote */
 	bool populated;			/* directory listed from the remote */
 	bool error;			/* the last remote operation failed */
+	bool has_data;			/* a cache file may exist (set before
+					   one is made) */
 	char *link;			/* symlink target (heap), else NULL */
 };
 

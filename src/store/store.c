@@ -119,8 +119,8 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
 	ts_from_ns(&st->st_mtim, e->mtime_ns);
 	ts_from_ns(&st->st_ctim, e->ctime_ns);
 	st->st_atim = st->st_mtim;
-	if (!S_ISREG(e->mode))
-		return;
+	if (!S_ISREG(e->mode) || !e->has_data)
+		return;		/* a placeholder holds nothing locally */
 	pthread_mutex_lock(&s->nodes_lock);
 	n = lookup_node(s, e->ino);
 	if (n) {
@@ -141,6 +141,15 @@ static int load_node(struct store *s, struct node *n,
 	size_t len;
 	int rc;
 
+	if (!e->has_data) {
+		/* recorded before the file exists, so st_blocks never lies */
+		struct meta_entry copy = *e;
+
+		copy.has_data = true;
+		rc = meta_update(s->meta, &copy);
+		if (rc)
+			return rc;
+	}
 	n->fd = cache_file_open(s->cache, n->ino, true);
 	if (n->fd < 0)
 		return n->fd;
@@ -472,6 +481,7 @@ int store_mknod(struct store *s, uint64_t parent, const char *name,
 	e.mode = mode;
 	e.mtime_ns = e.ctime_ns = util_now_ns();
 	e.link = link ? xstrdup(link) : NULL;
+	e.has_data = S_ISREG(mode);
 	e.size = link ? strlen(link) : 0;
 	e.dirty = S_ISREG(mode);
 	e.populated = S_ISDIR(mode);

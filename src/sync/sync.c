@@ -505,6 +505,7 @@ struct reconcile {
 	int batch;			/* ops in the open transaction */
 	bool in_txn;
 	bool first;			/* first listing of the directory */
+	bool changed;			/* names came or went */
 };
 
 static void entry_from_remote(struct meta_entry *e, const struct remote_attr *a)
@@ -560,7 +561,8 @@ static int reconcile_entry(void *arg, const char *name,
 			return rc;
 		r->in_txn = true;
 	}
-	rc = meta_lookup(y->meta, r->dir, name, &e);
+	/* a first listing finds nothing to update: insert straight away */
+	rc = r->first ? -ENOENT : meta_lookup(y->meta, r->dir, name, &e);
 	if (rc == 0 && (e.mode & S_IFMT) != (a->mode & S_IFMT) && !e.dirty) {
 		/* replaced by another type: start over */
 		rc = meta_delete(y->meta, e.ino, delete_local, y);
@@ -589,6 +591,7 @@ static int reconcile_entry(void *arg, const char *name,
 		}
 		rc = meta_insert(y->meta, &e);
 		notify_entry = true;
+		r->changed = true;
 	} else if (rc == 0) {
 		if (S_ISREG(e.mode) && !e.dirty && strcmp(e.etag, a->etag)) {
 			if (e.etag[0])
@@ -608,7 +611,7 @@ static int reconcile_entry(void *arg, const char *name,
 		if (notify_inode)
 			rc = meta_update(y->meta, &e);
 	}
-	if (!rc)
+	if (!rc && !r->first)
 		rc = meta_mark_seen(y->meta, e.ino, r->gen);
 	/* a directory listed for the first time has no names the kernel
 	 * could have cached: only polls need to tell it */
@@ -648,6 +651,7 @@ static int remove_unseen(void *arg, const struct meta_entry *e)
 		return -EIO;
 	if (y->notify.entry)
 		y->notify.entry(y->notify.arg, r->dir, e->name);
+	r->changed = true;
 	return 0;
 }
 
@@ -682,6 +686,9 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 	}
 	if (!first)
 		rc = meta_unseen(y->meta, ino, r.gen, remove_unseen, &r);
+	/* the kernel caches listings: drop the one of a changed directory */
+	if (!first && r.changed && y->notify.inode)
+		y->notify.inode(y->notify.arg, ino, true);
 	if (!rc && (first || ino == META_ROOT_INO) &&
 	    meta_get(y->meta, ino, &e) == 0) {
 		struct remote_attr a;
