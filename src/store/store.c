@@ -202,7 +202,7 @@ int store_node_get(struct store *s, uint64_t ino, struct node **out)
 	pthread_mutex_lock(&s->nodes_lock);
 	n = lookup_node(s, ino);
 	if (n) {
-		n->refs++;
+		store_node_ref(n);
 		pthread_mutex_unlock(&s->nodes_lock);
 		*out = n;
 		return 0;
@@ -245,7 +245,7 @@ struct node *store_node_find(struct store *s, uint64_t ino)
 	pthread_mutex_lock(&s->nodes_lock);
 	n = lookup_node(s, ino);
 	if (n)
-		n->refs++;
+		store_node_ref(n);
 	pthread_mutex_unlock(&s->nodes_lock);
 	return n;
 }
@@ -264,9 +264,10 @@ static void node_put(struct store *s, struct node *n, bool may_defer)
 	store_defer_fn defer;
 	bool orphan, unsaved;
 
+	/* a count above 1 cannot reach 0 under us: not the last */
 	pthread_mutex_lock(&s->nodes_lock);
-	if (n->refs > 1) {
-		n->refs--;
+	if (__atomic_load_n(&n->refs, __ATOMIC_ACQUIRE) > 1) {
+		__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL);
 		pthread_mutex_unlock(&s->nodes_lock);
 		return;
 	}
@@ -293,7 +294,7 @@ static void node_put(struct store *s, struct node *n, bool may_defer)
 	}
 
 	pthread_mutex_lock(&s->nodes_lock);
-	if (--n->refs > 0) {
+	if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) > 0) {
 		pthread_mutex_unlock(&s->nodes_lock);
 		return;
 	}

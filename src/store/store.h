@@ -26,7 +26,8 @@ struct fetch_job;
 /* A regular file in use: open, being hydrated or being uploaded. */
 struct node {
 	uint64_t ino;			/* immutable */
-	int refs;			/* protected by store->nodes_lock */
+	int refs;			/* atomic; reaches 0 only under
+					   store->nodes_lock */
 	struct node *next;		/* hash chain; under nodes_lock */
 	pthread_mutex_t lock;		/* protects everything below */
 	pthread_cond_t cond;		/* signalled when a fetch ends */
@@ -98,6 +99,12 @@ void store_node_put(struct store *s, struct node *n);
 void store_set_defer(struct store *s, store_defer_fn fn, void *arg);
 /* Saves n's state and drops the reference, never deferring. */
 void store_node_put_saved(struct store *s, struct node *n);
+/* Takes another reference to n, which the caller already holds one to;
+ * needs no lock, so it may be called under n->lock. */
+static inline void store_node_ref(struct node *n)
+{
+	__atomic_add_fetch(&n->refs, 1, __ATOMIC_RELAXED);
+}
 /* The node of ino if one is loaded (referenced), else NULL. */
 struct node *store_node_find(struct store *s, uint64_t ino);
 

@@ -363,11 +363,9 @@ static struct fetch_job *new_job(struct fetcher *f, struct node *n,
 	n->fetching++;
 	j->next = n->jobs;
 	n->jobs = j;
-	/* the job keeps the node; nodes_lock is never taken under n->lock
-	 * except here, where the node is already referenced by the caller */
-	pthread_mutex_lock(&f->store->nodes_lock);
-	n->refs++;
-	pthread_mutex_unlock(&f->store->nodes_lock);
+	/* the job keeps the node (the caller holds a reference, so no
+	 * table lock is needed, and none may be taken under n->lock) */
+	store_node_ref(n);
 	pthread_mutex_lock(&f->lock);
 	queue_push(prefetch ? &f->prefetch : &f->demand, j);
 	pthread_cond_signal(&f->cond);

@@ -506,6 +506,7 @@ struct reconcile {
 	bool in_txn;
 	bool first;			/* first listing of the directory */
 	bool changed;			/* names came or went */
+	struct reset *resets;		/* files in use to reset after */
 };
 
 static void entry_from_remote(struct meta_entry *e, const struct remote_attr *a)
@@ -519,22 +520,58 @@ static void entry_from_remote(struct meta_entry *e, const struct remote_attr *a)
 	e->base = e->size;
 }
 
-/* Drops the local data of a clean file whose remote version changed. */
-static void drop_data(struct sync *y, struct meta_entry *e,
+/* A node to reset once the reconciling transaction is committed. */
+struct reset {
+	struct reset *next;
+	struct node *n;			/* referenced */
+	uint64_t size;
+	char etag[REMOTE_ETAG_MAX];
+};
+
+/*
+ * Drops the local data of a clean file whose remote version changed. A
+ * file in use is reset after the transaction (the reset waits for its
+ * fetches in flight, which must not happen with the database held), and
+ * the kernel is told then; returns true for those.
+ */
+static bool drop_data(struct reconcile *r, struct meta_entry *e,
 		      const struct remote_attr *a)
 {
+	struct sync *y = r->y;
 	struct node *n = store_node_find(y->store, e->ino);
+	struct reset *rs;
 
 	if (n) {
-		if (store_node_reset(y->store, n, a->size, a->etag))
+		rs = xcalloc(1, sizeof(*rs));
+		rs->n = n;
+		rs->size = a->size;
+		snprintf(rs->etag, sizeof(rs->etag), "%s", a->etag);
+		rs->next = r->resets;
+		r->resets = rs;
+		return true;
+	}
+	cache_file_remove(y->store->cache, e->ino);
+	if (meta_set_extents(y->meta, e->ino, NULL, 0))
+		log_warn("inode %llu: cannot clear extents",
+			 (unsigned long long)e->ino);
+	return false;
+}
+
+/* Resets the files in use that drop_data() put aside. */
+static void run_resets(struct reconcile *r)
+{
+	struct sync *y = r->y;
+	struct reset *rs;
+
+	while ((rs = r->resets)) {
+		r->resets = rs->next;
+		if (store_node_reset(y->store, rs->n, rs->size, rs->etag))
 			log_error("inode %llu: cannot reset cached data",
-				  (unsigned long long)e->ino);
-		store_node_put(y->store, n);
-	} else {
-		cache_file_remove(y->store->cache, e->ino);
-		if (meta_set_extents(y->meta, e->ino, NULL, 0))
-			log_warn("inode %llu: cannot clear extents",
-				 (unsigned long long)e->ino);
+				  (unsigned long long)rs->n->ino);
+		else if (y->notify.inode)
+			y->notify.inode(y->notify.arg, rs->n->ino, true);
+		store_node_put(y->store, rs->n);
+		free(rs);
 	}
 }
 
@@ -552,6 +589,7 @@ static int reconcile_entry(void *arg, const char *name,
 	struct sync *y = r->y;
 	struct meta_entry e;
 	bool notify_entry = false, notify_inode = false, data = false;
+	bool update = false;
 	char link[4096];
 	int rc;
 
@@ -597,18 +635,19 @@ static int reconcile_entry(void *arg, const char *name,
 			if (e.etag[0])
 				log_info("%s%s%s: changed on the remote",
 					 r->path, *r->path ? "/" : "", name);
-			drop_data(y, &e, a);
+			/* a file in use has the kernel told after its reset */
+			notify_inode = !drop_data(r, &e, a);
+			data = update = true;
 			entry_from_remote(&e, a);
-			notify_inode = data = true;
 		} else if (!e.dirty && (e.mode != a->mode ||
 					(S_ISREG(e.mode) &&
 					 e.mtime_ns != a->mtime_ns))) {
 			e.mode = a->mode;
 			if (S_ISREG(e.mode))
 				e.mtime_ns = a->mtime_ns;
-			notify_inode = true;
+			notify_inode = update = true;
 		}
-		if (notify_inode)
+		if (update)
 			rc = meta_update(y->meta, &e);
 	}
 	if (!rc && !r->first)
@@ -675,6 +714,7 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 		else
 			rc = meta_commit(y->meta);
 	}
+	run_resets(&r);
 	if (rc) {
 		if (rc == -EHOSTDOWN)
 			stats_set(y->stats, remote_down, 1);
