@@ -708,20 +708,56 @@ static int foreach_entry(struct meta *m, sqlite3_stmt *s,
 	return stop < 0 ? stop : count;
 }
 
+/* Collects entries, to hand them to a callback without the lock held. */
+struct entry_list {
+	struct meta_entry *v;
+	size_t n;
+	size_t cap;
+};
+
+static int collect_entry(void *arg, const struct meta_entry *e)
+{
+	struct entry_list *l = arg;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n] = *e;
+	l->v[l->n].link = e->link ? xstrdup(e->link) : NULL;
+	l->n++;
+	return 0;
+}
+
 int meta_readdir(struct meta *m, uint64_t parent, uint64_t after, int max,
 		 int (*fn)(void *arg, const struct meta_entry *e), void *arg)
 {
+	struct entry_list l = { NULL, 0, 0 };
 	sqlite3_stmt *s;
-	int rc;
+	int rc, count = 0;
+	size_t i;
 
+	/* a page is collected first and handed out without the lock: fn
+	 * fills attributes, which takes the store's node locks */
 	lock(m);
 	s = stmt(m, ST_READDIR);
 	sqlite3_bind_int64(s, 1, (int64_t)parent);
 	sqlite3_bind_int64(s, 2, (int64_t)after);
 	sqlite3_bind_int(s, 3, max);
-	rc = foreach_entry(m, s, fn, arg, "readdir");
+	rc = foreach_entry(m, s, collect_entry, &l, "readdir");
 	unlock(m);
-	return rc;
+	for (i = 0; i < l.n; i++) {
+		if (rc >= 0) {
+			count++;
+			if (fn(arg, &l.v[i]))
+				rc = -1;	/* stopped: not an error */
+		}
+		meta_entry_release(&l.v[i]);
+	}
+	free(l.v);
+	if (rc < -1)
+		return rc;
+	return count;
 }
 
 int meta_has_children(struct meta *m, uint64_t parent)
@@ -794,15 +830,25 @@ int meta_mark_seen(struct meta *m, uint64_t ino, int64_t gen)
 int meta_unseen(struct meta *m, uint64_t parent, int64_t gen,
 		int (*fn)(void *arg, const struct meta_entry *e), void *arg)
 {
+	struct entry_list l = { NULL, 0, 0 };
 	sqlite3_stmt *s;
+	size_t i;
 	int rc;
 
+	/* collected first: fn may take the locks that come before ours */
 	lock(m);
 	s = stmt(m, ST_UNSEEN);
 	sqlite3_bind_int64(s, 1, (int64_t)parent);
 	sqlite3_bind_int64(s, 2, gen);
-	rc = foreach_entry(m, s, fn, arg, "unseen");
+	rc = foreach_entry(m, s, collect_entry, &l, "unseen");
 	unlock(m);
+	rc = rc < 0 ? rc : 0;
+	for (i = 0; i < l.n; i++) {
+		if (!rc)
+			rc = fn(arg, &l.v[i]);
+		meta_entry_release(&l.v[i]);
+	}
+	free(l.v);
 	return rc < 0 ? rc : 0;
 }
 

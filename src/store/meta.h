@@ -7,6 +7,9 @@
  * One connection, guarded by a recursive mutex: meta_begin() takes it and
  * meta_commit()/meta_rollback() release it, so a caller can group calls
  * into one transaction; every other call takes it for its own duration.
+ * It is the innermost lock: nothing that takes the store's node locks
+ * may run while it is held (in a transaction, or in a callback of a
+ * function that says it holds it).
  * Inode numbers are row ids that are never reused; the root is inode 1.
  */
 #ifndef CD_META_H
@@ -105,8 +108,9 @@ int meta_get_extents(struct meta *m, uint64_t ino, void **blob,
 		     size_t *len) CD_WUR;
 
 /* Calls fn for the children of parent with ino > after, in inode order,
- * at most max of them; fn returning non-zero stops early (and is not an
- * error). Returns the number of entries passed to fn, or -errno. */
+ * at most max of them, without the database lock held; fn returning
+ * non-zero stops early (and is not an error). Returns the number of
+ * entries passed to fn, or -errno. */
 int meta_readdir(struct meta *m, uint64_t parent, uint64_t after, int max,
 		 int (*fn)(void *arg, const struct meta_entry *e),
 		 void *arg) CD_WUR;
@@ -118,7 +122,8 @@ int meta_path(struct meta *m, uint64_t ino, char **path) CD_WUR;
 /* Poll generations: reconciling a directory marks every entry seen in the
  * remote listing, then removes the ones not seen. */
 int meta_mark_seen(struct meta *m, uint64_t ino, int64_t gen) CD_WUR;
-/* Calls fn with each clean, uploaded child of parent not seen in gen. */
+/* Calls fn with each clean, uploaded child of parent not seen in gen,
+ * without the database lock held (fn may use the node table). */
 int meta_unseen(struct meta *m, uint64_t parent, int64_t gen,
 		int (*fn)(void *arg, const struct meta_entry *e),
 		void *arg) CD_WUR;

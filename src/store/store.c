@@ -636,11 +636,17 @@ static int resize_node(struct node *n, uint64_t size)
 int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 		  int to_set, const struct jop *jop, struct meta_entry *out)
 {
+	bool set_mtime = to_set & (STORE_SET_MTIME | STORE_SET_MTIME_NOW);
+	int64_t now = util_now_ns(), mtime = now;
+	uint64_t size = 0, base = 0;
 	struct node *n = NULL;
 	struct meta_entry e;
-	int64_t now = util_now_ns();
+	bool dirty = false;
 	int rc;
 
+	if (to_set & STORE_SET_MTIME)
+		mtime = (int64_t)attr->st_mtim.tv_sec * 1000000000 +
+			attr->st_mtim.tv_nsec;
 	if (to_set & STORE_SET_SIZE) {
 		rc = store_node_get(s, ino, &n);
 		if (rc)
@@ -653,6 +659,18 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 			rc = store_node_commit(s, n);
 		if (rc)
 			goto out_put;
+	} else {
+		n = store_node_find(s, ino);	/* an open file keeps its own */
+	}
+	/* the node first: the database lock is the innermost */
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		if (set_mtime)
+			n->mtime_ns = mtime;
+		size = n->size;
+		base = n->base;
+		dirty = n->dirty;
+		pthread_mutex_unlock(&n->lock);
 	}
 	rc = meta_begin(s->meta);
 	if (rc)
@@ -664,19 +682,13 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 	}
 	if (to_set & STORE_SET_MODE)
 		e.mode = (e.mode & S_IFMT) | (attr->st_mode & 07777);
-	if (to_set & STORE_SET_MTIME_NOW)
-		e.mtime_ns = now;
-	else if (to_set & STORE_SET_MTIME)
-		e.mtime_ns = (int64_t)attr->st_mtim.tv_sec * 1000000000 +
-			     attr->st_mtim.tv_nsec;
+	if (set_mtime)
+		e.mtime_ns = mtime;
 	e.ctime_ns = now;
 	if (n) {
-		pthread_mutex_lock(&n->lock);
-		n->mtime_ns = e.mtime_ns;
-		e.size = n->size;
-		e.base = n->base;
-		e.dirty = n->dirty;
-		pthread_mutex_unlock(&n->lock);
+		e.size = size;
+		e.base = base;
+		e.dirty = dirty;
 	}
 	rc = meta_update(s->meta, &e);
 	if (!rc)

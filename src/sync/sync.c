@@ -502,8 +502,8 @@ struct reconcile {
 	uint64_t dir;			/* directory inode */
 	const char *path;		/* its remote path */
 	int64_t gen;			/* poll generation */
-	int batch;			/* ops in the open transaction */
-	bool in_txn;
+	struct listed *listed;		/* entries not applied yet */
+	int nlisted;
 	bool first;			/* first listing of the directory */
 	bool changed;			/* names came or went */
 	struct reset *resets;		/* files in use to reset after */
@@ -520,57 +520,56 @@ static void entry_from_remote(struct meta_entry *e, const struct remote_attr *a)
 	e->base = e->size;
 }
 
-/* A node to reset once the reconciling transaction is committed. */
+/* A file whose cached data must go once the transaction is committed. */
 struct reset {
 	struct reset *next;
-	struct node *n;			/* referenced */
-	uint64_t size;
+	uint64_t ino;
+	uint64_t size;			/* the remote's new version */
 	char etag[REMOTE_ETAG_MAX];
 };
 
 /*
- * Drops the local data of a clean file whose remote version changed. A
- * file in use is reset after the transaction (the reset waits for its
- * fetches in flight, which must not happen with the database held), and
- * the kernel is told then; returns true for those.
+ * Drops the local data of a clean file whose remote version changed: its
+ * extents now, in the transaction, so nothing cached is trusted from here
+ * on; its cache file, or the state of the node if the file is in use,
+ * after the commit (the node table is never touched with the database
+ * held, and a reset waits for the fetches in flight).
  */
-static bool drop_data(struct reconcile *r, struct meta_entry *e,
+static void drop_data(struct reconcile *r, const struct meta_entry *e,
 		      const struct remote_attr *a)
 {
-	struct sync *y = r->y;
-	struct node *n = store_node_find(y->store, e->ino);
-	struct reset *rs;
+	struct reset *rs = xcalloc(1, sizeof(*rs));
 
-	if (n) {
-		rs = xcalloc(1, sizeof(*rs));
-		rs->n = n;
-		rs->size = a->size;
-		snprintf(rs->etag, sizeof(rs->etag), "%s", a->etag);
-		rs->next = r->resets;
-		r->resets = rs;
-		return true;
-	}
-	cache_file_remove(y->store->cache, e->ino);
-	if (meta_set_extents(y->meta, e->ino, NULL, 0))
+	if (meta_set_extents(r->y->meta, e->ino, NULL, 0))
 		log_warn("inode %llu: cannot clear extents",
 			 (unsigned long long)e->ino);
-	return false;
+	rs->ino = e->ino;
+	rs->size = a->size;
+	snprintf(rs->etag, sizeof(rs->etag), "%s", a->etag);
+	rs->next = r->resets;
+	r->resets = rs;
 }
 
-/* Resets the files in use that drop_data() put aside. */
+/* Finishes what drop_data() put aside, and tells the kernel. */
 static void run_resets(struct reconcile *r)
 {
 	struct sync *y = r->y;
 	struct reset *rs;
+	struct node *n;
 
 	while ((rs = r->resets)) {
 		r->resets = rs->next;
-		if (store_node_reset(y->store, rs->n, rs->size, rs->etag))
-			log_error("inode %llu: cannot reset cached data",
-				  (unsigned long long)rs->n->ino);
-		else if (y->notify.inode)
-			y->notify.inode(y->notify.arg, rs->n->ino, true);
-		store_node_put(y->store, rs->n);
+		n = store_node_find(y->store, rs->ino);
+		if (!n) {
+			cache_file_remove(y->store->cache, rs->ino);
+		} else {
+			if (store_node_reset(y->store, n, rs->size, rs->etag))
+				log_error("inode %llu: cannot reset cached data",
+					  (unsigned long long)rs->ino);
+			store_node_put(y->store, n);
+		}
+		if (y->notify.inode)
+			y->notify.inode(y->notify.arg, rs->ino, true);
 		free(rs);
 	}
 }
@@ -582,25 +581,24 @@ static void delete_local(void *arg, uint64_t ino)
 	cache_file_remove(y->store->cache, ino);
 }
 
-static int reconcile_entry(void *arg, const char *name,
-			   const struct remote_attr *a)
+/* One entry of a remote listing, held until its batch is applied. */
+struct listed {
+	char name[META_NAME_MAX + 1];
+	struct remote_attr a;
+	char *link;			/* symlink target, read at listing */
+};
+
+/* Brings one listed entry into the store; in the batch's transaction. */
+static int apply_entry(struct reconcile *r, const struct listed *l)
 {
-	struct reconcile *r = arg;
+	const struct remote_attr *a = &l->a;
 	struct sync *y = r->y;
 	struct meta_entry e;
-	bool notify_entry = false, notify_inode = false, data = false;
-	bool update = false;
-	char link[4096];
+	bool notify_entry = false, notify_inode = false, update = false;
 	int rc;
 
-	if (!r->in_txn) {
-		rc = meta_begin(y->meta);
-		if (rc)
-			return rc;
-		r->in_txn = true;
-	}
 	/* a first listing finds nothing to update: insert straight away */
-	rc = r->first ? -ENOENT : meta_lookup(y->meta, r->dir, name, &e);
+	rc = r->first ? -ENOENT : meta_lookup(y->meta, r->dir, l->name, &e);
 	if (rc == 0 && (e.mode & S_IFMT) != (a->mode & S_IFMT) && !e.dirty) {
 		/* replaced by another type: start over */
 		rc = meta_delete(y->meta, e.ino, delete_local, y);
@@ -610,22 +608,15 @@ static int reconcile_entry(void *arg, const char *name,
 		rc = -ENOENT;
 	}
 	if (rc == -ENOENT) {
+		if (S_ISLNK(a->mode) && !l->link)
+			return 0;	/* its target could not be read */
 		memset(&e, 0, sizeof(e));
 		e.parent = r->dir;
-		snprintf(e.name, sizeof(e.name), "%s", name);
+		snprintf(e.name, sizeof(e.name), "%s", l->name);
 		entry_from_remote(&e, a);
-		if (S_ISLNK(a->mode)) {
-			char *p = util_path_join(r->path, name);
-
-			rc = remote_readlink(y->remote, p, link, sizeof(link));
-			free(p);
-			if (rc) {
-				log_warn("%s/%s: cannot read symlink: %s",
-					 r->path, name, strerror(-rc));
-				return 0;
-			}
-			e.link = xstrdup(link);
-			e.size = strlen(link);
+		if (l->link) {
+			e.link = xstrdup(l->link);
+			e.size = strlen(l->link);
 		}
 		rc = meta_insert(y->meta, &e);
 		notify_entry = true;
@@ -634,10 +625,9 @@ static int reconcile_entry(void *arg, const char *name,
 		if (S_ISREG(e.mode) && !e.dirty && strcmp(e.etag, a->etag)) {
 			if (e.etag[0])
 				log_info("%s%s%s: changed on the remote",
-					 r->path, *r->path ? "/" : "", name);
-			/* a file in use has the kernel told after its reset */
-			notify_inode = !drop_data(r, &e, a);
-			data = update = true;
+					 r->path, *r->path ? "/" : "", l->name);
+			drop_data(r, &e, a);	/* the kernel is told after */
+			update = true;
 			entry_from_remote(&e, a);
 		} else if (!e.dirty && (e.mode != a->mode ||
 					(S_ISREG(e.mode) &&
@@ -655,18 +645,66 @@ static int reconcile_entry(void *arg, const char *name,
 	/* a directory listed for the first time has no names the kernel
 	 * could have cached: only polls need to tell it */
 	if (!rc && notify_entry && !r->first && y->notify.entry)
-		y->notify.entry(y->notify.arg, r->dir, name);
+		y->notify.entry(y->notify.arg, r->dir, l->name);
 	if (!rc && notify_inode && y->notify.inode)
-		y->notify.inode(y->notify.arg, e.ino, data);
+		y->notify.inode(y->notify.arg, e.ino, false);
 	meta_entry_release(&e);
-	if (rc)
-		return rc;
-	if (++r->batch >= RECONCILE_BATCH) {
-		r->in_txn = false;
-		r->batch = 0;
-		return meta_commit(y->meta);
+	return rc;
+}
+
+/* Applies the listed entries in one short transaction, and empties the
+ * batch. */
+static int apply_batch(struct reconcile *r)
+{
+	struct meta *m = r->y->meta;
+	int rc, i;
+
+	if (!r->nlisted)
+		return 0;
+	rc = meta_begin(m);
+	for (i = 0; i < r->nlisted && !rc; i++)
+		rc = apply_entry(r, &r->listed[i]);
+	if (!rc)
+		rc = meta_commit(m);
+	else if (i)
+		meta_rollback(m);
+	for (i = 0; i < r->nlisted; i++)
+		free(r->listed[i].link);
+	r->nlisted = 0;
+	return rc;
+}
+
+/*
+ * remote_list() callback: collects entries (reading symlink targets, the
+ * remote I/O) without any lock held, and applies them a batch at a time:
+ * the database is never held across remote I/O, and memory stays bounded
+ * however large the directory.
+ */
+static int reconcile_entry(void *arg, const char *name,
+			   const struct remote_attr *a)
+{
+	struct reconcile *r = arg;
+	struct listed *l = &r->listed[r->nlisted];
+	char link[4096];
+	int rc;
+
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->a = *a;
+	l->link = NULL;
+	if (S_ISLNK(a->mode)) {
+		char *p = util_path_join(r->path, name);
+
+		rc = remote_readlink(r->y->remote, p, link, sizeof(link));
+		free(p);
+		if (rc)
+			log_warn("%s/%s: cannot read symlink: %s", r->path,
+				 name, strerror(-rc));
+		else
+			l->link = xstrdup(link);
 	}
-	return 0;
+	if (++r->nlisted < RECONCILE_BATCH)
+		return 0;
+	return apply_batch(r);
 }
 
 static int remove_unseen(void *arg, const struct meta_entry *e)
@@ -700,20 +738,20 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 	struct reconcile r = { .y = y, .dir = ino, .first = first };
 	struct meta_entry e;
 	char *path;
-	int rc;
+	int rc, i;
 
 	rc = meta_path(y->meta, ino, &path);
 	if (rc)
 		return rc == -ENOENT ? 0 : rc;
 	r.path = path;
 	r.gen = util_now_ns();
+	r.listed = xcalloc(RECONCILE_BATCH, sizeof(*r.listed));
 	rc = remote_list(y->remote, path, reconcile_entry, &r);
-	if (r.in_txn) {
-		if (rc)
-			meta_rollback(y->meta);
-		else
-			rc = meta_commit(y->meta);
-	}
+	if (!rc)
+		rc = apply_batch(&r);
+	for (i = 0; i < r.nlisted; i++)
+		free(r.listed[i].link);
+	free(r.listed);
 	run_resets(&r);
 	if (rc) {
 		if (rc == -EHOSTDOWN)

@@ -10,16 +10,22 @@
 MiB=$((1024 * 1024))
 head -c $((64 * MiB)) /dev/urandom >"$R/slow.bin"
 
-CLONEDRIVE_TEST_READ_DELAY_MS=100 cd_mount "$R" "$M"
+# counters read afresh at every try of wait_for
+fetching() { test "$(stat_of "$M" fetch_requests)" -ge 1; }
+cancelled() { test "$(stat_of "$M" fetches_cancelled)" -ge 1; }
+
+CLONEDRIVE_TEST_READ_DELAY_MS=250 cd_mount "$R" "$M"
 step "reader killed while waiting"
 dd if="$M/slow.bin" of=/dev/null bs=8M iflag=direct status=none &
 reader=$!
-sleep 0.6
+# kill it inside a fetch: a 1 MiB fetch is 4 reads of 250 ms each, and
+# the counter moves after the first of them
+wait_for 20 fetching
 kill -9 "$reader"
 wait "$reader" 2>/dev/null || true
 
 step "the fetch was cancelled"
-wait_for 10 test "$(stat_of "$M" fetches_cancelled)" -ge 1
+wait_for 10 cancelled
 sleep 1	# let whatever was still running finish
 fetched=$(stat_of "$M" fetched_bytes)
 echo "fetched $fetched bytes of $((64 * MiB))"
