@@ -7,8 +7,10 @@
 #     tests), tests/run-cases.sh build/clonedrive (mount cases; logs in
 #     tests/out/<area>/<name>.log)
 #  3. the same under ASan+UBSan in build-asan/ (logs in tests/out/asan/)
+#  4. the same under TSan in build-tsan/ (logs in tests/out/tsan/): data
+#     races and lock-order inversions in the daemon's threads
 #
-#  --quick        skip the sanitizer pass (step 3)
+#  --quick        skip the sanitizer passes (steps 3 and 4)
 #  --only REGEX   run only the mount cases whose <area>/<name> matches REGEX
 #                 (unit tests still run: they take seconds)
 #
@@ -136,6 +138,10 @@ if [ $quick = 0 ]; then
 	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 	run_pass asan build-asan "$root/tests/out/asan" \
 		-Db_sanitize=address,undefined -Db_lundef=false
+	# report_signal_unsafe: libfuse's signal handler is not ours to fix
+	export TSAN_OPTIONS=report_signal_unsafe=0:halt_on_error=0
+	run_pass tsan build-tsan "$root/tests/out/tsan" \
+		-Db_sanitize=thread -Db_lundef=false
 fi
 
 echo "=== summary ==="

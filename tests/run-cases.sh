@@ -17,8 +17,8 @@
 # crashed or hung case cannot disturb the next one: it force-unmounts every
 # mount under $T (read from /proc/self/mounts, deepest first), kills the
 # clonedrive daemons whose pids are recorded in $T/*.pid (only those), and
-# removes $T. Sanitizer reports of sanitized builds are sent to $T/asan.* and
-# $T/ubsan.* (log_path): a case that leaves one fails, and the report is
+# removes $T. Sanitizer reports of sanitized builds are sent to $T/asan.*,
+# $T/ubsan.* and $T/tsan.* (log_path): a case that leaves one fails, and the report is
 # appended to its log. This catches errors in the daemon, whose stderr is
 # gone once it has detached.
 #
@@ -161,6 +161,7 @@ run_one()
 			exec env CD_BIN="$bin" T="$t" CASE_NAME="$id" \
 				ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$t/asan" \
 				UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$t/ubsan" \
+				TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}log_path=$t/tsan" \
 				timeout -k 15 "$timeout_s" "$script"
 		) </dev/null >>"$log" 2>&1
 	} 2>/dev/null
@@ -171,7 +172,7 @@ run_one()
 
 	{
 		cleanup_case "$t"
-		for f in "$t"/asan.* "$t"/ubsan.*; do
+		for f in "$t"/asan.* "$t"/ubsan.* "$t"/tsan.*; do
 			[ -f "$f" ] || continue
 			echo "runner: sanitizer report ${f##*/}:"
 			cat "$f"
