@@ -368,6 +368,35 @@ static int foreign_xattr_errno(const char *name)
 	return -EOPNOTSUPP;
 }
 
+/* Whether op would change the drive (refused on a read-only mount). */
+static bool mutates(const struct fop *op)
+{
+	int acc = (int)op->flags & O_ACCMODE;
+
+	switch (op->kind) {
+	case FOP_MKNOD:
+	case FOP_MKDIR:
+	case FOP_SYMLINK:
+	case FOP_UNLINK:
+	case FOP_RMDIR:
+	case FOP_RENAME:
+	case FOP_LINK:
+	case FOP_CREATE:
+	case FOP_WRITE:
+	case FOP_REMOVEXATTR:
+		return true;
+	case FOP_SETATTR:
+		return op->to_set != 0;
+	case FOP_OPEN:
+		return acc != O_RDONLY || (op->flags & O_TRUNC);
+	case FOP_SETXATTR:	/* the drive's own controls stay usable */
+		return strncmp(op->newname, XATTR_PREFIX,
+			       strlen(XATTR_PREFIX)) != 0;
+	default:
+		return false;
+	}
+}
+
 static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 {
 	struct fs *fs = f->fs;
@@ -375,6 +404,10 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 	uint64_t end;
 	int rc;
 
+	/* the kernel refuses these on an ro mount already; this keeps the
+	 * promise if it ever does not */
+	if (fs->readonly && mutates(op))
+		return done(op, -EROFS);
 	switch (op->kind) {
 	case FOP_LOOKUP:
 	case FOP_OPENDIR:
@@ -393,8 +426,6 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		grow_readahead(fs, op);
 		return FILTER_PASS;
 	case FOP_WRITE:
-		if (fs->readonly)
-			return done(op, -EROFS);
 		n = op->file->n;
 		pthread_mutex_lock(&n->lock);
 		end = n->base;

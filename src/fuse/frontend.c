@@ -218,10 +218,6 @@ static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		op.to_set |= STORE_SET_MTIME_NOW;
 	else if (to_set & FUSE_SET_ATTR_MTIME)
 		op.to_set |= STORE_SET_MTIME;
-	if (fs->readonly && op.to_set) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
 	filter_run(fs, &op);
 	if (op.result)
 		reply_err(req, &op);
@@ -252,10 +248,6 @@ static void make(fuse_req_t req, enum fop_kind kind, fuse_ino_t parent,
 	struct fe_req r;
 	struct fop op;
 
-	if (fs->readonly) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
 	op_init(&op, &r, req, kind, parent);
 	op.name = name;
 	op.mode = mode;
@@ -290,10 +282,6 @@ static void remove_name(fuse_req_t req, enum fop_kind kind, fuse_ino_t parent,
 	struct fe_req r;
 	struct fop op;
 
-	if (fs->readonly) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
 	op_init(&op, &r, req, kind, parent);
 	op.name = name;
 	filter_run(fs, &op);
@@ -319,10 +307,6 @@ static void fe_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fe_req r;
 	struct fop op;
 
-	if (fs->readonly) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
 	op_init(&op, &r, req, FOP_RENAME, parent);
 	op.name = name;
 	op.newparent = newparent;
@@ -352,15 +336,9 @@ static void open_common(fuse_req_t req, enum fop_kind kind, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	int acc = fi->flags & O_ACCMODE;
 	struct fe_req r;
 	struct fop op;
 
-	if (fs->readonly && (kind == FOP_CREATE || acc != O_RDONLY ||
-			     (fi->flags & O_TRUNC))) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
 	op_init(&op, &r, req, kind, ino);
 	op.name = name;
 	op.mode = mode;

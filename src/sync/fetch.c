@@ -188,8 +188,24 @@ static int run_job(struct fetcher *f, struct fetch_job *j)
 	return 0;
 }
 
-/* Runs a job taken off its queue, publishes its result, drops the
- * queue's reference and the node reference the job held. */
+/* Publishes a job's result to its waiters, drops the queue's reference
+ * to the job and the job's reference to its node. */
+static void finish_job(struct fetcher *f, struct fetch_job *j, int rc)
+{
+	struct node *n = j->n;
+
+	pthread_mutex_lock(&n->lock);
+	j->rc = rc;
+	j->done = true;
+	job_unlink(j);
+	n->fetching--;
+	pthread_cond_broadcast(&n->cond);
+	job_unref(j);
+	pthread_mutex_unlock(&n->lock);
+	store_node_put(f->store, n);
+}
+
+/* Runs a job taken off its queue and finishes it. */
 static void run_and_finish(struct fetcher *f, struct fetch_job *j)
 {
 	struct node *n = j->n;
@@ -209,15 +225,7 @@ static void run_and_finish(struct fetcher *f, struct fetch_job *j)
 			  (unsigned long long)j->start,
 			  (unsigned long long)j->end, strerror(-rc));
 	}
-	pthread_mutex_lock(&n->lock);
-	j->rc = rc;
-	j->done = true;
-	job_unlink(j);
-	n->fetching--;
-	pthread_cond_broadcast(&n->cond);
-	job_unref(j);
-	pthread_mutex_unlock(&n->lock);
-	store_node_put(f->store, n);
+	finish_job(f, j, rc);
 }
 
 static void *fetch_thread(void *arg)
@@ -272,19 +280,8 @@ static void fail_queue(struct fetcher *f, struct fetch_queue *q)
 {
 	struct fetch_job *j;
 
-	while ((j = queue_pop(q))) {
-		struct node *n = j->n;
-
-		pthread_mutex_lock(&n->lock);
-		j->rc = -ECANCELED;
-		j->done = true;
-		job_unlink(j);
-		n->fetching--;
-		pthread_cond_broadcast(&n->cond);
-		job_unref(j);
-		pthread_mutex_unlock(&n->lock);
-		store_node_put(f->store, n);
-	}
+	while ((j = queue_pop(q)))
+		finish_job(f, j, -ECANCELED);
 }
 
 void fetch_free(struct fetcher *f)
