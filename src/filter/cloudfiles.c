@@ -119,6 +119,15 @@ static enum filter_verdict done(struct fop *op, int result)
 	return FILTER_DONE;
 }
 
+/* The remote operation each namespace change of one name becomes. */
+static const enum jop_kind remote_change[FOP_COUNT] = {
+	[FOP_MKDIR] = JOP_MKDIR,
+	[FOP_SYMLINK] = JOP_SYMLINK,
+	[FOP_UNLINK] = JOP_UNLINK,
+	[FOP_RMDIR] = JOP_RMDIR,
+	[FOP_RENAME] = JOP_RENAME,
+};
+
 /* Builds the journal op of a namespace change. */
 static int make_jop(struct fs *fs, struct fop *op, enum jop_kind kind)
 {
@@ -439,23 +448,17 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 			rc = store_node_save(fs->store, n);
 		return rc ? done(op, rc) : FILTER_PASS;
 	case FOP_MKDIR:
-		rc = make_jop(fs, op, JOP_MKDIR);
-		return rc ? done(op, rc) : FILTER_PASS;
 	case FOP_SYMLINK:
-		rc = make_jop(fs, op, JOP_SYMLINK);
-		return rc ? done(op, rc) : FILTER_PASS;
 	case FOP_UNLINK:
-		rc = make_jop(fs, op, JOP_UNLINK);
-		return rc ? done(op, rc) : FILTER_PASS;
 	case FOP_RMDIR:
-		rc = make_jop(fs, op, JOP_RMDIR);
+		rc = make_jop(fs, op, remote_change[op->kind]);
 		return rc ? done(op, rc) : FILTER_PASS;
 	case FOP_RENAME:
 		if (op->flags & ~(unsigned)RENAME_NOREPLACE)
 			return done(op, -EINVAL);
 		rc = sync_populate(fs->sync, op->newparent);
 		if (!rc)
-			rc = make_jop(fs, op, JOP_RENAME);
+			rc = make_jop(fs, op, remote_change[op->kind]);
 		return rc ? done(op, rc) : FILTER_PASS;
 	case FOP_SETATTR:
 		rc = setattr_jop(fs, op);

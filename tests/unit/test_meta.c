@@ -5,21 +5,12 @@
  */
 #include "common.h"
 
+#include "check.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/meta.h"
-
-static int failures;
-
-#define CHECK(cond)                                                    \
-	do {                                                           \
-		if (!(cond)) {                                         \
-			printf("not ok - %s:%d: %s\n", __FILE__,       \
-			       __LINE__, #cond);                       \
-			failures++;                                    \
-		}                                                      \
-	} while (0)
 
 static uint64_t add(struct meta *m, uint64_t parent, const char *name,
 		    uint32_t mode)

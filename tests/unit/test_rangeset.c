@@ -4,18 +4,9 @@
  */
 #include "common.h"
 
+#include "check.h"
+
 #include "util/rangeset.h"
-
-static int failures;
-
-#define CHECK(cond)                                                    \
-	do {                                                           \
-		if (!(cond)) {                                         \
-			printf("not ok - %s:%d: %s\n", __FILE__,       \
-			       __LINE__, #cond);                       \
-			failures++;                                    \
-		}                                                      \
-	} while (0)
 
 #define SPACE 4096
 
