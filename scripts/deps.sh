@@ -10,6 +10,7 @@ pkgs=(
 	build-essential meson ninja-build pkg-config
 	libfuse3-dev fuse3 libsqlite3-dev sqlite3
 	attr python3 strace util-linux e2fsprogs psmisc procps
+	clang libclang-rt-14-dev
 )
 
 if ! command -v dpkg >/dev/null 2>&1; then

@@ -9,8 +9,9 @@
 #  3. the same under ASan+UBSan in build-asan/ (logs in tests/out/asan/)
 #  4. the same under TSan in build-tsan/ (logs in tests/out/tsan/): data
 #     races and lock-order inversions in the daemon's threads
+#  5. the fuzz targets (libFuzzer, tests/fuzz/run.sh) for 20 s each
 #
-#  --quick        skip the sanitizer passes (steps 3 and 4)
+#  --quick        skip the sanitizer passes and the fuzzing (steps 3-5)
 #  --only REGEX   run only the mount cases whose <area>/<name> matches REGEX
 #                 (unit tests still run: they take seconds)
 #
@@ -142,6 +143,13 @@ if [ $quick = 0 ]; then
 	export TSAN_OPTIONS=report_signal_unsafe=0:halt_on_error=0
 	run_pass tsan build-tsan "$root/tests/out/tsan" \
 		-Db_sanitize=thread -Db_lundef=false
+
+	echo "=== fuzzing ==="
+	if bash tests/fuzz/run.sh build "${CD_FUZZ_SECONDS:-20}"; then
+		passed=$((passed + 1))
+	else
+		note_fail "fuzz: tests/fuzz/run.sh (see build/fuzz/)"
+	fi
 fi
 
 echo "=== summary ==="
