@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "ctl/server.h"
 #include "filter/filter.h"
 #include "fuse/frontend.h"
 #include "remote/remote.h"
@@ -515,6 +516,7 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 		 int ready_fd)
 {
 	struct sync_config cfg = { o->poll_ms, o->upload_delay_ms };
+	struct ctl_server *ctl = NULL;
 	struct frontend *fe = NULL;
 	struct remote *remote;
 	char err[512];
@@ -559,6 +561,14 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 		log_error("cannot start the sync engine: %s", strerror(-rc));
 		goto out_frontend;
 	}
+	{
+		struct ctl_info info = { o->remote, mnt, cache };
+
+		fs.control_path = xasprintf("%s/control.sock", cache);
+		rc = ctl_server_start(&fs, &info, fs.control_path, &ctl);
+		if (rc)
+			goto out_frontend;
+	}
 	if (o->pid_file)
 		write_pid_file(o->pid_file);
 	log_info("mounted %s at %s (cache %s)", remote->spec, mnt, cache);
@@ -579,6 +589,7 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	log_info("unmounting %s", mnt);
 	frontend_release_all(fe);
 out_frontend:
+	ctl_server_stop(ctl);
 	/* workers that use the fetcher, the fetcher, then the saver */
 	sync_stop(fs.sync);
 	fetch_free(fs.fetcher);
@@ -593,6 +604,7 @@ out_sync:
 	fetch_free(fs.fetcher);
 	store_close(fs.store);
 out_remote:
+	free(fs.control_path);
 	remote_close(remote);
 	if (ready_fd >= 0)
 		report(ready_fd, 1);
@@ -621,6 +633,8 @@ static int mount_run(struct mount_opts *opts)
 			strerror(errno));
 		return 1;
 	}
+	if (is_dir_remote)
+		o.remote = remote_dir;	/* logs and status say where */
 	name = instance_name(is_dir_remote ? remote_dir : o.remote, mnt);
 	if (!o.cache_dir) {
 		dir = xdg_dir("XDG_CACHE_HOME", ".cache");

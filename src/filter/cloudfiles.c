@@ -181,8 +181,7 @@ static int setattr_jop(struct fs *fs, struct fop *op)
 	return 0;
 }
 
-/* The user.clonedrive.state of an inode. */
-static const char *state_of(struct fs *fs, uint64_t ino)
+const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 {
 	struct meta_entry e;
 	struct rangeset rs;
@@ -313,11 +312,14 @@ static enum filter_verdict get_virtual(struct fs *fs, struct fop *op,
 	size_t len;
 
 	if (strcmp(name, "state") == 0)
-		text = xstrdup(state_of(fs, op->ino));
+		text = xstrdup(cloudfiles_state(fs, op->ino));
 	else if (strcmp(name, "stats") == 0 && op->ino == META_ROOT_INO)
 		text = stats_text(fs);
 	else if (strcmp(name, "pending") == 0 && op->ino == META_ROOT_INO)
 		text = pending_text(fs);
+	else if (strcmp(name, "control") == 0 && op->ino == META_ROOT_INO &&
+		 fs->control_path)
+		text = xstrdup(fs->control_path);
 	else
 		return done(op, -ENODATA);
 	len = strlen(text);

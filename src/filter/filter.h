@@ -115,6 +115,7 @@ struct fs {
 	double timeout;			/* entry/attr timeouts for the kernel */
 	struct filter *filters;		/* the stack, highest first */
 	int nfilters;
+	char *control_path;		/* the control socket, or NULL */
 };
 
 enum filter_verdict {
@@ -150,6 +151,10 @@ void filter_stack_release(struct fs *fs);
 void filter_run(struct fs *fs, struct fop *op);
 /* The name of an op kind, for logs. */
 const char *fop_name(enum fop_kind kind);
+
+/* The user.clonedrive.state of inode ino: placeholder, partial,
+ * hydrated, dirty, uploading or error. */
+const char *cloudfiles_state(struct fs *fs, uint64_t ino);
 
 /* The built-in filters, highest first in filter.c's table. */
 extern const struct filter_ops trace_filter;
