@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -292,6 +293,18 @@ static void drop_fds(struct msghdr *mh)
 	}
 }
 
+/* The reply to a peer that may not use the socket. */
+static ssize_t refusal(uint8_t *buf)
+{
+	struct ctl_msg r;
+	uint8_t num[8];
+
+	ctl_msg_init(&r, CTL_OP_REPLY);
+	if (ctl_add_u64(&r, CTL_KEY_STATUS, EACCES, num))
+		return -E2BIG;
+	return ctl_encode(&r, buf, CTL_MSG_MAX);
+}
+
 static void *client_thread(void *arg)
 {
 	struct client *c = arg;
@@ -299,26 +312,22 @@ static void *client_thread(void *arg)
 	uint8_t *req = xmalloc(CTL_MSG_MAX + 1);
 	uint8_t *rep = xmalloc(CTL_MSG_MAX);
 	char cbuf[CMSG_SPACE(16 * sizeof(int))];
-	struct ucred cred;
+	struct ucred cred = { 0, 0, 0 };
 	socklen_t clen = sizeof(cred);
+	bool allowed;
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
-	    (cred.uid != srv->owner && cred.uid != 0)) {
-		struct ctl_msg r;
-		uint8_t num[8];
-		ssize_t n;
+	allowed = getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 &&
+		  (cred.uid == srv->owner || cred.uid == 0);
+	if (!allowed) {
+		/* answer its first request, then hang up; a stranger that
+		 * says nothing is dropped after a moment */
+		struct timeval tv = { 2, 0 };
 
 		log_warn("control: refused a connection from uid %d (pid %d)",
 			 (int)cred.uid, (int)cred.pid);
-		ctl_msg_init(&r, CTL_OP_REPLY);
-		if (!ctl_add_u64(&r, CTL_KEY_STATUS, EACCES, num)) {
-			n = ctl_encode(&r, rep, CTL_MSG_MAX);
-			if (n > 0 && send(c->fd, rep, (size_t)n,
-					  MSG_NOSIGNAL) < 0) {
-				/* the peer is gone: nothing to tell */
-			}
-		}
-		goto out;
+		if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+			       sizeof(tv)) < 0)
+			goto out;
 	}
 	for (;;) {
 		struct iovec iov = { req, CTL_MSG_MAX + 1 };
@@ -334,6 +343,14 @@ static void *client_thread(void *arg)
 		if (got <= 0)
 			break;
 		drop_fds(&mh);
+		if (!allowed) {
+			n = refusal(rep);
+			if (n > 0 && send(c->fd, rep, (size_t)n,
+					  MSG_NOSIGNAL) < 0) {
+				/* gone already: nothing to tell */
+			}
+			break;
+		}
 		/* a truncated packet is too big: refused as malformed */
 		n = ctl_server_handle(srv, req,
 				      (mh.msg_flags & MSG_TRUNC) ? 0

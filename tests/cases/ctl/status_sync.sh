@@ -45,19 +45,20 @@ rc=0; "$CD_BIN" status --bogus "$M" 2>/dev/null || rc=$?
 assert_eq "$rc" 2 "status with a bad option"
 
 step "another user is refused"
+chmod 755 "$T"	# let the other user reach the mount (allow_other)
 rc=0
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$CD_BIN" status "$M" 2>&1) || rc=$?
 echo "$out"
 assert_eq "$rc" 3 "exit status for another user"
 [[ $out == *"only the user who mounted it"* ]] || die "no clear message"
-sock=$(getfattr --only-values -n user.clonedrive.control "$M")
+sock=$(getfattr --absolute-names --only-values -n user.clonedrive.control "$M")
 [ -S "$sock" ] || die "no socket at $sock"
 assert_eq "$(stat -c %a "$(dirname "$sock")")" 700 "socket directory mode"
 # behind the directory, the daemon itself checks the peer
 chmod 755 "$(dirname "$sock")"
 chmod 666 "$sock"
-setpriv --reuid=65534 --regid=65534 --clear-groups python3 - "$sock" <<'PY'
+setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 - "$sock" <<'PY'
 import socket, struct, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
