@@ -57,16 +57,15 @@ static void out_add(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
 	char *piece;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&piece, fmt, ap);
+	piece = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	o->s = xrealloc(o->s, o->len + (size_t)n + 1);
-	memcpy(o->s + o->len, piece, (size_t)n + 1);
-	o->len += (size_t)n;
+	n = strlen(piece);
+	o->s = xrealloc(o->s, o->len + n + 1);
+	memcpy(o->s + o->len, piece, n + 1);
+	o->len += n;
 	free(piece);
 }
 

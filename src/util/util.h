@@ -6,6 +6,8 @@
 
 #include "common.h"
 
+#include <stdarg.h>
+
 /* Allocation that aborts on failure, for small internal allocations. */
 void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
@@ -14,6 +16,7 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* A new string, printf-style. */
 char *xasprintf(const char *fmt, ...) CD_PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) CD_PRINTF(1, 0);
 
 /* Parses a whole string as an unsigned decimal number; 0 or -EINVAL. */
 int util_parse_u64(const char *s, uint64_t *out) CD_WUR;
