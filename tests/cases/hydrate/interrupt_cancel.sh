@@ -14,12 +14,13 @@ head -c $((64 * MiB)) /dev/urandom >"$R/slow.bin"
 fetching() { test "$(stat_of "$M" fetch_requests)" -ge 1; }
 cancelled() { test "$(stat_of "$M" fetches_cancelled)" -ge 1; }
 
-CLONEDRIVE_TEST_READ_DELAY_MS=250 cd_mount "$R" "$M"
+CLONEDRIVE_TEST_READ_DELAY_MS=500 cd_mount "$R" "$M"
 step "reader killed while waiting"
 dd if="$M/slow.bin" of=/dev/null bs=8M iflag=direct status=none &
 reader=$!
-# kill it inside a fetch: a 1 MiB fetch is 4 reads of 250 ms each, and
-# the counter moves after the first of them
+# kill it inside a fetch: a 1 MiB fetch is 4 reads of 500 ms each, and
+# the counter moves after the first of them, leaving 1.5 s to land the
+# kill even on a loaded machine
 wait_for 20 fetching
 kill -9 "$reader"
 wait "$reader" 2>/dev/null || true
