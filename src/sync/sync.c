@@ -57,7 +57,6 @@ struct sync {
 	bool refresh;			/* poll now */
 	bool busy;			/* worker is performing an op */
 	bool hurry;			/* skip debounce delays */
-	uint64_t uploading;		/* inode being uploaded, or 0 */
 	pthread_mutex_t populate_lock;	/* one listing at a time */
 	pthread_t journal_thread;
 	pthread_t poll_thread;
@@ -108,16 +107,6 @@ void sync_refresh(struct sync *y)
 	y->refresh = true;
 	pthread_cond_broadcast(&y->cond);
 	pthread_mutex_unlock(&y->lock);
-}
-
-bool sync_is_uploading(struct sync *y, uint64_t ino)
-{
-	bool up;
-
-	pthread_mutex_lock(&y->lock);
-	up = y->uploading == ino;
-	pthread_mutex_unlock(&y->lock);
-	return up;
 }
 
 int sync_queue_upload(struct sync *y, uint64_t ino)
@@ -238,16 +227,8 @@ static int do_upload(struct sync *y, const struct jop *op)
 	mtime = n->mtime_ns;
 	n->uploading = true;
 	pthread_mutex_unlock(&n->lock);
-	pthread_mutex_lock(&y->lock);
-	y->uploading = op->ino;
-	pthread_mutex_unlock(&y->lock);
-
 	rc = remote_put(y->remote, op->path, n->fd, size, e.mode & 07777,
 			mtime, upload_progress, &prog, &out);
-
-	pthread_mutex_lock(&y->lock);
-	y->uploading = 0;
-	pthread_mutex_unlock(&y->lock);
 	pthread_mutex_lock(&n->lock);
 	n->uploading = false;
 	if (!rc && n->write_gen == gen) {

@@ -59,8 +59,6 @@ void sync_refresh(struct sync *y);
 /* Waits until the journal is empty: 0, or -ETIMEDOUT. Skips the debounce
  * delay of queued uploads. */
 int sync_wait_idle(struct sync *y, uint64_t timeout_ms) CD_WUR;
-/* Whether an upload of ino is running now. */
-bool sync_is_uploading(struct sync *y, uint64_t ino);
 /* "upload", "rename", ... for messages. */
 const char *sync_op_name(enum jop_kind k);
 /* Remote path of entry ino as the remote knows it once the journal is

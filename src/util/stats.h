@@ -16,7 +16,6 @@ struct stats {
 	uint64_t remote_errors;		/* remote operations that failed */
 	uint64_t fetches_cancelled;	/* fetches no one waited for any more */
 	uint64_t polls;			/* remote polls completed */
-	uint64_t blocked_ops;		/* remote ops waiting for a retry */
 	uint64_t remote_down;		/* 1 while the remote is unreachable */
 };
 

@@ -51,8 +51,5 @@ int util_mount_at(const char *path, unsigned *maj, unsigned *min,
 int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off) CD_WUR;
 int util_pread_all(int fd, void *buf, size_t len, uint64_t off) CD_WUR;
 
-/* Copies [off, off+len) of src to the same offsets of dst, without
- * moving either file offset. 0 or -errno. */
-int util_copy_range(int src, int dst, uint64_t off, uint64_t len) CD_WUR;
 
 #endif
