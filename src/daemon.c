@@ -34,6 +34,7 @@
 #include "remote/remote.h"
 #include "store/store.h"
 #include "sync/fetch.h"
+#include "sync/residency.h"
 #include "sync/sync.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -51,6 +52,11 @@ struct mount_opts {
 	uint64_t poll_ms;
 	uint64_t upload_delay_ms;
 	uint64_t readahead;
+	uint64_t cache_max;
+	uint64_t min_free;
+	uint64_t full_wait_ms;
+	char *no_hydrate_for;
+	int no_hydrate_errno;
 	double timeout;
 	const char *remote;
 	const char *mountpoint;
@@ -66,6 +72,11 @@ enum {
 	OPT_DEBUG,
 	OPT_ATTR_TIMEOUT,
 	OPT_READ_AHEAD,
+	OPT_CACHE_MAX,
+	OPT_MIN_FREE,
+	OPT_FULL_WAIT,
+	OPT_NO_HYDRATE_FOR,
+	OPT_NO_HYDRATE_ERRNO,
 };
 
 /* The options of mount, with their defaults in the help text. */
@@ -80,6 +91,11 @@ static const struct option mount_longopts[] = {
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "attr-timeout", required_argument, NULL, OPT_ATTR_TIMEOUT },
 	{ "read-ahead", required_argument, NULL, OPT_READ_AHEAD },
+	{ "cache-max", required_argument, NULL, OPT_CACHE_MAX },
+	{ "min-free", required_argument, NULL, OPT_MIN_FREE },
+	{ "cache-full-wait", required_argument, NULL, OPT_FULL_WAIT },
+	{ "no-hydrate-for", required_argument, NULL, OPT_NO_HYDRATE_FOR },
+	{ "no-hydrate-errno", required_argument, NULL, OPT_NO_HYDRATE_ERRNO },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -110,6 +126,19 @@ static const char mount_usage[] =
 	"                          (default 3600)\n"
 	"  --read-ahead SIZE       kernel readahead of the mount (default 1M;\n"
 	"                          needs root, else the system's default)\n"
+	"  --cache-max SIZE        keep the cache under SIZE (e.g. 20G) by\n"
+	"                          evicting the least recently used clean,\n"
+	"                          unpinned files (default: no limit)\n"
+	"  --min-free SIZE         keep SIZE free on the cache's disk, the same\n"
+	"                          way (default: none)\n"
+	"  --cache-full-wait DUR   how long a write into a full cache waits for\n"
+	"                          uploads before ENOSPC (default 30s)\n"
+	"  --no-hydrate-for NAMES  programs (executable names, comma-separated,\n"
+	"                          e.g. tracker-extract,tumblerd) whose reads of\n"
+	"                          data not held locally fail instead of\n"
+	"                          downloading (default: none)\n"
+	"  --no-hydrate-errno ERR  what they get: EAGAIN (default), EIO,\n"
+	"                          EACCES, EPERM, ENODATA or ETIMEDOUT\n"
 	"  --log-file FILE         (default: $XDG_STATE_HOME/clonedrive/\n"
 	"                          NAME-HASH.log)\n"
 	"  --pid-file FILE         write the daemon's pid there\n"
@@ -283,6 +312,27 @@ static int set_opt(struct mount_opts *o, int id, const char *val)
 		if (util_parse_size(val, &o->readahead))
 			break;
 		return 0;
+	case OPT_CACHE_MAX:
+		if (util_parse_size(val, &o->cache_max))
+			break;
+		return 0;
+	case OPT_MIN_FREE:
+		if (util_parse_size(val, &o->min_free))
+			break;
+		return 0;
+	case OPT_FULL_WAIT:
+		if (util_parse_duration_ms(val, &o->full_wait_ms))
+			break;
+		return 0;
+	case OPT_NO_HYDRATE_FOR:
+		free(o->no_hydrate_for);
+		o->no_hydrate_for = xstrdup(val);
+		return 0;
+	case OPT_NO_HYDRATE_ERRNO:
+		o->no_hydrate_errno = policy_parse_errno(val);
+		if (!o->no_hydrate_errno)
+			break;
+		return 0;
 	case OPT_PID_FILE:
 		free(o->pid_file);
 		o->pid_file = xstrdup(val);
@@ -369,6 +419,8 @@ static int parse_mount_opts(int argc, char **argv, struct mount_opts *o)
 	o->upload_delay_ms = 2000;
 	o->timeout = 3600;
 	o->readahead = 1 << 20;
+	o->full_wait_ms = 30000;
+	o->no_hydrate_errno = EAGAIN;
 	optind = 1;
 	/* options may follow the operands: mount.fuse3 puts -o last */
 	while ((c = getopt_long(argc, argv, "fho:", mount_longopts, NULL)) !=
@@ -516,6 +568,8 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 		 int ready_fd)
 {
 	struct sync_config cfg = { o->poll_ms, o->upload_delay_ms };
+	struct residency_config rcfg = { o->cache_max, o->min_free,
+					 o->full_wait_ms, o->poll_ms };
 	struct ctl_server *ctl = NULL;
 	struct frontend *fe = NULL;
 	struct remote *remote;
@@ -539,9 +593,14 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 		goto out_remote;
 	}
 	fs.remote = remote;
-	fs.fetcher = fetch_new(fs.store, remote, &fs.stats, FETCH_THREADS,
-			       on_stale, &fs);
-	fs.sync = sync_new(fs.store, remote, fs.fetcher, &fs.stats, &cfg);
+	xfers_init(&fs.xfers);
+	policy_init(&fs.policy, o->no_hydrate_for, o->no_hydrate_errno);
+	fs.fetcher = fetch_new(fs.store, remote, &fs.stats, &fs.xfers,
+			       FETCH_THREADS, on_stale, &fs);
+	fs.sync = sync_new(fs.store, remote, fs.fetcher, &fs.stats, &fs.xfers,
+			   &cfg);
+	fs.res = residency_new(fs.store, fs.fetcher, fs.sync, &fs.stats, cache,
+			       &rcfg);
 	rc = filter_stack_init(&fs);
 	if (rc)
 		goto out_sync;
@@ -556,9 +615,23 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	if (rc)
 		goto out_filters;
 	frontend_set_readahead(mnt, o->readahead);
+	{
+		unsigned maj, min;
+		char type[64];
+
+		/* from mountinfo, never by I/O on the mount */
+		if (util_mount_at(mnt, &maj, &min, type, sizeof(type)) == 0)
+			residency_set_mount_dev(fs.res, maj, min);
+	}
 	rc = sync_start(fs.sync, frontend_notify(fe));
 	if (rc) {
 		log_error("cannot start the sync engine: %s", strerror(-rc));
+		goto out_frontend;
+	}
+	rc = residency_start(fs.res);
+	if (rc) {
+		log_error("cannot start the keeper of pinned files: %s",
+			  strerror(-rc));
 		goto out_frontend;
 	}
 	{
@@ -589,6 +662,8 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	log_info("unmounting %s", mnt);
 	frontend_release_all(fe);
 out_frontend:
+	/* tree operations of control requests stop at their next step */
+	residency_stop(fs.res);
 	ctl_server_stop(ctl);
 	/* workers that use the fetcher, the fetcher, then the saver */
 	sync_stop(fs.sync);
@@ -600,8 +675,12 @@ out_frontend:
 out_filters:
 	filter_stack_release(&fs);
 out_sync:
+	residency_stop(fs.res);
 	sync_free(fs.sync);
 	fetch_free(fs.fetcher);
+	residency_free(fs.res);
+	xfers_release(&fs.xfers);
+	policy_release(&fs.policy);
 	store_close(fs.store);
 out_remote:
 	free(fs.control_path);
@@ -723,6 +802,7 @@ int daemon_mount_main(int argc, char **argv)
 	free(o.log_file);
 	free(o.pid_file);
 	free(o.fuse_opts);
+	free(o.no_hydrate_for);
 	return rc;
 }
 

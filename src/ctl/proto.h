@@ -17,6 +17,28 @@
  * send them) and ignored by whoever does not know them; an unknown op is
  * answered with EOPNOTSUPP. A message that breaks any rule above is
  * refused whole (EBADMSG), a newer version with EPROTONOSUPPORT.
+ *
+ * A conversation: the client sends one request; the daemon answers with
+ * zero or more PROGRESS messages (long operations: pin, hydrate, sync)
+ * and then exactly one REPLY. A client that hangs up mid-way (Ctrl-C)
+ * stops the operation at its next step; what was done stays done and
+ * consistent (pin states are committed before any data moves).
+ *
+ * Requests (fields; PATH is relative to the mount root, absent or empty
+ * for the root itself, never with "." or ".." components):
+ *	STATUS   PATH?, FLAGS (CTL_F_JSON)
+ *	PIN      PATH: pin the file or tree, then hydrate it, with progress
+ *	UNPIN    PATH, FLAGS (CTL_F_INHERIT: back to unspecified, else
+ *	         unpinned): eligible for eviction again
+ *	FREE     PATH: drop the local data of what is in sync; refuses
+ *	         (EBUSY, with a list in TEXT) what is dirty, pinned or mapped
+ *	HYDRATE  PATH: fetch the file or tree without pinning, with progress
+ *	SYNC     TIMEOUT_MS: poll the remote, wait for the journal to drain,
+ *	         with progress (PENDING)
+ * Replies: STATUS (0 or an errno) and TEXT (what to show the user; on
+ * failure, what went wrong and what to do).
+ * PROGRESS: BYTES_DONE, BYTES_TOTAL, FILES_DONE, FILES_TOTAL, PATH (the
+ * file in hand, may be absent), PENDING (sync: operations left).
  */
 #ifndef CD_CTL_PROTO_H
 #define CD_CTL_PROTO_H
@@ -36,6 +58,7 @@ enum ctl_op {
 	CTL_OP_FREE,		/* path */
 	CTL_OP_HYDRATE,		/* path */
 	CTL_OP_SYNC,		/* timeout_ms */
+	CTL_OP_PROGRESS,	/* daemon to client, before the reply */
 	CTL_OP_MAX
 };
 
@@ -45,11 +68,16 @@ enum ctl_key {
 	CTL_KEY_TIMEOUT_MS,	/* u64 */
 	CTL_KEY_STATUS,		/* u64: 0 or an errno (reply) */
 	CTL_KEY_TEXT,		/* string: what to show the user (reply) */
+	CTL_KEY_BYTES_DONE,	/* u64 (progress) */
+	CTL_KEY_BYTES_TOTAL,	/* u64 (progress) */
+	CTL_KEY_FILES_DONE,	/* u64 (progress) */
+	CTL_KEY_FILES_TOTAL,	/* u64 (progress) */
+	CTL_KEY_PENDING,	/* u64: remote operations left (progress) */
 };
 
 enum ctl_flags {
 	CTL_F_JSON = 1 << 0,	/* status: answer in JSON */
-	CTL_F_RECURSIVE = 1 << 1,
+	CTL_F_INHERIT = 1 << 1,	/* unpin: back to unspecified */
 };
 
 /* One field; value points into the buffer the message was decoded from

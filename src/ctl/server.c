@@ -11,6 +11,11 @@
  * A request names files by paths relative to the mount root, resolved
  * name by name in the store (listing directories from the remote as
  * needed): nothing outside the mount is ever opened for a client.
+ *
+ * Long operations (pin, hydrate, sync) send PROGRESS packets as they go,
+ * at most ten a second and never blocking (a client that does not read
+ * them just misses some). A client that hangs up stops its operation at
+ * the next step: whatever was committed stays, nothing is half-done.
  */
 #include "common.h"
 
@@ -31,6 +36,8 @@
 #include "util/util.h"
 
 #define CTL_MAX_CLIENTS 8
+#define PROGRESS_EVERY_NS 100000000LL
+#define BAR_CELLS 20
 
 struct ctl_server {
 	struct fs *fs;
@@ -49,6 +56,15 @@ struct ctl_server {
 struct out {
 	char *s;
 	size_t len;
+};
+
+/* One request being answered. */
+struct req {
+	struct ctl_server *srv;
+	const struct ctl_msg *msg;
+	int fd;				/* the connection; -1: none (tests) */
+	int64_t last_sent;		/* monotonic ns of the last progress */
+	bool gone;			/* the client hung up */
 };
 
 static void out_add(struct out *o, const char *fmt, ...) CD_PRINTF(2, 3);
@@ -134,116 +150,463 @@ static int resolve(struct fs *fs, const char *path, struct meta_entry *out)
 	return rc;
 }
 
-/* status [PATH] [--json]: the mount, or one file. */
-static int do_status(struct ctl_server *srv, const struct ctl_msg *req,
-		     struct out *o)
+/* A bar of BAR_CELLS cells for done of total. */
+static void bar(uint64_t done, uint64_t total, char *buf)
+{
+	int cells = total ? (int)((double)done / (double)total * BAR_CELLS) : 0;
+	int i;
+
+	for (i = 0; i < BAR_CELLS; i++)
+		buf[i] = i < cells ? '#' : '.';
+	buf[BAR_CELLS] = '\0';
+}
+
+#define MAX_LISTED_XFERS 32
+
+/* The transfers in flight (of ino, or all if 0): text lines or JSON. */
+static void add_transfers(struct ctl_server *srv, uint64_t ino, bool json,
+			  struct out *o)
+{
+	struct xfer_info *t = xcalloc(MAX_LISTED_XFERS, sizeof(*t));
+	size_t n, i;
+
+	n = xfers_list(&srv->fs->xfers, ino, t, MAX_LISTED_XFERS);
+	if (json)
+		out_add(o, ",\"transfers\":[");
+	else if (n)
+		out_add(o, "  transfers:\n");
+	for (i = 0; i < CD_MIN(n, (size_t)MAX_LISTED_XFERS); i++) {
+		char done[32], total[32], rate[32], cells[BAR_CELLS + 1];
+
+		if (json) {
+			out_add(o, "%s{\"kind\":\"%s\",\"path\":", i ? "," : "",
+				xfer_kind_name(t[i].kind));
+			out_json_str(o, t[i].path);
+			out_add(o, ",\"done\":%llu,\"total\":%llu,"
+				   "\"rate\":%llu}",
+				(unsigned long long)t[i].done,
+				(unsigned long long)t[i].total,
+				(unsigned long long)t[i].rate);
+			continue;
+		}
+		human(t[i].done, done, sizeof(done));
+		human(t[i].total, total, sizeof(total));
+		human(t[i].rate, rate, sizeof(rate));
+		bar(t[i].done, t[i].total, cells);
+		out_add(o, "    %-9s [%s] %3d%% %s / %s, %s/s  %s\n",
+			xfer_kind_name(t[i].kind), cells,
+			t[i].total ? (int)(t[i].done * 100 / t[i].total) : 100,
+			done, total, rate, t[i].path);
+	}
+	if (n > MAX_LISTED_XFERS && !json)
+		out_add(o, "    ... and %zu more\n", n - MAX_LISTED_XFERS);
+	if (json)
+		out_add(o, "]");
+	free(t);
+}
+
+/* status without a path: the mount as a whole. */
+static void status_mount(struct ctl_server *srv, bool json, struct out *o)
 {
 	struct fs *fs = srv->fs;
 	struct stats *st = &fs->stats;
-	uint64_t flags = 0, local = 0;
+	int64_t pending = meta_journal_count(fs->store->meta);
+	bool down = stats_get(st, remote_down) != 0;
+	uint64_t blocked = stats_get(st, hydrations_blocked);
+	struct res_status rs;
+	char last[sizeof(fs->policy.last)];
+
+	residency_status(fs->res, &rs);
+	pthread_mutex_lock(&fs->policy.lock);
+	memcpy(last, fs->policy.last, sizeof(last));
+	pthread_mutex_unlock(&fs->policy.lock);
+	if (json) {
+		out_add(o, "{\"mountpoint\":");
+		out_json_str(o, srv->info.mountpoint);
+		out_add(o, ",\"remote\":");
+		out_json_str(o, srv->info.remote);
+		out_add(o, ",\"cache_dir\":");
+		out_json_str(o, srv->info.cache_dir);
+		out_add(o, ",\"cache_bytes\":%llu,\"cache_max\":%llu,"
+			   "\"min_free\":%llu,\"disk_free\":%llu,"
+			   "\"cache_full\":",
+			(unsigned long long)rs.used,
+			(unsigned long long)rs.cache_max,
+			(unsigned long long)rs.min_free,
+			(unsigned long long)rs.disk_free);
+		if (rs.full_reason[0])
+			out_json_str(o, rs.full_reason);
+		else
+			out_add(o, "null");
+		out_add(o, ",\"uploads_pending\":%lld,\"remote_reachable\":%s,"
+			   "\"fetched_bytes\":%llu,\"uploaded_bytes\":%llu,"
+			   "\"evicted_bytes\":%llu,\"hydrations_blocked\":%llu,"
+			   "\"last_blocked\":",
+			(long long)pending, down ? "false" : "true",
+			(unsigned long long)stats_get(st, fetched_bytes),
+			(unsigned long long)stats_get(st, uploaded_bytes),
+			(unsigned long long)stats_get(st, evicted_bytes),
+			(unsigned long long)blocked);
+		if (last[0])
+			out_json_str(o, last);
+		else
+			out_add(o, "null");
+		add_transfers(srv, 0, true, o);
+		out_add(o, "}\n");
+		return;
+	}
+	{
+		char held[32], got[32], sent[32], gone[32], lim[32], keep[32],
+			avail[32];
+
+		human(rs.used, held, sizeof(held));
+		human(rs.cache_max, lim, sizeof(lim));
+		human(rs.min_free, keep, sizeof(keep));
+		human(rs.disk_free, avail, sizeof(avail));
+		human(stats_get(st, fetched_bytes), got, sizeof(got));
+		human(stats_get(st, uploaded_bytes), sent, sizeof(sent));
+		human(stats_get(st, evicted_bytes), gone, sizeof(gone));
+		out_add(o, "%s: %s\n  cache: %s, %s held", srv->info.mountpoint,
+			srv->info.remote, srv->info.cache_dir, held);
+		if (rs.cache_max)
+			out_add(o, " of %s", lim);
+		if (rs.min_free)
+			out_add(o, ", keeping %s free", keep);
+		out_add(o, " (%s free on its disk)\n", avail);
+		if (rs.full_reason[0])
+			out_add(o, "  cache %s\n", rs.full_reason);
+		out_add(o, "  uploads pending: %lld\n  remote: %s\n"
+			   "  since mounted: %s fetched, %s uploaded, %s "
+			   "evicted\n",
+			(long long)pending, down ? "unreachable" : "reachable",
+			got, sent, gone);
+		if (blocked)
+			out_add(o, "  hydration policy: %llu reads refused, the "
+				   "last by %s\n",
+				(unsigned long long)blocked, last);
+		add_transfers(srv, 0, false, o);
+	}
+}
+
+struct last_error {
+	uint64_t ino;
+	int error;
+	int attempts;
+};
+
+static int find_error(void *arg, const struct jop *op)
+{
+	struct last_error *l = arg;
+
+	if (op->ino == l->ino && op->last_error) {
+		l->error = op->last_error;
+		l->attempts = op->attempts;
+	}
+	return 0;
+}
+
+/* status PATH: one file or directory. */
+static int status_file(struct ctl_server *srv, const char *path, bool json,
+		       struct out *o)
+{
+	struct fs *fs = srv->fs;
+	struct last_error le = { 0, 0, 0 };
+	const char *pin;
 	struct meta_entry e;
-	char *path = NULL;
-	bool json;
+	bool inherited;
+	uint64_t local = 0;
 	int rc;
 
-	if (ctl_get_u64(req, CTL_KEY_FLAGS, &flags) == -EBADMSG)
-		return -EBADMSG;
-	json = flags & CTL_F_JSON;
-	rc = ctl_get_str(req, CTL_KEY_PATH, PATH_MAX, &path);
-	if (rc == -ENOENT) {
-		uint64_t cache = cache_bytes(fs->store->cache);
-		int64_t pending = meta_journal_count(fs->store->meta);
-		bool down = stats_get(st, remote_down) != 0;
-
-		if (json) {
-			out_add(o, "{\"mountpoint\":");
-			out_json_str(o, srv->info.mountpoint);
-			out_add(o, ",\"remote\":");
-			out_json_str(o, srv->info.remote);
-			out_add(o, ",\"cache_dir\":");
-			out_json_str(o, srv->info.cache_dir);
-			out_add(o, ",\"cache_bytes\":%llu,\"uploads_pending\":"
-				   "%lld,\"remote_reachable\":%s,"
-				   "\"fetched_bytes\":%llu,"
-				   "\"uploaded_bytes\":%llu}\n",
-				(unsigned long long)cache, (long long)pending,
-				down ? "false" : "true",
-				(unsigned long long)stats_get(st, fetched_bytes),
-				(unsigned long long)stats_get(st,
-							      uploaded_bytes));
-		} else {
-			char held[32], got[32], sent[32];
-
-			human(cache, held, sizeof(held));
-			human(stats_get(st, fetched_bytes), got, sizeof(got));
-			human(stats_get(st, uploaded_bytes), sent, sizeof(sent));
-			out_add(o, "%s: %s\n  cache: %s, %s held\n"
-				   "  uploads pending: %lld\n  remote: %s\n"
-				   "  since mounted: %s fetched, %s uploaded\n",
-				srv->info.mountpoint, srv->info.remote,
-				srv->info.cache_dir, held, (long long)pending,
-				down ? "unreachable" : "reachable", got, sent);
-		}
-		return 0;
-	}
+	rc = resolve(fs, path, &e);
 	if (rc)
 		return rc;
-	rc = resolve(fs, path, &e);
-	if (rc) {
-		free(path);
-		return rc;
-	}
 	if (S_ISREG(e.mode)) {
 		struct stat sb;
 
 		store_fill_stat(fs->store, &e, &sb);
-		local = (uint64_t)sb.st_blocks * 512;
+		local = CD_MIN((uint64_t)sb.st_blocks * 512, e.size);
 	}
+	pin = cloudfiles_pin_name(fs, e.ino, &inherited);
+	le.ino = e.ino;
+	if (meta_journal_foreach(fs->store->meta, find_error, &le))
+		le.error = 0;
 	if (json) {
 		out_add(o, "{\"path\":");
 		out_json_str(o, path);
 		out_add(o, ",\"state\":\"%s\",\"size\":%llu,\"local_bytes\":"
-			   "%llu}\n", cloudfiles_state(fs, e.ino),
-			(unsigned long long)e.size, (unsigned long long)local);
+			   "%llu,\"pin\":\"%s\",\"pin_inherited\":%s,"
+			   "\"last_error\":",
+			cloudfiles_state(fs, e.ino), (unsigned long long)e.size,
+			(unsigned long long)local, pin,
+			inherited ? "true" : "false");
+		if (le.error)
+			out_json_str(o, strerror(le.error));
+		else
+			out_add(o, "null");
+		add_transfers(srv, e.ino, true, o);
+		out_add(o, "}\n");
 	} else {
-		out_add(o, "%s: %s, %llu of %llu bytes local\n",
+		out_add(o, "%s: %s, %llu of %llu bytes local, %s%s\n",
 			*path ? path : "/", cloudfiles_state(fs, e.ino),
-			(unsigned long long)CD_MIN(local, e.size),
-			(unsigned long long)e.size);
+			(unsigned long long)local, (unsigned long long)e.size,
+			pin, inherited ? " (inherited)" : "");
+		if (le.error)
+			out_add(o, "  last error: %s (%d attempts; retried "
+				   "with backoff)\n",
+				strerror(le.error), le.attempts);
+		add_transfers(srv, e.ino, false, o);
 	}
 	meta_entry_release(&e);
-	free(path);
 	return 0;
 }
 
-/* sync [--timeout]: wait until every pending remote operation is done. */
-static int do_sync(struct ctl_server *srv, const struct ctl_msg *req,
-		   struct out *o)
+/* status [PATH] [--json]: the mount, or one file. */
+static int do_status(struct req *rq, struct out *o)
 {
+	uint64_t flags = 0;
+	char *path = NULL;
+	int rc;
+
+	if (ctl_get_u64(rq->msg, CTL_KEY_FLAGS, &flags) == -EBADMSG)
+		return -EBADMSG;
+	rc = ctl_get_str(rq->msg, CTL_KEY_PATH, PATH_MAX, &path);
+	if (rc == -ENOENT) {
+		status_mount(rq->srv, flags & CTL_F_JSON, o);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	rc = status_file(rq->srv, path, flags & CTL_F_JSON, o);
+	free(path);
+	return rc;
+}
+
+/* Whether the client hung up (it is then not told anything more). */
+static bool client_gone(struct req *rq)
+{
+	struct pollfd p = { rq->fd, POLLRDHUP, 0 };
+
+	if (rq->fd < 0 || rq->gone)
+		return rq->gone;
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP |
+						  POLLERR)))
+		rq->gone = true;
+	return rq->gone;
+}
+
+/* Sends a progress packet if it is time; returns non-zero to stop. */
+static int send_progress(struct req *rq, const struct res_progress *p,
+			 int64_t pending, bool force)
+{
+	uint8_t nums[5][8], buf[CTL_HEADER + 6 * 16 + PATH_MAX];
+	int64_t now = util_now_mono_ns();
+	struct ctl_msg m;
+	ssize_t len;
+
+	if (client_gone(rq))
+		return 1;
+	if (rq->fd < 0 || (!force && now - rq->last_sent < PROGRESS_EVERY_NS))
+		return 0;
+	rq->last_sent = now;
+	ctl_msg_init(&m, CTL_OP_PROGRESS);
+	if (p) {
+		if (ctl_add_u64(&m, CTL_KEY_BYTES_DONE, p->bytes_done,
+				nums[0]) ||
+		    ctl_add_u64(&m, CTL_KEY_BYTES_TOTAL, p->bytes_total,
+				nums[1]) ||
+		    ctl_add_u64(&m, CTL_KEY_FILES_DONE, p->files_done,
+				nums[2]) ||
+		    ctl_add_u64(&m, CTL_KEY_FILES_TOTAL, p->files_total,
+				nums[3]) ||
+		    (p->path && ctl_add_str(&m, CTL_KEY_PATH, p->path)))
+			return 0;
+	}
+	if (pending >= 0 &&
+	    ctl_add_u64(&m, CTL_KEY_PENDING, (uint64_t)pending, nums[4]))
+		return 0;
+	len = ctl_encode(&m, buf, sizeof(buf));
+	if (len > 0 && send(rq->fd, buf, (size_t)len,
+			    MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+	    errno != EAGAIN && errno != EWOULDBLOCK)
+		rq->gone = true;
+	return rq->gone;
+}
+
+static int tree_progress(void *arg, const struct res_progress *p)
+{
+	return send_progress(arg, p, -1, false);
+}
+
+/* The entry a PATH field names: the root if there is none. */
+static int target(struct req *rq, struct meta_entry *e, char **path)
+{
+	int rc = ctl_get_str(rq->msg, CTL_KEY_PATH, PATH_MAX, path);
+
+	if (rc == -ENOENT) {
+		*path = xstrdup("");
+		rc = 0;
+	}
+	if (!rc)
+		rc = resolve(rq->srv->fs, *path, e);
+	if (rc) {
+		free(*path);
+		*path = NULL;
+	}
+	return rc;
+}
+
+/* Hydrates the tree at e, reporting; the text says how it ended. */
+static int hydrate_reporting(struct req *rq, const struct meta_entry *e,
+			     const char *path, struct out *o)
+{
+	char *failed = NULL;
+	int rc;
+
+	rc = residency_hydrate(rq->srv->fs->res, e->ino, tree_progress, rq,
+			       &failed);
+	if (rc == -ECANCELED)
+		out_add(o, "%s: stopped; what was fetched stays\n",
+			*path ? path : "/");
+	else if (rc)
+		out_add(o, "%s: cannot fetch %s: %s (is the remote "
+			   "reachable? see clonedrive status)\n",
+			*path ? path : "/", failed ? failed : "it",
+			strerror(-rc));
+	free(failed);
+	return rc;
+}
+
+/* pin PATH: pinned, then hydrated with progress. */
+static int do_pin(struct req *rq, struct out *o)
+{
+	struct meta_entry e;
+	char *path;
+	int rc;
+
+	rc = target(rq, &e, &path);
+	if (rc)
+		return rc;
+	rc = residency_pin(rq->srv->fs->res, e.ino, META_PIN_PINNED);
+	if (!rc)
+		rc = hydrate_reporting(rq, &e, path, o);
+	if (!rc)
+		out_add(o, "%s: pinned, all local\n", *path ? path : "/");
+	meta_entry_release(&e);
+	free(path);
+	return rc;
+}
+
+/* unpin [--inherit] PATH. */
+static int do_unpin(struct req *rq, struct out *o)
+{
+	struct meta_entry e;
+	uint64_t flags = 0;
+	char *path;
+	int rc;
+
+	if (ctl_get_u64(rq->msg, CTL_KEY_FLAGS, &flags) == -EBADMSG)
+		return -EBADMSG;
+	rc = target(rq, &e, &path);
+	if (rc)
+		return rc;
+	rc = residency_pin(rq->srv->fs->res, e.ino,
+			   flags & CTL_F_INHERIT ? META_PIN_UNSPECIFIED
+						 : META_PIN_UNPINNED);
+	if (!rc)
+		out_add(o, "%s: %s\n", *path ? path : "/",
+			flags & CTL_F_INHERIT ? "follows its directory again"
+					      : "unpinned");
+	meta_entry_release(&e);
+	free(path);
+	return rc;
+}
+
+/* hydrate PATH: fetched, not pinned. */
+static int do_hydrate(struct req *rq, struct out *o)
+{
+	struct meta_entry e;
+	char *path;
+	int rc;
+
+	rc = target(rq, &e, &path);
+	if (rc)
+		return rc;
+	rc = hydrate_reporting(rq, &e, path, o);
+	if (!rc)
+		out_add(o, "%s: all local\n", *path ? path : "/");
+	meta_entry_release(&e);
+	free(path);
+	return rc;
+}
+
+/* free PATH: drop what is in sync; list what is kept. */
+static int do_free(struct req *rq, struct out *o)
+{
+	struct meta_entry e;
+	char *path, *report = NULL;
+	int rc;
+
+	rc = target(rq, &e, &path);
+	if (rc)
+		return rc;
+	rc = residency_free_tree(rq->srv->fs->res, e.ino, &report);
+	if (report)
+		out_add(o, "%s: %s", *path ? path : "/", report);
+	free(report);
+	meta_entry_release(&e);
+	free(path);
+	return rc;
+}
+
+/* sync [--timeout]: poll, and wait until every pending remote operation
+ * is done, reporting how many are left. */
+static int do_sync(struct req *rq, struct out *o)
+{
+	struct ctl_server *srv = rq->srv;
+	int64_t deadline, left;
 	uint64_t ms = 60000;
 	int rc;
 
-	if (ctl_get_u64(req, CTL_KEY_TIMEOUT_MS, &ms) == -EBADMSG)
+	if (ctl_get_u64(rq->msg, CTL_KEY_TIMEOUT_MS, &ms) == -EBADMSG)
 		return -EBADMSG;
 	sync_refresh(srv->fs->sync);
-	rc = sync_wait_idle(srv->fs->sync, ms);
+	deadline = util_now_mono_ns() + (int64_t)ms * 1000000;
+	for (;;) {
+		left = (deadline - util_now_mono_ns()) / 1000000;
+		rc = sync_wait_idle(srv->fs->sync,
+				    (uint64_t)CD_MAX(CD_MIN(left, 200), 0));
+		if (rc != -ETIMEDOUT || left <= 0)
+			break;
+		if (send_progress(rq, NULL,
+				  meta_journal_count(srv->fs->store->meta),
+				  false)) {
+			rc = -ECANCELED;
+			break;
+		}
+	}
 	if (rc == -ETIMEDOUT)
-		out_add(o, "%lld remote operations still pending\n",
+		out_add(o, "%lld remote operations still pending (see "
+			   "getfattr -n user.clonedrive.pending on the mount "
+			   "root)\n",
 			(long long)meta_journal_count(srv->fs->store->meta));
 	return rc;
 }
 
-typedef int (*ctl_handler)(struct ctl_server *srv, const struct ctl_msg *req,
-			   struct out *o);
+typedef int (*ctl_handler)(struct req *rq, struct out *o);
 
 /* The commands, by op. A NULL entry is answered EOPNOTSUPP. */
 static const ctl_handler handlers[CTL_OP_MAX] = {
 	[CTL_OP_STATUS] = do_status,
+	[CTL_OP_PIN] = do_pin,
+	[CTL_OP_UNPIN] = do_unpin,
+	[CTL_OP_FREE] = do_free,
+	[CTL_OP_HYDRATE] = do_hydrate,
 	[CTL_OP_SYNC] = do_sync,
 };
 
-ssize_t ctl_server_handle(struct ctl_server *srv, const void *req, size_t len,
-			  void *buf, size_t size)
+/* Answers one request read from fd (-1: none); see ctl_server_handle. */
+static ssize_t handle(struct ctl_server *srv, int fd, const void *req,
+		      size_t len, void *buf, size_t size)
 {
 	struct out o = { xstrdup(""), 0 };
 	struct ctl_msg m, reply;
@@ -253,8 +616,10 @@ ssize_t ctl_server_handle(struct ctl_server *srv, const void *req, size_t len,
 
 	rc = ctl_decode(req, len, &m);
 	if (!rc) {
+		struct req rq = { srv, &m, fd, 0, false };
+
 		if (m.op < CTL_OP_MAX && handlers[m.op])
-			rc = handlers[m.op](srv, &m, &o);
+			rc = handlers[m.op](&rq, &o);
 		else
 			rc = -EOPNOTSUPP;
 	}
@@ -269,6 +634,12 @@ ssize_t ctl_server_handle(struct ctl_server *srv, const void *req, size_t len,
 		n = ctl_encode(&reply, buf, size);
 	free(o.s);
 	return n;
+}
+
+ssize_t ctl_server_handle(struct ctl_server *srv, const void *req, size_t len,
+			  void *buf, size_t size)
+{
+	return handle(srv, -1, req, len, buf, size);
 }
 
 struct client {
@@ -351,10 +722,9 @@ static void *client_thread(void *arg)
 			break;
 		}
 		/* a truncated packet is too big: refused as malformed */
-		n = ctl_server_handle(srv, req,
-				      (mh.msg_flags & MSG_TRUNC) ? 0
-								 : (size_t)got,
-				      rep, CTL_MSG_MAX);
+		n = handle(srv, c->fd, req,
+			   (mh.msg_flags & MSG_TRUNC) ? 0 : (size_t)got, rep,
+			   CTL_MSG_MAX);
 		if (n < 0 || send(c->fd, rep, (size_t)n, MSG_NOSIGNAL) < 0)
 			break;
 	}

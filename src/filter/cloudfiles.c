@@ -11,14 +11,20 @@
  *     unfetched ones after a crash;
  *   - namespace changes get the journal op that tells the remote, and
  *     closing a written file queues its upload;
- *   - the user.clonedrive.* xattrs: state per file, stats, sync and
- *     refresh on the root; other namespaces than user.* are refused
- *     cleanly (ENODATA for security.capability: never EIO).
+ *   - reads by programs the hydration policy names (indexers,
+ *     thumbnailers) of data not held locally fail with the policy's errno
+ *     instead of downloading;
+ *   - a write first makes room in the cache (--cache-max, --min-free);
+ *   - the user.clonedrive.* xattrs: state, pin and progress per file,
+ *     stats, pending, sync and refresh on the root; other namespaces
+ *     than user.* are refused cleanly (ENODATA for security.capability:
+ *     never EIO).
  */
 #include "common.h"
 
 #include <fcntl.h>
 #include <limits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "filter/filter.h"
@@ -111,6 +117,125 @@ static void grow_readahead(struct fs *fs, struct fop *op)
 		return;
 	fetch_prefetch(fs->fetcher, n, path, start, len);
 	free(path);
+}
+
+/* --- the hydration policy ------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	int err;
+} policy_errnos[] = {
+	{ "EAGAIN", EAGAIN }, { "EIO", EIO }, { "EACCES", EACCES },
+	{ "EPERM", EPERM }, { "ENODATA", ENODATA }, { "ETIMEDOUT", ETIMEDOUT },
+};
+
+int policy_parse_errno(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CD_ARRAY_SIZE(policy_errnos); i++)
+		if (strcasecmp(name, policy_errnos[i].name) == 0)
+			return policy_errnos[i].err;
+	return 0;
+}
+
+void policy_init(struct hydration_policy *p, const char *names, int err)
+{
+	char *copy, *name, *save = NULL;
+
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
+	p->err = err ? err : EAGAIN;
+	if (!names)
+		return;
+	copy = xstrdup(names);
+	for (name = strtok_r(copy, ",", &save); name;
+	     name = strtok_r(NULL, ",", &save)) {
+		if (!*name)
+			continue;
+		p->programs = xrealloc(p->programs,
+				       (p->count + 1) * sizeof(*p->programs));
+		p->programs[p->count++] = xstrdup(name);
+	}
+	free(copy);
+}
+
+void policy_release(struct hydration_policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->count; i++)
+		free(p->programs[i]);
+	free(p->programs);
+	pthread_mutex_destroy(&p->lock);
+}
+
+/* Reads a /proc file of pid into buf (NUL-terminated, first line). */
+static void proc_line(pid_t pid, const char *what, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/*
+ * Whether the policy refuses a hydrating read to the requesting program,
+ * known by its executable's name or, failing that, its command name
+ * (which the kernel cuts at 15 bytes).
+ */
+static bool policy_blocks(struct fs *fs, const struct fop *op)
+{
+	struct hydration_policy *p = &fs->policy;
+	char exe[PATH_MAX], comm[64], path[64], when[32];
+	const char *base = NULL;
+	struct tm tm;
+	time_t now;
+	ssize_t n;
+	size_t i;
+
+	if (!p->count || op->pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)op->pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		base = strrchr(exe, '/');
+		base = base ? base + 1 : exe;
+	}
+	proc_line(op->pid, "comm", comm, sizeof(comm));
+	for (i = 0; i < p->count; i++) {
+		const char *want = p->programs[i];
+
+		if ((base && strcmp(base, want) == 0) ||
+		    (*comm && strncmp(comm, want, 15) == 0 &&
+		     strlen(comm) == CD_MIN(strlen(want), (size_t)15)))
+			break;
+	}
+	if (i == p->count)
+		return false;
+	stats_add(&fs->stats, hydrations_blocked, 1);
+	now = time(NULL);
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	pthread_mutex_lock(&p->lock);
+	snprintf(p->last, sizeof(p->last), "%s (pid %d) at %s, inode %llu",
+		 p->programs[i], (int)op->pid, when,
+		 (unsigned long long)op->ino);
+	pthread_mutex_unlock(&p->lock);
+	log_info("hydration policy: refused a read of inode %llu to %s "
+		 "(pid %d)", (unsigned long long)op->ino, p->programs[i],
+		 (int)op->pid);
+	return true;
 }
 
 static enum filter_verdict done(struct fop *op, int result)
@@ -241,7 +366,10 @@ static char *stats_text(struct fs *fs)
 			 "uploaded_bytes=%llu\nuploads_done=%llu\n"
 			 "cache_bytes=%llu\nuploads_pending=%lld\n"
 			 "fetches_cancelled=%llu\nremote_errors=%llu\n"
-			 "remote_down=%llu\npolls=%llu\npid=%d\n",
+			 "remote_down=%llu\npolls=%llu\nwritten_bytes=%llu\n"
+			 "evicted_bytes=%llu\nevicted_files=%llu\n"
+			 "freed_bytes=%llu\nwrites_refused=%llu\n"
+			 "hydrations_blocked=%llu\npid=%d\n",
 			 (unsigned long long)stats_get(st, fetched_bytes),
 			 (unsigned long long)stats_get(st, fetch_requests),
 			 (unsigned long long)stats_get(st, uploaded_bytes),
@@ -252,6 +380,12 @@ static char *stats_text(struct fs *fs)
 			 (unsigned long long)stats_get(st, remote_errors),
 			 (unsigned long long)stats_get(st, remote_down),
 			 (unsigned long long)stats_get(st, polls),
+			 (unsigned long long)stats_get(st, written_bytes),
+			 (unsigned long long)stats_get(st, evicted_bytes),
+			 (unsigned long long)stats_get(st, evicted_files),
+			 (unsigned long long)stats_get(st, freed_bytes),
+			 (unsigned long long)stats_get(st, writes_refused),
+			 (unsigned long long)stats_get(st, hydrations_blocked),
 			 (int)getpid());
 }
 
@@ -313,6 +447,10 @@ static enum filter_verdict get_virtual(struct fs *fs, struct fop *op,
 
 	if (strcmp(name, "state") == 0)
 		text = xstrdup(cloudfiles_state(fs, op->ino));
+	else if (strcmp(name, "pin") == 0)
+		text = xstrdup(cloudfiles_pin_name(fs, op->ino, NULL));
+	else if (strcmp(name, "progress") == 0)
+		text = cloudfiles_progress(fs, op->ino);
 	else if (strcmp(name, "stats") == 0 && op->ino == META_ROOT_INO)
 		text = stats_text(fs);
 	else if (strcmp(name, "pending") == 0 && op->ino == META_ROOT_INO)
@@ -336,18 +474,79 @@ static enum filter_verdict get_virtual(struct fs *fs, struct fop *op,
 	return done(op, (int)len);
 }
 
-/* Answers a setxattr of user.clonedrive.NAME on the root. */
+/* The pin states by name, as the pin xattr takes and gives them. */
+static const char *const pin_names[] = {
+	[META_PIN_UNSPECIFIED] = "unspecified",
+	[META_PIN_PINNED] = "pinned",
+	[META_PIN_UNPINNED] = "unpinned",
+};
+
+const char *cloudfiles_pin_name(struct fs *fs, uint64_t ino, bool *inherited)
+{
+	enum meta_pin pin;
+	uint64_t from;
+
+	if (meta_pin_effective(fs->store->meta, ino, &pin, &from))
+		pin = META_PIN_UNSPECIFIED;
+	if (inherited)
+		*inherited = from && from != ino;
+	return pin_names[pin];
+}
+
+char *cloudfiles_progress(struct fs *fs, uint64_t ino)
+{
+	struct xfer_info t[XFER_KINDS];
+	char *text = xstrdup(""), *more;
+	size_t n, i;
+
+	n = CD_MIN(xfers_list(&fs->xfers, ino, t, CD_ARRAY_SIZE(t)),
+		   CD_ARRAY_SIZE(t));
+	for (i = 0; i < n; i++) {
+		more = xasprintf("%s%s %llu/%llu bytes %llu B/s\n", text,
+				 xfer_kind_name(t[i].kind),
+				 (unsigned long long)t[i].done,
+				 (unsigned long long)t[i].total,
+				 (unsigned long long)t[i].rate);
+		free(text);
+		text = more;
+	}
+	if (!n) {
+		free(text);
+		text = xstrdup("idle\n");
+	}
+	return text;
+}
+
+/* Answers a setxattr of user.clonedrive.NAME: pin and free on any entry,
+ * sync and refresh on the root. */
 static enum filter_verdict set_virtual(struct fs *fs, struct fop *op,
 				       const char *name)
 {
-	char value[32];
+	char value[32], *report = NULL;
 	uint64_t secs = 60;
+	size_t i;
+	int rc;
 
-	if (op->ino != META_ROOT_INO)
-		return done(op, -EPERM);
 	snprintf(value, sizeof(value), "%.*s",
 		 (int)CD_MIN(op->size, sizeof(value) - 1),
 		 (const char *)op->in);
+	value[strcspn(value, "\n")] = '\0';
+	if (strcmp(name, "pin") == 0) {
+		for (i = 0; i < CD_ARRAY_SIZE(pin_names); i++)
+			if (strcmp(value, pin_names[i]) == 0)
+				return done(op, residency_pin(fs->res, op->ino,
+							      (enum meta_pin)i));
+		return done(op, -EINVAL);
+	}
+	if (strcmp(name, "free") == 0) {
+		rc = residency_free_tree(fs->res, op->ino, &report);
+		if (rc == -EBUSY)
+			log_info("free by xattr: %s", report);
+		free(report);
+		return done(op, rc);
+	}
+	if (op->ino != META_ROOT_INO)
+		return done(op, -EPERM);
 	if (strcmp(name, "sync") == 0) {
 		if (*value && util_parse_u64(value, &secs))
 			return done(op, -EINVAL);
@@ -428,7 +627,11 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		n = op->file->n;
 		pthread_mutex_lock(&n->lock);
 		end = CD_MIN(op->off + op->size, n->size);
+		rc = op->off < end && store_node_has(n, op->off,
+						      end - op->off);
 		pthread_mutex_unlock(&n->lock);
+		if (op->off < end && !rc && policy_blocks(fs, op))
+			return done(op, -fs->policy.err);
 		if (op->off < end) {
 			rc = hydrate(fs, op, op->off, end - op->off);
 			if (rc)
@@ -437,6 +640,9 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		grow_readahead(fs, op);
 		return FILTER_PASS;
 	case FOP_WRITE:
+		rc = residency_admit_write(fs->res, op->size);
+		if (rc)
+			return done(op, rc);
 		n = op->file->n;
 		pthread_mutex_lock(&n->lock);
 		end = n->base;
@@ -503,6 +709,8 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 		free(op->jop);
 		op->jop = NULL;
 	}
+	if (op->kind == FOP_WRITE && op->result > 0)
+		stats_add(&fs->stats, written_bytes, (uint64_t)op->result);
 	if (op->result)
 		return;
 	if (op->kind == FOP_RELEASE && op->file->writer) {

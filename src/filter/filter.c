@@ -310,7 +310,11 @@ static void exec(struct fs *fs, struct fop *op)
 	}
 }
 
-void filter_run(struct fs *fs, struct fop *op)
+/* A read whose data was dropped between its hydration and the read of
+ * the cache file is run again, this many times at most. */
+#define READ_RETRIES 8
+
+static void run_once(struct fs *fs, struct fop *op)
 {
 	int i, depth = fs->nfilters;
 
@@ -329,5 +333,25 @@ void filter_run(struct fs *fs, struct fop *op)
 			continue;
 		if (fs->filters[i].ops->post)
 			fs->filters[i].ops->post(&fs->filters[i], op);
+	}
+}
+
+void filter_run(struct fs *fs, struct fop *op)
+{
+	int tries = 0;
+
+	for (;;) {
+		run_once(fs, op);
+		if (op->kind != FOP_READ || op->result != -ESTALE)
+			return;
+		free(op->out);
+		op->out = NULL;
+		op->out_len = 0;
+		if (++tries == READ_RETRIES) {
+			log_error("inode %llu: data dropped under every read; "
+				  "giving up", (unsigned long long)op->ino);
+			op->result = -EIO;
+			return;
+		}
 	}
 }

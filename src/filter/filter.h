@@ -21,7 +21,9 @@
 #include "store/store.h"
 #include "sync/fetch.h"
 #include "sync/sync.h"
+#include "sync/residency.h"
 #include "util/stats.h"
+#include "util/xfer.h"
 
 enum fop_kind {
 	FOP_LOOKUP,
@@ -103,13 +105,32 @@ struct fop {
 	struct statvfs stv;		/* statfs */
 };
 
+/* Programs whose reads must not download (the "automatic file
+ * downloads" control): their reads of data not held locally fail. */
+struct hydration_policy {
+	char **programs;		/* executable names; NULL: none */
+	size_t count;
+	int err;			/* the errno they get */
+	pthread_mutex_t lock;		/* protects last */
+	char last[512];			/* the last read refused, for status */
+};
+
+/* EAGAIN, EIO, ... by name; 0 if not one a policy may choose. */
+int policy_parse_errno(const char *name);
+/* names: comma-separated executable names, or NULL. */
+void policy_init(struct hydration_policy *p, const char *names, int err);
+void policy_release(struct hydration_policy *p);
+
 /* The mounted file system: what every filter can reach. */
 struct fs {
 	struct store *store;
 	struct remote *remote;
 	struct fetcher *fetcher;
 	struct sync *sync;
+	struct residency *res;
 	struct stats stats;
+	struct xfers xfers;		/* transfers in flight */
+	struct hydration_policy policy;
 	bool trace;			/* --trace */
 	bool readonly;			/* -o ro */
 	double timeout;			/* entry/attr timeouts for the kernel */
@@ -155,6 +176,13 @@ const char *fop_name(enum fop_kind kind);
 /* The user.clonedrive.state of inode ino: placeholder, partial,
  * hydrated, dirty, uploading or error. */
 const char *cloudfiles_state(struct fs *fs, uint64_t ino);
+
+/* The effective pin state of ino by name (pinned, unpinned,
+ * unspecified); inherited, if non-NULL, says whether it comes from above. */
+const char *cloudfiles_pin_name(struct fs *fs, uint64_t ino, bool *inherited);
+/* The user.clonedrive.progress of ino: one line per transfer in flight
+ * ("hydrating DONE/TOTAL bytes RATE B/s"), or "idle". Caller frees. */
+char *cloudfiles_progress(struct fs *fs, uint64_t ino);
 
 /* The built-in filters, highest first in filter.c's table. */
 extern const struct filter_ops trace_filter;

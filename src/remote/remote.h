@@ -110,7 +110,8 @@ struct remote {
 	const struct remote_ops *ops;	/* the backend */
 	char *spec;			/* what the user gave, for messages */
 	unsigned read_delay_us;		/* test only: latency added to each
-					   read (CLONEDRIVE_TEST_READ_DELAY_MS) */
+					   read and each piece of an upload
+					   (CLONEDRIVE_TEST_READ_DELAY_MS) */
 };
 
 /*

@@ -20,7 +20,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define META_SCHEMA_VERSION 3
+#define META_SCHEMA_VERSION 4
 
 enum stmt_id {
 	ST_GET,
@@ -54,12 +54,18 @@ enum stmt_id {
 	ST_JCOUNT,
 	ST_JUPLOAD_AFTER,
 	ST_JALL,
+	ST_PARENT_PIN,
+	ST_SET_PIN,
+	ST_CLEAR_PINS,
+	ST_PINNED,
+	ST_LRU,
+	ST_DROP_DATA,
 	ST_COUNT
 };
 
 #define ENTRY_COLS \
 	"ino, parent, name, mode, size, mtime, ctime, etag, base, dirty, " \
-	"populated, error, link, has_data"
+	"populated, error, link, has_data, pin, atime"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GET] = "SELECT " ENTRY_COLS " FROM entries WHERE ino = ?1",
@@ -67,12 +73,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " FROM entries WHERE parent = ?1 AND name = ?2",
 	[ST_INSERT] = "INSERT INTO entries (parent, name, mode, size, mtime, "
 		      "ctime, etag, base, dirty, populated, error, link, "
-		      "has_data, seen) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-		      "?10, ?11, ?12, ?13, ?14, 0)",
+		      "has_data, pin, atime, seen) VALUES (?2, ?3, ?4, ?5, ?6, "
+		      "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0)",
 	[ST_UPDATE] = "UPDATE entries SET parent = ?2, name = ?3, mode = ?4, "
 		      "size = ?5, mtime = ?6, ctime = ?7, etag = ?8, base = ?9, "
 		      "dirty = ?10, populated = ?11, error = ?12, link = ?13, "
-		      "has_data = ?14 WHERE ino = ?1",
+		      "has_data = ?14, atime = ?16 WHERE ino = ?1",
 	[ST_DELETE] = "DELETE FROM entries WHERE ino = ?1",
 	[ST_DELETE_XATTRS] = "DELETE FROM xattrs WHERE ino = ?1",
 	[ST_CHILDREN] = "SELECT ino, mode FROM entries WHERE parent = ?1",
@@ -113,6 +119,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 			     "ino = ?1 AND seq > ?2 LIMIT 1",
 	[ST_JALL] = "SELECT seq, kind, ino, path, path2, arg, arg2, "
 		    "not_before, attempts, last_error FROM journal ORDER BY seq",
+	[ST_PARENT_PIN] = "SELECT parent, pin FROM entries WHERE ino = ?1",
+	[ST_SET_PIN] = "UPDATE entries SET pin = ?2 WHERE ino = ?1",
+	[ST_CLEAR_PINS] = "WITH RECURSIVE sub(ino) AS (SELECT ino FROM entries "
+			  "WHERE parent = ?1 UNION ALL SELECT e.ino FROM "
+			  "entries e JOIN sub ON e.parent = sub.ino) "
+			  "UPDATE entries SET pin = 0 WHERE pin != 0 AND "
+			  "ino IN sub",
+	[ST_PINNED] = "SELECT ino FROM entries WHERE pin = 1 "
+		      "AND (parent != 0 OR ino = 1)",
+	/* the index entries_lru serves this: has_data rows by (atime, ino) */
+	[ST_LRU] = "SELECT ino, atime FROM entries WHERE has_data = 1 AND "
+		   "(atime, ino) > (?1, ?2) AND dirty = 0 AND parent != 0 "
+		   "ORDER BY atime, ino LIMIT ?3",
+	[ST_DROP_DATA] = "UPDATE entries SET has_data = 0, extents = NULL "
+			 "WHERE ino = ?1 AND dirty = 0 AND error = 0",
 };
 
 static const char schema_sql[] =
@@ -133,7 +154,11 @@ static const char schema_sql[] =
 	" link TEXT,"
 	" extents BLOB,"
 	" seen INTEGER NOT NULL DEFAULT 0,"
-	" has_data INTEGER NOT NULL DEFAULT 0);"
+	" has_data INTEGER NOT NULL DEFAULT 0,"
+	" pin INTEGER NOT NULL DEFAULT 0,"
+	" atime INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX IF NOT EXISTS entries_lru ON entries(atime) "
+	" WHERE has_data = 1;"
 	"CREATE UNIQUE INDEX IF NOT EXISTS entries_by_name"
 	" ON entries(parent, name);"
 	"CREATE INDEX IF NOT EXISTS entries_parent ON entries(parent);"
@@ -254,6 +279,10 @@ static const char *const migrations[] = {
 	/* older stores: assume any file may have data */
 	[3] = "ALTER TABLE entries ADD COLUMN has_data INTEGER NOT NULL "
 	      "DEFAULT 1",
+	[4] = "ALTER TABLE entries ADD COLUMN pin INTEGER NOT NULL DEFAULT 0;"
+	      "ALTER TABLE entries ADD COLUMN atime INTEGER NOT NULL "
+	      "DEFAULT 0;"
+	      "CREATE INDEX entries_lru ON entries(atime) WHERE has_data = 1",
 };
 
 static int migrate(struct meta *m)
@@ -428,6 +457,8 @@ static void row_to_entry(sqlite3_stmt *s, struct meta_entry *e)
 	link = sqlite3_column_text(s, 12);
 	e->link = link ? xstrdup((const char *)link) : NULL;
 	e->has_data = sqlite3_column_int(s, 13) != 0;
+	e->pin = sqlite3_column_int(s, 14);
+	e->atime_ns = sqlite3_column_int64(s, 15);
 }
 
 void meta_entry_release(struct meta_entry *e)
@@ -482,7 +513,9 @@ int meta_lookup(struct meta *m, uint64_t parent, const char *name,
 	return rc;
 }
 
-/* Binds every field of e as ?1..?14 (the order of ENTRY_COLS). */
+/* Binds every field of e as ?1..?16 (the order of ENTRY_COLS). An update
+ * leaves out ?15, the pin state: only meta_set_pin() changes it, so a
+ * read-modify-write of an entry can never undo a pin set meanwhile. */
 static void bind_entry(sqlite3_stmt *s, const struct meta_entry *e)
 {
 	sqlite3_bind_int64(s, 1, (int64_t)e->ino);
@@ -502,6 +535,8 @@ static void bind_entry(sqlite3_stmt *s, const struct meta_entry *e)
 	else
 		sqlite3_bind_null(s, 13);
 	sqlite3_bind_int(s, 14, e->has_data);
+	sqlite3_bind_int(s, 15, e->pin);
+	sqlite3_bind_int64(s, 16, e->atime_ns);
 }
 
 /* Runs a statement that returns no rows. */
@@ -890,6 +925,115 @@ int meta_foreach_orphan(struct meta *m, int (*fn)(void *arg, uint64_t ino),
 			void *arg)
 {
 	return foreach_ino(m, ST_ORPHANS, fn, arg);
+}
+
+int meta_foreach_pinned(struct meta *m, int (*fn)(void *arg, uint64_t ino),
+			void *arg)
+{
+	return foreach_ino(m, ST_PINNED, fn, arg);
+}
+
+int meta_set_pin(struct meta *m, uint64_t ino, enum meta_pin pin)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = meta_begin(m);
+	if (rc)
+		return rc;
+	s = stmt(m, ST_SET_PIN);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_int(s, 2, pin);
+	rc = step_done(m, s, "set pin");
+	if (!rc && sqlite3_changes(m->db) == 0)
+		rc = -ENOENT;
+	if (!rc) {
+		s = stmt(m, ST_CLEAR_PINS);
+		sqlite3_bind_int64(s, 1, (int64_t)ino);
+		rc = step_done(m, s, "clear pins below");
+	}
+	if (rc) {
+		meta_rollback(m);
+		return rc;
+	}
+	return meta_commit(m);
+}
+
+int meta_pin_effective(struct meta *m, uint64_t ino, enum meta_pin *pin,
+		       uint64_t *from)
+{
+	int depth, rc = 0;
+
+	*pin = META_PIN_UNSPECIFIED;
+	*from = 0;
+	lock(m);
+	/* bounded: a cycle would be a corrupt database, not a hang */
+	for (depth = 0; ino && depth < 4096; depth++) {
+		sqlite3_stmt *s = stmt(m, ST_PARENT_PIN);
+		uint64_t parent;
+		int p;
+
+		sqlite3_bind_int64(s, 1, (int64_t)ino);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW) {
+			rc = rc == SQLITE_DONE ? -ENOENT
+					       : fail(m, rc, "pin lookup");
+			done(s);
+			break;
+		}
+		parent = (uint64_t)sqlite3_column_int64(s, 0);
+		p = sqlite3_column_int(s, 1);
+		done(s);
+		rc = 0;
+		if (p == META_PIN_PINNED || p == META_PIN_UNPINNED) {
+			*pin = (enum meta_pin)p;
+			*from = ino;
+			break;
+		}
+		if (ino == META_ROOT_INO)
+			break;
+		ino = parent;
+	}
+	unlock(m);
+	return rc;
+}
+
+int meta_lru(struct meta *m, int64_t after_atime, uint64_t after_ino,
+	     struct meta_lru *out, int max)
+{
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	lock(m);
+	s = stmt(m, ST_LRU);
+	sqlite3_bind_int64(s, 1, after_atime);
+	sqlite3_bind_int64(s, 2, (int64_t)after_ino);
+	sqlite3_bind_int(s, 3, max);
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		out[n].ino = (uint64_t)sqlite3_column_int64(s, 0);
+		out[n].atime_ns = sqlite3_column_int64(s, 1);
+		n++;
+	}
+	if (n < max && rc != SQLITE_DONE)
+		n = fail(m, rc, "lru scan");
+	done(s);
+	unlock(m);
+	return n;
+}
+
+int meta_drop_data(struct meta *m, uint64_t ino)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_DROP_DATA);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	rc = step_done(m, s, "drop data");
+	if (!rc && sqlite3_changes(m->db) == 0)
+		rc = -EBUSY;
+	unlock(m);
+	return rc;
 }
 
 int meta_foreach_dirty(struct meta *m,

@@ -41,6 +41,22 @@ struct meta_entry {
 	bool has_data;			/* a cache file may exist (set before
 					   one is made) */
 	char *link;			/* symlink target (heap), else NULL */
+	int pin;			/* enum meta_pin, as set on this entry */
+	int64_t atime_ns;		/* last use of its local data */
+};
+
+/* Pin states. An entry's own state is unspecified unless set on it; its
+ * effective state is the first one set on the way up to the root. */
+enum meta_pin {
+	META_PIN_UNSPECIFIED = 0,
+	META_PIN_PINNED = 1,	/* hydrated fully, kept, never evicted */
+	META_PIN_UNPINNED = 2,	/* eligible for eviction */
+};
+
+/* One candidate for eviction. */
+struct meta_lru {
+	uint64_t ino;
+	int64_t atime_ns;
 };
 
 /* Remote operations, in the order they must reach the remote. */
@@ -89,7 +105,7 @@ void meta_entry_release(struct meta_entry *e);
 /* Inserts e (e->ino is set to the new inode number). -EEXIST if the name
  * is taken. */
 int meta_insert(struct meta *m, struct meta_entry *e) CD_WUR;
-/* Writes every field of e to the row e->ino. */
+/* Writes every field of e to the row e->ino, except the pin state. */
 int meta_update(struct meta *m, const struct meta_entry *e) CD_WUR;
 /* Deletes the entry, its xattrs, and (for directories) its subtree; the
  * callback, if given, is called with every file's inode deleted so the
@@ -136,6 +152,24 @@ int meta_foreach_dirty(struct meta *m,
 		       void *arg) CD_WUR;
 int meta_foreach_orphan(struct meta *m,
 			int (*fn)(void *arg, uint64_t ino), void *arg) CD_WUR;
+
+/* Sets ino's own pin state and clears the states set below it, so the
+ * whole tree follows; -ENOENT if there is no such entry. */
+int meta_set_pin(struct meta *m, uint64_t ino, enum meta_pin pin) CD_WUR;
+/* The effective pin state of ino, and the entry it comes from (0 when
+ * unspecified all the way up). */
+int meta_pin_effective(struct meta *m, uint64_t ino, enum meta_pin *pin,
+		       uint64_t *from) CD_WUR;
+/* Calls fn with every entry whose own state is pinned. */
+int meta_foreach_pinned(struct meta *m,
+			int (*fn)(void *arg, uint64_t ino), void *arg) CD_WUR;
+/* Up to max clean entries that have local data, least recently used
+ * first, after (after_atime, after_ino); returns how many, or -errno. */
+int meta_lru(struct meta *m, int64_t after_atime, uint64_t after_ino,
+	     struct meta_lru *out, int max) CD_WUR;
+/* Records that ino has no local data any more (no extents, no cache
+ * file), if it is clean and not in error; -EBUSY otherwise. */
+int meta_drop_data(struct meta *m, uint64_t ino) CD_WUR;
 
 /* User xattrs. get copies at most size bytes into value and returns the
  * value's length (size 0: length only); -ENODATA if absent; -ERANGE if it

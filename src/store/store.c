@@ -118,7 +118,10 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
 	st->st_blksize = 1 << 20;
 	ts_from_ns(&st->st_mtim, e->mtime_ns);
 	ts_from_ns(&st->st_ctim, e->ctime_ns);
-	st->st_atim = st->st_mtim;
+	if (e->atime_ns)
+		ts_from_ns(&st->st_atim, e->atime_ns);
+	else
+		st->st_atim = st->st_mtim;
 	if (!S_ISREG(e->mode) || !e->has_data)
 		return;		/* a placeholder holds nothing locally */
 	pthread_mutex_lock(&s->nodes_lock);
@@ -382,7 +385,7 @@ int store_node_save(struct store *s, struct node *n)
 	uint64_t gen;
 	void *blob;
 	size_t len;
-	int rc;
+	int rc = 0;
 
 	/* snapshot under the lock; the slow sync runs without it, so opens
 	 * and reads of the file never wait for it */
@@ -402,12 +405,16 @@ int store_node_save(struct store *s, struct node *n)
 			  (unsigned long long)n->ino, strerror(errno));
 		goto out_free;
 	}
-	rc = meta_set_extents(s->meta, n->ino, blob, len);
-	if (rc)
-		goto out_free;
+	/* written under the lock, and only if nothing changed since the
+	 * snapshot: a drop or reset in between must not be overwritten by
+	 * extents describing data that is gone (a change that only added
+	 * extents is saved by the next call) */
 	pthread_mutex_lock(&n->lock);
-	if (n->extents_gen == gen)
-		n->extents_unsaved = false;
+	if (n->extents_gen == gen) {
+		rc = meta_set_extents(s->meta, n->ino, blob, len);
+		if (!rc)
+			n->extents_unsaved = false;
+	}
 	pthread_mutex_unlock(&n->lock);
 out_free:
 	free(blob);
@@ -431,9 +438,67 @@ int store_node_reset(struct store *s, struct node *n, uint64_t size,
 	n->extents_gen++;
 	n->write_gen++;
 	snprintf(n->etag, sizeof(n->etag), "%s", etag);
-	pthread_mutex_unlock(&n->lock);
 	if (!rc)
 		rc = meta_set_extents(s->meta, n->ino, NULL, 0);
+	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
+int store_node_drop(struct store *s, struct node *n, uint64_t *freed)
+{
+	struct stat st;
+	int rc = 0;
+
+	*freed = 0;
+	pthread_mutex_lock(&n->lock);
+	if (n->dirty || n->uploading || n->error || n->writers > 0 ||
+	    !n->etag[0]) {
+		pthread_mutex_unlock(&n->lock);
+		return -EBUSY;
+	}
+	store_node_quiesce(n);
+	if (fstat(n->fd, &st) == 0)
+		*freed = (uint64_t)st.st_blocks * 512;
+	/* the same size, no blocks: every byte is a placeholder's again */
+	if (ftruncate(n->fd, 0) < 0 || ftruncate(n->fd, (off_t)n->size) < 0)
+		rc = -errno;
+	rangeset_remove(&n->present, 0, UINT64_MAX);
+	n->base = n->size;
+	n->extents_unsaved = false;
+	n->extents_gen++;
+	n->ra_next = n->ra_window = 0;
+	if (!rc)
+		rc = meta_set_extents(s->meta, n->ino, NULL, 0);
+	pthread_mutex_unlock(&n->lock);
+	if (rc) {
+		*freed = 0;
+		log_error("cache of inode %llu: cannot drop: %s",
+			  (unsigned long long)n->ino, strerror(-rc));
+	}
+	return rc;
+}
+
+int store_evict(struct store *s, uint64_t ino, uint64_t *freed)
+{
+	uint64_t bytes;
+	int rc;
+
+	*freed = 0;
+	/* with the table locked, nobody can load the file meanwhile */
+	pthread_mutex_lock(&s->nodes_lock);
+	if (lookup_node(s, ino)) {
+		pthread_mutex_unlock(&s->nodes_lock);
+		return -EBUSY;
+	}
+	bytes = cache_file_bytes(s->cache, ino);
+	/* the record first: a crash in between leaves a file whose data no
+	 * extents vouch for, which is refetched, never trusted */
+	rc = meta_drop_data(s->meta, ino);
+	if (!rc) {
+		cache_file_remove(s->cache, ino);
+		*freed = bytes;
+	}
+	pthread_mutex_unlock(&s->nodes_lock);
 	return rc;
 }
 
@@ -451,6 +516,7 @@ int store_node_commit(struct store *s, struct node *n)
 	e.dirty = n->dirty;
 	e.error = n->error;
 	e.mtime_ns = n->mtime_ns;
+	e.atime_ns = util_now_ns();	/* the cache's LRU order */
 	snprintf(e.etag, sizeof(e.etag), "%s", n->etag);
 	rc = meta_update(s->meta, &e);
 	pthread_mutex_unlock(&n->lock);
@@ -712,9 +778,26 @@ out_put:
 ssize_t store_read(struct store *s, struct node *n, void *buf, size_t len,
 		   uint64_t off)
 {
+	uint64_t epoch;
 	ssize_t got;
+	bool here;
 
+	/* the data may have been dropped (free, eviction, a remote change)
+	 * between the caller's hydration and here: never read a hole as
+	 * if it were the file's bytes */
+	pthread_mutex_lock(&n->lock);
+	here = store_node_has(n, off, len);
+	epoch = n->fetch_epoch;
+	pthread_mutex_unlock(&n->lock);
+	if (!here)
+		return -ESTALE;
 	got = pread(n->fd, buf, len, (off_t)off);
+	pthread_mutex_lock(&n->lock);
+	if (n->fetch_epoch != epoch && !store_node_has(n, off, len))
+		got = -ESTALE;
+	pthread_mutex_unlock(&n->lock);
+	if (got == -ESTALE)
+		return got;
 	if (got < 0) {
 		got = -errno;
 		log_error("cache of inode %llu: read at %llu: %s",

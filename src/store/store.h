@@ -22,6 +22,7 @@
 #include "util/rangeset.h"
 
 struct fetch_job;
+struct xfer;
 
 /* A regular file in use: open, being hydrated or being uploaded. */
 struct node {
@@ -50,6 +51,7 @@ struct node {
 	uint64_t fetch_epoch;		/* bumped to cancel them all */
 	uint64_t ra_next;		/* sequential-read detection */
 	uint64_t ra_window;		/* current readahead window */
+	struct xfer *xfer;		/* hydration in progress (fetch.c) */
 	char *remote_path;		/* cached path; under lock */
 	uint64_t path_gen;		/* store->rename_gen it was made at */
 };
@@ -132,6 +134,18 @@ int store_node_save(struct store *s, struct node *n) CD_WUR;
 int store_node_reset(struct store *s, struct node *n, uint64_t size,
 		     const char *etag) CD_WUR;
 
+/*
+ * Drops all local data of n, an open file, keeping it a placeholder of
+ * the same remote version; -EBUSY if it is dirty, uploading, in error,
+ * never uploaded, or open for writing. *freed gets the bytes returned.
+ */
+int store_node_drop(struct store *s, struct node *n, uint64_t *freed) CD_WUR;
+/*
+ * Drops the local data of ino, a file not in use (no node): its cache
+ * file and its extents. -EBUSY if it is in use, dirty or in error.
+ */
+int store_evict(struct store *s, uint64_t ino, uint64_t *freed) CD_WUR;
+
 /* Local file-system operations. jop, if non-NULL, is added to the
  * journal in the same transaction as the change. */
 int store_mknod(struct store *s, uint64_t parent, const char *name,
@@ -154,7 +168,9 @@ enum store_set {
 int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 		  int to_set, const struct jop *jop,
 		  struct meta_entry *out) CD_WUR;
-/* Data; the caller has made sure the range is hydrated. */
+/* Data; the caller has made sure the range is hydrated. A read returns
+ * -ESTALE if the range was dropped meanwhile (the caller hydrates it
+ * again and retries). */
 ssize_t store_read(struct store *s, struct node *n, void *buf, size_t len,
 		   uint64_t off) CD_WUR;
 ssize_t store_write(struct store *s, struct node *n, const void *buf,

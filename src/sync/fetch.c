@@ -53,6 +53,7 @@ struct fetch_job {
 	bool cancelled;			/* atomic */
 	bool done;			/* under node->lock */
 	int rc;				/* result, once done */
+	struct xfer *xfer;		/* the hydration of the file */
 };
 
 struct fetch_queue {
@@ -66,6 +67,9 @@ struct fetcher {
 	struct stats *stats;
 	fetch_stale_fn stale;
 	void *stale_arg;
+	struct xfers *xfers;
+	fetch_admit_fn admit;		/* set once before use, or NULL */
+	void *admit_arg;
 	pthread_mutex_t lock;		/* protects the queues and stop */
 	pthread_cond_t cond;		/* work queued, or stop */
 	struct fetch_queue demand;
@@ -158,6 +162,8 @@ static int run_job(struct fetcher *f, struct fetch_job *j)
 
 		if (job_cancelled(j))
 			return -ECANCELED;
+		if (f->admit)
+			f->admit(f->admit_arg, want);
 		got = remote_read_to_fd(f->remote, j->path, j->etag, j->n->fd,
 					want, off);
 		stats_add(f->stats, fetch_requests, 1);
@@ -183,6 +189,7 @@ static int run_job(struct fetcher *f, struct fetch_job *j)
 				  (unsigned long long)j->n->ino,
 				  strerror(errno));
 		store_node_mark(j->n, off, (uint64_t)got);
+		xfer_add(j->xfer, (uint64_t)got);
 		off += (uint64_t)got;
 	}
 	return 0;
@@ -198,7 +205,10 @@ static void finish_job(struct fetcher *f, struct fetch_job *j, int rc)
 	j->rc = rc;
 	j->done = true;
 	job_unlink(j);
-	n->fetching--;
+	if (--n->fetching == 0 && n->xfer) {
+		xfer_end(f->xfers, n->xfer);
+		n->xfer = NULL;
+	}
 	pthread_cond_broadcast(&n->cond);
 	job_unref(j);
 	pthread_mutex_unlock(&n->lock);
@@ -253,12 +263,13 @@ static void *fetch_thread(void *arg)
 }
 
 struct fetcher *fetch_new(struct store *s, struct remote *r,
-			  struct stats *st, int threads, fetch_stale_fn stale,
-			  void *arg)
+			  struct stats *st, struct xfers *x, int threads,
+			  fetch_stale_fn stale, void *arg)
 {
 	struct fetcher *f = xcalloc(1, sizeof(*f));
 	int i;
 
+	f->xfers = x;
 	f->store = s;
 	f->remote = r;
 	f->stats = st;
@@ -302,6 +313,12 @@ void fetch_free(struct fetcher *f)
 	pthread_mutex_destroy(&f->lock);
 	free(f->threads);
 	free(f);
+}
+
+void fetch_set_admit(struct fetcher *f, fetch_admit_fn fn, void *arg)
+{
+	f->admit_arg = arg;
+	f->admit = fn;
 }
 
 void fetch_waiter_init(struct fetch_waiter *w, struct fetcher *f,
@@ -357,7 +374,10 @@ static struct fetch_job *new_job(struct fetcher *f, struct node *n,
 	j->refs = 1;		/* the queue's */
 	j->prefetch = prefetch;
 	j->epoch = n->fetch_epoch;
-	n->fetching++;
+	if (n->fetching++ == 0)
+		n->xfer = xfer_begin(f->xfers, XFER_HYDRATE, n->ino, path,
+				     n->base, rangeset_bytes(&n->present));
+	j->xfer = n->xfer;
 	j->next = n->jobs;
 	n->jobs = j;
 	/* the job keeps the node (the caller holds a reference, so no

@@ -12,6 +12,7 @@
 #include "remote/remote.h"
 #include "store/store.h"
 #include "util/stats.h"
+#include "util/xfer.h"
 
 /* The largest single remote read (the hydration chunk). */
 #define FETCH_CHUNK (1u << 20)
@@ -31,9 +32,16 @@ struct fetch_waiter {
 /* Called when a fetch finds the remote version changed under it. */
 typedef void (*fetch_stale_fn)(void *arg, uint64_t ino);
 
+/* Called before each piece of a fetch lands in the cache, with its size,
+ * so the cache can make room first (it may evict other files; it is
+ * called with no lock held). */
+typedef void (*fetch_admit_fn)(void *arg, uint64_t bytes);
+
 struct fetcher *fetch_new(struct store *s, struct remote *r,
-			  struct stats *st, int threads, fetch_stale_fn stale,
-			  void *arg);
+			  struct stats *st, struct xfers *x, int threads,
+			  fetch_stale_fn stale, void *arg);
+/* Sets the admission hook, once, before the first fetch. */
+void fetch_set_admit(struct fetcher *f, fetch_admit_fn fn, void *arg);
 /* Cancels what is queued and joins the threads. */
 void fetch_free(struct fetcher *f);
 

@@ -46,6 +46,7 @@ struct sync {
 	struct remote *remote;
 	struct fetcher *fetcher;
 	struct stats *stats;
+	struct xfers *xfers;
 	struct sync_config cfg;
 	struct sync_notify notify;
 	pthread_mutex_t lock;		/* protects the fields below */
@@ -72,10 +73,12 @@ struct saving {
 };
 
 struct sync *sync_new(struct store *s, struct remote *r, struct fetcher *f,
-		      struct stats *st, const struct sync_config *cfg)
+		      struct stats *st, struct xfers *x,
+		      const struct sync_config *cfg)
 {
 	struct sync *y = xcalloc(1, sizeof(*y));
 
+	y->xfers = x;
 	y->store = s;
 	y->meta = s->meta;
 	y->remote = r;
@@ -91,6 +94,13 @@ struct sync *sync_new(struct store *s, struct remote *r, struct fetcher *f,
 int sync_path(struct sync *y, uint64_t ino, char **path)
 {
 	return meta_path(y->meta, ino, path);
+}
+
+void sync_changed(struct sync *y, uint64_t ino, bool data)
+{
+	/* set once at start, before anything that calls this runs */
+	if (y->notify.inode)
+		y->notify.inode(y->notify.arg, ino, data);
 }
 
 void sync_kick(struct sync *y)
@@ -176,12 +186,21 @@ static void set_error(struct sync *y, uint64_t ino, bool error)
 
 struct upload_progress {
 	struct sync *y;
+	struct xfer *xfer;
+	uint64_t done;
 };
 
 static int upload_progress(void *arg, uint64_t done, uint64_t total)
 {
 	struct upload_progress *p = arg;
 	bool stop;
+
+	if (done > p->done) {
+		xfer_add(p->xfer, done - p->done);
+		p->done = done;
+	}
+	if (p->y->remote->read_delay_us)	/* tests: a slow remote */
+		usleep(p->y->remote->read_delay_us);
 
 	pthread_mutex_lock(&p->y->lock);
 	stop = p->y->stop_workers;
@@ -192,7 +211,7 @@ static int upload_progress(void *arg, uint64_t done, uint64_t total)
 /* Uploads the content of op->ino to op->path. */
 static int do_upload(struct sync *y, const struct jop *op)
 {
-	struct upload_progress prog = { y };
+	struct upload_progress prog = { y, NULL, 0 };
 	struct remote_attr out;
 	struct meta_entry e;
 	uint64_t gen, size;
@@ -227,8 +246,11 @@ static int do_upload(struct sync *y, const struct jop *op)
 	mtime = n->mtime_ns;
 	n->uploading = true;
 	pthread_mutex_unlock(&n->lock);
+	prog.xfer = xfer_begin(y->xfers, XFER_UPLOAD, n->ino, op->path, size,
+			       0);
 	rc = remote_put(y->remote, op->path, n->fd, size, e.mode & 07777,
 			mtime, upload_progress, &prog, &out);
+	xfer_end(y->xfers, prog.xfer);
 	pthread_mutex_lock(&n->lock);
 	n->uploading = false;
 	if (!rc && n->write_gen == gen) {

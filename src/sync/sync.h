@@ -37,7 +37,8 @@ struct sync_config {
 struct sync;
 
 struct sync *sync_new(struct store *s, struct remote *r, struct fetcher *f,
-		      struct stats *st, const struct sync_config *cfg);
+		      struct stats *st, struct xfers *x,
+		      const struct sync_config *cfg);
 /* Starts the workers, after queueing uploads of dirty files that a crash
  * left without one. */
 int sync_start(struct sync *y, const struct sync_notify *notify) CD_WUR;
@@ -52,6 +53,9 @@ void sync_free(struct sync *y);
 int sync_populate(struct sync *y, uint64_t ino) CD_WUR;
 /* Queues the upload of file ino after the debounce delay. */
 int sync_queue_upload(struct sync *y, uint64_t ino) CD_WUR;
+/* Tells the front end that ino's attributes (and, with data, its
+ * contents) changed, so the kernel drops what it cached. */
+void sync_changed(struct sync *y, uint64_t ino, bool data);
 /* Wakes the journal worker (something was queued). */
 void sync_kick(struct sync *y);
 /* Polls the remote now. */

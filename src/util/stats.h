@@ -17,6 +17,12 @@ struct stats {
 	uint64_t fetches_cancelled;	/* fetches no one waited for any more */
 	uint64_t polls;			/* remote polls completed */
 	uint64_t remote_down;		/* 1 while the remote is unreachable */
+	uint64_t written_bytes;		/* written by programs into the drive */
+	uint64_t evicted_bytes;		/* cache data dropped to make room */
+	uint64_t evicted_files;
+	uint64_t freed_bytes;		/* dropped by free */
+	uint64_t writes_refused;	/* writes given ENOSPC: cache full */
+	uint64_t hydrations_blocked;	/* reads refused by the program policy */
 };
 
 #define stats_add(st, field, v) \
