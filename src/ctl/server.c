@@ -434,7 +434,8 @@ static int send_progress(struct req *rq, const struct res_progress *p,
 
 static int tree_progress(void *arg, const struct res_progress *p)
 {
-	return send_progress(arg, p, -1, false);
+	/* the last one always goes: the client shows how it ended */
+	return send_progress(arg, p, -1, p->files_done == p->files_total);
 }
 
 /* The entry a PATH field names: the root if there is none. */

@@ -102,15 +102,17 @@ static uint64_t disk_free(const struct residency *r)
 	return (uint64_t)sv.f_bavail * sv.f_frsize;
 }
 
-/* How many bytes must go before extra more can land; under r->lock. */
-static uint64_t shortfall(struct residency *r, uint64_t extra)
+/* How many bytes must go before extra more can land; under r->lock.
+ * With exact set, an estimate over the limit is always checked by a
+ * walk (else at most once a second). */
+static uint64_t shortfall(struct residency *r, uint64_t extra, bool exact)
 {
 	uint64_t need = 0, used, avail;
 
 	if (r->cfg.cache_max) {
 		used = estimate(r) + extra;
-		if (used > r->cfg.cache_max && r->scan_ns + RESCAN_NS <
-						       util_now_mono_ns()) {
+		if (used > r->cfg.cache_max &&
+		    (exact || r->scan_ns + RESCAN_NS < util_now_mono_ns())) {
 			rescan(r);
 			used = estimate(r) + extra;
 		}
@@ -176,20 +178,22 @@ static uint64_t make_room(struct residency *r, uint64_t extra)
 	uint64_t need, freed;
 
 	pthread_mutex_lock(&r->lock);
-	need = shortfall(r, extra);
+	need = shortfall(r, extra, false);
 	pthread_mutex_unlock(&r->lock);
 	if (!need)
 		return 0;
 	pthread_mutex_lock(&r->evict_lock);
 	/* whoever held it may have made the room already */
 	pthread_mutex_lock(&r->lock);
-	need = shortfall(r, extra);
+	need = shortfall(r, extra, false);
 	pthread_mutex_unlock(&r->lock);
 	if (need) {
 		freed = evict(r, need);
+		/* before saying no, the exact figure (deletes and overwrites
+		 * are not in the estimate) */
 		pthread_mutex_lock(&r->lock);
 		r->dropped += freed;
-		need = shortfall(r, extra);
+		need = shortfall(r, extra, true);
 		pthread_mutex_unlock(&r->lock);
 	}
 	pthread_mutex_unlock(&r->evict_lock);
@@ -209,13 +213,15 @@ static void set_full(struct residency *r, const char *why)
 		log_warn("cache %s: %s", r->cache_dir, why);
 }
 
+/* Data landed within the limits: the cache is not full (any more). */
 static void clear_full(struct residency *r)
 {
 	pthread_mutex_lock(&r->lock);
-	if (r->full_logged)
+	if (r->full_logged) {
 		log_info("cache %s: back under its limits", r->cache_dir);
-	r->full_logged = false;
-	r->full_reason[0] = '\0';
+		r->full_logged = false;
+		r->full_reason[0] = '\0';
+	}
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -227,12 +233,18 @@ static void admit_fetch(void *arg, uint64_t bytes)
 	if (make_room(r, bytes))
 		set_full(r, "over its limit: what is left is dirty, pinned "
 			    "or in use (reads go on; writes wait for uploads)");
+	else
+		clear_full(r);
 }
 
 int residency_admit_write(struct residency *r, uint64_t bytes)
 {
-	if (!limited(r) || !make_room(r, bytes))
+	if (!limited(r))
 		return 0;
+	if (!make_room(r, bytes)) {
+		clear_full(r);
+		return 0;
+	}
 	/* only data that cannot go is left: let the uploads run, after
 	 * which what they uploaded can be evicted */
 	if (sync_wait_idle(r->sync, r->cfg.write_wait_ms) == 0 &&
@@ -254,10 +266,6 @@ void residency_status(struct residency *r, struct res_status *out)
 	out->used = r->scan_bytes;
 	out->cache_max = r->cfg.cache_max;
 	out->min_free = r->cfg.min_free;
-	if (r->full_reason[0] && !shortfall(r, 0)) {
-		r->full_reason[0] = '\0';
-		r->full_logged = false;
-	}
 	snprintf(out->full_reason, sizeof(out->full_reason), "%s",
 		 r->full_reason);
 	pthread_mutex_unlock(&r->lock);

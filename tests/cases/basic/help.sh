@@ -26,7 +26,7 @@ for opt in --force --timeout; do
 done
 
 # Every other command the top-level help lists has a --help of its own.
-for cmd in status free pin unpin cp; do
+for cmd in status sync free pin unpin hydrate cp; do
 	grep -qw -- "$cmd" <<<"$top" || continue
 	step "clonedrive $cmd --help"
 	h=$("$CD_BIN" "$cmd" --help) || die "clonedrive $cmd --help exited $?"
