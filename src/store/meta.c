@@ -157,8 +157,6 @@ static const char schema_sql[] =
 	" has_data INTEGER NOT NULL DEFAULT 0,"
 	" pin INTEGER NOT NULL DEFAULT 0,"
 	" atime INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX IF NOT EXISTS entries_lru ON entries(atime) "
-	" WHERE has_data = 1;"
 	"CREATE UNIQUE INDEX IF NOT EXISTS entries_by_name"
 	" ON entries(parent, name);"
 	"CREATE INDEX IF NOT EXISTS entries_parent ON entries(parent);"
@@ -175,6 +173,12 @@ static const char schema_sql[] =
 	" not_before INTEGER NOT NULL DEFAULT 0,"
 	" attempts INTEGER NOT NULL DEFAULT 0,"
 	" last_error INTEGER NOT NULL DEFAULT 0);";
+
+/* Indexes on columns that migrations add: made once the tables have
+ * them (schema_sql runs first, on databases of any version). */
+static const char index_sql[] =
+	"CREATE INDEX IF NOT EXISTS entries_lru ON entries(atime) "
+	" WHERE has_data = 1;";
 
 struct meta {
 	sqlite3 *db;			/* protected by lock */
@@ -281,8 +285,7 @@ static const char *const migrations[] = {
 	      "DEFAULT 1",
 	[4] = "ALTER TABLE entries ADD COLUMN pin INTEGER NOT NULL DEFAULT 0;"
 	      "ALTER TABLE entries ADD COLUMN atime INTEGER NOT NULL "
-	      "DEFAULT 0;"
-	      "CREATE INDEX entries_lru ON entries(atime) WHERE has_data = 1",
+	      "DEFAULT 0",
 };
 
 static int migrate(struct meta *m)
@@ -363,6 +366,8 @@ int meta_open(const char *path, struct meta **out)
 			     "16877, 'dir', 0)");
 	if (!rc)
 		rc = migrate(m);
+	if (!rc)
+		rc = exec(m, index_sql);
 	if (rc)
 		goto out_close;
 	*out = m;

@@ -1,7 +1,8 @@
 /*
  * Unit test of the metadata database: entries, paths, readdir paging,
- * subtree deletion, orphans, xattrs and the journal's order, on a
- * database file in a fresh temp directory.
+ * subtree deletion, orphans, xattrs, the journal's order, pin states and
+ * their inheritance, the LRU order of eviction candidates, and the upgrade
+ * of a schema-3 database, on database files in a fresh temp directory.
  */
 #include "common.h"
 
@@ -116,6 +117,62 @@ int main(void)
 	CHECK(meta_journal_next(m, &op) == 0 && strcmp(op.path, "d1") == 0);
 	jop_release(&op);
 	CHECK(meta_journal_count(m) == 2);
+
+	/* pin states: set on a tree, inherited, cleared below */
+	{
+		uint64_t top = add(m, 1, "top", S_IFDIR | 0755), mid, leaf,
+			 from;
+		enum meta_pin pin;
+
+		mid = add(m, top, "mid", S_IFDIR | 0755);
+		leaf = add(m, mid, "leaf", S_IFREG | 0644);
+		CHECK(meta_pin_effective(m, leaf, &pin, &from) == 0 &&
+		      pin == META_PIN_UNSPECIFIED && from == 0);
+		CHECK(meta_set_pin(m, leaf, META_PIN_UNPINNED) == 0);
+		CHECK(meta_set_pin(m, top, META_PIN_PINNED) == 0);
+		CHECK(meta_pin_effective(m, leaf, &pin, &from) == 0 &&
+		      pin == META_PIN_PINNED && from == top);
+		CHECK(meta_set_pin(m, mid, META_PIN_UNPINNED) == 0);
+		CHECK(meta_pin_effective(m, leaf, &pin, &from) == 0 &&
+		      pin == META_PIN_UNPINNED && from == mid);
+		CHECK(meta_set_pin(m, 999999, META_PIN_PINNED) == -ENOENT);
+		/* an update of the entry does not undo its pin */
+		CHECK(meta_get(m, mid, &e) == 0);
+		e.pin = META_PIN_UNSPECIFIED;
+		CHECK(meta_update(m, &e) == 0);
+		meta_entry_release(&e);
+		CHECK(meta_pin_effective(m, leaf, &pin, &from) == 0 &&
+		      pin == META_PIN_UNPINNED);
+	}
+
+	/* eviction candidates: clean files with data, oldest use first */
+	{
+		struct meta_lru c[8];
+		uint64_t a = add(m, 1, "lru-a", S_IFREG | 0644),
+			 b = add(m, 1, "lru-b", S_IFREG | 0644),
+			 z = add(m, 1, "lru-dirty", S_IFREG | 0644);
+		const uint64_t inos[3] = { a, b, z };
+
+		for (i = 0; i < 3; i++) {
+			CHECK(meta_get(m, inos[i], &e) == 0);
+			e.has_data = true;
+			e.atime_ns = 300 - i * 100;	/* b older than a */
+			e.dirty = inos[i] == z;
+			CHECK(meta_update(m, &e) == 0);
+			meta_entry_release(&e);
+		}
+		n = meta_lru(m, INT64_MIN, 0, c, 8);
+		CHECK(n == 2 && c[0].ino == b && c[1].ino == a);
+		n = meta_lru(m, c[0].atime_ns, c[0].ino, c, 8);
+		CHECK(n == 1 && c[0].ino == a);
+		CHECK(meta_drop_data(m, z) == -EBUSY);	/* dirty */
+		CHECK(meta_drop_data(m, a) == 0);
+		CHECK(meta_get(m, a, &e) == 0 && !e.has_data);
+		meta_entry_release(&e);
+		n = meta_lru(m, INT64_MIN, 0, c, 8);
+		CHECK(n == 1 && c[0].ino == b);
+	}
+
 	meta_close(m);
 
 	/* inode numbers are not reused after a reopen */
@@ -123,6 +180,51 @@ int main(void)
 	CHECK(add(m, 1, "again", S_IFREG | 0644) > g);
 	CHECK(meta_journal_count(m) == 2);
 	meta_close(m);
+
+	/* a schema-3 database (before pin states) is upgraded in place */
+	snprintf(db, sizeof(db), "%s/old.db", dir);
+	snprintf(buf, sizeof(buf), "%s/old.sql", dir);
+	{
+		FILE *sql = fopen(buf, "w");
+		char cmd[256];
+		enum meta_pin pin;
+		uint64_t from;
+
+		CHECK(sql != NULL);
+		fputs("CREATE TABLE kv (key TEXT PRIMARY KEY, value);"
+		      "INSERT INTO kv VALUES ('schema', 3);"
+		      "CREATE TABLE entries (ino INTEGER PRIMARY KEY "
+		      "AUTOINCREMENT, parent INTEGER NOT NULL, name TEXT NOT "
+		      "NULL, mode INTEGER NOT NULL, size INTEGER NOT NULL "
+		      "DEFAULT 0, mtime INTEGER NOT NULL DEFAULT 0, ctime "
+		      "INTEGER NOT NULL DEFAULT 0, etag TEXT NOT NULL DEFAULT "
+		      "'', base INTEGER NOT NULL DEFAULT 0, dirty INTEGER NOT "
+		      "NULL DEFAULT 0, populated INTEGER NOT NULL DEFAULT 0, "
+		      "error INTEGER NOT NULL DEFAULT 0, link TEXT, extents "
+		      "BLOB, seen INTEGER NOT NULL DEFAULT 0, has_data INTEGER "
+		      "NOT NULL DEFAULT 0);"
+		      "INSERT INTO entries (ino, parent, name, mode) VALUES "
+		      "(1, 0, '', 16877), (2, 1, 'kept', 33188);"
+		      "CREATE TABLE journal (seq INTEGER PRIMARY KEY "
+		      "AUTOINCREMENT, kind INTEGER NOT NULL, ino INTEGER NOT "
+		      "NULL DEFAULT 0, path TEXT NOT NULL, path2 TEXT, arg "
+		      "INTEGER NOT NULL DEFAULT 0, arg2 INTEGER NOT NULL "
+		      "DEFAULT 0, not_before INTEGER NOT NULL DEFAULT 0, "
+		      "attempts INTEGER NOT NULL DEFAULT 0, last_error INTEGER "
+		      "NOT NULL DEFAULT 0);\n", sql);
+		fclose(sql);
+		snprintf(cmd, sizeof(cmd), "sqlite3 %s < %s", db, buf);
+		/* the sqlite3 shell is a dependency (scripts/deps.sh) */
+		CHECK(system(cmd) == 0);
+		CHECK(meta_open(db, &m) == 0);
+		CHECK(meta_lookup(m, 1, "kept", &e) == 0 && e.pin == 0 &&
+		      e.atime_ns == 0);
+		meta_entry_release(&e);
+		CHECK(meta_set_pin(m, 2, META_PIN_PINNED) == 0);
+		CHECK(meta_pin_effective(m, 2, &pin, &from) == 0 &&
+		      pin == META_PIN_PINNED);
+		meta_close(m);
+	}
 	snprintf(buf, sizeof(buf), "rm -rf %s", dir);
 	if (system(buf))
 		failures++;
