@@ -328,7 +328,7 @@ wait_for()
 	local secs=$1 deadline
 	shift
 	deadline=$(($(date +%s%N) + $(awk -v s="$secs" \
-		'BEGIN { printf "%d", s * 1000000000 }')))
+		'BEGIN { printf "%.0f", s * 1000000000 }')))
 	while :; do
 		if ("$@") >/dev/null 2>&1; then
 			return 0

@@ -60,6 +60,7 @@ struct residency {
 	uint64_t dropped;		/* bytes dropped since the last walk */
 	int64_t scan_ns;		/* when (monotonic) */
 	char full_reason[256];		/* why the cache is full, or "" */
+	bool keep_failed;		/* keeper thread only */
 	bool full_logged;
 
 	pthread_mutex_t evict_lock;	/* one eviction at a time */
@@ -721,16 +722,27 @@ static int keep_pinned(void *arg, uint64_t ino)
 	if (stopping(r))
 		return -ECANCELED;
 	rc = residency_hydrate(r, ino, NULL, NULL, &failed);
-	if (rc && rc != -ECANCELED)
+	if (rc && rc != -ECANCELED) {
 		log_warn("pinned %s: cannot hydrate: %s (tried again later)",
 			 failed ? failed : "tree", strerror(-rc));
+		r->keep_failed = true;	/* the keeper's own field */
+	}
 	free(failed);
 	return rc == -ECANCELED ? rc : 0;
 }
 
+/*
+ * Pinned trees are walked when something may have left them incomplete:
+ * at start, when a pin is set, after listings brought remote changes (a
+ * new file, or a changed one whose data was dropped), and again an
+ * interval after a walk that failed; otherwise a check every interval
+ * costs one counter read.
+ */
 static void *keeper_thread(void *arg)
 {
 	struct residency *r = arg;
+	uint64_t seen = 0;
+	bool retry = false;
 
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
@@ -738,19 +750,27 @@ static void *keeper_thread(void *arg)
 				   (int64_t)r->cfg.keep_interval_ms * 1000000;
 		struct timespec ts = { deadline / 1000000000,
 				       deadline % 1000000000 };
+		uint64_t changes;
 
 		while (!r->stop && !r->kicked &&
 		       pthread_cond_timedwait(&r->cond, &r->lock, &ts) == 0)
 			;
 		if (r->stop)
 			break;
+		changes = stats_get(r->stats, remote_changes);
+		retry = retry || r->kicked || changes != seen;
 		r->kicked = false;
+		if (!retry || stats_get(r->stats, remote_down))
+			continue;	/* nothing new, or wait for the remote */
+		retry = false;
+		seen = changes;
+		r->keep_failed = false;
 		pthread_mutex_unlock(&r->lock);
-		if (!stats_get(r->stats, remote_down) &&
-		    meta_foreach_pinned(r->store->meta, keep_pinned, r) &&
+		if (meta_foreach_pinned(r->store->meta, keep_pinned, r) &&
 		    !stopping(r))
 			log_warn("pinned trees: cannot list them");
 		pthread_mutex_lock(&r->lock);
+		retry = r->keep_failed;
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
@@ -783,7 +803,7 @@ struct residency *residency_new(struct store *s, struct fetcher *f,
 
 int residency_start(struct residency *r)
 {
-	r->kicked = true;	/* look at pinned trees once at start */
+	r->kicked = true;	/* the first walk right away */
 	if (pthread_create(&r->keeper, NULL, keeper_thread, r))
 		return -EAGAIN;
 	r->started = true;

@@ -624,12 +624,14 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 		rc = meta_insert(y->meta, &e);
 		notify_entry = true;
 		r->changed = true;
+		stats_add(y->stats, remote_changes, 1);
 	} else if (rc == 0) {
 		if (S_ISREG(e.mode) && !e.dirty && strcmp(e.etag, a->etag)) {
 			if (e.etag[0])
 				log_info("%s%s%s: changed on the remote",
 					 r->path, *r->path ? "/" : "", l->name);
 			drop_data(r, &e, a);	/* the kernel is told after */
+			stats_add(y->stats, remote_changes, 1);
 			update = true;
 			entry_from_remote(&e, a);
 		} else if (!e.dirty && (e.mode != a->mode ||

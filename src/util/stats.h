@@ -23,6 +23,7 @@ struct stats {
 	uint64_t freed_bytes;		/* dropped by free */
 	uint64_t writes_refused;	/* writes given ENOSPC: cache full */
 	uint64_t hydrations_blocked;	/* reads refused by the program policy */
+	uint64_t remote_changes;	/* entries added or changed by listings */
 };
 
 #define stats_add(st, field, v) \
