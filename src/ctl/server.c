@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -52,12 +51,6 @@ struct ctl_server {
 	uid_t owner;
 };
 
-/* A growing text buffer for replies. */
-struct out {
-	char *s;
-	size_t len;
-};
-
 /* One request being answered. */
 struct req {
 	struct ctl_server *srv;
@@ -67,39 +60,21 @@ struct req {
 	bool gone;			/* the client hung up */
 };
 
-static void out_add(struct out *o, const char *fmt, ...) CD_PRINTF(2, 3);
-
-static void out_add(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	char *piece;
-	size_t n;
-
-	va_start(ap, fmt);
-	piece = xvasprintf(fmt, ap);
-	va_end(ap);
-	n = strlen(piece);
-	o->s = xrealloc(o->s, o->len + n + 1);
-	memcpy(o->s + o->len, piece, n + 1);
-	o->len += n;
-	free(piece);
-}
-
 /* Adds s as a JSON string (quoted, escaped). */
-static void out_json_str(struct out *o, const char *s)
+static void out_json_str(struct textbuf *o, const char *s)
 {
-	out_add(o, "\"");
+	textbuf_add(o, "\"");
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
-			out_add(o, "\\%c", c);
+			textbuf_add(o, "\\%c", c);
 		else if (c < 0x20)
-			out_add(o, "\\u%04x", c);
+			textbuf_add(o, "\\u%04x", c);
 		else
-			out_add(o, "%c", c);
+			textbuf_add(o, "%c", c);
 	}
-	out_add(o, "\"");
+	textbuf_add(o, "\"");
 }
 
 /* A size for people: 1.5 GiB, 12.0 MiB, 300 B. */
@@ -165,24 +140,24 @@ static void bar(uint64_t done, uint64_t total, char *buf)
 
 /* The transfers in flight (of ino, or all if 0): text lines or JSON. */
 static void add_transfers(struct ctl_server *srv, uint64_t ino, bool json,
-			  struct out *o)
+			  struct textbuf *o)
 {
 	struct xfer_info *t = xcalloc(MAX_LISTED_XFERS, sizeof(*t));
 	size_t n, i;
 
 	n = xfers_list(&srv->fs->xfers, ino, t, MAX_LISTED_XFERS);
 	if (json)
-		out_add(o, ",\"transfers\":[");
+		textbuf_add(o, ",\"transfers\":[");
 	else if (n)
-		out_add(o, "  transfers:\n");
+		textbuf_add(o, "  transfers:\n");
 	for (i = 0; i < CD_MIN(n, (size_t)MAX_LISTED_XFERS); i++) {
 		char done[32], total[32], rate[32], cells[BAR_CELLS + 1];
 
 		if (json) {
-			out_add(o, "%s{\"kind\":\"%s\",\"path\":", i ? "," : "",
+			textbuf_add(o, "%s{\"kind\":\"%s\",\"path\":", i ? "," : "",
 				xfer_kind_name(t[i].kind));
 			out_json_str(o, t[i].path);
-			out_add(o, ",\"done\":%llu,\"total\":%llu,"
+			textbuf_add(o, ",\"done\":%llu,\"total\":%llu,"
 				   "\"rate\":%llu}",
 				(unsigned long long)t[i].done,
 				(unsigned long long)t[i].total,
@@ -193,20 +168,20 @@ static void add_transfers(struct ctl_server *srv, uint64_t ino, bool json,
 		human(t[i].total, total, sizeof(total));
 		human(t[i].rate, rate, sizeof(rate));
 		bar(t[i].done, t[i].total, cells);
-		out_add(o, "    %-9s [%s] %3d%% %s / %s, %s/s  %s\n",
+		textbuf_add(o, "    %-9s [%s] %3d%% %s / %s, %s/s  %s\n",
 			xfer_kind_name(t[i].kind), cells,
 			t[i].total ? (int)(t[i].done * 100 / t[i].total) : 100,
 			done, total, rate, t[i].path);
 	}
 	if (n > MAX_LISTED_XFERS && !json)
-		out_add(o, "    ... and %zu more\n", n - MAX_LISTED_XFERS);
+		textbuf_add(o, "    ... and %zu more\n", n - MAX_LISTED_XFERS);
 	if (json)
-		out_add(o, "]");
+		textbuf_add(o, "]");
 	free(t);
 }
 
 /* status without a path: the mount as a whole. */
-static void status_mount(struct ctl_server *srv, bool json, struct out *o)
+static void status_mount(struct ctl_server *srv, bool json, struct textbuf *o)
 {
 	struct fs *fs = srv->fs;
 	struct stats *st = &fs->stats;
@@ -221,13 +196,13 @@ static void status_mount(struct ctl_server *srv, bool json, struct out *o)
 	memcpy(last, fs->policy.last, sizeof(last));
 	pthread_mutex_unlock(&fs->policy.lock);
 	if (json) {
-		out_add(o, "{\"mountpoint\":");
+		textbuf_add(o, "{\"mountpoint\":");
 		out_json_str(o, srv->info.mountpoint);
-		out_add(o, ",\"remote\":");
+		textbuf_add(o, ",\"remote\":");
 		out_json_str(o, srv->info.remote);
-		out_add(o, ",\"cache_dir\":");
+		textbuf_add(o, ",\"cache_dir\":");
 		out_json_str(o, srv->info.cache_dir);
-		out_add(o, ",\"cache_bytes\":%llu,\"cache_max\":%llu,"
+		textbuf_add(o, ",\"cache_bytes\":%llu,\"cache_max\":%llu,"
 			   "\"min_free\":%llu,\"disk_free\":%llu,"
 			   "\"cache_full\":",
 			(unsigned long long)rs.used,
@@ -237,8 +212,8 @@ static void status_mount(struct ctl_server *srv, bool json, struct out *o)
 		if (rs.full_reason[0])
 			out_json_str(o, rs.full_reason);
 		else
-			out_add(o, "null");
-		out_add(o, ",\"uploads_pending\":%lld,\"remote_reachable\":%s,"
+			textbuf_add(o, "null");
+		textbuf_add(o, ",\"uploads_pending\":%lld,\"remote_reachable\":%s,"
 			   "\"fetched_bytes\":%llu,\"uploaded_bytes\":%llu,"
 			   "\"evicted_bytes\":%llu,\"hydrations_blocked\":%llu,"
 			   "\"last_blocked\":",
@@ -250,9 +225,9 @@ static void status_mount(struct ctl_server *srv, bool json, struct out *o)
 		if (last[0])
 			out_json_str(o, last);
 		else
-			out_add(o, "null");
+			textbuf_add(o, "null");
 		add_transfers(srv, 0, true, o);
-		out_add(o, "}\n");
+		textbuf_add(o, "}\n");
 		return;
 	}
 	{
@@ -266,22 +241,22 @@ static void status_mount(struct ctl_server *srv, bool json, struct out *o)
 		human(stats_get(st, fetched_bytes), got, sizeof(got));
 		human(stats_get(st, uploaded_bytes), sent, sizeof(sent));
 		human(stats_get(st, evicted_bytes), gone, sizeof(gone));
-		out_add(o, "%s: %s\n  cache: %s, %s held", srv->info.mountpoint,
+		textbuf_add(o, "%s: %s\n  cache: %s, %s held", srv->info.mountpoint,
 			srv->info.remote, srv->info.cache_dir, held);
 		if (rs.cache_max)
-			out_add(o, " of %s", lim);
+			textbuf_add(o, " of %s", lim);
 		if (rs.min_free)
-			out_add(o, ", keeping %s free", keep);
-		out_add(o, " (%s free on its disk)\n", avail);
+			textbuf_add(o, ", keeping %s free", keep);
+		textbuf_add(o, " (%s free on its disk)\n", avail);
 		if (rs.full_reason[0])
-			out_add(o, "  cache %s\n", rs.full_reason);
-		out_add(o, "  uploads pending: %lld\n  remote: %s\n"
+			textbuf_add(o, "  cache %s\n", rs.full_reason);
+		textbuf_add(o, "  uploads pending: %lld\n  remote: %s\n"
 			   "  since mounted: %s fetched, %s uploaded, %s "
 			   "evicted\n",
 			(long long)pending, down ? "unreachable" : "reachable",
 			got, sent, gone);
 		if (blocked)
-			out_add(o, "  hydration policy: %llu reads refused, the "
+			textbuf_add(o, "  hydration policy: %llu reads refused, the "
 				   "last by %s\n",
 				(unsigned long long)blocked, last);
 		add_transfers(srv, 0, false, o);
@@ -307,7 +282,7 @@ static int find_error(void *arg, const struct jop *op)
 
 /* status PATH: one file or directory. */
 static int status_file(struct ctl_server *srv, const char *path, bool json,
-		       struct out *o)
+		       struct textbuf *o)
 {
 	struct fs *fs = srv->fs;
 	struct last_error le = { 0, 0, 0 };
@@ -331,9 +306,9 @@ static int status_file(struct ctl_server *srv, const char *path, bool json,
 	if (meta_journal_foreach(fs->store->meta, find_error, &le))
 		le.error = 0;
 	if (json) {
-		out_add(o, "{\"path\":");
+		textbuf_add(o, "{\"path\":");
 		out_json_str(o, path);
-		out_add(o, ",\"state\":\"%s\",\"size\":%llu,\"local_bytes\":"
+		textbuf_add(o, ",\"state\":\"%s\",\"size\":%llu,\"local_bytes\":"
 			   "%llu,\"pin\":\"%s\",\"pin_inherited\":%s,"
 			   "\"last_error\":",
 			cloudfiles_state(fs, e.ino), (unsigned long long)e.size,
@@ -342,16 +317,16 @@ static int status_file(struct ctl_server *srv, const char *path, bool json,
 		if (le.error)
 			out_json_str(o, strerror(le.error));
 		else
-			out_add(o, "null");
+			textbuf_add(o, "null");
 		add_transfers(srv, e.ino, true, o);
-		out_add(o, "}\n");
+		textbuf_add(o, "}\n");
 	} else {
-		out_add(o, "%s: %s, %llu of %llu bytes local, %s%s\n",
+		textbuf_add(o, "%s: %s, %llu of %llu bytes local, %s%s\n",
 			*path ? path : "/", cloudfiles_state(fs, e.ino),
 			(unsigned long long)local, (unsigned long long)e.size,
 			pin, inherited ? " (inherited)" : "");
 		if (le.error)
-			out_add(o, "  last error: %s (%d attempts; retried "
+			textbuf_add(o, "  last error: %s (%d attempts; retried "
 				   "with backoff)\n",
 				strerror(le.error), le.attempts);
 		add_transfers(srv, e.ino, false, o);
@@ -361,7 +336,7 @@ static int status_file(struct ctl_server *srv, const char *path, bool json,
 }
 
 /* status [PATH] [--json]: the mount, or one file. */
-static int do_status(struct req *rq, struct out *o)
+static int do_status(struct req *rq, struct textbuf *o)
 {
 	uint64_t flags = 0;
 	char *path = NULL;
@@ -456,49 +431,50 @@ static int target(struct req *rq, struct meta_entry *e, char **path)
 	return rc;
 }
 
-/* Hydrates the tree at e, reporting; the text says how it ended. */
-static int hydrate_reporting(struct req *rq, const struct meta_entry *e,
-			     const char *path, struct out *o)
+/* pin PATH (pinned, then hydrated) and hydrate PATH (fetched, not
+ * pinned), with progress; the text says how it ended. */
+static int fetch_tree(struct req *rq, struct textbuf *o, bool pin)
 {
-	char *failed = NULL;
-	int rc;
-
-	rc = residency_hydrate(rq->srv->fs->res, e->ino, tree_progress, rq,
-			       &failed);
-	if (rc == -ECANCELED)
-		out_add(o, "%s: stopped; what was fetched stays\n",
-			*path ? path : "/");
-	else if (rc)
-		out_add(o, "%s: cannot fetch %s: %s (is the remote "
-			   "reachable? see clonedrive status)\n",
-			*path ? path : "/", failed ? failed : "it",
-			strerror(-rc));
-	free(failed);
-	return rc;
-}
-
-/* pin PATH: pinned, then hydrated with progress. */
-static int do_pin(struct req *rq, struct out *o)
-{
+	struct residency *res = rq->srv->fs->res;
+	char *path, *failed = NULL;
 	struct meta_entry e;
-	char *path;
+	const char *name;
 	int rc;
 
 	rc = target(rq, &e, &path);
 	if (rc)
 		return rc;
-	rc = residency_pin(rq->srv->fs->res, e.ino, META_PIN_PINNED);
+	name = *path ? path : "/";
+	if (pin)
+		rc = residency_pin(res, e.ino, META_PIN_PINNED);
 	if (!rc)
-		rc = hydrate_reporting(rq, &e, path, o);
+		rc = residency_hydrate(res, e.ino, tree_progress, rq, &failed);
 	if (!rc)
-		out_add(o, "%s: pinned, all local\n", *path ? path : "/");
+		textbuf_add(o, "%s: %sall local\n", name, pin ? "pinned, " : "");
+	else if (rc == -ECANCELED)
+		textbuf_add(o, "%s: stopped; what was fetched stays\n", name);
+	else if (failed)
+		textbuf_add(o, "%s: cannot fetch %s: %s (is the remote "
+			       "reachable? see clonedrive status)\n",
+			    name, failed, strerror(-rc));
+	free(failed);
 	meta_entry_release(&e);
 	free(path);
 	return rc;
 }
 
+static int do_pin(struct req *rq, struct textbuf *o)
+{
+	return fetch_tree(rq, o, true);
+}
+
+static int do_hydrate(struct req *rq, struct textbuf *o)
+{
+	return fetch_tree(rq, o, false);
+}
+
 /* unpin [--inherit] PATH. */
-static int do_unpin(struct req *rq, struct out *o)
+static int do_unpin(struct req *rq, struct textbuf *o)
 {
 	struct meta_entry e;
 	uint64_t flags = 0;
@@ -514,7 +490,7 @@ static int do_unpin(struct req *rq, struct out *o)
 			   flags & CTL_F_INHERIT ? META_PIN_UNSPECIFIED
 						 : META_PIN_UNPINNED);
 	if (!rc)
-		out_add(o, "%s: %s\n", *path ? path : "/",
+		textbuf_add(o, "%s: %s\n", *path ? path : "/",
 			flags & CTL_F_INHERIT ? "follows its directory again"
 					      : "unpinned");
 	meta_entry_release(&e);
@@ -522,26 +498,8 @@ static int do_unpin(struct req *rq, struct out *o)
 	return rc;
 }
 
-/* hydrate PATH: fetched, not pinned. */
-static int do_hydrate(struct req *rq, struct out *o)
-{
-	struct meta_entry e;
-	char *path;
-	int rc;
-
-	rc = target(rq, &e, &path);
-	if (rc)
-		return rc;
-	rc = hydrate_reporting(rq, &e, path, o);
-	if (!rc)
-		out_add(o, "%s: all local\n", *path ? path : "/");
-	meta_entry_release(&e);
-	free(path);
-	return rc;
-}
-
 /* free PATH: drop what is in sync; list what is kept. */
-static int do_free(struct req *rq, struct out *o)
+static int do_free(struct req *rq, struct textbuf *o)
 {
 	struct meta_entry e;
 	char *path, *report = NULL;
@@ -552,7 +510,7 @@ static int do_free(struct req *rq, struct out *o)
 		return rc;
 	rc = residency_free_tree(rq->srv->fs->res, e.ino, &report);
 	if (report)
-		out_add(o, "%s: %s", *path ? path : "/", report);
+		textbuf_add(o, "%s: %s", *path ? path : "/", report);
 	free(report);
 	meta_entry_release(&e);
 	free(path);
@@ -561,7 +519,7 @@ static int do_free(struct req *rq, struct out *o)
 
 /* sync [--timeout]: poll, and wait until every pending remote operation
  * is done, reporting how many are left. */
-static int do_sync(struct req *rq, struct out *o)
+static int do_sync(struct req *rq, struct textbuf *o)
 {
 	struct ctl_server *srv = rq->srv;
 	int64_t deadline, left;
@@ -586,14 +544,14 @@ static int do_sync(struct req *rq, struct out *o)
 		}
 	}
 	if (rc == -ETIMEDOUT)
-		out_add(o, "%lld remote operations still pending (see "
+		textbuf_add(o, "%lld remote operations still pending (see "
 			   "getfattr -n user.clonedrive.pending on the mount "
 			   "root)\n",
 			(long long)meta_journal_count(srv->fs->store->meta));
 	return rc;
 }
 
-typedef int (*ctl_handler)(struct req *rq, struct out *o);
+typedef int (*ctl_handler)(struct req *rq, struct textbuf *o);
 
 /* The commands, by op. A NULL entry is answered EOPNOTSUPP. */
 static const ctl_handler handlers[CTL_OP_MAX] = {
@@ -609,7 +567,7 @@ static const ctl_handler handlers[CTL_OP_MAX] = {
 static ssize_t handle(struct ctl_server *srv, int fd, const void *req,
 		      size_t len, void *buf, size_t size)
 {
-	struct out o = { xstrdup(""), 0 };
+	struct textbuf o = { xstrdup(""), 0 };
 	struct ctl_msg m, reply;
 	uint8_t num[8];
 	ssize_t n;
@@ -625,7 +583,7 @@ static ssize_t handle(struct ctl_server *srv, int fd, const void *req,
 			rc = -EOPNOTSUPP;
 	}
 	if (rc && !o.len)
-		out_add(&o, "%s\n", strerror(-rc));
+		textbuf_add(&o, "%s\n", strerror(-rc));
 	ctl_msg_init(&reply, CTL_OP_REPLY);
 	if (ctl_add_u64(&reply, CTL_KEY_STATUS, (uint64_t)-rc, num) ||
 	    ctl_add_bytes(&reply, CTL_KEY_TEXT, o.s,

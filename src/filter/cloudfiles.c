@@ -309,12 +309,9 @@ static int setattr_jop(struct fs *fs, struct fop *op)
 const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 {
 	struct meta_entry e;
-	struct rangeset rs;
-	const char *state;
+	const char *state = NULL;
+	uint64_t have, base;
 	struct node *n;
-	uint64_t have = 0, base;
-	size_t len;
-	void *blob;
 	bool dirty;
 
 	if (meta_get(fs->store->meta, ino, &e))
@@ -322,37 +319,25 @@ const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 	meta_entry_release(&e);
 	if (!S_ISREG(e.mode))
 		return e.error ? "error" : "hydrated";
+	dirty = e.dirty;
 	n = store_node_find(fs->store, ino);
 	if (n) {
 		pthread_mutex_lock(&n->lock);
 		dirty = n->dirty;
-		base = n->base;
-		have = rangeset_bytes(&n->present);
 		if (n->uploading)
 			state = "uploading";
 		else if (n->error)
 			state = "error";
-		else
-			state = NULL;
 		pthread_mutex_unlock(&n->lock);
 		store_node_put(fs->store, n);
-		if (state)
-			return state;
-	} else {
-		dirty = e.dirty;
-		base = CD_MIN(e.base, e.size);
-		if (e.error)
-			return "error";
-		rangeset_init(&rs);
-		if (!meta_get_extents(fs->store->meta, ino, &blob, &len)) {
-			if (len && !rangeset_decode(&rs, blob, len))
-				have = rangeset_bytes(&rs);
-			free(blob);
-		}
-		rangeset_release(&rs);
+	} else if (e.error) {
+		state = "error";
 	}
+	if (state)
+		return state;
 	if (dirty)
 		return "dirty";
+	have = store_held(fs->store, ino, &base);
 	if (base == 0 || have >= base)
 		return "hydrated";
 	return have ? "partial" : "placeholder";

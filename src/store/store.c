@@ -355,6 +355,39 @@ int store_node_path(struct store *s, struct node *n, char **path)
 	return 0;
 }
 
+uint64_t store_held(struct store *s, uint64_t ino, uint64_t *base)
+{
+	struct meta_entry e;
+	struct rangeset rs;
+	uint64_t have = 0;
+	struct node *n;
+	size_t len;
+	void *blob;
+
+	*base = 0;
+	n = store_node_find(s, ino);
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		*base = n->base;
+		have = rangeset_bytes(&n->present);
+		pthread_mutex_unlock(&n->lock);
+		store_node_put(s, n);
+		return have;
+	}
+	if (meta_get(s->meta, ino, &e))
+		return 0;
+	*base = CD_MIN(e.base, e.size);
+	meta_entry_release(&e);
+	rangeset_init(&rs);
+	if (!meta_get_extents(s->meta, ino, &blob, &len)) {
+		if (len && !rangeset_decode(&rs, blob, len))
+			have = rangeset_bytes(&rs);
+		free(blob);
+	}
+	rangeset_release(&rs);
+	return CD_MIN(have, *base);
+}
+
 bool store_node_has(const struct node *n, uint64_t off, uint64_t len)
 {
 	uint64_t end = CD_MIN(off + len, n->base);

@@ -113,6 +113,9 @@ struct node *store_node_find(struct store *s, uint64_t ino);
 /* The path of n in the namespace (caller frees), cached in the node until
  * a rename anywhere makes it doubtful. */
 int store_node_path(struct store *s, struct node *n, char **path) CD_WUR;
+/* Bytes of [0, base) of file ino held locally, from its node if it is in
+ * use, else from its saved extents; *base gets base. */
+uint64_t store_held(struct store *s, uint64_t ino, uint64_t *base);
 /* Whether [off, off+len) needs no fetch; under n->lock. */
 bool store_node_has(const struct node *n, uint64_t off, uint64_t len);
 /*

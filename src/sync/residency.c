@@ -23,7 +23,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -36,6 +35,9 @@
 /* Eviction makes room down to this share of --cache-max, so it does not
  * run again for every piece fetched. */
 #define LOW_WATER(max) ((max) / 10 * 9)
+/* Data counted in bytes costs a little more on disk (extent trees,
+ * partial blocks): eviction starts this much below --cache-max. */
+#define FS_RESERVE(max) ((max) / 64)
 #define LRU_BATCH 64
 #define RESCAN_NS 1000000000LL
 
@@ -111,13 +113,15 @@ static uint64_t shortfall(struct residency *r, uint64_t extra, bool exact)
 	uint64_t need = 0, used, avail;
 
 	if (r->cfg.cache_max) {
+		uint64_t limit = r->cfg.cache_max - FS_RESERVE(r->cfg.cache_max);
+
 		used = estimate(r) + extra;
-		if (used > r->cfg.cache_max &&
+		if (used > limit &&
 		    (exact || r->scan_ns + RESCAN_NS < util_now_mono_ns())) {
 			rescan(r);
 			used = estimate(r) + extra;
 		}
-		if (used > r->cfg.cache_max)
+		if (used > limit)
 			need = used - LOW_WATER(r->cfg.cache_max);
 	}
 	if (r->cfg.min_free) {
@@ -365,40 +369,6 @@ static void walk_release(struct walk *w)
 	free(w->dirs);
 }
 
-/* Bytes of [0, base) held locally by ino, and base. */
-static uint64_t held(struct residency *r, uint64_t ino, uint64_t *base)
-{
-	struct meta_entry e;
-	struct rangeset rs;
-	uint64_t have = 0;
-	struct node *n;
-	size_t len;
-	void *blob;
-
-	*base = 0;
-	n = store_node_find(r->store, ino);
-	if (n) {
-		pthread_mutex_lock(&n->lock);
-		*base = n->base;
-		have = rangeset_bytes(&n->present);
-		pthread_mutex_unlock(&n->lock);
-		store_node_put(r->store, n);
-		return have;
-	}
-	if (meta_get(r->store->meta, ino, &e))
-		return 0;
-	*base = CD_MIN(e.base, e.size);
-	meta_entry_release(&e);
-	rangeset_init(&rs);
-	if (!meta_get_extents(r->store->meta, ino, &blob, &len)) {
-		if (len && !rangeset_decode(&rs, blob, len))
-			have = rangeset_bytes(&rs);
-		free(blob);
-	}
-	rangeset_release(&rs);
-	return CD_MIN(have, *base);
-}
-
 /* --- hydrate ------------------------------------------------------------- */
 
 struct hydration {
@@ -473,7 +443,7 @@ int residency_hydrate(struct residency *r, uint64_t ino, res_progress_fn fn,
 	for (i = 0; i < w.nfiles; i++) {
 		uint64_t base;
 
-		have[i] = held(r, w.files[i].ino, &base);
+		have[i] = store_held(r->store, w.files[i].ino, &base);
 		h.p.bytes_total += base;
 		h.p.bytes_done += have[i];
 	}
@@ -483,7 +453,7 @@ int residency_hydrate(struct residency *r, uint64_t ino, res_progress_fn fn,
 		uint64_t base;
 
 		/* what is there already costs a look at its extents only */
-		if (held(r, w.files[i].ino, &base) < base) {
+		if (store_held(r->store, w.files[i].ino, &base) < base) {
 			h.done_before = h.p.bytes_done - have[i];
 			rc = hydrate_file(&h, w.files[i].ino, failed);
 		}
@@ -628,35 +598,12 @@ static int64_t free_file(struct residency *r, uint64_t ino)
 	return (int64_t)bytes;
 }
 
-struct text {
-	char *s;
-	size_t len;
-};
-
-static void text_add(struct text *t, const char *fmt, ...) CD_PRINTF(2, 3);
-
-static void text_add(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	char *piece;
-	size_t n;
-
-	va_start(ap, fmt);
-	piece = xvasprintf(fmt, ap);
-	va_end(ap);
-	n = strlen(piece);
-	t->s = xrealloc(t->s, t->len + n + 1);
-	memcpy(t->s + t->len, piece, n + 1);
-	t->len += n;
-	free(piece);
-}
-
 #define KEPT_LIST_MAX 50
 
 int residency_free_tree(struct residency *r, uint64_t ino, char **report)
 {
 	struct walk w = { NULL, 0, 0, NULL, 0, 0, 0 };
-	struct text kept = { xstrdup(""), 0 };
+	struct textbuf kept = { xstrdup(""), 0 };
 	uint64_t freed = 0, nfreed = 0, nkept = 0;
 	char why[128];
 	size_t i;
@@ -671,7 +618,7 @@ int residency_free_tree(struct residency *r, uint64_t ino, char **report)
 		char *path = NULL;
 		int64_t got;
 
-		if (!held(r, id, &base) && !cache_file_bytes(r->store->cache,
+		if (!store_held(r->store, id, &base) && !cache_file_bytes(r->store->cache,
 							      id))
 			continue;	/* a placeholder already */
 		reason = keeper_of(r, id, why, sizeof(why));
@@ -687,7 +634,7 @@ int residency_free_tree(struct residency *r, uint64_t ino, char **report)
 			if (meta_path(r->store->meta, id, &path))
 				path = xasprintf("inode %llu",
 						 (unsigned long long)id);
-			text_add(&kept, "  %s: %s%s%s\n", *path ? path : "/",
+			textbuf_add(&kept, "  %s: %s%s%s\n", *path ? path : "/",
 				 reason, *why ? " " : "", why);
 			free(path);
 		}

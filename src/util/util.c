@@ -85,6 +85,22 @@ char *xasprintf(const char *fmt, ...)
 	return p;
 }
 
+void textbuf_add(struct textbuf *t, const char *fmt, ...)
+{
+	va_list ap;
+	char *piece;
+	size_t n;
+
+	va_start(ap, fmt);
+	piece = xvasprintf(fmt, ap);
+	va_end(ap);
+	n = strlen(piece);
+	t->s = xrealloc(t->s, t->len + n + 1);
+	memcpy(t->s + t->len, piece, n + 1);
+	t->len += n;
+	free(piece);
+}
+
 int util_parse_u64(const char *s, uint64_t *out)
 {
 	unsigned long long v;

@@ -18,6 +18,14 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) CD_PRINTF(1, 2);
 char *xvasprintf(const char *fmt, va_list ap) CD_PRINTF(1, 0);
 
+/* A growing string: start with { NULL, 0 } (or a heap string and its
+ * length); s is always NUL-terminated once something was added. */
+struct textbuf {
+	char *s;
+	size_t len;
+};
+void textbuf_add(struct textbuf *t, const char *fmt, ...) CD_PRINTF(2, 3);
+
 /* Parses a whole string as an unsigned decimal number; 0 or -EINVAL. */
 int util_parse_u64(const char *s, uint64_t *out) CD_WUR;
 /* Parses a size with an optional K/M/G/T suffix (powers of 1024). */
