@@ -7,6 +7,7 @@
 need_root
 
 random_file "$R/slow.bin" $((64 * 1024 * 1024))
+random_file "$R/tty.bin" $((8 * 1024 * 1024))
 # every remote read and upload piece takes 100 ms more
 CLONEDRIVE_TEST_READ_DELAY_MS=100 cd_mount "$R" "$M"
 
@@ -47,6 +48,14 @@ tail -n 3 "$T/hydrate2.err"
 grep -q "hydrate" "$T/hydrate2.err" || die "no progress lines without a TTY"
 assert_eq "$(state_of "$M/slow.bin")" hydrated "after hydrate"
 assert_file_eq "$M/slow.bin" "$R/slow.bin"
+
+step "on a terminal, a progress bar"
+script -qec "$CD_BIN hydrate $M/tty.bin" /dev/null >"$T/tty.out" </dev/null ||
+	die "hydrate on a terminal failed: $(cat "$T/tty.out")"
+od -c "$T/tty.out" | head -n 5
+grep -q $'\r' "$T/tty.out" || die "no bar redrawn on a terminal"
+grep -q '%' "$T/tty.out" || die "no percentage on a terminal"
+assert_eq "$(state_of "$M/tty.bin")" hydrated "after hydrate on a terminal"
 
 step "an upload in flight shows too"
 random_file "$T/up.bin" $((16 * 1024 * 1024))
