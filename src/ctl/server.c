@@ -436,7 +436,8 @@ static int target(struct req *rq, struct meta_entry *e, char **path)
 static int fetch_tree(struct req *rq, struct textbuf *o, bool pin)
 {
 	struct residency *res = rq->srv->fs->res;
-	char *path, *failed = NULL;
+	char *path, *failed = NULL, gone[32];
+	uint64_t left = 0;
 	struct meta_entry e;
 	const char *name;
 	int rc;
@@ -448,9 +449,15 @@ static int fetch_tree(struct req *rq, struct textbuf *o, bool pin)
 	if (pin)
 		rc = residency_pin(res, e.ino, META_PIN_PINNED);
 	if (!rc)
-		rc = residency_hydrate(res, e.ino, tree_progress, rq, &failed);
-	if (!rc)
+		rc = residency_hydrate(res, e.ino, tree_progress, rq, &failed,
+				       &left);
+	human(left, gone, sizeof(gone));
+	if (!rc && !left)
 		textbuf_add(o, "%s: %sall local\n", name, pin ? "pinned, " : "");
+	else if (!rc)
+		textbuf_add(o, "%s: fetched, but %s of it was evicted again to "
+			       "keep the cache under its limit (pin it to keep "
+			       "it, or raise --cache-max)\n", name, gone);
 	else if (rc == -ECANCELED)
 		textbuf_add(o, "%s: stopped; what was fetched stays\n", name);
 	else if (failed)

@@ -426,7 +426,7 @@ static int hydrate_file(struct hydration *h, uint64_t ino, char **failed)
 }
 
 int residency_hydrate(struct residency *r, uint64_t ino, res_progress_fn fn,
-		      void *arg, char **failed)
+		      void *arg, char **failed, uint64_t *left)
 {
 	struct hydration h = { r, fn, arg, { 0, 0, 0, 0, NULL }, 0 };
 	struct walk w = { NULL, 0, 0, NULL, 0, 0, 0 };
@@ -462,6 +462,13 @@ int residency_hydrate(struct residency *r, uint64_t ino, res_progress_fn fn,
 			rc = -ECANCELED;
 	}
 	free(have);
+	if (!rc && left) {
+		uint64_t now = 0, base;
+
+		for (i = 0; i < w.nfiles; i++)
+			now += store_held(r->store, w.files[i].ino, &base);
+		*left = h.p.bytes_total > now ? h.p.bytes_total - now : 0;
+	}
 out:
 	walk_release(&w);
 	return rc;
@@ -668,7 +675,7 @@ static int keep_pinned(void *arg, uint64_t ino)
 
 	if (stopping(r))
 		return -ECANCELED;
-	rc = residency_hydrate(r, ino, NULL, NULL, &failed);
+	rc = residency_hydrate(r, ino, NULL, NULL, &failed, NULL);
 	if (rc && rc != -ECANCELED) {
 		log_warn("pinned %s: cannot hydrate: %s (tried again later)",
 			 failed ? failed : "tree", strerror(-rc));

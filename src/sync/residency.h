@@ -60,9 +60,11 @@ void residency_set_mount_dev(struct residency *r, unsigned major,
 int residency_pin(struct residency *r, uint64_t ino, enum meta_pin pin) CD_WUR;
 /* Hydrates the file or tree at ino fully (listing directories never
  * listed), calling fn as it goes. 0, -ECANCELED when fn or a stop ended
- * it, or the first error (its path in *failed, caller frees). */
+ * it, or the first error (its path in *failed, caller frees). *left, if
+ * not NULL, gets the bytes not local at the end: what the cache limits
+ * evicted again while the rest came. */
 int residency_hydrate(struct residency *r, uint64_t ino, res_progress_fn fn,
-		      void *arg, char **failed) CD_WUR;
+		      void *arg, char **failed, uint64_t *left) CD_WUR;
 /* Drops the local data of everything in sync at ino (file or tree).
  * Returns 0 or -EBUSY when something was kept; *report (caller frees)
  * says what was freed and lists what was kept and why. */

@@ -36,6 +36,12 @@ for i in 1 2 3; do
 	assert_file_eq "$M/d/f$i" "$R/d/f$i"
 done
 
+step "hydrate of a tree larger than the cache says what did not stay"
+out=$("$CD_BIN" hydrate "$M/d" 2>/dev/null)
+echo "$out"
+[[ $out == *"evicted again"* ]] || die "hydrate claims a tree larger than the cache is all local"
+assert_le "$(cache_bytes)" "$limit" "cache use after hydrate"
+
 step "a write that cannot fit gets ENOSPC after waiting for uploads"
 assert_fails "No space left on device" \
 	dd if=/dev/urandom of="$M/d/huge" bs=1M count=12 status=none
