@@ -15,6 +15,10 @@
  *     thumbnailers) of data not held locally fail with the policy's errno
  *     instead of downloading;
  *   - a write first makes room in the cache (--cache-max, --min-free);
+ *   - copy_file_range of a whole file that is in sync becomes a copy
+ *     made by the remote itself: the destination is a placeholder at once,
+ *     no data passes through the daemon or lands in the cache; anything
+ *     else falls back to the kernel's reads and writes;
  *   - the user.clonedrive.* xattrs: state, pin and progress per file,
  *     stats, pending, sync and refresh on the root; other namespaces
  *     than user.* are refused cleanly (ENODATA for security.capability:
@@ -238,6 +242,81 @@ static bool policy_blocks(struct fs *fs, const struct fop *op)
 	return true;
 }
 
+/* --- server-side copies -------------------------------------------------- */
+
+/* How long a copy waits for earlier changes to reach the remote (a copy
+ * must not overtake the mkdir of its directory); after that it falls
+ * back to an ordinary copy. */
+#define COPY_WAIT_MS 5000
+/* The most one reply may say was copied (the kernel's reply is 32-bit);
+ * the caller asks again for the rest. */
+#define COPY_REPLY_MAX (1u << 30)
+
+/*
+ * A copy_file_range of [off, off+len) of op->file to the same offset of
+ * op->file2: the count "copied", or -EOPNOTSUPP for the kernel to copy
+ * by reads and writes. The first call of a whole-file copy (both offsets
+ * 0, an empty destination, a source in sync) makes the copy on the
+ * remote; the calls that follow for the rest of it find it done.
+ */
+static int server_copy(struct fs *fs, struct fop *op)
+{
+	struct node *src = op->file->n, *dst = op->file2->n;
+	char etag[REMOTE_ETAG_MAX], *from = NULL, *to = NULL;
+	struct remote_attr a;
+	struct meta_entry e;
+	uint64_t size, gen;
+	bool whole, rest;
+	int rc;
+
+	if (src == dst || op->off != op->off2)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&src->lock);
+	size = src->size;
+	whole = !src->dirty && !src->uploading && !src->error &&
+		src->etag[0] && src->base == size;
+	snprintf(etag, sizeof(etag), "%s", src->etag);
+	pthread_mutex_unlock(&src->lock);
+	if (!whole || op->off >= size)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&dst->lock);
+	rest = op->off > 0 && !dst->dirty && dst->copy_of == src->ino &&
+	       strcmp(dst->copy_etag, etag) == 0 && dst->size == size;
+	whole = op->off == 0 && dst->size == 0 && op->size >= size;
+	gen = dst->write_gen;
+	pthread_mutex_unlock(&dst->lock);
+	if (rest)
+		return (int)CD_MIN(CD_MIN(size - op->off, (uint64_t)op->size),
+				   (uint64_t)COPY_REPLY_MAX);
+	if (!whole || sync_wait_idle(fs->sync, COPY_WAIT_MS))
+		return -EOPNOTSUPP;
+	rc = store_node_path(fs->store, src, &from);
+	if (!rc)
+		rc = store_node_path(fs->store, dst, &to);
+	if (!rc)
+		rc = meta_get(fs->store->meta, dst->ino, &e);
+	if (!rc) {
+		meta_entry_release(&e);
+		rc = remote_copy(fs->remote, from, etag, to, e.mode & 07777,
+				 util_now_ns(), &a);
+	}
+	if (!rc)
+		rc = store_node_adopt(fs->store, dst, gen, &a, src->ino, etag);
+	if (rc) {
+		log_debug("copy of %s to %s on the remote: %s; copying by "
+			  "reads and writes", from ? from : "?",
+			  to ? to : "?", strerror(-rc));
+		rc = -EOPNOTSUPP;
+	} else {
+		stats_add(&fs->stats, server_copies, 1);
+		stats_add(&fs->stats, server_copied_bytes, size);
+		rc = (int)CD_MIN(size, (uint64_t)COPY_REPLY_MAX);
+	}
+	free(from);
+	free(to);
+	return rc;
+}
+
 static enum filter_verdict done(struct fop *op, int result)
 {
 	op->result = result;
@@ -354,7 +433,8 @@ static char *stats_text(struct fs *fs)
 			 "remote_down=%llu\npolls=%llu\nwritten_bytes=%llu\n"
 			 "evicted_bytes=%llu\nevicted_files=%llu\n"
 			 "freed_bytes=%llu\nwrites_refused=%llu\n"
-			 "hydrations_blocked=%llu\npid=%d\n",
+			 "hydrations_blocked=%llu\nserver_copies=%llu\n"
+			 "server_copied_bytes=%llu\npid=%d\n",
 			 (unsigned long long)stats_get(st, fetched_bytes),
 			 (unsigned long long)stats_get(st, fetch_requests),
 			 (unsigned long long)stats_get(st, uploaded_bytes),
@@ -371,6 +451,8 @@ static char *stats_text(struct fs *fs)
 			 (unsigned long long)stats_get(st, freed_bytes),
 			 (unsigned long long)stats_get(st, writes_refused),
 			 (unsigned long long)stats_get(st, hydrations_blocked),
+			 (unsigned long long)stats_get(st, server_copies),
+			 (unsigned long long)stats_get(st, server_copied_bytes),
 			 (int)getpid());
 }
 
@@ -579,6 +661,7 @@ static bool mutates(const struct fop *op)
 	case FOP_CREATE:
 	case FOP_WRITE:
 	case FOP_REMOVEXATTR:
+	case FOP_COPY:
 		return true;
 	case FOP_SETATTR:
 		return op->to_set != 0;
@@ -658,6 +741,8 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		return rc ? done(op, rc) : FILTER_PASS;
 	case FOP_LINK:
 		return done(op, -EPERM);
+	case FOP_COPY:
+		return done(op, server_copy(fs, op));
 	case FOP_GETXATTR:
 		if (strncmp(op->newname, XATTR_PREFIX,
 			    strlen(XATTR_PREFIX)) == 0)

@@ -34,7 +34,7 @@ static const char *const fop_names[FOP_COUNT] = {
 	[FOP_OPENDIR] = "opendir", [FOP_READDIR] = "readdir",
 	[FOP_STATFS] = "statfs", [FOP_SETXATTR] = "setxattr",
 	[FOP_GETXATTR] = "getxattr", [FOP_LISTXATTR] = "listxattr",
-	[FOP_REMOVEXATTR] = "removexattr",
+	[FOP_REMOVEXATTR] = "removexattr", [FOP_COPY] = "copy_file_range",
 };
 
 const char *fop_name(enum fop_kind kind)
@@ -303,6 +303,11 @@ static void exec(struct fs *fs, struct fop *op)
 		break;
 	case FOP_REMOVEXATTR:
 		op->result = meta_xattr_remove(m, op->ino, op->newname);
+		break;
+	case FOP_COPY:
+		/* the store copies no data: the kernel falls back to reads
+		 * and writes (a filter may have made a server-side copy) */
+		op->result = -EOPNOTSUPP;
 		break;
 	case FOP_COUNT:
 		op->result = -ENOSYS;

@@ -51,6 +51,7 @@ enum fop_kind {
 	FOP_GETXATTR,
 	FOP_LISTXATTR,
 	FOP_REMOVEXATTR,
+	FOP_COPY,		/* copy_file_range: file -> file2 */
 	FOP_COUNT
 };
 
@@ -88,7 +89,10 @@ struct fop {
 	uint64_t off;			/* read, write */
 	size_t size;			/* read, write, xattr buffers */
 	const void *in;			/* write data, xattr value */
-	struct file *file;		/* read, write, flush, release, fsync */
+	struct file *file;		/* read, write, flush, release, fsync,
+					   copy (source) */
+	struct file *file2;		/* copy: destination */
+	uint64_t off2;			/* copy: offset in the destination */
 	struct jop *jop;		/* remote change to journal with op */
 	fop_interrupt_fn set_interrupt;	/* from the front end */
 	void *fe;			/* front end's private data */

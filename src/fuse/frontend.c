@@ -428,6 +428,30 @@ static void fe_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	op_done(&op);
 }
 
+static void fe_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+			       off_t off_in, struct fuse_file_info *fi_in,
+			       fuse_ino_t ino_out, off_t off_out,
+			       struct fuse_file_info *fi_out, size_t len,
+			       int flags)
+{
+	struct fe_req r;
+	struct fop op;
+
+	op_init(&op, &r, req, FOP_COPY, ino_out);
+	op.file = file_of(fi_in);
+	op.file2 = file_of(fi_out);
+	op.off = (uint64_t)off_in;
+	op.off2 = (uint64_t)off_out;
+	op.size = len;
+	op.flags = (unsigned)flags;
+	filter_run(fs_of(req), &op);
+	if (op.result < 0)
+		reply_err(req, &op);
+	else
+		fuse_reply_write(req, (size_t)op.result);
+	op_done(&op);
+}
+
 static void fe_flush(fuse_req_t req, fuse_ino_t ino,
 		     struct fuse_file_info *fi)
 {
@@ -721,6 +745,7 @@ static const struct fuse_lowlevel_ops fe_ops = {
 	.create = fe_create,
 	.read = fe_read,
 	.write = fe_write,
+	.copy_file_range = fe_copy_file_range,
 	.flush = fe_flush,
 	.release = fe_release,
 	.fsync = fe_fsync,

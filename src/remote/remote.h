@@ -87,6 +87,14 @@ struct remote_ops {
 	int (*put)(struct remote *r, const char *path, int fd, uint64_t size,
 		   uint32_t mode, int64_t mtime_ns, remote_progress_fn progress,
 		   void *arg, struct remote_attr *out);
+	/* Server-side copy of the object from (at version etag, if not NULL:
+	 * -ESTALE if it changed) to the object to, published atomically as
+	 * put() does, with the given mode and mtime; no data passes through
+	 * this process where the backend can avoid it. NULL: not supported
+	 * (remote_copy() says -EOPNOTSUPP). */
+	int (*copy)(struct remote *r, const char *from, const char *etag,
+		    const char *to, uint32_t mode, int64_t mtime_ns,
+		    struct remote_attr *out);
 	int (*mkdir)(struct remote *r, const char *path, uint32_t mode);
 	/* -ENOTEMPTY if the directory has entries. */
 	int (*rmdir)(struct remote *r, const char *path);
@@ -177,6 +185,16 @@ static inline CD_WUR int remote_put(struct remote *r, const char *path,
 {
 	return r->ops->put(r, path, fd, size, mode, mtime_ns, progress, arg,
 			   out);
+}
+
+static inline CD_WUR int remote_copy(struct remote *r, const char *from,
+				     const char *etag, const char *to,
+				     uint32_t mode, int64_t mtime_ns,
+				     struct remote_attr *out)
+{
+	if (!r->ops->copy)
+		return -EOPNOTSUPP;
+	return r->ops->copy(r, from, etag, to, mode, mtime_ns, out);
 }
 
 static inline CD_WUR int remote_mkdir(struct remote *r, const char *path,

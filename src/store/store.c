@@ -511,6 +511,38 @@ int store_node_drop(struct store *s, struct node *n, uint64_t *freed)
 	return rc;
 }
 
+int store_node_adopt(struct store *s, struct node *n, uint64_t gen,
+		     const struct remote_attr *a, uint64_t src,
+		     const char *src_etag)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&n->lock);
+	if (n->write_gen != gen) {
+		pthread_mutex_unlock(&n->lock);
+		return -EAGAIN;
+	}
+	store_node_quiesce(n);
+	if (ftruncate(n->fd, 0) < 0 || ftruncate(n->fd, (off_t)a->size) < 0)
+		rc = -errno;
+	rangeset_remove(&n->present, 0, UINT64_MAX);
+	n->size = n->base = a->size;
+	n->dirty = n->error = false;
+	n->mtime_ns = a->mtime_ns;
+	n->extents_unsaved = false;
+	n->extents_gen++;
+	n->write_gen++;
+	snprintf(n->etag, sizeof(n->etag), "%s", a->etag);
+	n->copy_of = src;
+	snprintf(n->copy_etag, sizeof(n->copy_etag), "%s", src_etag);
+	if (!rc)
+		rc = meta_set_extents(s->meta, n->ino, NULL, 0);
+	pthread_mutex_unlock(&n->lock);
+	if (!rc)
+		rc = store_node_commit(s, n);
+	return rc;
+}
+
 int store_evict(struct store *s, uint64_t ino, uint64_t *freed)
 {
 	uint64_t bytes;

@@ -52,6 +52,8 @@ struct node {
 	uint64_t ra_next;		/* sequential-read detection */
 	uint64_t ra_window;		/* current readahead window */
 	struct xfer *xfer;		/* hydration in progress (fetch.c) */
+	uint64_t copy_of;		/* server-side copy of this inode */
+	char copy_etag[REMOTE_ETAG_MAX];/* at this version (store_node_adopt) */
 	char *remote_path;		/* cached path; under lock */
 	uint64_t path_gen;		/* store->rename_gen it was made at */
 };
@@ -143,6 +145,15 @@ int store_node_reset(struct store *s, struct node *n, uint64_t size,
  * never uploaded, or open for writing. *freed gets the bytes returned.
  */
 int store_node_drop(struct store *s, struct node *n, uint64_t *freed) CD_WUR;
+/*
+ * Makes n a placeholder of a new remote version made without data
+ * passing through here (a server-side copy of inode src at version
+ * src_etag): no local data, clean, size and mtime of that version.
+ * -EAGAIN if n was written since its write_gen was gen.
+ */
+int store_node_adopt(struct store *s, struct node *n, uint64_t gen,
+		     const struct remote_attr *a, uint64_t src,
+		     const char *src_etag) CD_WUR;
 /*
  * Drops the local data of ino, a file not in use (no node): its cache
  * file and its extents. -EBUSY if it is in use, dirty or in error.

@@ -24,6 +24,8 @@ struct stats {
 	uint64_t writes_refused;	/* writes given ENOSPC: cache full */
 	uint64_t hydrations_blocked;	/* reads refused by the program policy */
 	uint64_t remote_changes;	/* entries added or changed by listings */
+	uint64_t server_copies;		/* copies made by the remote itself */
+	uint64_t server_copied_bytes;
 };
 
 #define stats_add(st, field, v) \
