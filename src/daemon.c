@@ -22,6 +22,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -57,6 +58,7 @@ struct mount_opts {
 	uint64_t full_wait_ms;
 	char *no_hydrate_for;
 	int no_hydrate_errno;
+	int clone_mode;
 	double timeout;
 	const char *remote;
 	const char *mountpoint;
@@ -77,6 +79,7 @@ enum {
 	OPT_FULL_WAIT,
 	OPT_NO_HYDRATE_FOR,
 	OPT_NO_HYDRATE_ERRNO,
+	OPT_CLONE,
 };
 
 /* The options of mount, with their defaults in the help text. */
@@ -96,6 +99,7 @@ static const struct option mount_longopts[] = {
 	{ "cache-full-wait", required_argument, NULL, OPT_FULL_WAIT },
 	{ "no-hydrate-for", required_argument, NULL, OPT_NO_HYDRATE_FOR },
 	{ "no-hydrate-errno", required_argument, NULL, OPT_NO_HYDRATE_ERRNO },
+	{ "clone", required_argument, NULL, OPT_CLONE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -139,6 +143,9 @@ static const char mount_usage[] =
 	"                          downloading (default: none)\n"
 	"  --no-hydrate-errno ERR  what they get: EAGAIN (default), EIO,\n"
 	"                          EACCES, EPERM, ENODATA or ETIMEDOUT\n"
+	"  --clone MODE            copies of local files written into the drive:\n"
+	"                          auto (default; for now: spool) or spool keeps\n"
+	"                          no local copy once uploaded; off keeps them\n"
 	"  --log-file FILE         (default: $XDG_STATE_HOME/clonedrive/\n"
 	"                          NAME-HASH.log)\n"
 	"  --pid-file FILE         write the daemon's pid there\n"
@@ -328,6 +335,14 @@ static int set_opt(struct mount_opts *o, int id, const char *val)
 		free(o->no_hydrate_for);
 		o->no_hydrate_for = xstrdup(val);
 		return 0;
+	case OPT_CLONE:
+		if (strcmp(val, "auto") == 0 || strcmp(val, "spool") == 0)
+			o->clone_mode = CLONE_SPOOL;
+		else if (strcmp(val, "off") == 0)
+			o->clone_mode = CLONE_OFF;
+		else
+			break;
+		return 0;
 	case OPT_NO_HYDRATE_ERRNO:
 		o->no_hydrate_errno = policy_parse_errno(val);
 		if (!o->no_hydrate_errno)
@@ -421,6 +436,7 @@ static int parse_mount_opts(int argc, char **argv, struct mount_opts *o)
 	o->readahead = 1 << 20;
 	o->full_wait_ms = 30000;
 	o->no_hydrate_errno = EAGAIN;
+	o->clone_mode = CLONE_SPOOL;
 	optind = 1;
 	/* options may follow the operands: mount.fuse3 puts -o last */
 	while ((c = getopt_long(argc, argv, "fho:", mount_longopts, NULL)) !=
@@ -580,6 +596,7 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	memset(&fs, 0, sizeof(fs));
 	fs.trace = o->trace;
 	fs.readonly = opts_readonly(o->fuse_opts);
+	fs.clone_mode = (enum clone_mode)o->clone_mode;
 	fs.timeout = o->timeout;
 	remote = remote_open(o->remote, err, sizeof(err));
 	if (!remote) {
@@ -620,8 +637,10 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 		char type[64];
 
 		/* from mountinfo, never by I/O on the mount */
-		if (util_mount_at(mnt, &maj, &min, type, sizeof(type)) == 0)
+		if (util_mount_at(mnt, &maj, &min, type, sizeof(type)) == 0) {
 			residency_set_mount_dev(fs.res, maj, min);
+			fs.mount_dev = makedev(maj, min);
+		}
 	}
 	rc = sync_start(fs.sync, frontend_notify(fe));
 	if (rc) {

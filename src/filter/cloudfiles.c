@@ -433,7 +433,8 @@ static char *stats_text(struct fs *fs)
 			 "remote_down=%llu\npolls=%llu\nwritten_bytes=%llu\n"
 			 "evicted_bytes=%llu\nevicted_files=%llu\n"
 			 "freed_bytes=%llu\nwrites_refused=%llu\n"
-			 "hydrations_blocked=%llu\nserver_copies=%llu\n"
+			 "hydrations_blocked=%llu\nclones_detected=%llu\n"
+			 "clone_freed_bytes=%llu\nserver_copies=%llu\n"
 			 "server_copied_bytes=%llu\npid=%d\n",
 			 (unsigned long long)stats_get(st, fetched_bytes),
 			 (unsigned long long)stats_get(st, fetch_requests),
@@ -451,6 +452,8 @@ static char *stats_text(struct fs *fs)
 			 (unsigned long long)stats_get(st, freed_bytes),
 			 (unsigned long long)stats_get(st, writes_refused),
 			 (unsigned long long)stats_get(st, hydrations_blocked),
+			 (unsigned long long)stats_get(st, clones_detected),
+			 (unsigned long long)stats_get(st, clone_freed_bytes),
 			 (unsigned long long)stats_get(st, server_copies),
 			 (unsigned long long)stats_get(st, server_copied_bytes),
 			 (int)getpid());

@@ -20,6 +20,8 @@
 static const struct filter_ops *const builtin[] = {
 	&trace_filter,
 	&cloudfiles_filter,
+	/* below cloudfiles: its mark is set before the upload is queued */
+	&clone_filter,
 };
 
 static const char *const fop_names[FOP_COUNT] = {

@@ -55,11 +55,22 @@ enum fop_kind {
 	FOP_COUNT
 };
 
+/* What the clone filter knows of a handle's writes. */
+enum file_clone {
+	FILE_CLONE_UNKNOWN,	/* nothing written yet */
+	FILE_CLONE_CANDIDATE,	/* writing a copy of a source, so far */
+	FILE_CLONE_NOT,
+};
+
 /* An open regular file: the FUSE file handle. */
 struct file {
 	struct node *n;		/* referenced for the handle's life */
 	int flags;		/* open(2) flags */
 	bool writer;		/* opened for writing */
+	enum file_clone clone;	/* the clone filter's; one writer thread
+				   per handle at a time (the kernel's) */
+	uint64_t clone_size;	/* the source's size */
+	uint64_t clone_next;	/* where the next write of a copy goes */
 	struct file *prev;	/* the front end's list of open files */
 	struct file *next;
 };
@@ -125,6 +136,12 @@ int policy_parse_errno(const char *name);
 void policy_init(struct hydration_policy *p, const char *names, int err);
 void policy_release(struct hydration_policy *p);
 
+/* What becomes of copies into the drive (--clone). */
+enum clone_mode {
+	CLONE_OFF,
+	CLONE_SPOOL,		/* stored, uploaded, then dropped locally */
+};
+
 /* The mounted file system: what every filter can reach. */
 struct fs {
 	struct store *store;
@@ -135,6 +152,8 @@ struct fs {
 	struct stats stats;
 	struct xfers xfers;		/* transfers in flight */
 	struct hydration_policy policy;
+	enum clone_mode clone_mode;
+	dev_t mount_dev;		/* of the mount, once mounted */
 	bool trace;			/* --trace */
 	bool readonly;			/* -o ro */
 	double timeout;			/* entry/attr timeouts for the kernel */
@@ -191,5 +210,6 @@ char *cloudfiles_progress(struct fs *fs, uint64_t ino);
 /* The built-in filters, highest first in filter.c's table. */
 extern const struct filter_ops trace_filter;
 extern const struct filter_ops cloudfiles_filter;
+extern const struct filter_ops clone_filter;
 
 #endif

@@ -20,7 +20,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define META_SCHEMA_VERSION 4
+#define META_SCHEMA_VERSION 5
 
 enum stmt_id {
 	ST_GET,
@@ -65,7 +65,7 @@ enum stmt_id {
 
 #define ENTRY_COLS \
 	"ino, parent, name, mode, size, mtime, ctime, etag, base, dirty, " \
-	"populated, error, link, has_data, pin, atime"
+	"populated, error, link, has_data, pin, atime, spool"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GET] = "SELECT " ENTRY_COLS " FROM entries WHERE ino = ?1",
@@ -73,12 +73,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " FROM entries WHERE parent = ?1 AND name = ?2",
 	[ST_INSERT] = "INSERT INTO entries (parent, name, mode, size, mtime, "
 		      "ctime, etag, base, dirty, populated, error, link, "
-		      "has_data, pin, atime, seen) VALUES (?2, ?3, ?4, ?5, ?6, "
-		      "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0)",
+		      "has_data, pin, atime, spool, seen) VALUES (?2, ?3, ?4, ?5, "
+		      "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+		      "0)",
 	[ST_UPDATE] = "UPDATE entries SET parent = ?2, name = ?3, mode = ?4, "
 		      "size = ?5, mtime = ?6, ctime = ?7, etag = ?8, base = ?9, "
 		      "dirty = ?10, populated = ?11, error = ?12, link = ?13, "
-		      "has_data = ?14, atime = ?16 WHERE ino = ?1",
+		      "has_data = ?14, atime = ?16, spool = ?17 WHERE ino = ?1",
 	[ST_DELETE] = "DELETE FROM entries WHERE ino = ?1",
 	[ST_DELETE_XATTRS] = "DELETE FROM xattrs WHERE ino = ?1",
 	[ST_CHILDREN] = "SELECT ino, mode FROM entries WHERE parent = ?1",
@@ -156,7 +157,8 @@ static const char schema_sql[] =
 	" seen INTEGER NOT NULL DEFAULT 0,"
 	" has_data INTEGER NOT NULL DEFAULT 0,"
 	" pin INTEGER NOT NULL DEFAULT 0,"
-	" atime INTEGER NOT NULL DEFAULT 0);"
+	" atime INTEGER NOT NULL DEFAULT 0,"
+	" spool INTEGER NOT NULL DEFAULT 0);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS entries_by_name"
 	" ON entries(parent, name);"
 	"CREATE INDEX IF NOT EXISTS entries_parent ON entries(parent);"
@@ -286,6 +288,7 @@ static const char *const migrations[] = {
 	[4] = "ALTER TABLE entries ADD COLUMN pin INTEGER NOT NULL DEFAULT 0;"
 	      "ALTER TABLE entries ADD COLUMN atime INTEGER NOT NULL "
 	      "DEFAULT 0",
+	[5] = "ALTER TABLE entries ADD COLUMN spool INTEGER NOT NULL DEFAULT 0",
 };
 
 static int migrate(struct meta *m)
@@ -464,6 +467,7 @@ static void row_to_entry(sqlite3_stmt *s, struct meta_entry *e)
 	e->has_data = sqlite3_column_int(s, 13) != 0;
 	e->pin = sqlite3_column_int(s, 14);
 	e->atime_ns = sqlite3_column_int64(s, 15);
+	e->spool = sqlite3_column_int(s, 16) != 0;
 }
 
 void meta_entry_release(struct meta_entry *e)
@@ -518,7 +522,7 @@ int meta_lookup(struct meta *m, uint64_t parent, const char *name,
 	return rc;
 }
 
-/* Binds every field of e as ?1..?16 (the order of ENTRY_COLS). An update
+/* Binds every field of e as ?1..?17 (the order of ENTRY_COLS). An update
  * leaves out ?15, the pin state: only meta_set_pin() changes it, so a
  * read-modify-write of an entry can never undo a pin set meanwhile. */
 static void bind_entry(sqlite3_stmt *s, const struct meta_entry *e)
@@ -542,6 +546,7 @@ static void bind_entry(sqlite3_stmt *s, const struct meta_entry *e)
 	sqlite3_bind_int(s, 14, e->has_data);
 	sqlite3_bind_int(s, 15, e->pin);
 	sqlite3_bind_int64(s, 16, e->atime_ns);
+	sqlite3_bind_int(s, 17, e->spool);
 }
 
 /* Runs a statement that returns no rows. */

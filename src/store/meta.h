@@ -43,6 +43,8 @@ struct meta_entry {
 	char *link;			/* symlink target (heap), else NULL */
 	int pin;			/* enum meta_pin, as set on this entry */
 	int64_t atime_ns;		/* last use of its local data */
+	bool spool;			/* a copy of a local file: its data
+					   goes once uploaded (clone.c) */
 };
 
 /* Pin states. An entry's own state is unspecified unless set on it; its

@@ -165,6 +165,7 @@ static int load_node(struct store *s, struct node *n,
 	n->dirty = e->dirty;
 	n->error = e->error;
 	n->mtime_ns = e->mtime_ns;
+	n->free_after_upload = e->spool;
 	snprintf(n->etag, sizeof(n->etag), "%s", e->etag);
 	if (e->dirty && (uint64_t)st.st_size != e->size) {
 		/* written before a crash: the data file knows the size */
@@ -582,6 +583,7 @@ int store_node_commit(struct store *s, struct node *n)
 	e.error = n->error;
 	e.mtime_ns = n->mtime_ns;
 	e.atime_ns = util_now_ns();	/* the cache's LRU order */
+	e.spool = n->free_after_upload;
 	snprintf(e.etag, sizeof(e.etag), "%s", n->etag);
 	rc = meta_update(s->meta, &e);
 	pthread_mutex_unlock(&n->lock);

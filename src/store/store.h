@@ -52,6 +52,8 @@ struct node {
 	uint64_t ra_next;		/* sequential-read detection */
 	uint64_t ra_window;		/* current readahead window */
 	struct xfer *xfer;		/* hydration in progress (fetch.c) */
+	bool free_after_upload;		/* a copy of a local file (clone.c);
+					   saved as the entry's spool mark */
 	uint64_t copy_of;		/* server-side copy of this inode */
 	char copy_etag[REMOTE_ETAG_MAX];/* at this version (store_node_adopt) */
 	char *remote_path;		/* cached path; under lock */

@@ -208,6 +208,32 @@ static int upload_progress(void *arg, uint64_t done, uint64_t total)
 	return stop;
 }
 
+/*
+ * After the upload of a file the clone filter found to be a copy of a
+ * local file: its data is on the remote now, and the user has the
+ * original, so the cache keeps none of it (unless the file is pinned, or
+ * was written again meanwhile).
+ */
+static void drop_spooled(struct sync *y, struct node *n)
+{
+	enum meta_pin pin;
+	uint64_t from, freed;
+	bool want;
+
+	pthread_mutex_lock(&n->lock);
+	want = n->free_after_upload && !n->dirty;
+	n->free_after_upload = false;
+	pthread_mutex_unlock(&n->lock);
+	if (!want || (meta_pin_effective(y->meta, n->ino, &pin, &from) == 0 &&
+		      pin == META_PIN_PINNED))
+		return;
+	if (store_node_commit(y->store, n) ||
+	    store_node_drop(y->store, n, &freed))
+		return;		/* open for writing again: it stays */
+	stats_add(y->stats, clone_freed_bytes, freed);
+	sync_changed(y, n->ino, false);
+}
+
 /* Uploads the content of op->ino to op->path. */
 static int do_upload(struct sync *y, const struct jop *op)
 {
@@ -272,6 +298,8 @@ static int do_upload(struct sync *y, const struct jop *op)
 		    store_node_commit(y->store, n))
 			log_warn("%s: uploaded, but its clean state was not "
 				 "saved; it will be uploaded again", op->path);
+		else
+			drop_spooled(y, n);
 	}
 out:
 	meta_entry_release(&e);

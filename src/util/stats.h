@@ -24,6 +24,8 @@ struct stats {
 	uint64_t writes_refused;	/* writes given ENOSPC: cache full */
 	uint64_t hydrations_blocked;	/* reads refused by the program policy */
 	uint64_t remote_changes;	/* entries added or changed by listings */
+	uint64_t clones_detected;	/* files written as copies of local files */
+	uint64_t clone_freed_bytes;	/* their data dropped once uploaded */
 	uint64_t server_copies;		/* copies made by the remote itself */
 	uint64_t server_copied_bytes;
 };
