@@ -14,7 +14,8 @@ step "clonedrive mount --help"
 h=$("$CD_BIN" mount --help) || die "clonedrive mount --help exited $?"
 echo "$h"
 for opt in --cache-dir --poll-interval --upload-delay --pid-file --log-file \
-	--foreground --trace --debug; do
+	--foreground --trace --debug --cache-max --min-free --no-hydrate-for \
+	--clone; do
 	grep -q -- "$opt" <<<"$h" || die "mount --help does not document $opt"
 done
 
