@@ -597,6 +597,7 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	fs.trace = o->trace;
 	fs.readonly = opts_readonly(o->fuse_opts);
 	fs.clone_mode = (enum clone_mode)o->clone_mode;
+	fs.mount_id = -1;
 	fs.timeout = o->timeout;
 	remote = remote_open(o->remote, err, sizeof(err));
 	if (!remote) {
@@ -641,6 +642,8 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 			residency_set_mount_dev(fs.res, maj, min);
 			fs.mount_dev = makedev(maj, min);
 		}
+		if (util_mount_id(mnt, &fs.mount_id))
+			fs.mount_id = -1;
 	}
 	rc = sync_start(fs.sync, frontend_notify(fe));
 	if (rc) {

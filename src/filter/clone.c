@@ -5,9 +5,10 @@
  * A program that copies a file opens the source for reading and writes
  * its bytes, in order, into a file it created or truncated. The first
  * write at offset 0 into an empty file is compared with the files the
- * writing process has open for reading (found through /proc/PID/fd, and
- * only those: the daemon reads no file the writer could not read itself
- * through its own descriptor); a source whose first bytes are the
+ * writing process has open for reading, on other mounts than the drive's
+ * (found through /proc/PID/fd and fdinfo, and only those: the daemon
+ * reads no file the writer does not have open itself, and never one of
+ * its own mount from inside a request); a source whose first bytes are the
  * written ones makes the file a candidate. Every later write must follow
  * the previous one; at the last close, a candidate whose size is the
  * source's is a copy.
@@ -35,9 +36,14 @@
 /* Bytes of the first write compared, at most. */
 #define CLONE_PROBE (1u << 20)
 
-/* Whether fd N of pid is open for reading (from its fdinfo flags). */
-static bool open_for_reading(pid_t pid, const char *n)
+/*
+ * Whether fd N of pid is open for reading, on another mount than ours
+ * (from its fdinfo: nothing here may open a file of the drive's own
+ * mount, which would be I/O on itself from inside a request).
+ */
+static bool open_for_reading(struct fs *fs, pid_t pid, const char *n)
 {
+	int mnt_id = -1;
 	char path[64], buf[256];
 	unsigned long flags;
 	ssize_t len;
@@ -55,6 +61,10 @@ static bool open_for_reading(pid_t pid, const char *n)
 	buf[len] = '\0';
 	p = strstr(buf, "flags:");
 	if (!p || sscanf(p + 6, "%lo", &flags) != 1)
+		return false;
+	p = strstr(buf, "mnt_id:");
+	if (!p || sscanf(p + 7, "%d", &mnt_id) != 1 || fs->mount_id < 0 ||
+	    mnt_id == fs->mount_id)
 		return false;
 	return (flags & O_ACCMODE) != O_WRONLY;
 }
@@ -82,7 +92,7 @@ static uint64_t find_source(struct fs *fs, pid_t pid, const void *data,
 		struct stat st;
 		int fd;
 
-		if (d->d_name[0] == '.' || !open_for_reading(pid, d->d_name))
+		if (d->d_name[0] == '.' || !open_for_reading(fs, pid, d->d_name))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd/%.16s", (int)pid,
 			 d->d_name);

@@ -154,6 +154,7 @@ struct fs {
 	struct hydration_policy policy;
 	enum clone_mode clone_mode;
 	dev_t mount_dev;		/* of the mount, once mounted */
+	int mount_id;			/* its mountinfo id, or -1 */
 	bool trace;			/* --trace */
 	bool readonly;			/* -o ro */
 	double timeout;			/* entry/attr timeouts for the kernel */

@@ -238,8 +238,9 @@ static void unescape_octal(char *s)
 	*out = '\0';
 }
 
-int util_mount_at(const char *path, unsigned *maj, unsigned *min,
-		  char *fstype, size_t fstype_len)
+/* The mountinfo line of the mount at path: its id, device and type. */
+static int mount_lookup(const char *path, int *id, unsigned *maj,
+			unsigned *min, char *fstype, size_t fstype_len)
 {
 	char line[8192], mnt[4096], type[256];
 	bool found = false;
@@ -251,14 +252,16 @@ int util_mount_at(const char *path, unsigned *maj, unsigned *min,
 	while (fgets(line, sizeof(line), f)) {
 		const char *sep = strstr(line, " - ");
 		unsigned a, b;
+		int i;
 
 		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - TYPE SRC OPTS */
-		if (!sep || sscanf(line, "%*u %*u %u:%u %*s %4095s", &a, &b,
-				   mnt) != 3 ||
+		if (!sep || sscanf(line, "%d %*u %u:%u %*s %4095s", &i, &a, &b,
+				   mnt) != 4 ||
 		    sscanf(sep + 3, "%255s", type) != 1)
 			continue;
 		unescape_octal(mnt);
 		if (strcmp(mnt, path) == 0) {
+			*id = i;
 			*maj = a;
 			*min = b;
 			snprintf(fstype, fstype_len, "%s", type);
@@ -267,6 +270,22 @@ int util_mount_at(const char *path, unsigned *maj, unsigned *min,
 	}
 	fclose(f);
 	return found ? 0 : -ENOENT;
+}
+
+int util_mount_at(const char *path, unsigned *maj, unsigned *min,
+		  char *fstype, size_t fstype_len)
+{
+	int id;
+
+	return mount_lookup(path, &id, maj, min, fstype, fstype_len);
+}
+
+int util_mount_id(const char *path, int *id)
+{
+	unsigned maj, min;
+	char type[64];
+
+	return mount_lookup(path, id, &maj, &min, type, sizeof(type));
 }
 
 int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)

@@ -54,6 +54,8 @@ bool util_path_is_under(const char *path, const char *dir);
  */
 int util_mount_at(const char *path, unsigned *maj, unsigned *min,
 		  char *fstype, size_t fstype_len) CD_WUR;
+/* The mount id of the mount at path (as /proc/PID/fdinfo gives it). */
+int util_mount_id(const char *path, int *id) CD_WUR;
 
 /* Full pwrite/pread loops; return 0 or -errno (-EIO on a short read). */
 int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off) CD_WUR;
