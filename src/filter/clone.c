@@ -115,32 +115,48 @@ static uint64_t find_source(struct fs *fs, pid_t pid, const void *data,
 static enum filter_verdict clone_pre(struct filter *f, struct fop *op)
 {
 	struct file *file = op->file;
+	struct node *n;
 	uint64_t size;
+	bool probe = false;
 
-	if (op->kind != FOP_WRITE || file->clone == FILE_CLONE_NOT)
+	if (op->kind != FOP_WRITE)
 		return FILTER_PASS;
-	if (file->clone == FILE_CLONE_CANDIDATE) {
+	n = file->n;
+	/* writes to one handle may come in parallel: its state is kept
+	 * under the node's lock, and any overlap makes it "not a copy" */
+	pthread_mutex_lock(&n->lock);
+	switch (file->clone) {
+	case FILE_CLONE_CANDIDATE:
 		/* a copy writes in order, and no further than its source */
 		if (op->off != file->clone_next ||
 		    op->off + op->size > file->clone_size)
 			file->clone = FILE_CLONE_NOT;
 		else
 			file->clone_next += op->size;
-		return FILTER_PASS;
+		break;
+	case FILE_CLONE_UNKNOWN:
+		/* the first write: at 0, into an empty file */
+		probe = op->off == 0 && n->size == 0 && op->size > 0;
+		file->clone = probe ? FILE_CLONE_PROBING : FILE_CLONE_NOT;
+		break;
+	case FILE_CLONE_PROBING:
+		file->clone = FILE_CLONE_NOT;
+		break;
+	case FILE_CLONE_NOT:
+		break;
 	}
-	/* the first write: at 0, into an empty file */
-	pthread_mutex_lock(&file->n->lock);
-	size = file->n->size;
-	pthread_mutex_unlock(&file->n->lock);
-	file->clone = FILE_CLONE_NOT;
-	if (op->off != 0 || size != 0 || op->size == 0)
+	pthread_mutex_unlock(&n->lock);
+	if (!probe)
 		return FILTER_PASS;
-	file->clone_size = find_source(f->fs, op->pid, op->in,
-				       CD_MIN(op->size, (size_t)CLONE_PROBE));
-	if (file->clone_size) {
-		file->clone = FILE_CLONE_CANDIDATE;
+	size = find_source(f->fs, op->pid, op->in,
+			   CD_MIN(op->size, (size_t)CLONE_PROBE));
+	pthread_mutex_lock(&n->lock);
+	if (file->clone == FILE_CLONE_PROBING) {
+		file->clone = size ? FILE_CLONE_CANDIDATE : FILE_CLONE_NOT;
+		file->clone_size = size;
 		file->clone_next = op->size;
 	}
+	pthread_mutex_unlock(&n->lock);
 	return FILTER_PASS;
 }
 
@@ -150,14 +166,19 @@ static void clone_post(struct filter *f, struct fop *op)
 	struct node *n;
 	bool copy;
 
-	if (op->kind == FOP_WRITE && op->result < 0 &&
-	    file->clone == FILE_CLONE_CANDIDATE)
-		file->clone = FILE_CLONE_NOT;
-	if (op->kind != FOP_RELEASE || file->clone != FILE_CLONE_CANDIDATE)
+	if ((op->kind != FOP_WRITE || op->result >= 0) &&
+	    op->kind != FOP_RELEASE)
 		return;
 	n = file->n;
 	pthread_mutex_lock(&n->lock);
-	copy = file->clone_next == file->clone_size &&
+	if (op->kind == FOP_WRITE) {
+		/* a failed write: whatever it was, it is not a copy now */
+		file->clone = FILE_CLONE_NOT;
+		pthread_mutex_unlock(&n->lock);
+		return;
+	}
+	copy = file->clone == FILE_CLONE_CANDIDATE &&
+	       file->clone_next == file->clone_size &&
 	       n->size == file->clone_size;
 	if (copy)
 		n->free_after_upload = true;

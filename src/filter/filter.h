@@ -58,6 +58,7 @@ enum fop_kind {
 /* What the clone filter knows of a handle's writes. */
 enum file_clone {
 	FILE_CLONE_UNKNOWN,	/* nothing written yet */
+	FILE_CLONE_PROBING,	/* its first write is being compared */
 	FILE_CLONE_CANDIDATE,	/* writing a copy of a source, so far */
 	FILE_CLONE_NOT,
 };
@@ -67,9 +68,8 @@ struct file {
 	struct node *n;		/* referenced for the handle's life */
 	int flags;		/* open(2) flags */
 	bool writer;		/* opened for writing */
-	enum file_clone clone;	/* the clone filter's; one writer thread
-				   per handle at a time (the kernel's) */
-	uint64_t clone_size;	/* the source's size */
+	enum file_clone clone;	/* the clone filter's; under n->lock */
+	uint64_t clone_size;	/* the source's size; under n->lock */
 	uint64_t clone_next;	/* where the next write of a copy goes */
 	struct file *prev;	/* the front end's list of open files */
 	struct file *next;
