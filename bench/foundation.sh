@@ -12,16 +12,13 @@ set -uo pipefail
 export LC_ALL=C
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$SCRIPT_DIR/.." && pwd)
+. "$SCRIPT_DIR/lib.sh"
 
 # ---------------------------------------------------------------- options
 RUNS=3
-QUICK=0
-BASE_DIR=""
 DO_RCLONE=1
-SAVE=1
-CD_BIN=${CD_BIN:-$REPO_DIR/build/clonedrive}
 RESULTS_FILE=$SCRIPT_DIR/results-foundation.md
+OP_TIMEOUT=${OP_TIMEOUT:-1800}  # seconds for any single measured operation
 
 usage() {
 	cat <<EOF
@@ -35,24 +32,16 @@ Environment: CD_BIN (default build/clonedrive), RAND_N (random reads, default 20
 EOF
 }
 
-RUNS_SET=0
-while [ $# -gt 0 ]; do
+extra_option() {
 	case "$1" in
-	--quick) QUICK=1 ;;
-	--runs) RUNS=${2:-}; RUNS_SET=1; shift ;;
-	--runs=*) RUNS=${1#--runs=}; RUNS_SET=1 ;;
-	--dir) BASE_DIR=${2:-}; shift ;;
-	--dir=*) BASE_DIR=${1#--dir=} ;;
 	--no-rclone) DO_RCLONE=0 ;;
-	--no-save) SAVE=0 ;;
-	-h|--help) usage; exit 0 ;;
-	*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+	*) return 1 ;;
 	esac
-	shift
-done
+}
+
+parse_options "$@"
 
 if [ "$QUICK" = 1 ]; then
-	[ "$RUNS_SET" = 1 ] || RUNS=1
 	SIZE_MB=256
 	LS_FILES=2000
 	FIND_DIRS=10
@@ -66,110 +55,22 @@ RAND_N=${RAND_N:-2000}
 SIZE_BYTES=$((SIZE_MB * 1024 * 1024))
 FIND_ENTRIES=$((1 + FIND_DIRS + FIND_DIRS * FIND_FILES_PER_DIR))
 LONE_OFFSET=$((SIZE_BYTES / 2 + 7 * 4096))
-case "$RUNS" in ''|*[!0-9]*|0) echo "--runs needs a positive integer" >&2; exit 2 ;; esac
 
-MOUNT_TIMEOUT=120   # seconds to wait for a FUSE mount to appear
-OP_TIMEOUT=${OP_TIMEOUT:-1800}  # seconds for any single measured operation
-EXIT_TIMEOUT=${EXIT_TIMEOUT:-60}  # seconds to wait for a daemon to exit after unmount
-
-if [ "$(id -u)" != 0 ]; then
-	echo "$0: must run as root (drop_caches, FUSE mounts)" >&2
-	exit 1
-fi
-
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-
-# ---------------------------------------------------------------- state & cleanup
-WORK=""
-declare -a ACTIVE_MOUNTS=()   # mount points we mounted and have not unmounted
-declare -a STARTED=()         # "pid:exe-basename" of processes we started
-
-is_mounted() { awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }
-
-forget_mount() {
-	local m=$1 i
-	for i in "${!ACTIVE_MOUNTS[@]}"; do
-		[ "${ACTIVE_MOUNTS[$i]}" = "$m" ] && unset 'ACTIVE_MOUNTS[i]'
-	done
-}
-
-# pid_alive PID EXE: true if PID is alive and still runs a binary named EXE
-# (guards against PID reuse before we signal anything).
-pid_alive() {
-	local pid=$1 exe=$2 path
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-	path=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
-	path=${path% (deleted)}
-	[ "$(basename "$path")" = "$exe" ]
-}
-
-# stop_pid PID EXE WAIT: wait up to WAIT s for it to exit, then TERM, then KILL.
-stop_pid() {
-	local pid=$1 exe=$2 wait_s=${3:-0} i
-	for ((i = 0; i < wait_s * 10; i++)); do
-		pid_alive "$pid" "$exe" || return 0
-		sleep 0.1
-	done
-	pid_alive "$pid" "$exe" || return 0
-	log "  stopping $exe (pid $pid) with SIGTERM"
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		pid_alive "$pid" "$exe" || return 0
-		sleep 0.1
-	done
-	log "  killing $exe (pid $pid) with SIGKILL"
-	kill -KILL "$pid" 2>/dev/null
-	sleep 0.2
-}
-
-cleanup() {
-	local m p
-	trap - EXIT INT TERM
-	for m in "${ACTIVE_MOUNTS[@]}"; do
-		if is_mounted "$m"; then
-			log "cleanup: lazy unmount $m"
-			fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-		fi
-	done
-	for p in "${STARTED[@]}"; do
-		stop_pid "${p%%:*}" "${p#*:}" 5
-	done
-	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-		rm -rf --one-file-system "$WORK" 2>/dev/null
-	fi
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT TERM
+require_root
 
 # ---------------------------------------------------------------- tools
-APT_UPDATED=0
-apt_install() {
-	if [ "$APT_UPDATED" = 0 ]; then
-		log "apt-get update"
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1
-		APT_UPDATED=1
-	fi
-	log "apt-get install $*"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1
-}
-command -v fusermount3 >/dev/null || apt_install fuse3
-command -v getfattr >/dev/null || apt_install attr
+need_tools
 command -v cc >/dev/null || apt_install gcc libc6-dev
 if [ "$DO_RCLONE" = 1 ] && ! command -v rclone >/dev/null; then
 	apt_install rclone || true
 fi
 
 # ---------------------------------------------------------------- work dir
-if [ -z "$BASE_DIR" ]; then
-	WORK=$(mktemp -d /var/tmp/cdbench.XXXXXX) || exit 1
-else
-	mkdir -p "$BASE_DIR" || exit 1
-	WORK=$(mktemp -d "$BASE_DIR/cdbench.XXXXXX") || exit 1
-fi
-case "$WORK" in *[[:space:]]*) echo "work dir must not contain whitespace: $WORK" >&2; exit 1 ;; esac
-REMOTE=$WORK/remote      # the data; native reads it directly, FUSE subjects use it as remote
-mkdir -p "$REMOTE" "$WORK/mnt" "$WORK/cache" "$WORK/log" "$WORK/bin" "$WORK/tmp"
-log "work dir: $WORK"
+make_work cdbench
+# clonedrive may daemonize: its pid file is how cleanup finds a daemon whose
+# mount never came up
+CD_PIDF=$WORK/tmp/cd.pid
+PID_FILES+=("$CD_PIDF")
 
 if ! cc -O2 -o "$WORK/bin/randread" "$SCRIPT_DIR/randread.c"; then
 	echo "cannot compile bench/randread.c" >&2
@@ -179,10 +80,7 @@ RANDREAD=$WORK/bin/randread
 
 # ---------------------------------------------------------------- data
 log "generating data: 3 x $SIZE_MB MiB random files, $LS_FILES-file dir, $FIND_ENTRIES-entry tree"
-for f in seq rand lone; do
-	dd if=/dev/urandom of="$REMOTE/$f.bin" bs=1M count="$SIZE_MB" status=none || {
-		echo "cannot create $REMOTE/$f.bin" >&2; exit 1; }
-done
+for f in seq rand lone; do random_file "$REMOTE/$f.bin" "$SIZE_MB"; done
 mkdir "$REMOTE/lsdir"
 for ((i = 0; i < LS_FILES; i++)); do printf 'x' >"$REMOTE/lsdir/f$i"; done
 mkdir "$REMOTE/tree"
@@ -193,49 +91,21 @@ done
 sync
 
 # ---------------------------------------------------------------- helpers
-drop_caches() {
-	timeout 300 sync
-	echo 3 >/proc/sys/vm/drop_caches
-}
-
-# secs_since T0: seconds elapsed since $EPOCHREALTIME value T0
-secs_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }'; }
-
-# op CMD...: run one measured operation with a timeout; a timeout marks the
-# subject as hung for the rest of this run (its remaining figures are skipped).
-HUNG=0
-op() {
-	local rc
-	timeout -k 10 "$OP_TIMEOUT" "$@"
-	rc=$?
-	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-		HUNG=1
-		log "  timed out after ${OP_TIMEOUT}s: $*"
-	fi
-	return "$rc"
-}
-
-declare -A RES=()    # RES[subject,metric] = space separated values, one per run
-add() { RES[$1,$2]+="$3 "; }
-
 # dd_rate SUBJ METRIC ARGS...: run dd with a timeout, check the byte count,
 # record MB/s (10^6 bytes / s, measured around the whole dd process).
 dd_rate() {
-	local subj=$1 metric=$2 t0 secs bytes rc
+	local subj=$1 metric=$2 rc bytes rate
 	shift 2
-	t0=$EPOCHREALTIME
-	op dd "$@" 2>"$WORK/tmp/dd.err"
+	run_timed dd "$@"
 	rc=$?
-	secs=$(secs_since "$t0")
-	bytes=$(awk '/ bytes / && $1 ~ /^[0-9]+$/ { b = $1 } END { print b + 0 }' "$WORK/tmp/dd.err")
+	bytes=$(awk '/ bytes / && $1 ~ /^[0-9]+$/ { b = $1 } END { print b + 0 }' "$WORK/tmp/err.txt")
 	if [ "$rc" != 0 ] || [ "$bytes" != "$SIZE_BYTES" ]; then
-		log "  $subj $metric: FAILED (rc=$rc, bytes=$bytes): $(tail -n 2 "$WORK/tmp/dd.err" | tr '\n' ' ')"
+		log "  $subj $metric: FAILED (rc=$rc, bytes=$bytes): $(tail -n 2 "$WORK/tmp/err.txt" | tr '\n' ' ')"
 		return 1
 	fi
-	local rate
-	rate=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.1f", b / 1e6 / s }')
+	rate=$(mbps "$bytes" "$SECS")
 	add "$subj" "$metric" "$rate"
-	log "  $subj $metric: $rate MB/s (${secs}s)"
+	log "  $subj $metric: $rate MB/s (${SECS}s)"
 }
 
 # timed_count SUBJ METRIC EXPECTED_LINES CMD...: time CMD (stdout to a file),
@@ -257,12 +127,7 @@ timed_count() {
 }
 
 # cd_fetched MNT: print clonedrive's fetched_bytes counter, or fail
-cd_fetched() {
-	local v
-	v=$(timeout 30 getfattr --only-values -n user.clonedrive.stats "$1" 2>/dev/null |
-		tr ' ;,' '\n\n\n' | sed -n 's/^fetched_bytes=\([0-9][0-9]*\).*/\1/p' | head -n 1)
-	[ -n "$v" ] && echo "$v"
-}
+cd_fetched() { stat_num "$1" fetched_bytes; }
 
 vmhwm_mib() {
 	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024; f = 1 } END { exit !f }' "/proc/$1/status" 2>/dev/null
@@ -285,11 +150,11 @@ mount_subject() {
 			log "  clonedrive: $CD_BIN not found or not executable"
 			return 1
 		fi
-		DEXE=$(basename "$(readlink -f "$CD_BIN")")
+		DEXE=$CD_EXE
 		mkdir -p "$mnt" "$cache"
-		rm -f "$WORK/tmp/cd.pid"
-		"$CD_BIN" mount --cache-dir "$cache" --pid-file "$WORK/tmp/cd.pid" "$REMOTE" "$mnt" \
-			</dev/null >"$log" 2>&1 &
+		rm -f "$CD_PIDF"
+		"$CD_BIN" mount --cache-dir "$cache" --pid-file "$CD_PIDF" "$REMOTE" "$mnt" \
+			</dev/null >"$log" 2>&1 9>&- &
 		lp=$! ;;
 	rclone)
 		DEXE=$(basename "$(readlink -f "$(command -v rclone)")")
@@ -297,7 +162,7 @@ mount_subject() {
 		: >"$WORK/tmp/rclone.conf"
 		RCLONE_CONFIG=$WORK/tmp/rclone.conf rclone mount "$REMOTE" "$mnt" \
 			--vfs-cache-mode full --vfs-fast-fingerprint --cache-dir "$cache" \
-			</dev/null >"$log" 2>&1 &
+			</dev/null >"$log" 2>&1 9>&- &
 		lp=$! ;;
 	esac
 	STARTED+=("$lp:$DEXE")
@@ -320,19 +185,8 @@ mount_subject() {
 	fi
 	# the daemon: the pid file for clonedrive (it may daemonize), else the launched process
 	if [ "$subj" = clonedrive ]; then
-		for ((i = 0; i < 50; i++)); do
-			[ -s "$WORK/tmp/cd.pid" ] && break
-			sleep 0.1
-		done
-		DPID=$(tr -dc '0-9' <"$WORK/tmp/cd.pid" 2>/dev/null)
-		local dexe
-		if [ -n "$DPID" ] && dexe=$(readlink "/proc/$DPID/exe" 2>/dev/null); then
-			# trust the pid file now, and remember what that process runs
-			DEXE=$(basename "${dexe% (deleted)}")
-			[ "$DPID" != "$lp" ] && STARTED+=("$DPID:$DEXE")
-		else
-			DPID=""
-		fi
+		DPID=$(daemon_pid "$CD_PIDF" "$CD_EXE")
+		[ -n "$DPID" ] && [ "$DPID" != "$lp" ] && STARTED+=("$DPID:$CD_EXE")
 	fi
 	if ! pid_alive "${DPID:-x}" "$DEXE"; then
 		if pid_alive "$lp" "$DEXE"; then DPID=$lp; else DPID=""; fi
@@ -345,18 +199,11 @@ mount_subject() {
 unmount_subject() {
 	local subj=$1 run=$2 mnt=$WORK/mnt/$1
 	[ "$subj" = native ] && return 0
-	if is_mounted "$mnt"; then
-		if [ "$subj" = clonedrive ]; then
-			timeout 120 "$CD_BIN" unmount "$mnt" >>"$WORK/log/$subj.$run.log" 2>&1
-		else
-			timeout 60 fusermount3 -u "$mnt" 2>/dev/null
-		fi
-		if is_mounted "$mnt"; then
-			log "  $subj: clean unmount failed, lazy unmount"
-			fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
-		fi
+	if [ "$subj" = clonedrive ]; then
+		unmount_with "$subj" "$mnt" timeout 120 "$CD_BIN" unmount "$mnt" >>"$WORK/log/$subj.$run.log" 2>&1
+	else
+		unmount_with "$subj" "$mnt" timeout 60 fusermount3 -u "$mnt" 2>/dev/null
 	fi
-	forget_mount "$mnt"
 	[ -n "$DPID" ] && stop_pid "$DPID" "$DEXE" "$EXIT_TIMEOUT"
 	rm -rf --one-file-system "$WORK/cache/$subj.$run"
 }
@@ -490,21 +337,6 @@ for ((run = 1; run <= RUNS; run++)); do
 done
 
 # ---------------------------------------------------------------- report
-median() {
-	local vals=${RES[$1,$2]:-}
-	[ -n "${vals// /}" ] || return 1
-	printf '%s\n' $vals | sort -g | awk '{ a[NR] = $1 } END {
-		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
-human_bytes() {
-	awk -v b="$1" 'BEGIN {
-		if (b < 1024) printf "%d B", b
-		else if (b < 1048576) printf "%.1f KiB", b / 1024
-		else if (b < 1073741824) printf "%.1f MiB", b / 1048576
-		else printf "%.2f GiB", b / 1073741824 }'
-}
-
 # fmt KIND VALUE
 fmt() {
 	case "$1" in
@@ -516,7 +348,7 @@ fmt() {
 	esac
 }
 
-if [ "$SIZE_MB" -ge 1024 ]; then SIZE_H="$((SIZE_MB / 1024)) GiB"; else SIZE_H="$SIZE_MB MiB"; fi
+SIZE_H=$(size_h "$SIZE_MB")
 commas() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 
 # metric|label|kind|better(hi/lo/-)|applies(all/cd/fuse)
@@ -545,37 +377,23 @@ cell() { # cell SUBJ METRIC KIND APPLIES
 }
 
 ratio_cell() { # ratio_cell SUBJ METRIC BETTER
-	local subj=$1 metric=$2 better=$3 n s
+	local subj=$1 metric=$2 better=$3
 	[ "$better" = - ] && { echo "—"; return; }
-	n=$(median native "$metric") || { echo "n/a"; return; }
-	s=$(median "$subj" "$metric") || { echo "n/a"; return; }
-	if [ "$better" = hi ]; then
-		awk -v a="$s" -v b="$n" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
-	else
-		awk -v a="$n" -v b="$s" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
-	fi
+	ratio_to "$subj" "$metric" "$metric" "$better"
 }
 
-FSINFO=$(findmnt -n -o FSTYPE,SOURCE -T "$WORK" 2>/dev/null | awk '{ print $1 " on " $2 }')
-CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-MEM=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 RCLONE_V="not installed"
 if command -v rclone >/dev/null; then
 	RCLONE_V=$(rclone version 2>/dev/null | sed -n 1p)
 fi
 if [ -x "$CD_BIN" ]; then
-	CD_V="$CD_BIN @ $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')"
+	CD_V="$CD_BIN @ $(cd_rev)"
 else
 	CD_V="not built ($CD_BIN missing)"
 fi
-MODE="full"; [ "$QUICK" = 1 ] && MODE="quick (smoke test, not comparable with full runs)"
 
 report() {
-	echo "## clonedrive foundation benchmark"
-	echo
-	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); mode: $MODE; runs: $RUNS"
-	echo "- machine: $(nproc) CPUs ($CPU), $MEM RAM, kernel $(uname -r)"
-	echo "- work dir filesystem: $FSINFO (native dir, FUSE remotes and cache dirs all on it)"
+	report_head foundation "native dir, FUSE remotes and cache dirs all on it"
 	echo "- clonedrive: $CD_V"
 	[ "$DO_RCLONE" = 1 ] && echo "- rclone: $RCLONE_V, \`--vfs-cache-mode full --vfs-fast-fingerprint\`"
 	echo
@@ -604,9 +422,4 @@ report() {
 	echo "Bytes fetched come from the \`fetched_bytes=\` line of the \`user.clonedrive.stats\` xattr. — = not applicable, n/a = failed or unavailable."
 }
 
-REPORT=$(report)
-echo "$REPORT"
-if [ "$SAVE" = 1 ]; then
-	echo "$REPORT" >"$RESULTS_FILE" && log "saved to $RESULTS_FILE"
-fi
-exit 0
+finish

@@ -16,16 +16,13 @@ set -uo pipefail
 export LC_ALL=C
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$SCRIPT_DIR/.." && pwd)
+. "$SCRIPT_DIR/lib.sh"
 
 # ---------------------------------------------------------------- options
 RUNS=5
-QUICK=0
-BASE_DIR=""
-SAVE=1
-CD_BIN=${CD_BIN:-$REPO_DIR/build/clonedrive}
 RESULTS_FILE=$SCRIPT_DIR/results-residency.md
 STATUS_N=${STATUS_N:-20}
+OP_TIMEOUT=${OP_TIMEOUT:-300}     # seconds for any single measured operation
 
 usage() {
 	cat <<EOF
@@ -39,24 +36,11 @@ Environment: CD_BIN (default build/clonedrive), STATUS_N (status calls per run, 
 EOF
 }
 
-RUNS_SET=0
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--quick) QUICK=1 ;;
-	--runs) RUNS=${2:-}; RUNS_SET=1; shift ;;
-	--runs=*) RUNS=${1#--runs=}; RUNS_SET=1 ;;
-	--dir) BASE_DIR=${2:-}; shift ;;
-	--dir=*) BASE_DIR=${1#--dir=} ;;
-	--no-save) SAVE=0 ;;
-	-h|--help) usage; exit 0 ;;
-	*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
-	esac
-	shift
-done
+parse_options "$@"
+need_count STATUS_N "$STATUS_N"
 
 NFILES=16            # 4 directories of 4 files
 if [ "$QUICK" = 1 ]; then
-	[ "$RUNS_SET" = 1 ] || RUNS=1
 	FILE_MB=16
 	CAP_MB=64        # a quarter of the data, as in the full run
 else
@@ -66,125 +50,15 @@ fi
 FILE_BYTES=$((FILE_MB * 1024 * 1024))
 TOTAL_BYTES=$((NFILES * FILE_BYTES))
 CAP_BYTES=$((CAP_MB * 1024 * 1024))
-case "$RUNS" in ''|*[!0-9]*|0) echo "--runs needs a positive integer" >&2; exit 2 ;; esac
-case "$STATUS_N" in ''|*[!0-9]*|0) echo "STATUS_N needs a positive integer" >&2; exit 2 ;; esac
 
-MOUNT_TIMEOUT=120                 # seconds for 'clonedrive mount' to return
-OP_TIMEOUT=${OP_TIMEOUT:-300}     # seconds for any single measured operation
-EXIT_TIMEOUT=${EXIT_TIMEOUT:-60}  # seconds to wait for a daemon to exit after unmount
-
-if [ "$(id -u)" != 0 ]; then
-	echo "$0: must run as root (drop_caches, FUSE mounts)" >&2
-	exit 1
-fi
-
-# progress goes to the script's own stderr, kept on fd 9: a trap may run while a
-# command's stderr is redirected to a file, and its messages must not go there
-exec 9>&2
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&9; }
-
-# ---------------------------------------------------------------- state & cleanup
-WORK=""
-declare -a ACTIVE_MOUNTS=()   # mount points we mounted and have not unmounted
-declare -a STARTED=()         # "pid:exe-basename" of daemons we started
-declare -a PID_FILES=()       # pid files we passed to 'clonedrive mount --pid-file'
-declare -a FAILS=()           # sanity failures: any makes the benchmark fail
-
-fail() { FAILS+=("$*"); log "  SANITY FAILURE: $*"; }
-
-is_mounted() { awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }
-
-forget_mount() {
-	local m=$1 i
-	for i in "${!ACTIVE_MOUNTS[@]}"; do
-		[ "${ACTIVE_MOUNTS[$i]}" = "$m" ] && unset 'ACTIVE_MOUNTS[i]'
-	done
-}
-
-# pid_alive PID EXE: true if PID is alive and still runs a binary named EXE
-# (guards against PID reuse before we signal anything).
-pid_alive() {
-	local pid=$1 exe=$2 path
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-	path=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
-	path=${path% (deleted)}
-	[ "$(basename "$path")" = "$exe" ]
-}
-
-# stop_pid PID EXE WAIT: wait up to WAIT s for it to exit, then TERM, then KILL.
-stop_pid() {
-	local pid=$1 exe=$2 wait_s=${3:-0} i
-	for ((i = 0; i < wait_s * 10; i++)); do
-		pid_alive "$pid" "$exe" || return 0
-		sleep 0.1
-	done
-	pid_alive "$pid" "$exe" || return 0
-	log "  stopping $exe (pid $pid) with SIGTERM"
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		pid_alive "$pid" "$exe" || return 0
-		sleep 0.1
-	done
-	log "  killing $exe (pid $pid) with SIGKILL"
-	kill -KILL "$pid" 2>/dev/null
-	sleep 0.2
-}
-
-CD_EXE=$(basename "$(readlink -f "$CD_BIN" 2>/dev/null || echo clonedrive)")
-
-cleanup() {
-	local m p f pid
-	trap - EXIT INT TERM
-	for m in "${ACTIVE_MOUNTS[@]}"; do
-		if is_mounted "$m"; then
-			log "cleanup: lazy unmount $m"
-			fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-		fi
-	done
-	for p in "${STARTED[@]}"; do
-		stop_pid "${p%%:*}" "${p#*:}" 5
-	done
-	# a daemon whose mount command timed out may have written its pid file only
-	for f in "${PID_FILES[@]}"; do
-		pid=$(tr -dc '0-9' <"$f" 2>/dev/null)
-		[ -n "$pid" ] && stop_pid "$pid" "$CD_EXE" 5
-	done
-	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-		rm -rf --one-file-system "$WORK" 2>/dev/null
-	fi
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT TERM
+require_root
 
 # ---------------------------------------------------------------- tools
-APT_UPDATED=0
-apt_install() {
-	if [ "$APT_UPDATED" = 0 ]; then
-		log "apt-get update"
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1
-		APT_UPDATED=1
-	fi
-	log "apt-get install $*"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1
-}
-command -v fusermount3 >/dev/null || apt_install fuse3
-command -v getfattr >/dev/null || apt_install attr
-if [ ! -x "$CD_BIN" ]; then
-	echo "$CD_BIN not found or not executable (build with: ninja -C build)" >&2
-	exit 1
-fi
+need_tools
+require_cd_bin
 
 # ---------------------------------------------------------------- work dir
-if [ -z "$BASE_DIR" ]; then
-	WORK=$(mktemp -d /var/tmp/cdres.XXXXXX) || exit 1
-else
-	mkdir -p "$BASE_DIR" || exit 1
-	WORK=$(mktemp -d "$BASE_DIR/cdres.XXXXXX") || exit 1
-fi
-case "$WORK" in *[[:space:]]*) echo "work dir must not contain whitespace: $WORK" >&2; exit 1 ;; esac
-REMOTE=$WORK/remote      # the data; native reads it directly, clonedrive uses it as remote
-mkdir -p "$REMOTE" "$WORK/mnt" "$WORK/cache" "$WORK/log" "$WORK/tmp"
-log "work dir: $WORK"
+make_work cdres
 
 # ---------------------------------------------------------------- data
 declare -a FILES=()      # relative paths, in the order cat reads them
@@ -194,36 +68,11 @@ done
 log "generating data: $NFILES x $FILE_MB MiB random files"
 for f in "${FILES[@]}"; do
 	mkdir -p "$REMOTE/$(dirname "$f")"
-	dd if=/dev/urandom of="$REMOTE/$f" bs=1M count="$FILE_MB" status=none || {
-		echo "cannot create $REMOTE/$f" >&2; exit 1; }
+	random_file "$REMOTE/$f" "$FILE_MB"
 done
 sync
 
 # ---------------------------------------------------------------- helpers
-drop_caches() {
-	timeout 300 sync
-	echo 3 >/proc/sys/vm/drop_caches
-}
-
-# secs_since T0: seconds elapsed since $EPOCHREALTIME value T0
-secs_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }'; }
-
-# op CMD...: run one measured operation with a timeout
-op() {
-	local rc
-	timeout -k 10 "$OP_TIMEOUT" "$@"
-	rc=$?
-	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-		log "  timed out after ${OP_TIMEOUT}s: $*"
-	fi
-	return "$rc"
-}
-
-declare -A RES=()    # RES[subject,metric] = space separated values, one per run
-add() { RES[$1,$2]+="$3 "; }
-
-mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", b / 1e6 / s; else print 0 }'; }
-
 # paths_under ROOT: fills PATHS with ROOT/FILES[i]
 declare -a PATHS=()
 paths_under() {
@@ -234,19 +83,17 @@ paths_under() {
 
 # timed_cat SUBJ ROOT: cat all files under ROOT to /dev/null, record MB/s
 timed_cat() {
-	local subj=$1 root=$2 t0 secs rc rate
+	local subj=$1 root=$2 rc rate
 	paths_under "$root"
-	t0=$EPOCHREALTIME
-	op cat -- "${PATHS[@]}" >/dev/null 2>"$WORK/tmp/err.txt"
+	run_timed cat -- "${PATHS[@]}"
 	rc=$?
-	secs=$(secs_since "$t0")
 	if [ "$rc" != 0 ]; then
 		log "  $subj read: FAILED (rc=$rc): $(head -c 300 "$WORK/tmp/err.txt")"
 		return 1
 	fi
-	rate=$(mbps "$TOTAL_BYTES" "$secs")
+	rate=$(mbps "$TOTAL_BYTES" "$SECS")
 	add "$subj" read "$rate"
-	log "  $subj read: $rate MB/s (${secs}s)"
+	log "  $subj read: $rate MB/s (${SECS}s)"
 }
 
 # verify SUBJ ROOT: every file under ROOT must equal the remote's, byte for byte
@@ -254,8 +101,8 @@ timed_cat() {
 verify() {
 	local subj=$1 root=$2 f out
 	for f in "${FILES[@]}"; do
-		if ! out=$(timeout -k 10 "$OP_TIMEOUT" cmp -- "$REMOTE/$f" "$root/$f" 2>&1); then
-			fail "$subj: $f read through the mount differs from the remote: ${out:-timeout}"
+		if out=$(differs "$REMOTE/$f" "$root/$f"); then
+			fail "$subj: $f read through the mount differs from the remote: $out"
 			return 1
 		fi
 	done
@@ -266,12 +113,6 @@ verify() {
 json_num() {
 	timeout 60 "$CD_BIN" status --json "$1" 2>/dev/null |
 		grep -o "\"$2\":[0-9][0-9]*" | head -n 1 | cut -d: -f2 | grep .
-}
-
-# stat_num MNT KEY: a counter from the user.clonedrive.stats xattr
-stat_num() {
-	timeout 30 getfattr --only-values -n user.clonedrive.stats "$1" 2>/dev/null |
-		sed -n "s/^$2=\([0-9][0-9]*\)\$/\1/p" | head -n 1 | grep .
 }
 
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
@@ -297,60 +138,24 @@ status_ms() {
 		log "  $subj $metric: FAILED (rc=$rc, $n of $STATUS_N calls): $(head -c 200 "$WORK/tmp/err.txt")"
 		return 1
 	fi
-	med=$(awk '{ printf "%.3f\n", ($2 - $1) * 1000 }' "$WORK/tmp/times.txt" | sort -g |
-		awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+	med=$(awk '{ printf "%.3f\n", ($2 - $1) * 1000 }' "$WORK/tmp/times.txt" | median_lines)
 	add "$subj" "$metric" "$med"
 	log "  $subj $metric: median $med ms of $STATUS_N calls"
 }
 
-# ---------------------------------------------------------------- mounts
-# cd_mount NAME RUN [MOUNT OPTIONS...]: fresh cache dir; sets MNT and DPID
-MNT=""
-DPID=""
-cd_mount() {
-	local name=$1 run=$2 pidf rc i
-	shift 2
-	MNT=$WORK/mnt/$name
-	DPID=""
-	pidf=$WORK/tmp/$name.$run.pid
-	mkdir -p "$MNT"
-	rm -rf --one-file-system "$WORK/cache/$name.$run"
-	PID_FILES+=("$pidf")
-	ACTIVE_MOUNTS+=("$MNT")
-	timeout -k 10 "$MOUNT_TIMEOUT" "$CD_BIN" mount --cache-dir "$WORK/cache/$name.$run" \
-		--pid-file "$pidf" --log-file "$WORK/log/$name.$run.log" "$@" "$REMOTE" "$MNT" \
-		</dev/null >>"$WORK/log/$name.$run.out" 2>&1 9>&-
+# fill CMD RUN: time 'clonedrive CMD MNT' (hydrate or pin) of the whole tree
+# and record its MB/s; on failure, unmount (the mount is named CMD too) and fail
+fill() {
+	local cmd=$1 run=$2 rc
+	run_timed "$CD_BIN" "$cmd" "$MNT"
 	rc=$?
-	for ((i = 0; i < 50; i++)); do
-		[ -s "$pidf" ] && break
-		sleep 0.1
-	done
-	DPID=$(tr -dc '0-9' <"$pidf" 2>/dev/null)
-	if [ -n "$DPID" ] && pid_alive "$DPID" "$CD_EXE"; then
-		STARTED+=("$DPID:$CD_EXE")
-	else
-		DPID=""
-	fi
-	if [ "$rc" != 0 ] || ! is_mounted "$MNT"; then
-		log "  $name: mount failed (rc=$rc): $(tail -n 3 "$WORK/log/$name.$run.out" "$WORK/log/$name.$run.log" 2>/dev/null | tr '\n' ' ')"
+	if [ "$rc" != 0 ]; then
+		log "  $cmd: FAILED (rc=$rc): $(tail -n 3 "$WORK/tmp/err.txt" | tr '\n' ' ')"
+		cd_unmount "$cmd" "$run"
 		return 1
 	fi
-	[ -n "$DPID" ] || log "  $name: daemon pid not found in $pidf"
-	return 0
-}
-
-cd_unmount() {
-	local name=$1 run=$2
-	if is_mounted "$MNT"; then
-		timeout 120 "$CD_BIN" unmount "$MNT" >>"$WORK/log/$name.$run.out" 2>&1
-		if is_mounted "$MNT"; then
-			log "  $name: clean unmount failed, lazy unmount"
-			fusermount3 -u -z "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
-		fi
-	fi
-	forget_mount "$MNT"
-	[ -n "$DPID" ] && stop_pid "$DPID" "$CD_EXE" "$EXIT_TIMEOUT"
-	rm -rf --one-file-system "$WORK/cache/$name.$run"
+	add "$cmd" rate "$(mbps "$TOTAL_BYTES" "$SECS")"
+	log "  $cmd: $(mbps "$TOTAL_BYTES" "$SECS") MB/s (${SECS}s)"
 }
 
 # ---------------------------------------------------------------- subjects
@@ -410,23 +215,13 @@ run_capped() {
 
 # 4. hydrate, then 7. status with the cache full, then 6. free
 run_hydrate() {
-	local run=$1 t0 secs rc cb du fr
+	local run=$1 rc cb du fr
 	log "run $run/$RUNS: clonedrive hydrate, status, free"
 	cd_mount hydrate "$run" || { cd_unmount hydrate "$run"; return 1; }
 	timeout 300 sync
 	status_ms hydrate status_empty "$MNT"
 	drop_caches
-	t0=$EPOCHREALTIME
-	op "$CD_BIN" hydrate "$MNT" </dev/null >/dev/null 2>"$WORK/tmp/progress.txt"
-	rc=$?
-	secs=$(secs_since "$t0")
-	if [ "$rc" != 0 ]; then
-		log "  hydrate: FAILED (rc=$rc): $(tail -n 3 "$WORK/tmp/progress.txt" | tr '\n' ' ')"
-		cd_unmount hydrate "$run"
-		return 1
-	fi
-	add hydrate rate "$(mbps "$TOTAL_BYTES" "$secs")"
-	log "  hydrate: $(mbps "$TOTAL_BYTES" "$secs") MB/s (${secs}s)"
+	fill hydrate "$run" || return 1
 	cb=$(json_num "$MNT" cache_bytes)
 	if [ "${cb:-0}" -lt "$TOTAL_BYTES" ]; then
 		fail "hydrate: cache holds ${cb:-?} bytes after hydrate, expected $TOTAL_BYTES"
@@ -443,17 +238,15 @@ run_hydrate() {
 	status_ms hydrate spawn "$MNT" "$(type -P true)"
 
 	# 6. free the whole tree
-	t0=$EPOCHREALTIME
-	op "$CD_BIN" free "$MNT" </dev/null >/dev/null 2>"$WORK/tmp/err.txt"
+	run_timed "$CD_BIN" free "$MNT"
 	rc=$?
-	secs=$(secs_since "$t0")
 	if [ "$rc" != 0 ]; then
 		log "  free: FAILED (rc=$rc): $(head -c 300 "$WORK/tmp/err.txt")"
 		cd_unmount hydrate "$run"
 		return 1
 	fi
-	add free secs "$secs"
-	log "  free: ${secs}s"
+	add free secs "$SECS"
+	log "  free: ${SECS}s"
 	du=$(timeout 60 du -s "$MNT" | cut -f1)
 	fr=$(stat_num "$MNT" freed_bytes)
 	cb=$(json_num "$MNT" cache_bytes)
@@ -467,21 +260,11 @@ run_hydrate() {
 
 # 5. pin the whole tree
 run_pin() {
-	local run=$1 t0 secs rc cb pin
+	local run=$1 cb pin
 	log "run $run/$RUNS: clonedrive pin"
 	cd_mount pin "$run" || { cd_unmount pin "$run"; return 1; }
 	drop_caches
-	t0=$EPOCHREALTIME
-	op "$CD_BIN" pin "$MNT" </dev/null >/dev/null 2>"$WORK/tmp/progress.txt"
-	rc=$?
-	secs=$(secs_since "$t0")
-	if [ "$rc" != 0 ]; then
-		log "  pin: FAILED (rc=$rc): $(tail -n 3 "$WORK/tmp/progress.txt" | tr '\n' ' ')"
-		cd_unmount pin "$run"
-		return 1
-	fi
-	add pin rate "$(mbps "$TOTAL_BYTES" "$secs")"
-	log "  pin: $(mbps "$TOTAL_BYTES" "$secs") MB/s (${secs}s)"
+	fill pin "$run" || return 1
 	cb=$(json_num "$MNT" cache_bytes)
 	pin=$(timeout 60 "$CD_BIN" status --json "$MNT/${FILES[0]}" 2>/dev/null | grep -o '"pin":"[a-z]*"')
 	if [ "${cb:-0}" -lt "$TOTAL_BYTES" ]; then
@@ -504,41 +287,17 @@ for ((run = 1; run <= RUNS; run++)); do
 done
 
 # ---------------------------------------------------------------- report
-median() {
-	local vals=${RES[$1,$2]:-}
-	[ -n "${vals// /}" ] || return 1
-	printf '%s\n' $vals | sort -g | awk '{ a[NR] = $1 } END {
-		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
+# maxof SUBJ METRIC: the largest of the runs' values, or fail if there are none
 maxof() {
 	local vals=${RES[$1,$2]:-}
 	[ -n "${vals// /}" ] || return 1
 	printf '%s\n' $vals | sort -g | tail -n 1
 }
-allvals() { local vals=${RES[$1,$2]:-}; echo "${vals% }"; }
 
-human_bytes() {
-	awk -v b="$1" 'BEGIN {
-		if (b < 1024) printf "%d B", b
-		else if (b < 1048576) printf "%.1f KiB", b / 1024
-		else if (b < 1073741824) printf "%.1f MiB", b / 1048576
-		else printf "%.2f GiB", b / 1073741824 }'
-}
-
-# val SUBJ METRIC FMT: the median, printf-formatted, or n/a
-val() {
-	local v
-	if v=$(median "$1" "$2"); then awk -v v="$v" -v f="$3" 'BEGIN { printf f, v }'; else echo "n/a"; fi
-}
 # ratio SUBJ METRIC: median(SUBJ)/median(native read)
-ratio() {
-	local n s
-	n=$(median native read) || { echo "n/a"; return; }
-	s=$(median "$1" "$2") || { echo "n/a"; return; }
-	awk -v a="$s" -v b="$n" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
-}
+ratio() { ratio_to "$1" "$2" read hi; }
 
-if [ "$FILE_MB" -ge 1024 ]; then FILE_H="$((FILE_MB / 1024)) GiB"; else FILE_H="$FILE_MB MiB"; fi
+FILE_H=$(size_h "$FILE_MB")
 TOTAL_H=$(human_bytes "$TOTAL_BYTES" | sed 's/\.00 GiB/ GiB/; s/\.0 MiB/ MiB/')
 NATIVE=$(val native read "%.0f")
 
@@ -570,21 +329,10 @@ notes_status() {
 	echo "median of $STATUS_N calls per run, cache $TOTAL_H in $NFILES files; empty cache: $e ms; process start floor (\`/usr/bin/true\` timed the same way): $(val hydrate spawn "%.1f") ms"
 }
 
-FSINFO=$(findmnt -n -o FSTYPE,SOURCE -T "$WORK" 2>/dev/null | awk '{ print $1 " on " $2 }')
-CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-MEM=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
-CD_V="$CD_BIN @ $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')"
-if [ -n "$(git -C "$REPO_DIR" status --porcelain --untracked-files=no -- src cli meson.build 2>/dev/null)" ]; then
-	CD_V+=" (with uncommitted changes)"
-fi
-MODE="full"; [ "$QUICK" = 1 ] && MODE="quick (smoke test, not comparable with full runs)"
+CD_V="$CD_BIN @ $(cd_rev)"
 
 report() {
-	echo "## clonedrive residency benchmark"
-	echo
-	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); mode: $MODE; runs: $RUNS"
-	echo "- machine: $(nproc) CPUs ($CPU), $MEM RAM, kernel $(uname -r)"
-	echo "- work dir filesystem: $FSINFO (remote dir and cache dirs both on it)"
+	report_head residency "remote dir and cache dirs both on it"
 	echo "- clonedrive: $CD_V"
 	echo "- data: $NFILES random files of $FILE_H ($TOTAL_H) in 4 directories"
 	echo
@@ -604,21 +352,7 @@ report() {
 	echo "Each run checks every file read through the mount against the remote with \`cmp\` (after the timed part),"
 	echo "the cache size after hydrate/pin (\`status --json\` cache_bytes), the limit after figure 3, and that \`du -s\` of the mount is 0 after free."
 	echo "— = not applicable, n/a = failed or unavailable; (x) = the native anchor of figure 1, for reference."
-	if [ "${#FAILS[@]}" -gt 0 ]; then
-		echo
-		echo "**BENCHMARK FAILED: ${#FAILS[@]} sanity check(s) failed:**"
-		local f
-		for f in "${FAILS[@]}"; do echo "- $f"; done
-	fi
+	report_problems
 }
 
-REPORT=$(report)
-echo "$REPORT"
-if [ "${#FAILS[@]}" -gt 0 ]; then
-	log "FAILED: ${#FAILS[@]} sanity check(s) failed; results not saved"
-	exit 1
-fi
-if [ "$SAVE" = 1 ]; then
-	echo "$REPORT" >"$RESULTS_FILE" && log "saved to $RESULTS_FILE"
-fi
-exit 0
+finish
