@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 
+#include "cli.h"
 #include "ctl_client.h"
 #include "daemon.h"
 #include "progress.h"
@@ -34,6 +35,7 @@ static const struct command commands[] = {
 	{ "unpin", path_main, "let pinned files be evicted again" },
 	{ "free", path_main, "drop the local data of files in sync" },
 	{ "hydrate", path_main, "fetch files now, without pinning them" },
+	{ "cp", cp_main, "copy local files in, keeping no second copy" },
 	{ "help", help_main, "show this text" },
 };
 
@@ -51,13 +53,6 @@ static void usage(FILE *f)
 		   "See also clonedrive(1).\n");
 }
 
-/* Exit codes scripts can rely on. */
-enum {
-	EXIT_OK = 0,
-	EXIT_FAIL = 1,		/* the daemon said no (the message says why) */
-	EXIT_USAGE = 2,
-	EXIT_NO_DAEMON = 3,	/* no mount there, or its daemon is away */
-};
 
 static const char status_usage[] =
 	"usage: clonedrive status [--json] [PATH]\n"

@@ -235,8 +235,35 @@ static int conv_wait(struct conv *c, int fd, uint8_t *buf, FILE *f)
 	}
 }
 
-int client_call_progress(const char *root, const struct ctl_msg *req,
-			 FILE *f, client_progress_fn *cb, void *arg)
+/* Sends one packet, with fds (nfds of them) as SCM_RIGHTS. */
+static ssize_t send_packet(int sock, const void *buf, size_t len,
+			   const int *fds, int nfds)
+{
+	char cbuf[CMSG_SPACE(CTL_MAX_FDS * sizeof(int))];
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (nfds > CTL_MAX_FDS) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (nfds > 0) {
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+int client_call_fds(const char *root, const struct ctl_msg *req,
+		    const int *fds, int nfds, FILE *f, client_progress_fn *cb,
+		    void *arg)
 {
 	static uint8_t buf[CTL_MSG_MAX];
 	struct conv c = { .root = root, .cb = cb, .arg = arg };
@@ -247,7 +274,7 @@ int client_call_progress(const char *root, const struct ctl_msg *req,
 	if (fd < 0)
 		return fd;
 	len = ctl_encode(req, buf, sizeof(buf));
-	if (len < 0 || send(fd, buf, (size_t)len, MSG_NOSIGNAL) < 0) {
+	if (len < 0 || send_packet(fd, buf, (size_t)len, fds, nfds) < 0) {
 		rc = len < 0 ? (int)len : -errno;
 		rc = conv_fail(&c, rc, "sending to %s: %s\n", root,
 			       strerror(-rc));
@@ -257,6 +284,12 @@ int client_call_progress(const char *root, const struct ctl_msg *req,
 	conv_end(&c);
 	close(fd);
 	return rc;
+}
+
+int client_call_progress(const char *root, const struct ctl_msg *req,
+			 FILE *f, client_progress_fn *cb, void *arg)
+{
+	return client_call_fds(root, req, NULL, 0, f, cb, arg);
 }
 
 int client_call(const char *root, const struct ctl_msg *req, FILE *f)

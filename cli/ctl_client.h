@@ -49,6 +49,11 @@ int client_find_mount(const char *path, char *root, char **inside) CD_WUR;
 int client_call_progress(const char *root, const struct ctl_msg *req,
 			 FILE *f, client_progress_fn *cb, void *arg);
 /* The same without progress. */
+/* The same, passing nfds open descriptors (at most CTL_MAX_FDS) with the
+ * request as SCM_RIGHTS. */
+int client_call_fds(const char *root, const struct ctl_msg *req,
+		    const int *fds, int nfds, FILE *f, client_progress_fn *cb,
+		    void *arg);
 int client_call(const char *root, const struct ctl_msg *req, FILE *f);
 
 #endif

@@ -35,6 +35,11 @@
  *	HYDRATE  PATH: fetch the file or tree without pinning, with progress
  *	SYNC     TIMEOUT_MS: poll the remote, wait for the journal to drain,
  *	         with progress (PENDING)
+ *	CLONE    one PATH per descriptor passed with the message (SCM_RIGHTS,
+ *	         at most CTL_MAX_FDS, open for reading, regular files): each
+ *	         becomes a new file at its PATH, uploaded from the cache and
+ *	         then dropped from it; the daemon reads only those descriptors.
+ *	         Existing files are not replaced (EEXIST).
  * Replies: STATUS (0 or an errno) and TEXT (what to show the user; on
  * failure, what went wrong and what to do).
  * PROGRESS: BYTES_DONE, BYTES_TOTAL, FILES_DONE, FILES_TOTAL, PATH (the
@@ -49,6 +54,7 @@
 #define CTL_MSG_MAX (64 * 1024)
 #define CTL_MAX_FIELDS 64
 #define CTL_HEADER 8
+#define CTL_MAX_FDS 16
 
 enum ctl_op {
 	CTL_OP_REPLY = 1,	/* status, text */
@@ -59,6 +65,7 @@ enum ctl_op {
 	CTL_OP_HYDRATE,		/* path */
 	CTL_OP_SYNC,		/* timeout_ms */
 	CTL_OP_PROGRESS,	/* daemon to client, before the reply */
+	CTL_OP_CLONE,		/* paths, with descriptors */
 	CTL_OP_MAX
 };
 

@@ -23,11 +23,14 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <linux/fs.h>
 
 #include "ctl/server.h"
 #include "filter/filter.h"
@@ -58,6 +61,8 @@ struct req {
 	int fd;				/* the connection; -1: none (tests) */
 	int64_t last_sent;		/* monotonic ns of the last progress */
 	bool gone;			/* the client hung up */
+	const int *fds;			/* descriptors passed with it */
+	int nfds;
 };
 
 /* Adds s as a JSON string (quoted, escaped). */
@@ -558,6 +563,154 @@ static int do_sync(struct req *rq, struct textbuf *o)
 	return rc;
 }
 
+/* Copies all of src into dst, sharing blocks where the file system can
+ * (a reflink), else in the kernel; 0 or -errno. */
+static int copy_all(int src, int dst, uint64_t size)
+{
+	uint64_t done = 0;
+	char buf[1 << 16];
+
+	if (size && ioctl(dst, FICLONE, src) == 0)
+		return 0;
+	while (done < size) {
+		loff_t in = (loff_t)done, out = (loff_t)done;
+		ssize_t n = copy_file_range(src, &in, dst, &out,
+					    (size_t)CD_MIN(size - done, 1u << 30),
+					    0);
+
+		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
+			      errno == EOPNOTSUPP || errno == ENOSYS)) {
+			n = pread(src, buf, sizeof(buf), (off_t)done);
+			if (n > 0) {
+				int w = util_pwrite_all(dst, buf, (size_t)n,
+							done);
+
+				if (w)
+					return w;
+			}
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENODATA;	/* the source shrank */
+		done += (uint64_t)n;
+	}
+	return 0;
+}
+
+/*
+ * One file of a clone: a new file at path (relative to the root) with
+ * the bytes of src, a descriptor the client opened and passed. It is
+ * uploaded as any written file, and its local data dropped after (the
+ * client has the original).
+ */
+static int clone_one(struct fs *fs, int src, const char *path,
+		     uint64_t *ino, uint64_t *bytes)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
+	struct meta_entry parent, e;
+	struct stat st;
+	struct node *n;
+	int rc, acc;
+
+	acc = fcntl(src, F_GETFL);
+	if (fstat(src, &st) < 0 || acc < 0)
+		rc = -EBADF;
+	else if (!S_ISREG(st.st_mode))
+		rc = -EINVAL;
+	else if ((acc & O_ACCMODE) == O_WRONLY)
+		rc = -EBADF;
+	else if (!*name || strlen(name) > META_NAME_MAX ||
+		 strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		rc = -EINVAL;
+	else
+		rc = resolve(fs, dir, &parent);
+	free(dir);
+	if (rc)
+		return rc;
+	meta_entry_release(&parent);
+	if (!S_ISDIR(parent.mode))
+		return -ENOTDIR;
+	rc = residency_admit_write(fs->res, (uint64_t)st.st_size);
+	if (!rc)
+		rc = store_mknod(fs->store, parent.ino, name,
+				 S_IFREG | (st.st_mode & 0777), NULL, NULL, &e);
+	if (rc)
+		return rc;
+	*ino = e.ino;
+	meta_entry_release(&e);
+	sync_changed_entry(fs->sync, parent.ino, name);
+	rc = store_node_get(fs->store, e.ino, &n);
+	if (rc)
+		return rc;
+	rc = copy_all(src, n->fd, (uint64_t)st.st_size);
+	pthread_mutex_lock(&n->lock);
+	if (!rc) {
+		n->size = (uint64_t)st.st_size;
+		n->mtime_ns = util_now_ns();
+		n->write_gen++;
+		n->free_after_upload = true;
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (!rc)
+		rc = store_node_commit(fs->store, n);
+	store_node_put(fs->store, n);
+	if (rc)
+		return rc;	/* the empty file stays: the user sees it */
+	*bytes = (uint64_t)st.st_size;
+	stats_add(&fs->stats, written_bytes, *bytes);
+	stats_add(&fs->stats, clones_detected, 1);
+	return sync_queue_upload(fs->sync, e.ino);
+}
+
+/* clone PATH... with descriptors: see proto.h. */
+static int do_clone(struct req *rq, struct textbuf *o)
+{
+	struct fs *fs = rq->srv->fs;
+	uint64_t total = 0, files = 0;
+	int rc = 0, i = 0, k;
+
+	for (k = 0; k < rq->msg->count; k++)
+		if (rq->msg->fields[k].key == CTL_KEY_PATH)
+			i++;
+	if (i != rq->nfds || !rq->nfds) {
+		textbuf_add(o, "clone: %d paths for %d files\n", i, rq->nfds);
+		return -EINVAL;
+	}
+	for (k = 0, i = 0; k < rq->msg->count; k++) {
+		const struct ctl_field *f = &rq->msg->fields[k];
+		uint64_t ino = 0, bytes = 0;
+		char *path;
+		int one;
+
+		if (f->key != CTL_KEY_PATH)
+			continue;
+		path = xstrndup((const char *)f->value, f->len);
+		one = strlen(path) == f->len && f->len < PATH_MAX
+			      ? clone_one(fs, rq->fds[i], path, &ino, &bytes)
+			      : -EINVAL;
+		i++;
+		if (one) {
+			textbuf_add(o, "%s: %s\n", path, strerror(-one));
+			rc = rc ? rc : one;
+		} else {
+			files++;
+			total += bytes;
+		}
+		free(path);
+	}
+	if (files)
+		textbuf_add(o, "%llu files (%llu bytes) copied in; they are "
+			       "uploaded, then kept online only\n",
+			    (unsigned long long)files,
+			    (unsigned long long)total);
+	return rc;
+}
+
 typedef int (*ctl_handler)(struct req *rq, struct textbuf *o);
 
 /* The commands, by op. A NULL entry is answered EOPNOTSUPP. */
@@ -568,11 +721,14 @@ static const ctl_handler handlers[CTL_OP_MAX] = {
 	[CTL_OP_FREE] = do_free,
 	[CTL_OP_HYDRATE] = do_hydrate,
 	[CTL_OP_SYNC] = do_sync,
+	[CTL_OP_CLONE] = do_clone,
 };
 
-/* Answers one request read from fd (-1: none); see ctl_server_handle. */
-static ssize_t handle(struct ctl_server *srv, int fd, const void *req,
-		      size_t len, void *buf, size_t size)
+/* Answers one request read from fd (-1: none), which came with nfds
+ * descriptors (closed by the caller); see ctl_server_handle. */
+static ssize_t handle(struct ctl_server *srv, int fd, const int *fds,
+		      int nfds, const void *req, size_t len, void *buf,
+		      size_t size)
 {
 	struct textbuf o = { xstrdup(""), 0 };
 	struct ctl_msg m, reply;
@@ -582,7 +738,7 @@ static ssize_t handle(struct ctl_server *srv, int fd, const void *req,
 
 	rc = ctl_decode(req, len, &m);
 	if (!rc) {
-		struct req rq = { srv, &m, fd, 0, false };
+		struct req rq = { srv, &m, fd, 0, false, fds, nfds };
 
 		if (m.op < CTL_OP_MAX && handlers[m.op])
 			rc = handlers[m.op](&rq, &o);
@@ -605,7 +761,7 @@ static ssize_t handle(struct ctl_server *srv, int fd, const void *req,
 ssize_t ctl_server_handle(struct ctl_server *srv, const void *req, size_t len,
 			  void *buf, size_t size)
 {
-	return handle(srv, -1, req, len, buf, size);
+	return handle(srv, -1, NULL, 0, req, len, buf, size);
 }
 
 struct client {
@@ -613,20 +769,35 @@ struct client {
 	int fd;
 };
 
-/* Closes descriptors a peer sent where none were asked for. */
-static void drop_fds(struct msghdr *mh)
+/* Takes the descriptors a packet carried into fds (at most
+ * CTL_MAX_FDS; the rest are closed); returns how many. */
+static int take_fds(struct msghdr *mh, int *fds)
 {
 	struct cmsghdr *c;
+	int count = 0;
 
 	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			size_t k, n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			int *fds = (int *)CMSG_DATA(c);
+			int got[CTL_MAX_FDS * 2];
 
-			for (k = 0; k < n; k++)
-				close(fds[k]);
+			n = CD_MIN(n, CD_ARRAY_SIZE(got));
+			memcpy(got, CMSG_DATA(c), n * sizeof(int));
+			for (k = 0; k < n; k++) {
+				if (count < CTL_MAX_FDS)
+					fds[count++] = got[k];
+				else
+					close(got[k]);
+			}
 		}
 	}
+	return count;
+}
+
+static void close_fds(int *fds, int n)
+{
+	while (n-- > 0)
+		close(fds[n]);
 }
 
 /* The reply to a peer that may not use the socket. */
@@ -647,7 +818,8 @@ static void *client_thread(void *arg)
 	struct ctl_server *srv = c->srv;
 	uint8_t *req = xmalloc(CTL_MSG_MAX + 1);
 	uint8_t *rep = xmalloc(CTL_MSG_MAX);
-	char cbuf[CMSG_SPACE(16 * sizeof(int))];
+	char cbuf[CMSG_SPACE(CTL_MAX_FDS * sizeof(int))];
+	int fds[CTL_MAX_FDS], nfds;
 	struct ucred cred = { 0, 0, 0 };
 	socklen_t clen = sizeof(cred);
 	bool allowed;
@@ -678,8 +850,9 @@ static void *client_thread(void *arg)
 
 		if (got <= 0)
 			break;
-		drop_fds(&mh);
+		nfds = take_fds(&mh, fds);
 		if (!allowed) {
+			close_fds(fds, nfds);
 			n = refusal(rep);
 			if (n > 0 && send(c->fd, rep, (size_t)n,
 					  MSG_NOSIGNAL) < 0) {
@@ -688,9 +861,13 @@ static void *client_thread(void *arg)
 			break;
 		}
 		/* a truncated packet is too big: refused as malformed */
-		n = handle(srv, c->fd, req,
-			   (mh.msg_flags & MSG_TRUNC) ? 0 : (size_t)got, rep,
-			   CTL_MSG_MAX);
+		/* a packet with descriptors cut off is refused whole */
+		n = handle(srv, c->fd, fds,
+			   (mh.msg_flags & MSG_CTRUNC) ? 0 : nfds, req,
+			   (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+				   ? 0 : (size_t)got,
+			   rep, CTL_MSG_MAX);
+		close_fds(fds, nfds);
 		if (n < 0 || send(c->fd, rep, (size_t)n, MSG_NOSIGNAL) < 0)
 			break;
 	}

@@ -103,6 +103,12 @@ void sync_changed(struct sync *y, uint64_t ino, bool data)
 		y->notify.inode(y->notify.arg, ino, data);
 }
 
+void sync_changed_entry(struct sync *y, uint64_t parent, const char *name)
+{
+	if (y->notify.entry)
+		y->notify.entry(y->notify.arg, parent, name);
+}
+
 void sync_kick(struct sync *y)
 {
 	pthread_mutex_lock(&y->lock);

@@ -56,6 +56,8 @@ int sync_queue_upload(struct sync *y, uint64_t ino) CD_WUR;
 /* Tells the front end that ino's attributes (and, with data, its
  * contents) changed, so the kernel drops what it cached. */
 void sync_changed(struct sync *y, uint64_t ino, bool data);
+/* Tells the front end that name in parent appeared or went. */
+void sync_changed_entry(struct sync *y, uint64_t parent, const char *name);
 /* Wakes the journal worker (something was queued). */
 void sync_kick(struct sync *y);
 /* Polls the remote now. */
