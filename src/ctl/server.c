@@ -285,6 +285,22 @@ static int find_error(void *arg, const struct jop *op)
 	return 0;
 }
 
+/* Whether ino is a copy of a local file whose data goes once uploaded:
+ * the node says if the file is in use, else the entry. */
+static bool spooled(struct fs *fs, const struct meta_entry *e)
+{
+	struct node *n = store_node_find(fs->store, e->ino);
+	bool spool = e->spool;
+
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		spool = n->free_after_upload;
+		pthread_mutex_unlock(&n->lock);
+		store_node_put(fs->store, n);
+	}
+	return spool;
+}
+
 /* status PATH: one file or directory. */
 static int status_file(struct ctl_server *srv, const char *path, bool json,
 		       struct textbuf *o)
@@ -293,13 +309,15 @@ static int status_file(struct ctl_server *srv, const char *path, bool json,
 	struct last_error le = { 0, 0, 0 };
 	const char *pin;
 	struct meta_entry e;
-	bool inherited;
+	bool inherited, spool = false;
 	uint64_t local = 0;
 	int rc;
 
 	rc = resolve(fs, path, &e);
 	if (rc)
 		return rc;
+	if (S_ISREG(e.mode))
+		spool = spooled(fs, &e);
 	if (S_ISREG(e.mode)) {
 		struct stat sb;
 
@@ -315,10 +333,10 @@ static int status_file(struct ctl_server *srv, const char *path, bool json,
 		out_json_str(o, path);
 		textbuf_add(o, ",\"state\":\"%s\",\"size\":%llu,\"local_bytes\":"
 			   "%llu,\"pin\":\"%s\",\"pin_inherited\":%s,"
-			   "\"last_error\":",
+			   "\"copy_of_local_file\":%s,\"last_error\":",
 			cloudfiles_state(fs, e.ino), (unsigned long long)e.size,
 			(unsigned long long)local, pin,
-			inherited ? "true" : "false");
+			inherited ? "true" : "false", spool ? "true" : "false");
 		if (le.error)
 			out_json_str(o, strerror(le.error));
 		else
@@ -330,6 +348,9 @@ static int status_file(struct ctl_server *srv, const char *path, bool json,
 			*path ? path : "/", cloudfiles_state(fs, e.ino),
 			(unsigned long long)local, (unsigned long long)e.size,
 			pin, inherited ? " (inherited)" : "");
+		if (spool)
+			textbuf_add(o, "  a copy of a local file: online only "
+				       "once uploaded\n");
 		if (le.error)
 			textbuf_add(o, "  last error: %s (%d attempts; retried "
 				   "with backoff)\n",

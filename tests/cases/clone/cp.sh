@@ -29,6 +29,25 @@ for f in $copies; do	# read back through the mount (fetched again)
 	assert_file_eq "$M/${f%%:*}" "$T/src/${f#*:}"
 done
 
+step "status names a copy waiting for its upload"
+cd_unmount "$M"
+cd_mount "$R" "$M" --upload-delay 1h
+"$CD_BIN" cp "$T/src/tree/b" "$M/later.bin" >/dev/null
+out=$("$CD_BIN" status "$M/later.bin")
+echo "$out"
+[[ $out == *"later.bin: dirty"*"a copy of a local file: online only once uploaded"* ]] ||
+	die "status does not show the pending copy"
+"$CD_BIN" status --json "$M/later.bin" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["copy_of_local_file"] is True and s["state"] == "dirty", s'
+"$CD_BIN" sync "$M" 2>/dev/null
+wait_for 10 state_is "$M/later.bin" placeholder
+"$CD_BIN" status --json "$M/later.bin" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["copy_of_local_file"] is False and s["local_bytes"] == 0, s'
+
 step "exit codes and messages"
 rc=0; "$CD_BIN" cp "$T/src/a" "$M/in/" 2>"$T/err" || rc=$?
 assert_eq "$rc" 1 "an existing file"
