@@ -50,11 +50,32 @@ run cmp "$mnt/disk.img" "$remote/disk.img"
 run getfattr --absolute-names -n user.clonedrive.state "$mnt/disk.img"
 run du -sh "$mnt/disk.img"
 
+say "free gives the space back; the file stays, online only"
+run "$bin" free "$mnt/disk.img"
+run du -sh "$mnt/disk.img"
+run getfattr --absolute-names -n user.clonedrive.state "$mnt/disk.img"
+
+say "pin keeps a folder local (fetched now, never evicted)"
+run "$bin" pin "$mnt/photos"
+run "$bin" status "$mnt/photos/img2.jpg"
+
 say "a new file reaches the remote in the background"
 run cp "$remote/readme.txt" "$mnt/copy.txt"
 echo "more" >>"$mnt/copy.txt"
 run setfattr -n user.clonedrive.sync -v 30 "$mnt"
 run cat "$remote/copy.txt"
+
+say "a copy of a local file keeps no second copy once uploaded"
+head -c $((64 << 20)) /dev/urandom >"$demo/video.mkv"
+run cp "$demo/video.mkv" "$mnt/video.mkv"
+run "$bin" sync "$mnt"
+run getfattr --absolute-names -n user.clonedrive.state "$mnt/video.mkv"
+run du -sh "$mnt/video.mkv"
+
+say "a copy inside the drive is made by the remote: nothing fetched"
+run cp --sparse=never "$mnt/video.mkv" "$mnt/video-copy.mkv"
+echo "server-side copies: $(stat_of server_copies)"
+run "$bin" status "$mnt"
 
 say "unmount (uploads what is pending first)"
 run "$bin" unmount "$mnt"

@@ -82,23 +82,6 @@ static void out_json_str(struct textbuf *o, const char *s)
 	textbuf_add(o, "\"");
 }
 
-/* A size for people: 1.5 GiB, 12.0 MiB, 300 B. */
-static void human(uint64_t v, char *buf, size_t size)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double d = (double)v;
-	size_t u = 0;
-
-	while (d >= 1024 && u + 1 < CD_ARRAY_SIZE(units)) {
-		d /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, size, "%llu B", (unsigned long long)v);
-	else
-		snprintf(buf, size, "%.1f %s", d, units[u]);
-}
-
 /* Finds the entry at path (relative to the mount root; "" is the root),
  * listing directories on the way if they never were. */
 static int resolve(struct fs *fs, const char *path, struct meta_entry *out)
@@ -169,9 +152,9 @@ static void add_transfers(struct ctl_server *srv, uint64_t ino, bool json,
 				(unsigned long long)t[i].rate);
 			continue;
 		}
-		human(t[i].done, done, sizeof(done));
-		human(t[i].total, total, sizeof(total));
-		human(t[i].rate, rate, sizeof(rate));
+		util_human_size(t[i].done, done, sizeof(done));
+		util_human_size(t[i].total, total, sizeof(total));
+		util_human_size(t[i].rate, rate, sizeof(rate));
 		bar(t[i].done, t[i].total, cells);
 		textbuf_add(o, "    %-9s [%s] %3d%% %s / %s, %s/s  %s\n",
 			xfer_kind_name(t[i].kind), cells,
@@ -239,13 +222,13 @@ static void status_mount(struct ctl_server *srv, bool json, struct textbuf *o)
 		char held[32], got[32], sent[32], gone[32], lim[32], keep[32],
 			avail[32];
 
-		human(rs.used, held, sizeof(held));
-		human(rs.cache_max, lim, sizeof(lim));
-		human(rs.min_free, keep, sizeof(keep));
-		human(rs.disk_free, avail, sizeof(avail));
-		human(stats_get(st, fetched_bytes), got, sizeof(got));
-		human(stats_get(st, uploaded_bytes), sent, sizeof(sent));
-		human(stats_get(st, evicted_bytes), gone, sizeof(gone));
+		util_human_size(rs.used, held, sizeof(held));
+		util_human_size(rs.cache_max, lim, sizeof(lim));
+		util_human_size(rs.min_free, keep, sizeof(keep));
+		util_human_size(rs.disk_free, avail, sizeof(avail));
+		util_human_size(stats_get(st, fetched_bytes), got, sizeof(got));
+		util_human_size(stats_get(st, uploaded_bytes), sent, sizeof(sent));
+		util_human_size(stats_get(st, evicted_bytes), gone, sizeof(gone));
 		textbuf_add(o, "%s: %s\n  cache: %s, %s held", srv->info.mountpoint,
 			srv->info.remote, srv->info.cache_dir, held);
 		if (rs.cache_max)
@@ -477,7 +460,7 @@ static int fetch_tree(struct req *rq, struct textbuf *o, bool pin)
 	if (!rc)
 		rc = residency_hydrate(res, e.ino, tree_progress, rq, &failed,
 				       &left);
-	human(left, gone, sizeof(gone));
+	util_human_size(left, gone, sizeof(gone));
 	if (!rc && !left)
 		textbuf_add(o, "%s: %sall local\n", name, pin ? "pinned, " : "");
 	else if (!rc)

@@ -612,7 +612,7 @@ int residency_free_tree(struct residency *r, uint64_t ino, char **report)
 	struct walk w = { NULL, 0, 0, NULL, 0, 0, 0 };
 	struct textbuf kept = { xstrdup(""), 0 };
 	uint64_t freed = 0, nfreed = 0, nkept = 0;
-	char why[128];
+	char why[128], size[32];
 	size_t i;
 	int rc;
 
@@ -656,9 +656,9 @@ int residency_free_tree(struct residency *r, uint64_t ino, char **report)
 		*report = NULL;
 		return rc;
 	}
-	*report = xasprintf("freed %llu bytes in %llu files\n%s%s%s",
-			    (unsigned long long)freed,
-			    (unsigned long long)nfreed,
+	util_human_size(freed, size, sizeof(size));
+	*report = xasprintf("freed %s (%llu file%s)\n%s%s%s", size,
+			    (unsigned long long)nfreed, nfreed == 1 ? "" : "s",
 			    nkept ? "kept:\n" : "", kept.s,
 			    nkept > KEPT_LIST_MAX ? "  ...\n" : "");
 	free(kept.s);

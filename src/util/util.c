@@ -101,6 +101,23 @@ void textbuf_add(struct textbuf *t, const char *fmt, ...)
 	free(piece);
 }
 
+/* A size for people: 1.5 GiB, 12.0 MiB, 300 B. */
+void util_human_size(uint64_t v, char *buf, size_t size)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)v;
+	size_t u = 0;
+
+	while (d >= 1024 && u + 1 < CD_ARRAY_SIZE(units)) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%llu B", (unsigned long long)v);
+	else
+		snprintf(buf, size, "%.1f %s", d, units[u]);
+}
+
 int util_parse_u64(const char *s, uint64_t *out)
 {
 	unsigned long long v;

@@ -26,6 +26,9 @@ struct textbuf {
 };
 void textbuf_add(struct textbuf *t, const char *fmt, ...) CD_PRINTF(2, 3);
 
+/* A size for people into buf: 1.5 GiB, 12.0 MiB, 300 B. */
+void util_human_size(uint64_t v, char *buf, size_t size);
+
 /* Parses a whole string as an unsigned decimal number; 0 or -EINVAL. */
 int util_parse_u64(const char *s, uint64_t *out) CD_WUR;
 /* Parses a size with an optional K/M/G/T suffix (powers of 1024). */
