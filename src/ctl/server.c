@@ -23,14 +23,11 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <linux/fs.h>
 
 #include "ctl/server.h"
 #include "filter/filter.h"
@@ -567,43 +564,6 @@ static int do_sync(struct req *rq, struct textbuf *o)
 	return rc;
 }
 
-/* Copies all of src into dst, sharing blocks where the file system can
- * (a reflink), else in the kernel; 0 or -errno. */
-static int copy_all(int src, int dst, uint64_t size)
-{
-	uint64_t done = 0;
-	char buf[1 << 16];
-
-	if (size && ioctl(dst, FICLONE, src) == 0)
-		return 0;
-	while (done < size) {
-		loff_t in = (loff_t)done, out = (loff_t)done;
-		ssize_t n = copy_file_range(src, &in, dst, &out,
-					    (size_t)CD_MIN(size - done, 1u << 30),
-					    0);
-
-		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
-			      errno == EOPNOTSUPP || errno == ENOSYS)) {
-			n = pread(src, buf, sizeof(buf), (off_t)done);
-			if (n > 0) {
-				int w = util_pwrite_all(dst, buf, (size_t)n,
-							done);
-
-				if (w)
-					return w;
-			}
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENODATA;	/* the source shrank */
-		done += (uint64_t)n;
-	}
-	return 0;
-}
-
 /*
  * One file of a clone: a new file at path (relative to the root) with
  * the bytes of src, a descriptor the client opened and passed. It is
@@ -651,7 +611,7 @@ static int clone_one(struct fs *fs, int src, const char *path,
 	rc = store_node_get(fs->store, e.ino, &n);
 	if (rc)
 		return rc;
-	rc = copy_all(src, n->fd, (uint64_t)st.st_size);
+	rc = util_copy(src, n->fd, (uint64_t)st.st_size, NULL, NULL);
 	pthread_mutex_lock(&n->lock);
 	if (!rc) {
 		n->size = (uint64_t)st.st_size;

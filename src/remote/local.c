@@ -29,14 +29,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #ifdef HAVE_OPENAT2
-#include <linux/fs.h>
 #include <linux/openat2.h>
 #endif
 
@@ -45,7 +43,6 @@
 #include "util/util.h"
 
 #define LOCAL_TMP_PREFIX ".clonedrive-tmp."
-#define LOCAL_CHUNK (1 << 20)	/* bytes copied between progress calls */
 
 struct local {
 	struct remote r;	/* what callers hold */
@@ -573,77 +570,6 @@ static ssize_t local_read_to_fd(struct remote *r, const char *path,
 	return local_read_common(r, path, etag, NULL, fd, len, off);
 }
 
-/* copy_file_range() of one piece at the same offsets, or -errno. */
-static ssize_t local_cfr(int src, int dst, uint64_t off, size_t len)
-{
-#ifdef HAVE_COPY_FILE_RANGE
-	loff_t in = (loff_t)off, out = (loff_t)off;
-	ssize_t n;
-
-	n = copy_file_range(src, &in, dst, &out, len, 0);
-	return n < 0 ? -errno : n;
-#else
-	return -ENOSYS;
-#endif
-}
-
-/*
- * Copies [0, size) of src into dst at the same offsets, without moving
- * either file offset, calling progress after each piece. 0, -ECANCELED,
- * -ENODATA if src is shorter than size, or -errno.
- */
-static int local_copy(int src, int dst, uint64_t size,
-		      remote_progress_fn progress, void *arg)
-{
-	bool use_cfr = true;
-	uint64_t done = 0;
-	char *buf = NULL;
-	int rc = 0;
-
-	while (done < size) {
-		size_t chunk = (size_t)CD_MIN(size - done, LOCAL_CHUNK);
-		ssize_t n;
-
-		if (use_cfr) {
-			n = local_cfr(src, dst, done, chunk);
-			if (n == -EXDEV || n == -EINVAL || n == -EOPNOTSUPP ||
-			    n == -ENOSYS) {
-				use_cfr = false;
-				continue;
-			}
-		} else {
-			if (!buf)
-				buf = xmalloc(LOCAL_CHUNK);
-			n = pread(src, buf, chunk, (off_t)done);
-			if (n < 0)
-				n = -errno;
-			if (n > 0) {
-				rc = util_pwrite_all(dst, buf, (size_t)n,
-						     done);
-				if (rc < 0)
-					break;
-			}
-		}
-		if (n == -EINTR)
-			continue;
-		if (n < 0) {
-			rc = (int)n;
-			break;
-		}
-		if (n == 0) {
-			rc = -ENODATA;
-			break;
-		}
-		done += (uint64_t)n;
-		if (progress && progress(arg, done, size)) {
-			rc = -ECANCELED;
-			break;
-		}
-	}
-	free(buf);
-	return rc;
-}
-
 /* A fresh temp name LOCAL_TMP_PREFIX + 16 hex digits; 0 or -errno. */
 static int local_tmp_name(char *name, size_t size)
 {
@@ -689,13 +615,7 @@ static int local_put(struct remote *r, const char *path, int fd,
 		rc = -errno;
 		goto out_close_dir;
 	}
-	/* a reflink where the file system has them (btrfs, XFS): instant,
-	 * and no blocks used twice; else the bytes, in the kernel */
-	if (size == 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != size ||
-	    ioctl(tfd, FICLONE, fd) < 0)
-		rc = local_copy(fd, tfd, size, progress, arg);
-	else if (progress)
-		progress(arg, size, size);
+	rc = util_copy(fd, tfd, size, progress, arg);
 	if (rc < 0)
 		goto out_unlink;
 	if (fchmod(tfd, mode & 07777) < 0) {

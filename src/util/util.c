@@ -6,8 +6,11 @@
 
 #include <limits.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <linux/fs.h>
 
 #include "util/util.h"
 
@@ -343,4 +346,80 @@ int util_pread_all(int fd, void *buf, size_t len, uint64_t off)
 		off += (uint64_t)n;
 	}
 	return 0;
+}
+
+/* copy_file_range() of one piece at the same offsets, or -errno. */
+static ssize_t copy_piece(int src, int dst, uint64_t off, size_t len)
+{
+#ifdef HAVE_COPY_FILE_RANGE
+	loff_t in = (loff_t)off, out = (loff_t)off;
+	ssize_t n;
+
+	n = copy_file_range(src, &in, dst, &out, len, 0);
+	return n < 0 ? -errno : n;
+#else
+	return -ENOSYS;
+#endif
+}
+
+int util_copy(int src, int dst, uint64_t size,
+	      int (*progress)(void *arg, uint64_t done, uint64_t total),
+	      void *arg)
+{
+	bool use_cfr = true;
+	uint64_t done = 0;
+	struct stat st;
+	char *buf = NULL;
+	int rc = 0;
+
+	/* a reflink where the file system has them (btrfs, XFS): instant,
+	 * and no blocks used twice */
+	if (size && fstat(src, &st) == 0 && (uint64_t)st.st_size == size &&
+	    ioctl(dst, FICLONE, src) == 0) {
+		if (progress)
+			progress(arg, size, size);
+		return 0;
+	}
+	while (done < size) {
+		size_t chunk = (size_t)CD_MIN(size - done, UTIL_COPY_PIECE);
+		ssize_t n;
+
+		if (use_cfr) {
+			n = copy_piece(src, dst, done, chunk);
+			if (n == -EXDEV || n == -EINVAL || n == -EOPNOTSUPP ||
+			    n == -ENOSYS) {
+				use_cfr = false;
+				continue;
+			}
+		} else {
+			if (!buf)
+				buf = xmalloc(UTIL_COPY_PIECE);
+			n = pread(src, buf, chunk, (off_t)done);
+			if (n < 0)
+				n = -errno;
+			if (n > 0) {
+				rc = util_pwrite_all(dst, buf, (size_t)n,
+						     done);
+				if (rc < 0)
+					break;
+			}
+		}
+		if (n == -EINTR)
+			continue;
+		if (n < 0) {
+			rc = (int)n;
+			break;
+		}
+		if (n == 0) {
+			rc = -ENODATA;
+			break;
+		}
+		done += (uint64_t)n;
+		if (progress && progress(arg, done, size)) {
+			rc = -ECANCELED;
+			break;
+		}
+	}
+	free(buf);
+	return rc;
 }

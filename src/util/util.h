@@ -65,4 +65,17 @@ int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off) CD_WUR;
 int util_pread_all(int fd, void *buf, size_t len, uint64_t off) CD_WUR;
 
 
+/* The piece util_copy() moves between two progress calls. */
+#define UTIL_COPY_PIECE (1u << 20)
+/*
+ * Copies [0, size) of src into dst at the same offsets, moving neither
+ * file offset: a reflink where the file system shares blocks (when size
+ * is all of src), else copy_file_range in pieces, else reads and writes.
+ * progress (may be NULL) is called after each piece; non-zero stops the
+ * copy. 0, -ECANCELED, -ENODATA if src is shorter than size, or -errno.
+ */
+int util_copy(int src, int dst, uint64_t size,
+	      int (*progress)(void *arg, uint64_t done, uint64_t total),
+	      void *arg) CD_WUR;
+
 #endif
