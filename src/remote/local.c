@@ -501,40 +501,56 @@ static ssize_t local_copy_out(int fd, uint64_t size, void *buf, int dst,
 	return (ssize_t)done;
 }
 
+/*
+ * Opens the regular file at path for reading, at version etag if that is
+ * not NULL (-ESTALE if it changed); fills st. Returns the fd or -errno.
+ */
+static int local_open_file(struct remote *r, const char *path, bool root_ok,
+			   const char *etag, struct stat *st)
+{
+	char now[REMOTE_ETAG_MAX];
+	struct local_loc loc;
+	int fd, rc = 0;
+
+	rc = local_begin(to_local(r), path, O_PATH, root_ok, &loc);
+	if (rc < 0)
+		return rc;
+	/* O_NONBLOCK: never hang on a FIFO someone left in the remote */
+	fd = openat(loc.dfd, loc.name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	rc = fd < 0 ? -errno : 0;
+	close(loc.dfd);
+	if (rc < 0)
+		return rc;
+	if (fstat(fd, st) < 0) {
+		rc = -errno;
+	} else if (!S_ISREG(st->st_mode)) {
+		rc = S_ISDIR(st->st_mode) ? -EISDIR : -ENOENT;
+	} else {
+		local_etag(st, now);
+		if (etag && strcmp(etag, now) != 0)
+			rc = -ESTALE;
+	}
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 /* read() and read_to_fd(): one of buf and dst is used. */
 static ssize_t local_read_common(struct remote *r, const char *path,
 				 const char *etag, void *buf, int dst,
 				 size_t len, uint64_t off)
 {
 	char now[REMOTE_ETAG_MAX];
-	struct local_loc loc;
 	struct stat st;
 	ssize_t done = 0;
-	int fd, rc;
+	int fd, rc = 0;
 
-	rc = local_begin(to_local(r), path, O_PATH, true, &loc);
-	if (rc < 0)
-		return local_errno(rc, "read", path);
-	/* O_NONBLOCK: never hang on a FIFO someone left in the remote */
-	fd = openat(loc.dfd, loc.name,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		goto out_close_dir;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out_close_file;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = S_ISDIR(st.st_mode) ? -EISDIR : -ENOENT;
-		goto out_close_file;
-	}
-	local_etag(&st, now);
-	if (etag && strcmp(etag, now) != 0) {
-		rc = -ESTALE;
-		goto out_close_file;
-	}
+	fd = local_open_file(r, path, true, etag, &st);
+	if (fd < 0)
+		return local_errno(fd, "read", path);
 	len = CD_MIN(len, (size_t)SSIZE_MAX);
 	done = local_copy_out(fd, (uint64_t)st.st_size, buf, dst, len, off);
 	if (done < 0) {
@@ -549,8 +565,6 @@ static ssize_t local_read_common(struct remote *r, const char *path,
 	}
 out_close_file:
 	close(fd);
-out_close_dir:
-	close(loc.dfd);
 	if (rc < 0)
 		return local_errno(rc, "read", path);
 	return done;
@@ -668,33 +682,12 @@ static int local_copy_object(struct remote *r, const char *from,
 			     const char *etag, const char *to, uint32_t mode,
 			     int64_t mtime_ns, struct remote_attr *out)
 {
-	char now[REMOTE_ETAG_MAX];
-	struct local_loc loc;
 	struct stat st;
 	int fd, rc;
 
-	rc = local_begin(to_local(r), from, O_PATH, false, &loc);
-	if (rc < 0)
-		return local_errno(rc, "copy", from);
-	fd = openat(loc.dfd, loc.name,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	rc = fd < 0 ? -errno : 0;
-	close(loc.dfd);
-	if (rc < 0)
-		return local_errno(rc, "copy", from);
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-	} else if (!S_ISREG(st.st_mode)) {
-		rc = S_ISDIR(st.st_mode) ? -EISDIR : -ENOENT;
-	} else {
-		local_etag(&st, now);
-		if (etag && strcmp(etag, now) != 0)
-			rc = -ESTALE;
-	}
-	if (rc) {
-		close(fd);
-		return local_errno(rc, "copy", from);
-	}
+	fd = local_open_file(r, from, false, etag, &st);
+	if (fd < 0)
+		return local_errno(fd, "copy", from);
 	rc = local_put(r, to, fd, (uint64_t)st.st_size, mode, mtime_ns, NULL,
 		       NULL, out);
 	close(fd);
