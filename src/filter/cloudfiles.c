@@ -174,24 +174,6 @@ void policy_release(struct hydration_policy *p)
 	pthread_mutex_destroy(&p->lock);
 }
 
-/* Reads a /proc file of pid into buf (NUL-terminated, first line). */
-static void proc_line(pid_t pid, const char *what, char *buf, size_t size)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
 /*
  * Whether the policy refuses a hydrating read to the requesting program,
  * known by its executable's name or, failing that, its command name
@@ -216,7 +198,7 @@ static bool policy_blocks(struct fs *fs, const struct fop *op)
 		base = strrchr(exe, '/');
 		base = base ? base + 1 : exe;
 	}
-	proc_line(op->pid, "comm", comm, sizeof(comm));
+	util_proc_line(op->pid, "comm", comm, sizeof(comm));
 	for (i = 0; i < p->count; i++) {
 		const char *want = p->programs[i];
 

@@ -527,20 +527,13 @@ static bool mapped(struct residency *r, uint64_t ino, char *who, size_t size)
 		}
 		fclose(f);
 		if (found) {
-			char comm[64] = "?";
-			int fd;
-			ssize_t n;
+			char comm[64];
+			uint64_t pid = 0;
 
-			snprintf(path, sizeof(path), "/proc/%s/comm",
-				 d->d_name);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd >= 0) {
-				n = read(fd, comm, sizeof(comm) - 1);
-				comm[n > 0 ? n : 0] = '\0';
-				comm[strcspn(comm, "\n")] = '\0';
-				close(fd);
-			}
-			snprintf(who, size, "%s (pid %.16s)", comm,
+			if (util_parse_u64(d->d_name, &pid))
+				pid = 0;
+			util_proc_line((pid_t)pid, "comm", comm, sizeof(comm));
+			snprintf(who, size, "%s (pid %.16s)", *comm ? comm : "?",
 				 d->d_name);
 		}
 	}

@@ -4,6 +4,7 @@
  */
 #include "common.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
@@ -422,4 +423,21 @@ int util_copy(int src, int dst, uint64_t size,
 	}
 	free(buf);
 	return rc;
+}
+
+void util_proc_line(pid_t pid, const char *what, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 }

@@ -78,4 +78,8 @@ int util_copy(int src, int dst, uint64_t size,
 	      int (*progress)(void *arg, uint64_t done, uint64_t total),
 	      void *arg) CD_WUR;
 
+/* The first line of /proc/PID/WHAT (e.g. "comm") into buf, without its
+ * newline; "" if it cannot be read. */
+void util_proc_line(pid_t pid, const char *what, char *buf, size_t size);
+
 #endif
