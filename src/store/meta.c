@@ -1008,6 +1008,15 @@ int meta_pin_effective(struct meta *m, uint64_t ino, enum meta_pin *pin,
 	return rc;
 }
 
+bool meta_pinned(struct meta *m, uint64_t ino)
+{
+	enum meta_pin pin;
+	uint64_t from;
+
+	return meta_pin_effective(m, ino, &pin, &from) == 0 &&
+	       pin == META_PIN_PINNED;
+}
+
 int meta_lru(struct meta *m, int64_t after_atime, uint64_t after_ino,
 	     struct meta_lru *out, int max)
 {

@@ -162,6 +162,8 @@ int meta_set_pin(struct meta *m, uint64_t ino, enum meta_pin pin) CD_WUR;
  * unspecified all the way up). */
 int meta_pin_effective(struct meta *m, uint64_t ino, enum meta_pin *pin,
 		       uint64_t *from) CD_WUR;
+/* Whether ino's effective state is pinned (false if it cannot be read). */
+bool meta_pinned(struct meta *m, uint64_t ino);
 /* Calls fn with every entry whose own state is pinned. */
 int meta_foreach_pinned(struct meta *m,
 			int (*fn)(void *arg, uint64_t ino), void *arg) CD_WUR;

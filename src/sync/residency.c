@@ -133,15 +133,6 @@ static uint64_t shortfall(struct residency *r, uint64_t extra, bool exact)
 	return need;
 }
 
-static bool is_pinned(struct residency *r, uint64_t ino)
-{
-	enum meta_pin pin;
-	uint64_t from;
-
-	return meta_pin_effective(r->store->meta, ino, &pin, &from) == 0 &&
-	       pin == META_PIN_PINNED;
-}
-
 /* Evicts least recently used files until need bytes went; returns the
  * bytes freed. */
 static uint64_t evict(struct residency *r, uint64_t need)
@@ -158,7 +149,7 @@ static uint64_t evict(struct residency *r, uint64_t need)
 		for (i = 0; i < n && freed < need; i++) {
 			at = c[i].atime_ns;
 			after = c[i].ino;
-			if (is_pinned(r, c[i].ino) ||
+			if (meta_pinned(r->store->meta, c[i].ino) ||
 			    store_evict(r->store, c[i].ino, &bytes))
 				continue;
 			freed += bytes;
@@ -553,7 +544,7 @@ static const char *keeper_of(struct residency *r, uint64_t ino, char *why,
 	if (meta_get(r->store->meta, ino, &e))
 		return NULL;	/* gone meanwhile: nothing to free */
 	meta_entry_release(&e);
-	if (is_pinned(r, ino))
+	if (meta_pinned(r->store->meta, ino))
 		return "pinned (unpin it first)";
 	if (e.error)
 		return "its last upload failed (see clonedrive status)";

@@ -222,16 +222,14 @@ static int upload_progress(void *arg, uint64_t done, uint64_t total)
  */
 static void drop_spooled(struct sync *y, struct node *n)
 {
-	enum meta_pin pin;
-	uint64_t from, freed;
+	uint64_t freed;
 	bool want;
 
 	pthread_mutex_lock(&n->lock);
 	want = n->free_after_upload && !n->dirty;
 	n->free_after_upload = false;
 	pthread_mutex_unlock(&n->lock);
-	if (!want || (meta_pin_effective(y->meta, n->ino, &pin, &from) == 0 &&
-		      pin == META_PIN_PINNED))
+	if (!want || meta_pinned(y->meta, n->ino))
 		return;
 	if (store_node_commit(y->store, n) ||
 	    store_node_drop(y->store, n, &freed))
