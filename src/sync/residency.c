@@ -732,10 +732,14 @@ struct residency *residency_new(struct store *s, struct fetcher *f,
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	pthread_mutex_init(&r->evict_lock, NULL);
-	rescan(r);
-	/* before any fetch is queued: the queue's lock orders it */
-	if (limited(r))
+	/* the estimate serves the limits only (status walks the cache
+	 * itself): a mount without limits does not walk it at start;
+	 * and the hook goes in before any fetch is queued, whose lock
+	 * orders it */
+	if (limited(r)) {
+		rescan(r);
 		fetch_set_admit(f, admit_fetch, r);
+	}
 	return r;
 }
 
