@@ -169,6 +169,15 @@ static void reply_err(fuse_req_t req, struct fop *op)
 	fuse_reply_err(req, op->result < 0 ? -op->result : 0);
 }
 
+/* The reply to a write or a copy: the bytes it covered, or the error. */
+static void reply_count(fuse_req_t req, struct fop *op)
+{
+	if (op->result < 0)
+		reply_err(req, op);
+	else
+		fuse_reply_write(req, (size_t)op->result);
+}
+
 static void fe_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fe_req r;
@@ -421,10 +430,7 @@ static void fe_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	op.size = size;
 	op.in = buf;
 	filter_run(fs_of(req), &op);
-	if (op.result < 0)
-		reply_err(req, &op);
-	else
-		fuse_reply_write(req, (size_t)op.result);
+	reply_count(req, &op);
 	op_done(&op);
 }
 
@@ -445,10 +451,7 @@ static void fe_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 	op.size = len;
 	op.flags = (unsigned)flags;
 	filter_run(fs_of(req), &op);
-	if (op.result < 0)
-		reply_err(req, &op);
-	else
-		fuse_reply_write(req, (size_t)op.result);
+	reply_count(req, &op);
 	op_done(&op);
 }
 
