@@ -639,8 +639,8 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 
 		/* from mountinfo, never by I/O on the mount */
 		if (util_mount_at(mnt, &maj, &min, type, sizeof(type)) == 0) {
-			residency_set_mount_dev(fs.res, maj, min);
 			fs.mount_dev = makedev(maj, min);
+			residency_set_mount_dev(fs.res, fs.mount_dev);
 		}
 		if (util_mount_id(mnt, &fs.mount_id))
 			fs.mount_id = -1;

@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "sync/residency.h"
@@ -48,7 +49,7 @@ struct residency {
 	struct stats *stats;
 	char *cache_dir;
 	struct residency_config cfg;
-	unsigned dev_major, dev_minor;	/* of the mount; 0:0 unknown */
+	dev_t dev;			/* of the mount; 0: unknown */
 
 	pthread_mutex_t lock;		/* protects the fields below */
 	pthread_cond_t cond;		/* keeper: kicked or stopping */
@@ -270,13 +271,8 @@ void residency_status(struct residency *r, struct res_status *out)
 
 /* --- walking a tree ------------------------------------------------------ */
 
-struct file_ref {
-	uint64_t ino;
-	uint64_t size;
-};
-
 struct walk {
-	struct file_ref *files;
+	uint64_t *files;		/* regular files found */
 	size_t nfiles, fcap;
 	uint64_t *dirs;			/* to visit */
 	size_t ndirs, dcap;
@@ -294,9 +290,7 @@ static int walk_add(void *arg, const struct meta_entry *e)
 			w->files = xrealloc(w->files,
 					    w->fcap * sizeof(*w->files));
 		}
-		w->files[w->nfiles].ino = e->ino;
-		w->files[w->nfiles].size = e->size;
-		w->nfiles++;
+		w->files[w->nfiles++] = e->ino;
 	} else if (S_ISDIR(e->mode)) {
 		if (w->ndirs == w->dcap) {
 			w->dcap = w->dcap ? w->dcap * 2 : 16;
@@ -434,7 +428,7 @@ int residency_hydrate(struct residency *r, uint64_t ino, res_progress_fn fn,
 	for (i = 0; i < w.nfiles; i++) {
 		uint64_t base;
 
-		have[i] = store_held(r->store, w.files[i].ino, &base);
+		have[i] = store_held(r->store, w.files[i], &base);
 		h.p.bytes_total += base;
 		h.p.bytes_done += have[i];
 	}
@@ -444,9 +438,9 @@ int residency_hydrate(struct residency *r, uint64_t ino, res_progress_fn fn,
 		uint64_t base;
 
 		/* what is there already costs a look at its extents only */
-		if (store_held(r->store, w.files[i].ino, &base) < base) {
+		if (store_held(r->store, w.files[i], &base) < base) {
 			h.done_before = h.p.bytes_done - have[i];
-			rc = hydrate_file(&h, w.files[i].ino, failed);
+			rc = hydrate_file(&h, w.files[i], failed);
 		}
 		h.p.files_done++;
 		if (!rc && fn && fn(arg, &h.p))
@@ -457,7 +451,7 @@ int residency_hydrate(struct residency *r, uint64_t ino, res_progress_fn fn,
 		uint64_t now = 0, base;
 
 		for (i = 0; i < w.nfiles; i++)
-			now += store_held(r->store, w.files[i].ino, &base);
+			now += store_held(r->store, w.files[i], &base);
 		*left = h.p.bytes_total > now ? h.p.bytes_total - now : 0;
 	}
 out:
@@ -492,9 +486,9 @@ static bool mapped(struct residency *r, uint64_t ino, char *who, size_t size)
 	bool found = false;
 	DIR *proc;
 
-	if (!r->dev_major && !r->dev_minor)
+	if (!r->dev)
 		return false;
-	snprintf(dev, sizeof(dev), "%02x:%02x", r->dev_major, r->dev_minor);
+	snprintf(dev, sizeof(dev), "%02x:%02x", major(r->dev), minor(r->dev));
 	proc = opendir("/proc");
 	if (!proc)
 		return false;
@@ -604,7 +598,7 @@ int residency_free_tree(struct residency *r, uint64_t ino, char **report)
 	 * nothing locally */
 	rc = walk_tree(r, ino, false, &w);
 	for (i = 0; i < w.nfiles && !rc; i++) {
-		uint64_t id = w.files[i].ino, base;
+		uint64_t id = w.files[i], base;
 		const char *reason;
 		char *path = NULL;
 		int64_t got;
@@ -777,9 +771,7 @@ void residency_free(struct residency *r)
 	free(r);
 }
 
-void residency_set_mount_dev(struct residency *r, unsigned major,
-			     unsigned minor)
+void residency_set_mount_dev(struct residency *r, dev_t dev)
 {
-	r->dev_major = major;
-	r->dev_minor = minor;
+	r->dev = dev;
 }

@@ -52,8 +52,7 @@ int residency_start(struct residency *r) CD_WUR;
 void residency_stop(struct residency *r);
 void residency_free(struct residency *r);
 /* The device of the mount (for finding processes that map a file). */
-void residency_set_mount_dev(struct residency *r, unsigned major,
-			     unsigned minor);
+void residency_set_mount_dev(struct residency *r, dev_t dev);
 
 /* Sets the pin state of ino (a file or a tree); pinning wakes the keeper.
  * Does not wait for data: see residency_hydrate(). */
