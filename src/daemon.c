@@ -143,9 +143,14 @@ static const char mount_usage[] =
 	"                          downloading (default: none)\n"
 	"  --no-hydrate-errno ERR  what they get: EAGAIN (default), EIO,\n"
 	"                          EACCES, EPERM, ENODATA or ETIMEDOUT\n"
-	"  --clone MODE            copies of local files written into the drive:\n"
-	"                          auto (default; for now: spool) or spool keeps\n"
-	"                          no local copy once uploaded; off keeps them\n"
+	"  --clone MODE            copies of local files written into the drive\n"
+	"                          keep no second copy on this disk: auto\n"
+	"                          (default: reflink, else guard, else spool),\n"
+	"                          reflink (cloned into the cache), guard (not\n"
+	"                          stored; the source guarded until uploaded;\n"
+	"                          root), inplace (not stored, unguarded: a\n"
+	"                          source changed first leaves the copy in\n"
+	"                          error), spool (stored until uploaded), or off\n"
 	"  --log-file FILE         (default: $XDG_STATE_HOME/clonedrive/\n"
 	"                          NAME-HASH.log)\n"
 	"  --pid-file FILE         write the daemon's pid there\n"
@@ -336,11 +341,8 @@ static int set_opt(struct mount_opts *o, int id, const char *val)
 		o->no_hydrate_for = xstrdup(val);
 		return 0;
 	case OPT_CLONE:
-		if (strcmp(val, "auto") == 0 || strcmp(val, "spool") == 0)
-			o->clone_mode = CLONE_SPOOL;
-		else if (strcmp(val, "off") == 0)
-			o->clone_mode = CLONE_OFF;
-		else
+		o->clone_mode = clone_mode_parse(val);
+		if (o->clone_mode < 0)
 			break;
 		return 0;
 	case OPT_NO_HYDRATE_ERRNO:
@@ -436,7 +438,7 @@ static int parse_mount_opts(int argc, char **argv, struct mount_opts *o)
 	o->readahead = 1 << 20;
 	o->full_wait_ms = 30000;
 	o->no_hydrate_errno = EAGAIN;
-	o->clone_mode = CLONE_SPOOL;
+	o->clone_mode = CLONE_AUTO;
 	optind = 1;
 	/* options may follow the operands: mount.fuse3 puts -o last */
 	while ((c = getopt_long(argc, argv, "fho:", mount_longopts, NULL)) !=
@@ -622,6 +624,9 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	rc = filter_stack_init(&fs);
 	if (rc)
 		goto out_sync;
+	if (clone_restore(&fs))
+		log_warn("cannot resume the uploads of copies in progress; "
+			 "they are checked before they go up");
 	{
 		char *opts = xasprintf("default_permissions%s%s",
 				       o->fuse_opts ? "," : "",

@@ -289,15 +289,18 @@ static int status_file(struct ctl_server *srv, const char *path, bool json,
 	struct last_error le = { 0, 0, 0 };
 	const char *pin;
 	struct meta_entry e;
-	bool inherited, spool = false;
+	bool inherited, spool = false, backed = false;
+	char *source = NULL;
 	uint64_t local = 0;
 	int rc;
 
 	rc = resolve(fs, path, &e);
 	if (rc)
 		return rc;
-	if (S_ISREG(e.mode))
+	if (S_ISREG(e.mode)) {
 		spool = spooled(fs, &e);
+		source = cloudfiles_copy_source(fs, e.ino, &backed);
+	}
 	if (S_ISREG(e.mode)) {
 		struct stat sb;
 
@@ -313,10 +316,16 @@ static int status_file(struct ctl_server *srv, const char *path, bool json,
 		out_json_str(o, path);
 		textbuf_add(o, ",\"state\":\"%s\",\"size\":%llu,\"local_bytes\":"
 			   "%llu,\"pin\":\"%s\",\"pin_inherited\":%s,"
-			   "\"copy_of_local_file\":%s,\"last_error\":",
+			   "\"copy_of_local_file\":%s,\"source\":",
 			cloudfiles_state(fs, e.ino), (unsigned long long)e.size,
 			(unsigned long long)local, pin,
 			inherited ? "true" : "false", spool ? "true" : "false");
+		if (source)
+			out_json_str(o, source);
+		else
+			textbuf_add(o, "null");
+		textbuf_add(o, ",\"source_only\":%s,\"last_error\":",
+			    backed ? "true" : "false");
 		if (le.error)
 			out_json_str(o, strerror(le.error));
 		else
@@ -328,7 +337,18 @@ static int status_file(struct ctl_server *srv, const char *path, bool json,
 			*path ? path : "/", cloudfiles_state(fs, e.ino),
 			(unsigned long long)local, (unsigned long long)e.size,
 			pin, inherited ? " (inherited)" : "");
-		if (spool)
+		if (source && e.error)
+			textbuf_add(o, "  a copy of %s, which changed or went "
+				       "away before the copy was uploaded: the "
+				       "bytes written are lost (see the log)\n",
+				    source);
+		else if (source)
+			textbuf_add(o, "  a copy of %s: %s; online only once "
+				       "uploaded\n", source,
+				    backed ? "its bytes are read from there "
+					     "(not stored here)"
+					   : "cloned into the cache");
+		else if (spool)
 			textbuf_add(o, "  a copy of a local file: online only "
 				       "once uploaded\n");
 		if (le.error)
@@ -337,6 +357,7 @@ static int status_file(struct ctl_server *srv, const char *path, bool json,
 				strerror(le.error), le.attempts);
 		add_transfers(srv, e.ino, false, o);
 	}
+	free(source);
 	meta_entry_release(&e);
 	return 0;
 }

@@ -2,23 +2,40 @@
  * The clone filter: copies into the drive from outside do not keep a
  * second copy on the local disk.
  *
- * A program that copies a file opens the source for reading and writes
- * its bytes, in order, into a file it created or truncated. The first
- * write at offset 0 into an empty file is compared with the files the
- * writing process has open for reading, on other mounts than the drive's
- * (found through /proc/PID/fd and fdinfo, and only those: the daemon
- * reads no file the writer does not have open itself, and never one of
- * its own mount from inside a request); a source whose first bytes are the
- * written ones makes the file a candidate. Every later write must follow
- * the previous one; at the last close, a candidate whose size is the
- * source's is a copy.
+ * Finding a copy. A program that copies a file opens the source for
+ * reading and writes its bytes, in order, into a file it created or
+ * truncated. The first write at offset 0 into an empty file is compared
+ * with the files the writing process has open for reading, on other
+ * mounts than the drive's (found through /proc/PID/fd and fdinfo, and
+ * only those: the daemon reads no file the writer does not have open
+ * itself, re-opening the writer's own descriptor for that request, and
+ * never one of its own mount from inside a request). A source whose
+ * first bytes are the written ones makes the handle a candidate. Every
+ * later write must follow the previous one and equal the source's bytes
+ * at the same offset, compared byte for byte and hashed (SHA-256) as
+ * they go; at the last close, a candidate whose size is the source's is
+ * a copy, and its upload is queued.
  *
- * Policy "spool" (the one there is so far): the data is stored as an
- * ordinary write and uploaded as usual, and once the upload is done the
- * local data is dropped (unless the file is pinned): the file becomes a
- * placeholder and the cache holds nothing of it. The decision only ever
- * frees data that is on the remote, so a wrong guess costs a refetch,
- * never a byte.
+ * Keeping its bytes (--clone):
+ *   reflink  each checked write is cloned from the source into the cache
+ *            file (FICLONERANGE): no blocks used, and the cache holds a
+ *            snapshot the source's later changes cannot reach.
+ *   guard    checked writes are acknowledged and not stored at all; the
+ *            source is guarded (guard.c) so that any other process's
+ *            access to it first copies the bytes into the cache.
+ *   inplace  as guard, without the guard: a source changed before its
+ *            upload leaves the copy in error (opt-in).
+ *   spool    stored as written; dropped from the cache once uploaded.
+ *   auto     reflink where the source and the cache share a file system
+ *            that has reflinks, else guard where fanotify allows it,
+ *            else spool.
+ * A write that does not match, comes out of order, or anything else
+ * that changes the file (a truncate, another handle's write) first
+ * copies what was acknowledged from the source into the cache (checked
+ * against the hash), and the file goes on as an ordinary one: the
+ * program never notices. Whatever is uploaded in place of the written
+ * bytes is checked against their hash first (sync.c); a mismatch is an
+ * error that names the source, never a wrong file.
  */
 #include "common.h"
 
@@ -28,13 +45,16 @@
 #include <unistd.h>
 
 #include "filter/filter.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/util.h"
 
 /* Descriptors of the writer looked at, at most. */
 #define CLONE_MAX_FDS 256
-/* Bytes of the first write compared, at most. */
-#define CLONE_PROBE (1u << 20)
+/* Block size reflinks are aligned to. */
+#define CLONE_BLOCK 4096u
+/* Smaller copies are stored: not worth a guard. */
+#define CLONE_BACKED_MIN (256u << 10)
 
 /*
  * Whether fd N of pid is open for reading, on another mount than ours
@@ -71,25 +91,23 @@ static bool open_for_reading(struct fs *fs, pid_t pid, const char *n)
 
 /*
  * Looks among the files pid has open for reading for one whose first len
- * bytes are data; returns its size, or 0 if none is.
+ * bytes are data; returns it opened read-only (st filled), or -1.
  */
-static uint64_t find_source(struct fs *fs, pid_t pid, const void *data,
-			    size_t len)
+static int find_source(struct fs *fs, pid_t pid, const void *data,
+		       size_t len, struct stat *st)
 {
 	char path[64];
-	uint64_t found = 0;
 	struct dirent *d;
+	int found = -1, seen = 0;
 	void *buf;
-	int seen = 0;
 	DIR *dir;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	dir = opendir(path);
 	if (!dir)
-		return 0;
+		return -1;
 	buf = xmalloc(len);
-	while (!found && seen++ < CLONE_MAX_FDS && (d = readdir(dir))) {
-		struct stat st;
+	while (found < 0 && seen++ < CLONE_MAX_FDS && (d = readdir(dir))) {
 		int fd;
 
 		if (d->d_name[0] == '.' || !open_for_reading(fs, pid, d->d_name))
@@ -100,43 +118,205 @@ static uint64_t find_source(struct fs *fs, pid_t pid, const void *data,
 		if (fd < 0)
 			continue;
 		/* a regular file outside the mount, at least that long */
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_dev != fs->mount_dev && (uint64_t)st.st_size >= len &&
+		if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) &&
+		    st->st_dev != fs->mount_dev &&
+		    (uint64_t)st->st_size >= len &&
 		    pread(fd, buf, len, 0) == (ssize_t)len &&
 		    memcmp(buf, data, len) == 0)
-			found = (uint64_t)st.st_size;
-		close(fd);
+			found = fd;
+		else
+			close(fd);
 	}
 	free(buf);
 	closedir(dir);
 	return found;
 }
 
-static enum filter_verdict clone_pre(struct filter *f, struct fop *op)
+/* The path fd was opened by, for messages and for a restart. */
+static char *fd_path(int fd)
+{
+	char link[64], path[PATH_MAX];
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, path, sizeof(path) - 1);
+	if (len <= 0)
+		return xstrdup("(unknown)");
+	path[len] = '\0';
+	return xstrdup(path);
+}
+
+static int64_t ctime_of(const struct stat *st)
+{
+	return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+/* Whether a write of len at off can be a reflink of the source's same
+ * range: block-aligned, or ending at the source's end. */
+static bool cloneable(uint64_t off, size_t len, uint64_t src_size)
+{
+	return off % CLONE_BLOCK == 0 &&
+	       (len % CLONE_BLOCK == 0 || off + len == src_size);
+}
+
+/* A new backing for the copy into n from src (a descriptor of ours). */
+static struct backing *new_backing(struct fs *fs, struct node *n, int src,
+				   const struct stat *st, pid_t writer,
+				   enum clone_mode policy)
+{
+	struct backing *bk = xcalloc(1, sizeof(*bk));
+
+	bk->refs = 1;
+	bk->fd = fcntl(src, F_DUPFD_CLOEXEC, 0);
+	if (bk->fd < 0) {
+		free(bk);
+		return NULL;
+	}
+	bk->hash = hash_new();
+	bk->source = fd_path(src);
+	bk->dev = st->st_dev;
+	bk->src_ino = st->st_ino;
+	bk->ctime_ns = ctime_of(st);
+	bk->policy = policy;
+	bk->ino = n->ino;
+	bk->writer = writer;
+	return bk;
+}
+
+/*
+ * Decides how the copy that op's first write starts keeps its bytes,
+ * and takes that write if it is not to be stored. Returns the verdict.
+ */
+static enum filter_verdict start_copy(struct filter *f, struct fop *op,
+				      int src, const struct stat *st)
+{
+	struct fs *fs = f->fs;
+	struct file *file = op->file;
+	struct node *n = file->n;
+	enum clone_mode mode = fs->clone_mode;
+	uint64_t size = (uint64_t)st->st_size;
+	struct backing *bk;
+	int rc;
+
+	file->clone_how = CLONE_HOW_SPOOL;
+	if (meta_pinned(fs->store->meta, n->ino))
+		return FILTER_PASS;	/* pinned: it stays here anyway */
+	if ((mode == CLONE_REFLINK || mode == CLONE_AUTO) &&
+	    cloneable(0, op->size, size) &&
+	    store_clone_range(fs->store, n, src, 0, op->size) == 0) {
+		file->clone_how = CLONE_HOW_REFLINK;
+		file->clone_hash = hash_new();
+		hash_update(file->clone_hash, op->in, op->size);
+		stats_add(&fs->stats, clone_avoided_bytes, op->size);
+		op->result = (int)op->size;
+		return FILTER_DONE;
+	}
+	if (!(mode == CLONE_INPLACE ||
+	      ((mode == CLONE_GUARD || mode == CLONE_AUTO) && fs->guard)) ||
+	    size < CLONE_BACKED_MIN)
+		return FILTER_PASS;
+	bk = new_backing(fs, n, src, st, op->pid, mode == CLONE_AUTO ?
+			 CLONE_GUARD : mode);
+	if (!bk)
+		return FILTER_PASS;
+	if (bk->policy == CLONE_GUARD) {
+		rc = guard_add(fs->guard, bk);
+		if (rc) {
+			store_backing_put(bk);
+			return FILTER_PASS;
+		}
+	}
+	hash_update(bk->hash, op->in, op->size);
+	store_node_back(fs->store, n, bk);
+	rc = store_node_ack(fs->store, n, op->size);
+	if (rc) {
+		/* never acknowledged: the bytes go the ordinary way (with
+		 * nothing backed yet, this only ends the backing) */
+		if (store_node_materialize(fs->store, n, -1))
+			log_warn("inode %llu: cannot end a backing",
+				 (unsigned long long)n->ino);
+		return FILTER_PASS;
+	}
+	file->clone_how = CLONE_HOW_BACKED;
+	stats_add(&fs->stats, clone_avoided_bytes, op->size);
+	op->result = (int)op->size;
+	return FILTER_DONE;
+}
+
+/* Checks a later write of a candidate against its source; takes it if
+ * it need not be stored. */
+static enum filter_verdict go_on(struct filter *f, struct fop *op,
+				 bool *match)
+{
+	struct fs *fs = f->fs;
+	struct file *file = op->file;
+	struct node *n = file->n;
+	char *buf = xmalloc(op->size);
+	enum filter_verdict v = FILTER_PASS;
+	struct backing *bk;
+
+	*match = pread(file->clone_fd, buf, op->size, (off_t)op->off) ==
+			 (ssize_t)op->size &&
+		 memcmp(buf, op->in, op->size) == 0;
+	free(buf);
+	if (!*match)
+		return FILTER_PASS;
+	switch (file->clone_how) {
+	case CLONE_HOW_SPOOL:
+		break;
+	case CLONE_HOW_REFLINK:
+		hash_update(file->clone_hash, op->in, op->size);
+		if (cloneable(op->off, op->size, file->clone_size) &&
+		    store_clone_range(fs->store, n, file->clone_fd, op->off,
+				      op->size) == 0) {
+			stats_add(&fs->stats, clone_avoided_bytes, op->size);
+			v = FILTER_DONE;
+		}
+		break;
+	case CLONE_HOW_BACKED:
+		bk = store_backing_get(n);
+		if (bk && !bk->materialized && bk->len == op->off) {
+			hash_update(bk->hash, op->in, op->size);
+			if (store_node_ack(fs->store, n, op->size) == 0) {
+				stats_add(&fs->stats, clone_avoided_bytes,
+					  op->size);
+				v = FILTER_DONE;
+			}
+		}
+		store_backing_put(bk);
+		if (v != FILTER_DONE)
+			*match = false;	/* stored from here on */
+		break;
+	}
+	if (v == FILTER_DONE)
+		op->result = (int)op->size;
+	return v;
+}
+
+static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 {
 	struct file *file = op->file;
-	struct node *n;
-	uint64_t size;
-	bool probe = false;
+	struct node *n = file->n;
+	enum filter_verdict v = FILTER_PASS;
+	bool probe = false, check = false, match = false;
+	struct stat st;
+	int src;
 
-	if (op->kind != FOP_WRITE)
-		return FILTER_PASS;
-	n = file->n;
 	/* writes to one handle may come in parallel: its state is kept
 	 * under the node's lock, and any overlap makes it "not a copy" */
 	pthread_mutex_lock(&n->lock);
 	switch (file->clone) {
 	case FILE_CLONE_CANDIDATE:
 		/* a copy writes in order, and no further than its source */
-		if (op->off != file->clone_next ||
+		if (file->clone_busy || op->off != file->clone_next ||
 		    op->off + op->size > file->clone_size)
 			file->clone = FILE_CLONE_NOT;
 		else
-			file->clone_next += op->size;
+			check = file->clone_busy = true;
 		break;
 	case FILE_CLONE_UNKNOWN:
 		/* the first write: at 0, into an empty file */
-		probe = op->off == 0 && n->size == 0 && op->size > 0;
+		probe = op->off == 0 && n->size == 0 && op->size > 0 && !n->bk;
 		file->clone = probe ? FILE_CLONE_PROBING : FILE_CLONE_NOT;
 		break;
 	case FILE_CLONE_PROBING:
@@ -146,25 +326,154 @@ static enum filter_verdict clone_pre(struct filter *f, struct fop *op)
 		break;
 	}
 	pthread_mutex_unlock(&n->lock);
-	if (!probe)
-		return FILTER_PASS;
-	size = find_source(f->fs, op->pid, op->in,
-			   CD_MIN(op->size, (size_t)CLONE_PROBE));
-	pthread_mutex_lock(&n->lock);
-	if (file->clone == FILE_CLONE_PROBING) {
-		file->clone = size ? FILE_CLONE_CANDIDATE : FILE_CLONE_NOT;
-		file->clone_size = size;
-		file->clone_next = op->size;
+	if (probe) {
+		src = find_source(f->fs, op->pid, op->in, op->size, &st);
+		if (src >= 0) {
+			file->clone_fd = src;
+			file->clone_size = (uint64_t)st.st_size;
+			v = start_copy(f, op, src, &st);
+			if (v == FILTER_PASS)
+				stats_add(&f->fs->stats, clone_stored_bytes,
+					  op->size);
+		}
+		pthread_mutex_lock(&n->lock);
+		if (file->clone == FILE_CLONE_PROBING && src >= 0) {
+			file->clone = FILE_CLONE_CANDIDATE;
+			file->clone_next = op->size;
+		} else {
+			file->clone = FILE_CLONE_NOT;
+		}
+		pthread_mutex_unlock(&n->lock);
+		return v;
 	}
+	if (!check)
+		return FILTER_PASS;
+	v = go_on(f, op, &match);
+	if (match && v == FILTER_PASS)
+		stats_add(&f->fs->stats, clone_stored_bytes, op->size);
+	pthread_mutex_lock(&n->lock);
+	file->clone_busy = false;
+	if (match)
+		file->clone_next += op->size;
+	else
+		file->clone = FILE_CLONE_NOT;
 	pthread_mutex_unlock(&n->lock);
+	return v;
+}
+
+/* Makes the copy's state durable for an fsync: its record says where
+ * its acknowledged bytes are. */
+static int record(struct fs *fs, struct node *n, struct backing *bk,
+		  const struct file *file, bool backed)
+{
+	struct meta_clone c = { .ino = n->ino };
+	int rc;
+
+	if (bk) {
+		c.source = bk->source;
+		c.dev = bk->dev;
+		c.src_ino = bk->src_ino;
+		c.size = bk->len;
+		c.policy = bk->policy;
+		c.ctime_ns = bk->ctime_ns;
+		if (bk->closed)
+			memcpy(c.hash, bk->digest, HASH_LEN);
+		else
+			hash_peek(bk->hash, c.hash);
+	} else {
+		c.source = fd_path(file->clone_fd);
+		c.size = file->clone_next;
+		c.policy = CLONE_REFLINK;
+		hash_peek(file->clone_hash, c.hash);
+	}
+	c.backed = backed;
+	rc = meta_clone_put(fs->store->meta, &c);
+	if (!bk)
+		free(c.source);
+	if (!rc) {
+		pthread_mutex_lock(&n->lock);
+		n->clone_rec = true;
+		pthread_mutex_unlock(&n->lock);
+	}
+	return rc;
+}
+
+static enum filter_verdict clone_pre(struct filter *f, struct fop *op)
+{
+	struct backing *bk;
+	int rc;
+
+	if (op->kind == FOP_WRITE)
+		return clone_write(f, op);
+	if (op->kind != FOP_FSYNC)
+		return FILTER_PASS;
+	/* an fsync of a copy not stored: its record is what survives */
+	bk = store_backing_get(op->file->n);
+	if (!bk)
+		return FILTER_PASS;
+	rc = record(f->fs, op->file->n, bk, op->file, true);
+	store_backing_put(bk);
+	if (rc) {
+		op->result = rc;
+		return FILTER_DONE;
+	}
 	return FILTER_PASS;
+}
+
+/* The last close of a candidate: a whole copy, or ordinary bytes. */
+static void finish_copy(struct fs *fs, struct file *file, bool whole)
+{
+	struct node *n = file->n;
+	struct backing *bk = store_backing_get(n);
+	struct stat st;
+	bool ok = false;
+
+	if (file->clone_how == CLONE_HOW_BACKED && bk && !bk->materialized) {
+		pthread_mutex_lock(&n->lock);
+		whole = whole && n->writers == 0 &&
+			fstat(bk->fd, &st) == 0 &&
+			(uint64_t)st.st_size == bk->len;
+		if (whole) {
+			bk->closed = true;
+			bk->writer = 0;
+			hash_peek(bk->hash, bk->digest);
+		}
+		pthread_mutex_unlock(&n->lock);
+		if (whole && fs->guard && bk->policy == CLONE_GUARD)
+			guard_closed(fs->guard, bk);
+		/* the record before the size: a restart finds the bytes */
+		ok = whole && record(fs, n, bk, file, true) == 0;
+		if (!ok && store_node_materialize(fs->store, n, -1))
+			log_warn("inode %llu: an incomplete copy could not be "
+				 "stored; its source still has the bytes",
+				 (unsigned long long)n->ino);
+	} else if (file->clone_how == CLONE_HOW_REFLINK) {
+		ok = whole && record(fs, n, NULL, file, false) == 0;
+	} else {
+		ok = whole;
+	}
+	store_backing_put(bk);
+	if (!ok)
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->free_after_upload = true;
+	pthread_mutex_unlock(&n->lock);
+	if (store_node_commit(fs->store, n))
+		log_warn("inode %llu: cannot record it as a copy",
+			 (unsigned long long)n->ino);
+	stats_add(&fs->stats, clones_detected, 1);
+	log_debug("inode %llu: a copy of a local file (%s); its data goes "
+		  "once uploaded", (unsigned long long)n->ino,
+		  file->clone_how == CLONE_HOW_BACKED ? "not stored" :
+		  file->clone_how == CLONE_HOW_REFLINK ? "reflinked" :
+		  "stored");
 }
 
 static void clone_post(struct filter *f, struct fop *op)
 {
 	struct file *file = op->file;
 	struct node *n;
-	bool copy;
+	bool whole, candidate;
 
 	if ((op->kind != FOP_WRITE || op->result >= 0) &&
 	    op->kind != FOP_RELEASE)
@@ -177,17 +486,18 @@ static void clone_post(struct filter *f, struct fop *op)
 		pthread_mutex_unlock(&n->lock);
 		return;
 	}
-	copy = file->clone == FILE_CLONE_CANDIDATE &&
-	       file->clone_next == file->clone_size &&
-	       n->size == file->clone_size;
-	if (copy)
-		n->free_after_upload = true;
+	candidate = file->clone_fd >= 0;
+	whole = file->clone == FILE_CLONE_CANDIDATE &&
+		file->clone_next == file->clone_size &&
+		n->size == file->clone_size;
 	pthread_mutex_unlock(&n->lock);
-	if (copy) {
-		stats_add(&f->fs->stats, clones_detected, 1);
-		log_debug("inode %llu: a copy of a local file; its data goes "
-			  "once uploaded", (unsigned long long)n->ino);
-	}
+	if (candidate)
+		finish_copy(f->fs, file, whole);
+	if (file->clone_fd >= 0)
+		close(file->clone_fd);
+	file->clone_fd = -1;
+	hash_free(file->clone_hash);
+	file->clone_hash = NULL;
 }
 
 static bool clone_enabled(const struct fs *fs)
@@ -195,9 +505,148 @@ static bool clone_enabled(const struct fs *fs)
 	return fs->clone_mode != CLONE_OFF;
 }
 
+static int clone_init(struct filter *f)
+{
+	struct fs *fs = f->fs;
+	int rc;
+
+	if (fs->clone_mode != CLONE_GUARD && fs->clone_mode != CLONE_AUTO)
+		return 0;
+	rc = guard_open(fs, &fs->guard);
+	if (rc && fs->clone_mode == CLONE_GUARD)
+		log_warn("--clone guard: fanotify pre-content events are not "
+			 "available (%s; they need root and Linux 6.14); "
+			 "copies are stored, then dropped once uploaded",
+			 strerror(-rc));
+	else if (rc)
+		log_debug("clone: no guard (%s)", strerror(-rc));
+	return 0;
+}
+
+/* At unmount: backings end without their bytes being stored; their
+ * records say where the bytes are for the next mount. */
+static int let_go(void *arg, uint64_t ino)
+{
+	struct fs *fs = arg;
+	struct node *n = store_node_find(fs->store, ino);
+
+	if (n) {
+		store_node_unback(fs->store, n);
+		store_node_put(fs->store, n);
+	}
+	return 0;
+}
+
+static void clone_release(struct filter *f)
+{
+	if (meta_foreach_clone(f->fs->store->meta, let_go, f->fs))
+		log_warn("clone: cannot list the copies in progress");
+	guard_close(f->fs->guard);
+	f->fs->guard = NULL;
+}
+
+/* Finds the source of a copy that waited for its upload at the last
+ * stop, and backs the copy with it again (guarded again). */
+static int restore_one(void *arg, uint64_t ino)
+{
+	struct fs *fs = arg;
+	struct meta_entry e;
+	struct meta_clone c;
+	struct backing *bk;
+	struct stat st;
+	struct node *n;
+	int fd, rc;
+
+	if (meta_clone_get(fs->store->meta, ino, &c))
+		return 0;
+	rc = meta_get(fs->store->meta, ino, &e);
+	if (rc || e.parent == 0 || !e.dirty) {
+		/* gone or uploaded: the record outlived its copy */
+		if (!rc)
+			meta_entry_release(&e);
+		rc = meta_clone_delete(fs->store->meta, ino);
+		goto out;
+	}
+	meta_entry_release(&e);
+	rc = 0;
+	if (!c.backed)
+		goto out;	/* the cache has the bytes */
+	/* the path the daemon itself recorded, and only the very file the
+	 * writer had open: same device and inode */
+	fd = open(c.source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_dev != (dev_t)c.dev ||
+	    st.st_ino != (ino_t)c.src_ino || (uint64_t)st.st_size != c.size) {
+		log_error("inode %llu: the source %s of a copy waiting for its "
+			  "upload is gone or was replaced; the copy will be in "
+			  "error", (unsigned long long)ino, c.source);
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	if (store_node_get(fs->store, ino, &n)) {
+		close(fd);
+		goto out;
+	}
+	bk = xcalloc(1, sizeof(*bk));
+	bk->refs = 1;
+	bk->fd = fd;
+	bk->len = c.size;
+	bk->hash = hash_new();
+	memcpy(bk->digest, c.hash, HASH_LEN);
+	bk->closed = true;
+	bk->source = xstrdup(c.source);
+	bk->dev = st.st_dev;
+	bk->src_ino = st.st_ino;
+	bk->ctime_ns = ctime_of(&st);
+	bk->policy = c.policy;
+	bk->ino = ino;
+	/* guarded again; the hash check before the upload tells whether
+	 * it changed while nobody guarded it */
+	if (c.policy == CLONE_GUARD && fs->guard &&
+	    guard_add(fs->guard, bk))
+		log_warn("inode %llu: the source %s of a copy cannot be "
+			 "guarded again; it is checked before its upload",
+			 (unsigned long long)ino, c.source);
+	store_node_back(fs->store, n, bk);
+	store_node_put(fs->store, n);
+	log_info("inode %llu: a copy of %s resumes its upload from the "
+		 "source", (unsigned long long)ino, c.source);
+out:
+	meta_clone_release(&c);
+	return rc;
+}
+
+int clone_restore(struct fs *fs)
+{
+	return meta_foreach_clone(fs->store->meta, restore_one, fs);
+}
+
+static const char *const mode_names[] = {
+	[CLONE_OFF] = "off", [CLONE_SPOOL] = "spool",
+	[CLONE_INPLACE] = "inplace", [CLONE_GUARD] = "guard",
+	[CLONE_REFLINK] = "reflink", [CLONE_AUTO] = "auto",
+};
+
+const char *clone_mode_name(enum clone_mode m)
+{
+	return m <= CLONE_AUTO ? mode_names[m] : "?";
+}
+
+int clone_mode_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i <= CLONE_AUTO; i++)
+		if (strcmp(name, mode_names[i]) == 0)
+			return i;
+	return -1;
+}
+
 const struct filter_ops clone_filter = {
 	.name = "clone",
 	.enabled = clone_enabled,
+	.init = clone_init,
+	.release = clone_release,
 	.pre = clone_pre,
 	.post = clone_post,
 };

@@ -367,6 +367,21 @@ static int setattr_jop(struct fs *fs, struct fop *op)
 	return 0;
 }
 
+char *cloudfiles_copy_source(struct fs *fs, uint64_t ino, bool *backed)
+{
+	struct meta_clone c;
+	char *path;
+
+	if (meta_clone_get(fs->store->meta, ino, &c))
+		return NULL;
+	path = c.source;
+	if (backed)
+		*backed = c.backed;
+	c.source = NULL;
+	meta_clone_release(&c);
+	return path;
+}
+
 const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 {
 	struct meta_entry e;
@@ -385,10 +400,11 @@ const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 	if (n) {
 		pthread_mutex_lock(&n->lock);
 		dirty = n->dirty;
-		if (n->uploading)
-			state = "uploading";
-		else if (n->error)
+		if (n->error)
 			state = "error";
+		else if (n->uploading ||
+			 (n->dirty && n->clone_rec && n->writers == 0))
+			state = "uploading";	/* a copy: on its way */
 		pthread_mutex_unlock(&n->lock);
 		store_node_put(fs->store, n);
 	} else if (e.error) {
@@ -396,6 +412,14 @@ const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 	}
 	if (state)
 		return state;
+	if (dirty && !n) {
+		struct meta_clone c;
+
+		if (meta_clone_get(fs->store->meta, ino, &c) == 0) {
+			meta_clone_release(&c);
+			return "uploading";	/* a copy waiting for it */
+		}
+	}
 	if (dirty)
 		return "dirty";
 	have = store_held(fs->store, ino, &base);
@@ -407,6 +431,8 @@ const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 static char *stats_text(struct fs *fs)
 {
 	struct stats *st = &fs->stats;
+	uint64_t materialized = __atomic_load_n(
+		&fs->store->materialized_bytes, __ATOMIC_RELAXED);
 
 	return xasprintf("fetched_bytes=%llu\nfetch_requests=%llu\n"
 			 "uploaded_bytes=%llu\nuploads_done=%llu\n"
@@ -416,7 +442,9 @@ static char *stats_text(struct fs *fs)
 			 "evicted_bytes=%llu\nevicted_files=%llu\n"
 			 "freed_bytes=%llu\nwrites_refused=%llu\n"
 			 "hydrations_blocked=%llu\nclones_detected=%llu\n"
-			 "clone_freed_bytes=%llu\nserver_copies=%llu\n"
+			 "clone_freed_bytes=%llu\nclone_stored_bytes=%llu\n"
+			 "clone_avoided_bytes=%llu\nguard_snapshots=%llu\n"
+			 "clone_errors=%llu\nserver_copies=%llu\n"
 			 "server_copied_bytes=%llu\npid=%d\n",
 			 (unsigned long long)stats_get(st, fetched_bytes),
 			 (unsigned long long)stats_get(st, fetch_requests),
@@ -436,6 +464,12 @@ static char *stats_text(struct fs *fs)
 			 (unsigned long long)stats_get(st, hydrations_blocked),
 			 (unsigned long long)stats_get(st, clones_detected),
 			 (unsigned long long)stats_get(st, clone_freed_bytes),
+			 (unsigned long long)(stats_get(st, clone_stored_bytes) +
+					      materialized),
+			 (unsigned long long)(stats_get(st, clone_avoided_bytes) -
+					      materialized),
+			 (unsigned long long)stats_get(st, guard_snapshots),
+			 (unsigned long long)stats_get(st, clone_errors),
 			 (unsigned long long)stats_get(st, server_copies),
 			 (unsigned long long)stats_get(st, server_copied_bytes),
 			 (int)getpid());
@@ -503,6 +537,9 @@ static enum filter_verdict get_virtual(struct fs *fs, struct fop *op,
 		text = xstrdup(cloudfiles_pin_name(fs, op->ino, NULL));
 	else if (strcmp(name, "progress") == 0)
 		text = cloudfiles_progress(fs, op->ino);
+	else if (strcmp(name, "source") == 0 &&
+		 (text = cloudfiles_copy_source(fs, op->ino, NULL)))
+		;
 	else if (strcmp(name, "stats") == 0 && op->ino == META_ROOT_INO)
 		text = stats_text(fs);
 	else if (strcmp(name, "pending") == 0 && op->ino == META_ROOT_INO)

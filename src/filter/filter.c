@@ -163,6 +163,7 @@ static void exec_open(struct fs *fs, struct fop *op)
 	file->n = n;
 	file->flags = (int)op->flags;
 	file->writer = acc == O_WRONLY || acc == O_RDWR;
+	file->clone_fd = -1;
 	pthread_mutex_lock(&n->lock);
 	n->openers++;
 	if (file->writer)

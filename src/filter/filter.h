@@ -63,6 +63,15 @@ enum file_clone {
 	FILE_CLONE_NOT,
 };
 
+/* How a handle's copy keeps its bytes (clone filter). */
+enum clone_how {
+	CLONE_HOW_SPOOL,	/* stored as written; dropped once uploaded */
+	CLONE_HOW_REFLINK,	/* cloned from the source into the cache */
+	CLONE_HOW_BACKED,	/* not stored: the source has them */
+};
+
+struct hash;
+
 /* An open regular file: the FUSE file handle. */
 struct file {
 	struct node *n;		/* referenced for the handle's life */
@@ -71,6 +80,10 @@ struct file {
 	enum file_clone clone;	/* the clone filter's; under n->lock */
 	uint64_t clone_size;	/* the source's size; under n->lock */
 	uint64_t clone_next;	/* where the next write of a copy goes */
+	bool clone_busy;	/* a write of the copy is being checked */
+	enum clone_how clone_how;
+	int clone_fd;		/* the source, once found; else -1 */
+	struct hash *clone_hash;/* reflinked copies: of the bytes written */
 	struct file *prev;	/* the front end's list of open files */
 	struct file *next;
 };
@@ -140,7 +153,32 @@ void policy_release(struct hydration_policy *p);
 enum clone_mode {
 	CLONE_OFF,
 	CLONE_SPOOL,		/* stored, uploaded, then dropped locally */
+	CLONE_INPLACE,		/* not stored; uploaded from the source */
+	CLONE_GUARD,		/* not stored; the source guarded */
+	CLONE_REFLINK,		/* reflinked into the cache */
+	CLONE_AUTO,		/* reflink, else guard, else spool */
 };
+
+/* The policy's name, and back (-1 if none). */
+const char *clone_mode_name(enum clone_mode m);
+int clone_mode_parse(const char *name);
+
+struct guard;
+struct fs;
+/*
+ * Guards the sources of copies not stored (guard.c). open: -EPERM and
+ * the like where fanotify pre-content events cannot be had. add marks
+ * bk's source and sets bk->on_release to unmark it; -EBUSY if another
+ * process already has the source open for writing. closed: bk's writer
+ * is done, its reads are no longer the copy's.
+ */
+int guard_open(struct fs *fs, struct guard **out) CD_WUR;
+void guard_close(struct guard *g);
+int guard_add(struct guard *g, struct backing *bk) CD_WUR;
+void guard_closed(struct guard *g, struct backing *bk);
+/* Restores the copies that were waiting for their upload at the last
+ * stop (clone.c), before the sync engine starts. */
+int clone_restore(struct fs *fs) CD_WUR;
 
 /* The mounted file system: what every filter can reach. */
 struct fs {
@@ -153,6 +191,7 @@ struct fs {
 	struct xfers xfers;		/* transfers in flight */
 	struct hydration_policy policy;
 	enum clone_mode clone_mode;
+	struct guard *guard;		/* NULL: no guarded copies */
 	dev_t mount_dev;		/* of the mount, once mounted */
 	int mount_id;			/* its mountinfo id, or -1 */
 	bool trace;			/* --trace */
@@ -200,6 +239,9 @@ const char *fop_name(enum fop_kind kind);
 /* The user.clonedrive.state of inode ino: placeholder, partial,
  * hydrated, dirty, uploading or error. */
 const char *cloudfiles_state(struct fs *fs, uint64_t ino);
+/* The source a copy of a local file is made from, until it is uploaded
+ * (caller frees), or NULL; *backed: whether its bytes are only there. */
+char *cloudfiles_copy_source(struct fs *fs, uint64_t ino, bool *backed);
 
 /* The effective pin state of ino by name (pinned, unpinned,
  * unspecified); inherited, if non-NULL, says whether it comes from above. */

@@ -20,7 +20,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define META_SCHEMA_VERSION 5
+#define META_SCHEMA_VERSION 6
 
 enum stmt_id {
 	ST_GET,
@@ -60,6 +60,10 @@ enum stmt_id {
 	ST_PINNED,
 	ST_LRU,
 	ST_DROP_DATA,
+	ST_CLONE_PUT,
+	ST_CLONE_GET,
+	ST_CLONE_DELETE,
+	ST_CLONES,
 	ST_COUNT
 };
 
@@ -135,7 +139,24 @@ static const char *const stmt_sql[ST_COUNT] = {
 		   "ORDER BY atime, ino LIMIT ?3",
 	[ST_DROP_DATA] = "UPDATE entries SET has_data = 0, extents = NULL "
 			 "WHERE ino = ?1 AND dirty = 0 AND error = 0",
+	[ST_CLONE_PUT] = "INSERT OR REPLACE INTO clones (ino, source, dev, "
+			 "src_ino, size, hash, policy, backed, ctime) VALUES "
+			 "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_CLONE_GET] = "SELECT source, dev, src_ino, size, hash, policy, "
+			 "backed, ctime FROM clones WHERE ino = ?1",
+	[ST_CLONE_DELETE] = "DELETE FROM clones WHERE ino = ?1",
+	[ST_CLONES] = "SELECT ino FROM clones",
 };
+
+/* Copies of local files (the clone filter's), until uploaded: where the
+ * bytes come from and the hash they must have. */
+#define CLONES_SQL \
+	"CREATE TABLE IF NOT EXISTS clones (" \
+	" ino INTEGER PRIMARY KEY, source TEXT NOT NULL," \
+	" dev INTEGER NOT NULL, src_ino INTEGER NOT NULL," \
+	" size INTEGER NOT NULL, hash BLOB NOT NULL," \
+	" policy INTEGER NOT NULL, backed INTEGER NOT NULL," \
+	" ctime INTEGER NOT NULL DEFAULT 0);"
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value);"
@@ -174,7 +195,8 @@ static const char schema_sql[] =
 	" arg2 INTEGER NOT NULL DEFAULT 0,"
 	" not_before INTEGER NOT NULL DEFAULT 0,"
 	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" last_error INTEGER NOT NULL DEFAULT 0);";
+	" last_error INTEGER NOT NULL DEFAULT 0);"
+	CLONES_SQL;
 
 /* Indexes on columns that migrations add: made once the tables have
  * them (schema_sql runs first, on databases of any version). */
@@ -289,6 +311,7 @@ static const char *const migrations[] = {
 	      "ALTER TABLE entries ADD COLUMN atime INTEGER NOT NULL "
 	      "DEFAULT 0",
 	[5] = "ALTER TABLE entries ADD COLUMN spool INTEGER NOT NULL DEFAULT 0",
+	[6] = CLONES_SQL,
 };
 
 static int migrate(struct meta *m)
@@ -1310,4 +1333,82 @@ void jop_release(struct jop *op)
 	free(op->path2);
 	op->path = NULL;
 	op->path2 = NULL;
+}
+
+int meta_clone_put(struct meta *m, const struct meta_clone *c)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_CLONE_PUT);
+	sqlite3_bind_int64(s, 1, (int64_t)c->ino);
+	sqlite3_bind_text(s, 2, c->source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (int64_t)c->dev);
+	sqlite3_bind_int64(s, 4, (int64_t)c->src_ino);
+	sqlite3_bind_int64(s, 5, (int64_t)c->size);
+	sqlite3_bind_blob(s, 6, c->hash, sizeof(c->hash), SQLITE_STATIC);
+	sqlite3_bind_int(s, 7, c->policy);
+	sqlite3_bind_int(s, 8, c->backed);
+	sqlite3_bind_int64(s, 9, c->ctime_ns);
+	rc = step_done(m, s, "record a clone");
+	unlock(m);
+	return rc;
+}
+
+int meta_clone_get(struct meta *m, uint64_t ino, struct meta_clone *c)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	lock(m);
+	s = stmt(m, ST_CLONE_GET);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const void *h = sqlite3_column_blob(s, 4);
+
+		c->ino = ino;
+		c->source = xstrdup((const char *)sqlite3_column_text(s, 0));
+		c->dev = (uint64_t)sqlite3_column_int64(s, 1);
+		c->src_ino = (uint64_t)sqlite3_column_int64(s, 2);
+		c->size = (uint64_t)sqlite3_column_int64(s, 3);
+		if (h && sqlite3_column_bytes(s, 4) == (int)sizeof(c->hash))
+			memcpy(c->hash, h, sizeof(c->hash));
+		c->policy = sqlite3_column_int(s, 5);
+		c->backed = sqlite3_column_int(s, 6) != 0;
+		c->ctime_ns = sqlite3_column_int64(s, 7);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : fail(m, rc, "read a clone");
+	}
+	done(s);
+	unlock(m);
+	return rc;
+}
+
+int meta_clone_delete(struct meta *m, uint64_t ino)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_CLONE_DELETE);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	rc = step_done(m, s, "forget a clone");
+	unlock(m);
+	return rc;
+}
+
+int meta_foreach_clone(struct meta *m, int (*fn)(void *arg, uint64_t ino),
+		       void *arg)
+{
+	return foreach_ino(m, ST_CLONES, fn, arg);
+}
+
+void meta_clone_release(struct meta_clone *c)
+{
+	free(c->source);
+	c->source = NULL;
 }

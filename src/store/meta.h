@@ -186,6 +186,34 @@ int meta_xattr_list(struct meta *m, uint64_t ino, char *buf,
 		    size_t size) CD_WUR;
 int meta_xattr_remove(struct meta *m, uint64_t ino, const char *name) CD_WUR;
 
+/*
+ * Copies of local files made by the clone filter, until uploaded: the
+ * source's path (for messages and to find it again after a restart) and
+ * identity, the size and SHA-256 of the bytes the program wrote, the
+ * policy, and whether the bytes are in the source only (backed) or in
+ * the cache too.
+ */
+struct meta_clone {
+	uint64_t ino;
+	char *source;			/* owned; meta_clone_release */
+	uint64_t dev;			/* the source's st_dev, st_ino */
+	uint64_t src_ino;
+	uint64_t size;
+	unsigned char hash[32];
+	int policy;			/* enum clone_mode */
+	bool backed;
+	int64_t ctime_ns;		/* the source's ctime when checked */
+};
+
+int meta_clone_put(struct meta *m, const struct meta_clone *c) CD_WUR;
+/* -ENOENT if ino has no record. */
+int meta_clone_get(struct meta *m, uint64_t ino,
+		   struct meta_clone *c) CD_WUR;
+int meta_clone_delete(struct meta *m, uint64_t ino) CD_WUR;
+int meta_foreach_clone(struct meta *m, int (*fn)(void *arg, uint64_t ino),
+		       void *arg) CD_WUR;
+void meta_clone_release(struct meta_clone *c);
+
 /* The journal. add assigns op->seq. next gives the oldest op (-ENOENT if
  * none); the caller frees it with jop_release. */
 int meta_journal_add(struct meta *m, struct jop *op) CD_WUR;

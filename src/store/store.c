@@ -16,10 +16,13 @@
 #include "common.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/store.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -139,6 +142,7 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
 static int load_node(struct store *s, struct node *n,
 		     const struct meta_entry *e)
 {
+	struct meta_clone c;
 	struct stat st;
 	void *blob;
 	size_t len;
@@ -166,6 +170,9 @@ static int load_node(struct store *s, struct node *n,
 	n->error = e->error;
 	n->mtime_ns = e->mtime_ns;
 	n->free_after_upload = e->spool;
+	n->clone_rec = e->dirty && meta_clone_get(s->meta, n->ino, &c) == 0;
+	if (n->clone_rec)
+		meta_clone_release(&c);
 	snprintf(n->etag, sizeof(n->etag), "%s", e->etag);
 	if (e->dirty && (uint64_t)st.st_size != e->size) {
 		/* written before a crash: the data file knows the size */
@@ -747,6 +754,21 @@ out_unlock:
 	return rc;
 }
 
+/* A program's own bytes replace a copy's: the file is no longer one. */
+static void forget_clone(struct store *s, struct node *n)
+{
+	bool rec;
+
+	pthread_mutex_lock(&n->lock);
+	rec = n->clone_rec;
+	n->clone_rec = false;
+	n->free_after_upload = false;
+	pthread_mutex_unlock(&n->lock);
+	if (rec && meta_clone_delete(s->meta, n->ino))
+		log_warn("inode %llu: cannot forget its clone record",
+			 (unsigned long long)n->ino);
+}
+
 /* Truncates or extends n to size; under n->lock. */
 static int resize_node(struct node *n, uint64_t size)
 {
@@ -784,6 +806,12 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 		rc = store_node_get(s, ino, &n);
 		if (rc)
 			return rc;
+		if (n->bk || n->clone_rec) {
+			rc = store_node_materialize(s, n, -1);
+			if (rc)
+				goto out_put;
+			forget_clone(s, n);
+		}
 		pthread_mutex_lock(&n->lock);
 		rc = resize_node(n, (uint64_t)attr->st_size);
 		n->mtime_ns = now;
@@ -853,6 +881,16 @@ ssize_t store_read(struct store *s, struct node *n, void *buf, size_t len,
 	 * between the caller's hydration and here: never read a hole as
 	 * if it were the file's bytes */
 	pthread_mutex_lock(&n->lock);
+	if (n->bk && off < n->bk->len) {
+		/* a copy's bytes are its source's until stored or uploaded;
+		 * read under the lock, so the backing cannot end meanwhile */
+		got = pread(n->bk->fd, buf, CD_MIN(len, n->bk->len - off),
+			    (off_t)off);
+		if (got < 0)
+			got = -errno;
+		pthread_mutex_unlock(&n->lock);
+		return got;
+	}
 	here = store_node_has(n, off, len);
 	epoch = n->fetch_epoch;
 	pthread_mutex_unlock(&n->lock);
@@ -874,12 +912,32 @@ ssize_t store_read(struct store *s, struct node *n, void *buf, size_t len,
 	return got;
 }
 
+/* Records a change of n's data ending at end; under n->lock. Returns
+ * whether n was clean before (its dirty mark must then be committed). */
+static bool note_write(struct node *n, uint64_t end)
+{
+	bool first = !n->dirty;
+
+	n->size = CD_MAX(n->size, end);
+	n->mtime_ns = util_now_ns();
+	n->write_gen++;
+	n->dirty = true;
+	n->error = false;
+	return first;
+}
+
 ssize_t store_write(struct store *s, struct node *n, const void *buf,
 		    size_t len, uint64_t off)
 {
 	bool first;
 	int rc;
 
+	if (n->bk || n->clone_rec) {	/* racy peeks; both rechecked */
+		rc = store_node_materialize(s, n, -1);
+		if (rc)
+			return rc;
+		forget_clone(s, n);
+	}
 	pthread_mutex_lock(&n->lock);
 	rc = util_pwrite_all(n->fd, buf, len, off);
 	if (rc) {
@@ -894,12 +952,7 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 		}
 		return rc;
 	}
-	n->size = CD_MAX(n->size, off + len);
-	n->mtime_ns = util_now_ns();
-	n->write_gen++;
-	first = !n->dirty;
-	n->dirty = true;
-	n->error = false;
+	first = note_write(n, off + len);
 	pthread_mutex_unlock(&n->lock);
 	if (first) {
 		/* the dirty mark must outlive a crash before the next sync */
@@ -908,6 +961,166 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 			return rc;
 	}
 	return (ssize_t)len;
+}
+
+int store_clone_range(struct store *s, struct node *n, int src, uint64_t off,
+		      size_t len)
+{
+	struct file_clone_range r = {
+		.src_fd = src, .src_offset = off, .src_length = len,
+		.dest_offset = off,
+	};
+	bool first = false;
+	int rc = 0;
+
+	pthread_mutex_lock(&n->lock);
+	if (ioctl(n->fd, FICLONERANGE, &r) < 0)
+		rc = -errno;
+	else
+		first = note_write(n, off + len);
+	pthread_mutex_unlock(&n->lock);
+	if (rc)
+		return rc;
+	return first ? store_node_commit(s, n) : 0;
+}
+
+void store_node_back(struct store *s, struct node *n, struct backing *bk)
+{
+	store_node_ref(n);		/* the backing's, until it ends */
+	pthread_mutex_lock(&n->lock);
+	n->bk = bk;
+	pthread_mutex_unlock(&n->lock);
+}
+
+int store_node_ack(struct store *s, struct node *n, size_t len)
+{
+	bool first;
+	int rc = 0;
+
+	pthread_mutex_lock(&n->lock);
+	if (!n->bk) {
+		pthread_mutex_unlock(&n->lock);
+		return -ESTALE;
+	}
+	/* the cache file keeps the size, holding no block of it */
+	if (ftruncate(n->fd, (off_t)(n->bk->len + len)) < 0) {
+		rc = -errno;
+		pthread_mutex_unlock(&n->lock);
+		return rc;
+	}
+	n->bk->len += len;
+	first = note_write(n, n->bk->len);
+	pthread_mutex_unlock(&n->lock);
+	return first ? store_node_commit(s, n) : 0;
+}
+
+struct backing *store_backing_get(struct node *n)
+{
+	struct backing *bk;
+
+	pthread_mutex_lock(&n->lock);
+	bk = n->bk;
+	if (bk)
+		__atomic_add_fetch(&bk->refs, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&n->lock);
+	return bk;
+}
+
+void store_backing_put(struct backing *bk)
+{
+	if (!bk || __atomic_sub_fetch(&bk->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	if (bk->on_release)
+		bk->on_release(bk->release_arg, bk);
+	close(bk->fd);
+	hash_free(bk->hash);
+	free(bk->source);
+	free(bk);
+}
+
+/* Detaches the backing from n; under n->lock. The caller then drops
+ * the node's reference to it and the backing's to the node. */
+static struct backing *detach(struct node *n)
+{
+	struct backing *bk = n->bk;
+
+	n->bk = NULL;
+	if (bk)
+		bk->materialized = true;
+	return bk;
+}
+
+int store_node_materialize(struct store *s, struct node *n, int fd)
+{
+	unsigned char want[HASH_LEN], got[HASH_LEN];
+	struct meta_clone c;
+	struct backing *bk;
+	int rc;
+
+	pthread_mutex_lock(&n->lock);
+	bk = n->bk;
+	if (!bk) {
+		pthread_mutex_unlock(&n->lock);
+		return 0;
+	}
+	/* under the lock, so no read of the file sees a half-copied range
+	 * (they read the source until the backing is gone) */
+	rc = hash_fd(fd >= 0 ? fd : bk->fd, bk->len, n->fd, got);
+	if (bk->closed)
+		memcpy(want, bk->digest, HASH_LEN);
+	else
+		hash_peek(bk->hash, want);
+	if (!rc && memcmp(want, got, HASH_LEN) != 0)
+		rc = -EILSEQ;
+	if (!rc && fdatasync(n->fd) < 0)
+		rc = -errno;
+	if (rc == -EILSEQ || rc == -ENODATA) {
+		/* what was written cannot be had any more: say so, never
+		 * upload other bytes in its place */
+		log_error("inode %llu: the source %s changed before its copy "
+			  "was stored; the copy is in error",
+			  (unsigned long long)n->ino, bk->source);
+		n->error = true;
+		rc = -EILSEQ;
+	} else if (rc) {
+		log_error("inode %llu: cannot copy %s into the cache: %s",
+			  (unsigned long long)n->ino, bk->source,
+			  strerror(-rc));
+		pthread_mutex_unlock(&n->lock);
+		return rc;		/* still backed: nothing is lost */
+	}
+	if (!rc)
+		__atomic_add_fetch(&s->materialized_bytes, bk->len,
+				   __ATOMIC_RELAXED);
+	detach(n);
+	pthread_mutex_unlock(&n->lock);
+	/* the row now says the bytes are here (or that they are lost) */
+	if (n->clone_rec && !meta_clone_get(s->meta, n->ino, &c)) {
+		c.backed = rc != 0;
+		if (meta_clone_put(s->meta, &c))
+			log_warn("inode %llu: cannot record its copy as stored",
+				 (unsigned long long)n->ino);
+		meta_clone_release(&c);
+	}
+	if (rc && store_node_commit(s, n))
+		log_warn("inode %llu: cannot record its error",
+			 (unsigned long long)n->ino);
+	store_backing_put(bk);
+	store_node_put(s, n);
+	return rc;
+}
+
+void store_node_unback(struct store *s, struct node *n)
+{
+	struct backing *bk;
+
+	pthread_mutex_lock(&n->lock);
+	bk = detach(n);
+	pthread_mutex_unlock(&n->lock);
+	if (!bk)
+		return;
+	store_backing_put(bk);
+	store_node_put(s, n);
 }
 
 int store_fsync(struct store *s, struct node *n, bool datasync)

@@ -23,6 +23,34 @@
 
 struct fetch_job;
 struct xfer;
+struct hash;
+
+/*
+ * Bytes [0, len) of a file that the clone filter acknowledged without
+ * storing them: they are a local source file's, read through fd, until
+ * the file is uploaded or they are copied into the cache (materialized).
+ * Shared by the node and whoever reads the source (an upload), so it is
+ * counted; everything but refs is under the node's lock.
+ */
+struct backing {
+	int refs;			/* atomic */
+	int fd;				/* the source, read-only; owned */
+	uint64_t len;			/* bytes acknowledged */
+	struct hash *hash;		/* of those bytes, as written */
+	unsigned char digest[32];	/* of all of them, once closed */
+	bool closed;			/* the writer is done: a whole copy */
+	bool materialized;		/* no longer the node's */
+	char *source;			/* the source's path, for messages */
+	dev_t dev;			/* and identity */
+	ino_t src_ino;
+	int64_t ctime_ns;		/* its ctime when last checked */
+	int policy;			/* enum clone_mode */
+	uint64_t ino;			/* the copy's inode */
+	pid_t writer;			/* the copying process, until closed */
+	/* told when the backing ends (guard marks); set before use */
+	void (*on_release)(void *arg, struct backing *bk);
+	void *release_arg;
+};
 
 /* A regular file in use: open, being hydrated or being uploaded. */
 struct node {
@@ -56,6 +84,10 @@ struct node {
 					   saved as the entry's spool mark */
 	uint64_t copy_of;		/* server-side copy of this inode */
 	char copy_etag[REMOTE_ETAG_MAX];/* at this version (store_node_adopt) */
+	struct backing *bk;		/* bytes kept in a local source: the
+					   node holds one reference to it and
+					   the backing one to the node */
+	bool clone_rec;			/* a clones row exists (meta.h) */
 	char *remote_path;		/* cached path; under lock */
 	uint64_t path_gen;		/* store->rename_gen it was made at */
 };
@@ -72,6 +104,8 @@ struct store {
 	struct node **table;		/* hash of nodes by inode */
 	size_t buckets;
 	uint64_t rename_gen;		/* bumped by every rename (atomic) */
+	uint64_t materialized_bytes;	/* backed bytes copied into the cache
+					   (atomic) */
 	store_defer_fn defer;		/* set once before use; NULL: inline */
 	void *defer_arg;
 };
@@ -161,6 +195,31 @@ int store_node_adopt(struct store *s, struct node *n, uint64_t gen,
  * file and its extents. -EBUSY if it is in use, dirty or in error.
  */
 int store_evict(struct store *s, uint64_t ino, uint64_t *freed) CD_WUR;
+
+/*
+ * Backings (see struct backing). back makes bk, a new one with refs 1
+ * that the node takes over, the source of n's first bk->len bytes: the
+ * node is kept loaded until unback or materialize. ack adds len
+ * acknowledged bytes at the end of the backing (the file grows with
+ * them). materialize copies the backed bytes into the cache, reading
+ * them from fd (the backing's own if -1), checks them against the hash
+ * of what was written (-EILSEQ and the node in error if they differ),
+ * and ends the backing. unback ends it after an upload.
+ */
+void store_node_back(struct store *s, struct node *n, struct backing *bk);
+int store_node_ack(struct store *s, struct node *n, size_t len) CD_WUR;
+int store_node_materialize(struct store *s, struct node *n, int fd) CD_WUR;
+void store_node_unback(struct store *s, struct node *n);
+/* The backing of n with a reference for the caller, or NULL. */
+struct backing *store_backing_get(struct node *n);
+void store_backing_put(struct backing *bk);
+/*
+ * Stores bytes [off, off+len) of src as n's at the same offset without
+ * copying them (FICLONERANGE: the cache and src on one file system with
+ * reflinks). -EOPNOTSUPP, -EXDEV or -EINVAL when it cannot.
+ */
+int store_clone_range(struct store *s, struct node *n, int src, uint64_t off,
+		      size_t len) CD_WUR;
 
 /* Local file-system operations. jop, if non-NULL, is added to the
  * journal in the same transaction as the change. */

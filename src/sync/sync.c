@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "sync/sync.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -238,16 +239,66 @@ static void drop_spooled(struct sync *y, struct node *n)
 	sync_changed(y, n->ino, false);
 }
 
+/*
+ * Checks the bytes a copy of a local file is about to be uploaded from
+ * (its source, or the cache) against the hash of what the program wrote.
+ * 0 if they match; -EAGAIN to try again (the backing ended meanwhile);
+ * -EILSEQ, logged with the source and the cause, if they cannot be had.
+ */
+static int check_copy(struct sync *y, struct node *n, const char *path,
+		      struct backing *bk, const struct meta_clone *c,
+		      uint64_t size)
+{
+	unsigned char got[HASH_LEN];
+	const char *why = NULL;
+	int rc;
+
+	if (c->backed && !bk) {
+		why = "is gone or was changed while clonedrive was not "
+		      "running";
+	} else if (size != c->size) {
+		why = "does not have the size that was written";
+	} else {
+		rc = hash_fd(bk ? bk->fd : n->fd, size, -1, got);
+		if (bk && bk->materialized)
+			return -EAGAIN;	/* stored meanwhile: from there */
+		if (rc == -ENODATA || (!rc && memcmp(got, c->hash, HASH_LEN)))
+			why = bk ? "was changed before the copy was uploaded"
+				 : "was changed before it was cloned";
+		else if (rc)
+			return rc;
+	}
+	if (!why)
+		return 0;
+	log_error("%s: a copy of %s, whose source %s; it is in error and "
+		  "keeps its place, but not the bytes that were written",
+		  path, c->source, why);
+	stats_add(y->stats, clone_errors, 1);
+	return -EILSEQ;
+}
+
+static int64_t ctime_ns_of(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	return (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+}
+
 /* Uploads the content of op->ino to op->path. */
 static int do_upload(struct sync *y, const struct jop *op)
 {
 	struct upload_progress prog = { y, NULL, 0 };
+	struct backing *bk = NULL;
+	struct meta_clone c = { 0 };
 	struct remote_attr out;
 	struct meta_entry e;
 	uint64_t gen, size;
+	int64_t mtime, ctime = 0;
+	bool copy = false;
 	struct node *n;
-	int64_t mtime;
-	int rc;
+	int rc, fd;
 
 	if (meta_journal_has_upload_after(y->meta, op->ino, op->seq))
 		return 0;	/* a later upload supersedes this one */
@@ -274,38 +325,80 @@ static int do_upload(struct sync *y, const struct jop *op)
 	gen = n->write_gen;
 	size = n->size;
 	mtime = n->mtime_ns;
+	copy = n->clone_rec;
 	n->uploading = true;
 	pthread_mutex_unlock(&n->lock);
+	fd = n->fd;
+	if (copy) {
+		/* a copy of a local file: what goes up must be what the
+		 * program wrote, from its source or from the cache */
+		bk = store_backing_get(n);
+		rc = meta_clone_get(y->meta, n->ino, &c);
+		if (!rc) {
+			if (bk)
+				ctime = ctime_ns_of(bk->fd);
+			rc = check_copy(y, n, op->path, bk, &c, size);
+		}
+		if (rc)
+			goto out_uploading;
+		if (bk)
+			fd = bk->fd;
+	}
 	prog.xfer = xfer_begin(y->xfers, XFER_UPLOAD, n->ino, op->path, size,
 			       0);
-	rc = remote_put(y->remote, op->path, n->fd, size, e.mode & 07777,
+	rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
 			mtime, upload_progress, &prog, &out);
 	xfer_end(y->xfers, prog.xfer);
+	/* the source must not have changed while it was read */
+	if (!rc && bk && (bk->materialized || ctime_ns_of(bk->fd) != ctime))
+		rc = -EAGAIN;
+out_uploading:
 	pthread_mutex_lock(&n->lock);
 	n->uploading = false;
 	if (!rc && n->write_gen == gen) {
 		n->dirty = false;
 		n->error = false;
 		n->base = size;
-		rangeset_add(&n->present, 0, size);
-		n->extents_unsaved = true;
-		n->extents_gen++;
+		if (!bk) {
+			/* the cache has the bytes; a backed copy's stay
+			 * with its source: the file is a placeholder now */
+			rangeset_add(&n->present, 0, size);
+			n->extents_unsaved = true;
+			n->extents_gen++;
+		}
 		snprintf(n->etag, sizeof(n->etag), "%s", out.etag);
+	} else if (rc == -EILSEQ) {
+		n->error = true;
 	}
 	pthread_mutex_unlock(&n->lock);
+	if (!rc && copy) {
+		if (bk)
+			store_node_unback(y->store, n);
+		pthread_mutex_lock(&n->lock);
+		n->clone_rec = false;
+		pthread_mutex_unlock(&n->lock);
+		if (meta_clone_delete(y->meta, n->ino))
+			log_warn("%s: uploaded, but its clone record stays",
+				 op->path);
+	}
 	if (!rc) {
 		stats_add(y->stats, uploaded_bytes, size);
 		stats_add(y->stats, uploads_done, 1);
-		log_debug("%s: uploaded %llu bytes", op->path,
-			  (unsigned long long)size);
+		log_debug("%s: uploaded %llu bytes%s", op->path,
+			  (unsigned long long)size,
+			  bk ? " from the source of the copy" : "");
 		if (store_node_save(y->store, n) ||
 		    store_node_commit(y->store, n))
 			log_warn("%s: uploaded, but its clean state was not "
 				 "saved; it will be uploaded again", op->path);
 		else
 			drop_spooled(y, n);
+	} else if (rc == -EILSEQ && store_node_commit(y->store, n)) {
+		log_warn("%s: cannot record its error", op->path);
 	}
 out:
+	store_backing_put(bk);
+	meta_clone_release(&c);
 	meta_entry_release(&e);
 	store_node_put(y->store, n);
 	return rc;

@@ -26,6 +26,11 @@ struct stats {
 	uint64_t remote_changes;	/* entries added or changed by listings */
 	uint64_t clones_detected;	/* files written as copies of local files */
 	uint64_t clone_freed_bytes;	/* their data dropped once uploaded */
+	uint64_t clone_stored_bytes;	/* bytes of copies put in the cache */
+	uint64_t clone_avoided_bytes;	/* bytes of copies never stored */
+	uint64_t guard_snapshots;	/* copies stored because their source
+					   was opened before the upload */
+	uint64_t clone_errors;		/* copies whose source changed first */
 	uint64_t server_copies;		/* copies made by the remote itself */
 	uint64_t server_copied_bytes;
 };

@@ -11,7 +11,7 @@ mkdir -p "$T/src" "$R/keep"
 for i in 1 2 3 4; do
 	random_file "$T/src/s$i" $((4 * 1024 * 1024 + i))
 done
-cd_mount "$R" "$M"
+cd_mount "$R" "$M" --clone spool
 
 step "cp, cat >, dd and shutil.copyfile, two of them at once"
 cp "$T/src/s1" "$M/cp.bin" &
