@@ -583,6 +583,20 @@ static int restore_one(void *arg, uint64_t ino)
 			close(fd);
 		goto out;
 	}
+	if (ctime_of(&st) != c.ctime_ns) {
+		/* touched while nobody guarded it: only the bytes can say */
+		unsigned char got[HASH_LEN];
+
+		if (hash_fd(fd, c.size, -1, got) ||
+		    memcmp(got, c.hash, HASH_LEN) != 0) {
+			log_error("inode %llu: the source %s of a copy waiting "
+				  "for its upload was changed while clonedrive "
+				  "was not running; the copy will be in error",
+				  (unsigned long long)ino, c.source);
+			close(fd);
+			goto out;
+		}
+	}
 	if (store_node_get(fs->store, ino, &n)) {
 		close(fd);
 		goto out;

@@ -171,8 +171,10 @@ static int load_node(struct store *s, struct node *n,
 	n->mtime_ns = e->mtime_ns;
 	n->free_after_upload = e->spool;
 	n->clone_rec = e->dirty && meta_clone_get(s->meta, n->ino, &c) == 0;
-	if (n->clone_rec)
+	if (n->clone_rec) {
+		n->clone_lost = c.backed;	/* until backed again */
 		meta_clone_release(&c);
+	}
 	snprintf(n->etag, sizeof(n->etag), "%s", e->etag);
 	if (e->dirty && (uint64_t)st.st_size != e->size) {
 		/* written before a crash: the data file knows the size */
@@ -762,6 +764,7 @@ static void forget_clone(struct store *s, struct node *n)
 	pthread_mutex_lock(&n->lock);
 	rec = n->clone_rec;
 	n->clone_rec = false;
+	n->clone_lost = false;
 	n->free_after_upload = false;
 	pthread_mutex_unlock(&n->lock);
 	if (rec && meta_clone_delete(s->meta, n->ino))
@@ -891,6 +894,12 @@ ssize_t store_read(struct store *s, struct node *n, void *buf, size_t len,
 		pthread_mutex_unlock(&n->lock);
 		return got;
 	}
+	if (n->clone_lost) {
+		/* the bytes written are nowhere: no read may pass off other
+		 * bytes as them */
+		pthread_mutex_unlock(&n->lock);
+		return -EIO;
+	}
 	here = store_node_has(n, off, len);
 	epoch = n->fetch_epoch;
 	pthread_mutex_unlock(&n->lock);
@@ -989,6 +998,7 @@ void store_node_back(struct store *s, struct node *n, struct backing *bk)
 	store_node_ref(n);		/* the backing's, until it ends */
 	pthread_mutex_lock(&n->lock);
 	n->bk = bk;
+	n->clone_lost = false;
 	pthread_mutex_unlock(&n->lock);
 }
 
@@ -1081,6 +1091,7 @@ int store_node_materialize(struct store *s, struct node *n, int fd)
 			  "was stored; the copy is in error",
 			  (unsigned long long)n->ino, bk->source);
 		n->error = true;
+		n->clone_lost = true;
 		rc = -EILSEQ;
 	} else if (rc) {
 		log_error("inode %llu: cannot copy %s into the cache: %s",

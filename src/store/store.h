@@ -88,6 +88,9 @@ struct node {
 					   node holds one reference to it and
 					   the backing one to the node */
 	bool clone_rec;			/* a clones row exists (meta.h) */
+	bool clone_lost;		/* it says the bytes are in a source
+					   that is gone or changed: reads of
+					   them fail (EIO) until rewritten */
 	char *remote_path;		/* cached path; under lock */
 	uint64_t path_gen;		/* store->rename_gen it was made at */
 };

@@ -570,7 +570,9 @@ static void *journal_thread(void *arg)
 					  op.path);
 		} else {
 			stats_set(y->stats, remote_down, 0);
-			if (rc) {
+			if (rc == -EILSEQ) {
+				/* a copy whose bytes are lost: said above */
+			} else if (rc) {
 				stats_add(y->stats, remote_errors, 1);
 				log_error("%s %s%s%s: %s; giving up on this "
 					  "change (the local copy is kept)",
