@@ -598,6 +598,7 @@ static int clone_one(struct fs *fs, int src, const char *path,
 	const char *name = slash ? slash + 1 : path;
 	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
 	struct meta_entry parent, e;
+	bool stored = true;
 	struct stat st;
 	struct node *n;
 	int rc, acc;
@@ -620,9 +621,7 @@ static int clone_one(struct fs *fs, int src, const char *path,
 	meta_entry_release(&parent);
 	if (!S_ISDIR(parent.mode))
 		return -ENOTDIR;
-	rc = residency_admit_write(fs->res, (uint64_t)st.st_size);
-	if (!rc)
-		rc = store_mknod(fs->store, parent.ino, name,
+	rc = store_mknod(fs->store, parent.ino, name,
 				 S_IFREG | (st.st_mode & 0777), NULL, NULL, &e);
 	if (rc)
 		return rc;
@@ -632,12 +631,23 @@ static int clone_one(struct fs *fs, int src, const char *path,
 	rc = store_node_get(fs->store, e.ino, &n);
 	if (rc)
 		return rc;
-	rc = util_copy(src, n->fd, (uint64_t)st.st_size, NULL, NULL);
+	/* not stored where the policy allows; else in the kernel */
+	rc = clone_from_fd(fs, n, src, &st, &stored);
+	if (rc == -EOPNOTSUPP) {
+		rc = residency_admit_write(fs->res, (uint64_t)st.st_size);
+		if (!rc)
+			rc = util_copy(src, n->fd, (uint64_t)st.st_size, NULL,
+				       NULL);
+		if (!rc)
+			stats_add(&fs->stats, clone_stored_bytes,
+				  (uint64_t)st.st_size);
+	}
 	pthread_mutex_lock(&n->lock);
 	if (!rc) {
 		n->size = (uint64_t)st.st_size;
 		n->mtime_ns = util_now_ns();
 		n->write_gen++;
+		n->dirty = true;
 		n->free_after_upload = true;
 	}
 	pthread_mutex_unlock(&n->lock);

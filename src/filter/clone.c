@@ -41,6 +41,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -363,6 +365,55 @@ static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 
 /* Makes the copy's state durable for an fsync: its record says where
  * its acknowledged bytes are. */
+static int record(struct fs *fs, struct node *n, struct backing *bk,
+		  const struct file *file, bool backed);
+
+int clone_from_fd(struct fs *fs, struct node *n, int src,
+		  const struct stat *st, bool *stored)
+{
+	enum clone_mode mode = fs->clone_mode;
+	uint64_t size = (uint64_t)st->st_size;
+	struct backing *bk;
+	int rc;
+
+	*stored = true;
+	if ((mode == CLONE_REFLINK || mode == CLONE_AUTO || mode == CLONE_SPOOL ||
+	     mode == CLONE_OFF) && ioctl(n->fd, FICLONE, src) == 0) {
+		stats_add(&fs->stats, clone_avoided_bytes, size);
+		return 0;	/* a snapshot in shared blocks */
+	}
+	if (!(mode == CLONE_INPLACE ||
+	      ((mode == CLONE_GUARD || mode == CLONE_AUTO) && fs->guard)) ||
+	    meta_pinned(fs->store->meta, n->ino))
+		return -EOPNOTSUPP;
+	bk = new_backing(fs, n, src, st, 0, mode == CLONE_AUTO ? CLONE_GUARD
+							       : mode);
+	if (!bk)
+		return -EOPNOTSUPP;
+	/* guarded first, then hashed: what is hashed is what goes up */
+	rc = bk->policy == CLONE_GUARD ? guard_add(fs->guard, bk) : 0;
+	if (!rc)
+		rc = hash_fd(bk->fd, size, -1, bk->digest);
+	if (rc) {
+		store_backing_put(bk);
+		return -EOPNOTSUPP;
+	}
+	bk->closed = true;
+	store_node_back(fs->store, n, bk);
+	rc = size ? store_node_ack(fs->store, n, size) : 0;
+	if (!rc)
+		rc = record(fs, n, bk, NULL, true);
+	if (rc) {
+		if (store_node_materialize(fs->store, n, -1))
+			log_warn("inode %llu: cannot end a backing",
+				 (unsigned long long)n->ino);
+		return rc;
+	}
+	stats_add(&fs->stats, clone_avoided_bytes, size);
+	*stored = false;
+	return 0;
+}
+
 static int record(struct fs *fs, struct node *n, struct backing *bk,
 		  const struct file *file, bool backed)
 {

@@ -176,6 +176,14 @@ int guard_open(struct fs *fs, struct guard **out) CD_WUR;
 void guard_close(struct guard *g);
 int guard_add(struct guard *g, struct backing *bk) CD_WUR;
 void guard_closed(struct guard *g, struct backing *bk);
+/*
+ * Makes n, a new empty file, a copy of src (clonedrive cp): reflinked
+ * into the cache where it can be, else backed by src (guard, inplace),
+ * hashed now. -EOPNOTSUPP: the caller stores the bytes. *stored: whether
+ * the cache holds them.
+ */
+int clone_from_fd(struct fs *fs, struct node *n, int src,
+		  const struct stat *st, bool *stored) CD_WUR;
 /* Restores the copies that were waiting for their upload at the last
  * stop (clone.c), before the sync engine starts. */
 int clone_restore(struct fs *fs) CD_WUR;

@@ -26,7 +26,7 @@ assert_file_eq "$M/d/big" "$R/d/big"
 
 step "a file not uploaded yet is refused, listed, and kept"
 random_file "$T/dirty" $((1024 * 1024))
-cp "$T/dirty" "$M/d/dirty"
+pipe_copy "$T/dirty" "$M/d/dirty"	# not a copy-as-clone: its bytes are stored
 rc=0; "$CD_BIN" free "$M/d" 2>"$T/refused" || rc=$?
 cat "$T/refused"
 assert_eq "$rc" 1 "exit status of a refused free"
