@@ -277,7 +277,7 @@ static enum filter_verdict go_on(struct filter *f, struct fop *op,
 		break;
 	case CLONE_HOW_BACKED:
 		bk = store_backing_get(n);
-		if (bk && !bk->materialized && bk->len == op->off) {
+		if (bk && !backing_ended(bk) && backing_len(n, bk) == op->off) {
 			hash_update(bk->hash, op->in, op->size);
 			if (store_node_ack(fs->store, n, op->size) == 0) {
 				stats_add(&fs->stats, clone_avoided_bytes,
@@ -479,7 +479,7 @@ static void finish_copy(struct fs *fs, struct file *file, bool whole)
 	struct stat st;
 	bool ok = false;
 
-	if (file->clone_how == CLONE_HOW_BACKED && bk && !bk->materialized) {
+	if (file->clone_how == CLONE_HOW_BACKED && bk && !backing_ended(bk)) {
 		pthread_mutex_lock(&n->lock);
 		whole = whole && n->writers == 0 &&
 			fstat(bk->fd, &st) == 0 &&

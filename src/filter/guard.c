@@ -192,7 +192,7 @@ static void snapshot(struct guard *g, const struct held *h)
 		if (!x)
 			continue;
 		bk = store_backing_get(x);
-		rc = bk && !bk->materialized ?
+		rc = bk && !backing_ended(bk) ?
 			     store_node_materialize(s, x, h->fd) : -ENOENT;
 		store_backing_put(bk);
 		if (!rc) {

@@ -1056,7 +1056,7 @@ static struct backing *detach(struct node *n)
 
 	n->bk = NULL;
 	if (bk)
-		bk->materialized = true;
+		__atomic_store_n(&bk->materialized, true, __ATOMIC_RELEASE);
 	return bk;
 }
 

@@ -216,6 +216,21 @@ void store_node_unback(struct store *s, struct node *n);
 /* The backing of n with a reference for the caller, or NULL. */
 struct backing *store_backing_get(struct node *n);
 void store_backing_put(struct backing *bk);
+/* Whether bk is no longer its node's (materialized or uploaded). */
+static inline bool backing_ended(struct backing *bk)
+{
+	return __atomic_load_n(&bk->materialized, __ATOMIC_ACQUIRE);
+}
+/* Bytes acknowledged so far. */
+static inline uint64_t backing_len(struct node *n, const struct backing *bk)
+{
+	uint64_t len;
+
+	pthread_mutex_lock(&n->lock);
+	len = bk->len;
+	pthread_mutex_unlock(&n->lock);
+	return len;
+}
 /*
  * Stores bytes [off, off+len) of src as n's at the same offset without
  * copying them (FICLONERANGE: the cache and src on one file system with

@@ -260,7 +260,7 @@ static int check_copy(struct sync *y, struct node *n, const char *path,
 		why = "does not have the size that was written";
 	} else {
 		rc = hash_fd(bk ? bk->fd : n->fd, size, -1, got);
-		if (bk && bk->materialized)
+		if (bk && backing_ended(bk))
 			return -EAGAIN;	/* stored meanwhile: from there */
 		if (rc == -ENODATA || (!rc && memcmp(got, c->hash, HASH_LEN)))
 			why = bk ? "was changed before the copy was uploaded"
@@ -350,7 +350,7 @@ static int do_upload(struct sync *y, const struct jop *op)
 			mtime, upload_progress, &prog, &out);
 	xfer_end(y->xfers, prog.xfer);
 	/* the source must not have changed while it was read */
-	if (!rc && bk && (bk->materialized || ctime_ns_of(bk->fd) != ctime))
+	if (!rc && bk && (backing_ended(bk) || ctime_ns_of(bk->fd) != ctime))
 		rc = -EAGAIN;
 out_uploading:
 	pthread_mutex_lock(&n->lock);
