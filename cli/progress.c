@@ -55,6 +55,7 @@ struct progress {
 	int cells;			/* of the bar: only ever shrinks */
 	struct sigaction old_int;	/* to put back */
 	struct client_progress last;	/* the latest numbers (no path) */
+	char *path;			/* the latest path (a copy), or NULL */
 	int64_t shown_ns;		/* when a line was last shown */
 	struct rate_sample samples[RATE_SAMPLES];	/* oldest first */
 	size_t nsamples;
@@ -533,6 +534,10 @@ void progress_cb(const struct client_progress *p, void *arg)
 	rate_sample(pr, p, now);
 	pr->last = *p;
 	pr->last.path = NULL;
+	if (p->path && (!pr->path || strcmp(pr->path, p->path))) {
+		free(pr->path);
+		pr->path = xstrdup(p->path);
+	}
 	pr->unshown = true;
 	if (now - pr->shown_ns >= (pr->tty ? TTY_EVERY_NS : LINE_EVERY_NS))
 		show(pr, p, now);
@@ -551,8 +556,26 @@ void progress_finish(struct progress *pr)
 	sigint_restore(pr);
 }
 
+void progress_done(struct progress *pr)
+{
+	struct client_progress last;
+
+	if (!pr || pr->finished)
+		return;
+	if (pr->tty && (pr->last.has || pr->path)) {
+		last = pr->last;
+		last.path = pr->path;
+		show(pr, &last, util_now_mono_ns());
+		fputc('\n', stderr);
+		pr->drawn = false;	/* nothing left to clear */
+	}
+	progress_finish(pr);
+}
+
 void progress_free(struct progress *pr)
 {
 	progress_finish(pr);
+	if (pr)
+		free(pr->path);
 	free(pr);
 }
