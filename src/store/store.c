@@ -756,6 +756,17 @@ out_unlock:
 	return rc;
 }
 
+/* Whether n is a copy of a local file the clone filter made. */
+static bool is_copy(struct node *n)
+{
+	bool copy;
+
+	pthread_mutex_lock(&n->lock);
+	copy = n->bk || n->clone_rec;
+	pthread_mutex_unlock(&n->lock);
+	return copy;
+}
+
 /* A program's own bytes replace a copy's: the file is no longer one. */
 static void forget_clone(struct store *s, struct node *n)
 {
@@ -809,7 +820,7 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 		rc = store_node_get(s, ino, &n);
 		if (rc)
 			return rc;
-		if (n->bk || n->clone_rec) {
+		if (is_copy(n)) {
 			rc = store_node_materialize(s, n, -1);
 			if (rc)
 				goto out_put;
@@ -941,7 +952,7 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 	bool first;
 	int rc;
 
-	if (n->bk || n->clone_rec) {	/* racy peeks; both rechecked */
+	if (is_copy(n)) {
 		rc = store_node_materialize(s, n, -1);
 		if (rc)
 			return rc;
@@ -1065,6 +1076,7 @@ int store_node_materialize(struct store *s, struct node *n, int fd)
 	unsigned char want[HASH_LEN], got[HASH_LEN];
 	struct meta_clone c;
 	struct backing *bk;
+	bool rec;
 	int rc;
 
 	pthread_mutex_lock(&n->lock);
@@ -1104,9 +1116,10 @@ int store_node_materialize(struct store *s, struct node *n, int fd)
 		__atomic_add_fetch(&s->materialized_bytes, bk->len,
 				   __ATOMIC_RELAXED);
 	detach(n);
+	rec = n->clone_rec;
 	pthread_mutex_unlock(&n->lock);
 	/* the row now says the bytes are here (or that they are lost) */
-	if (n->clone_rec && !meta_clone_get(s->meta, n->ino, &c)) {
+	if (rec && !meta_clone_get(s->meta, n->ino, &c)) {
 		c.backed = rc != 0;
 		if (meta_clone_put(s->meta, &c))
 			log_warn("inode %llu: cannot record its copy as stored",
