@@ -7,8 +7,9 @@
 # table), called by finish; RESULTS_FILE.
 #
 # Sourcing it opens fd 9 on stderr for progress and sets the exit trap: from
-# then on, the mounts in ACTIVE_MOUNTS, the daemons in STARTED and PID_FILES and
-# the work dir are cleaned up on any exit, a signal included.
+# then on, the mounts in ACTIVE_MOUNTS, the daemons in STARTED and PID_FILES,
+# the file systems in FS_MOUNTS and the work dir are cleaned up on any exit, a
+# signal included.
 
 REPO_DIR=$(cd "$SCRIPT_DIR/.." && pwd)
 CD_BIN=${CD_BIN:-$REPO_DIR/build/clonedrive}
@@ -70,6 +71,7 @@ WORK=""
 declare -a ACTIVE_MOUNTS=()   # mount points we mounted and have not unmounted
 declare -a STARTED=()         # "pid:exe-basename" of processes we started
 declare -a PID_FILES=()       # pid files we passed to 'clonedrive mount --pid-file'
+declare -a FS_MOUNTS=()       # file systems we mounted (loop images): unmounted after the daemons
 declare -a FAILS=()           # sanity failures: any makes the benchmark fail
 declare -a ODD=()             # counters other than expected: reported, not fatal
 
@@ -159,8 +161,16 @@ cleanup() {
 	done
 	# a daemon whose mount command timed out may have written its pid file only
 	for f in "${PID_FILES[@]}"; do
+		[ -f "$f" ] || continue
 		pid=$(tr -dc '0-9' <"$f" 2>/dev/null)
 		[ -n "$pid" ] && stop_pid "$pid" "$CD_EXE" 5
+	done
+	# a remote or cache dir may be on one of them: last, once no daemon uses it
+	for m in "${FS_MOUNTS[@]}"; do
+		if is_mounted "$m"; then
+			log "cleanup: unmount $m"
+			umount "$m" 2>/dev/null || { log "cleanup: $m busy, lazy unmount"; umount -l "$m"; }
+		fi
 	done
 	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
 		rm -rf --one-file-system "$WORK" 2>/dev/null
@@ -271,7 +281,10 @@ ctr() { printf '%s\n' "$1" | sed -n "s/^$2=\([0-9][0-9]*\)\$/\1/p" | head -n 1; 
 stat_num() { ctr "$(stats_text "$1")" "$2" | grep .; }
 
 # ---------------------------------------------------------------- clonedrive mounts
-# cd_mount NAME RUN [MOUNT OPTIONS...]: fresh cache dir; sets MNT and DPID
+# cd_mount NAME RUN [MOUNT OPTIONS...]: fresh cache dir; sets MNT and DPID.
+# The remote is MOUNT_REMOTE if set (default REMOTE), the cache dir is
+# NAME.RUN under CACHE_ROOT if set (default WORK/cache): cd_unmount, which
+# removes it, must see the same CACHE_ROOT.
 MNT=""
 DPID=""
 cd_mount() {
@@ -281,11 +294,11 @@ cd_mount() {
 	DPID=""
 	pidf=$WORK/tmp/$name.$run.pid
 	mkdir -p "$MNT"
-	rm -rf --one-file-system "$WORK/cache/$name.$run"
+	rm -rf --one-file-system "${CACHE_ROOT:-$WORK/cache}/$name.$run"
 	PID_FILES+=("$pidf")
 	ACTIVE_MOUNTS+=("$MNT")
-	timeout -k 10 "$MOUNT_TIMEOUT" "$CD_BIN" mount --cache-dir "$WORK/cache/$name.$run" \
-		--pid-file "$pidf" --log-file "$WORK/log/$name.$run.log" "$@" "$REMOTE" "$MNT" \
+	timeout -k 10 "$MOUNT_TIMEOUT" "$CD_BIN" mount --cache-dir "${CACHE_ROOT:-$WORK/cache}/$name.$run" \
+		--pid-file "$pidf" --log-file "$WORK/log/$name.$run.log" "$@" "${MOUNT_REMOTE:-$REMOTE}" "$MNT" \
 		</dev/null >>"$WORK/log/$name.$run.out" 2>&1 9>&-
 	rc=$?
 	DPID=$(daemon_pid "$pidf" "$CD_EXE")
@@ -305,7 +318,7 @@ cd_unmount() {
 	# the daemon leaves its pid file: once it is gone, so is the file, so
 	# the exit trap cannot signal a later process that reused the pid
 	pid_alive "${DPID:-0}" "$CD_EXE" || rm -f "$WORK/tmp/$name.$run.pid"
-	rm -rf --one-file-system "$WORK/cache/$name.$run"
+	rm -rf --one-file-system "${CACHE_ROOT:-$WORK/cache}/$name.$run"
 }
 
 # ---------------------------------------------------------------- report
