@@ -757,6 +757,12 @@ over() {
 	b=$(median "$2" "${3:-secs}") || { echo "n/a"; return; }
 	awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
 }
+# maxof SUBJ METRIC: the largest of the runs' values, or fail if there are none
+maxof() {
+	local vals=${RES[$1,$2]:-}
+	[ -n "${vals// /}" ] || return 1
+	printf '%s\n' $vals | sort -g | tail -n 1
+}
 # hb SUBJ METRIC: the median as a size
 hb() {
 	local v
@@ -828,7 +834,8 @@ goal_cache() {
 		m="cb"; what="cache_bytes"
 	fi
 	v=$(median "$subj" "${m}_up") || { echo "$1 \`--clone $2\`: n/a"; return; }
-	echo "$1 \`--clone $2\`: $what $(pair "$subj" "$m") (during cp / until uploaded)$([ "$how" = reflink ] && [ "$m" = all ] &&
+	echo "$1 \`--clone $2\`: $what $(pair "$subj" "$m") (during cp / until uploaded; largest run: $(human_bytes "$(
+		maxof "$subj" "${m}_up")"))$([ "$how" = reflink ] && [ "$m" = all ] &&
 		echo ", df used $(pair "$subj" df)") — $(ok_mark "$(below "$v" "$GOAL_BYTES")")"
 }
 
@@ -881,7 +888,7 @@ report_in() {
 	done
 	[ -n "$RCLONE" ] || echo "| both | rclone | — | — | — | — | — | — | — | not installed (\`command -v rclone\` found nothing): skipped |"
 	echo
-	echo "Goal check (medians):"
+	echo "Goal check (medians; a goal is met when the median is):"
 	echo "- peak cache growth under $(human_bytes "$GOAL_BYTES"):"
 	echo "  $(goal_cache ext4 guard); $(goal_cache ext4 auto)$([ -n "$BT" ] &&
 		echo "; $(goal_cache btrfs guard); $(goal_cache btrfs reflink); $(goal_cache btrfs auto)")"
