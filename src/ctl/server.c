@@ -598,7 +598,6 @@ static int clone_one(struct fs *fs, int src, const char *path,
 	const char *name = slash ? slash + 1 : path;
 	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
 	struct meta_entry parent, e;
-	bool stored = true;
 	struct stat st;
 	struct node *n;
 	int rc, acc;
@@ -632,7 +631,7 @@ static int clone_one(struct fs *fs, int src, const char *path,
 	if (rc)
 		return rc;
 	/* not stored where the policy allows; else in the kernel */
-	rc = clone_from_fd(fs, n, src, &st, &stored);
+	rc = clone_from_fd(fs, n, src, &st);
 	if (rc == -EOPNOTSUPP) {
 		rc = residency_admit_write(fs->res, (uint64_t)st.st_size);
 		if (!rc)

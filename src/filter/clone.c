@@ -148,11 +148,6 @@ static char *fd_path(int fd)
 	return xstrdup(path);
 }
 
-static int64_t ctime_of(const struct stat *st)
-{
-	return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
-}
-
 /* Whether a write of len at off can be a reflink of the source's same
  * range: block-aligned, or ending at the source's end. */
 static bool cloneable(uint64_t off, size_t len, uint64_t src_size)
@@ -161,7 +156,22 @@ static bool cloneable(uint64_t off, size_t len, uint64_t src_size)
 	       (len % CLONE_BLOCK == 0 || off + len == src_size);
 }
 
-/* A new backing for the copy into n from src (a descriptor of ours). */
+/* The policy a copy not stored gets on this mount: guard, inplace, or
+ * CLONE_OFF where copies must be stored. */
+static enum clone_mode backed_policy(const struct fs *fs)
+{
+	if (fs->clone_mode == CLONE_INPLACE)
+		return CLONE_INPLACE;
+	if ((fs->clone_mode == CLONE_GUARD || fs->clone_mode == CLONE_AUTO) &&
+	    fs->guard)
+		return CLONE_GUARD;
+	return CLONE_OFF;
+}
+
+/*
+ * A new backing of n by src (a descriptor of ours) under policy, guarded
+ * if the policy is guard; NULL if it cannot be had (the guard refused).
+ */
 static struct backing *new_backing(struct fs *fs, struct node *n, int src,
 				   const struct stat *st, pid_t writer,
 				   enum clone_mode policy)
@@ -178,10 +188,14 @@ static struct backing *new_backing(struct fs *fs, struct node *n, int src,
 	bk->source = fd_path(src);
 	bk->dev = st->st_dev;
 	bk->src_ino = st->st_ino;
-	bk->ctime_ns = ctime_of(st);
+	bk->ctime_ns = util_ts_ns(&st->st_ctim);
 	bk->policy = policy;
 	bk->ino = n->ino;
 	bk->writer = writer;
+	if (policy == CLONE_GUARD && guard_add(fs->guard, bk)) {
+		store_backing_put(bk);	/* which unmarks it */
+		return NULL;
+	}
 	return bk;
 }
 
@@ -213,21 +227,11 @@ static enum filter_verdict start_copy(struct filter *f, struct fop *op,
 		op->result = (int)op->size;
 		return FILTER_DONE;
 	}
-	if (!(mode == CLONE_INPLACE ||
-	      ((mode == CLONE_GUARD || mode == CLONE_AUTO) && fs->guard)) ||
-	    size < CLONE_BACKED_MIN)
+	if (backed_policy(fs) == CLONE_OFF || size < CLONE_BACKED_MIN)
 		return FILTER_PASS;
-	bk = new_backing(fs, n, src, st, op->pid, mode == CLONE_AUTO ?
-			 CLONE_GUARD : mode);
+	bk = new_backing(fs, n, src, st, op->pid, backed_policy(fs));
 	if (!bk)
 		return FILTER_PASS;
-	if (bk->policy == CLONE_GUARD) {
-		rc = guard_add(fs->guard, bk);
-		if (rc) {
-			store_backing_put(bk);
-			return FILTER_PASS;
-		}
-	}
 	hash_update(bk->hash, op->in, op->size);
 	store_node_back(fs->store, n, bk);
 	rc = store_node_ack(fs->store, n, op->size);
@@ -369,31 +373,26 @@ static int record(struct fs *fs, struct node *n, struct backing *bk,
 		  const struct file *file, bool backed);
 
 int clone_from_fd(struct fs *fs, struct node *n, int src,
-		  const struct stat *st, bool *stored)
+		  const struct stat *st)
 {
 	enum clone_mode mode = fs->clone_mode;
 	uint64_t size = (uint64_t)st->st_size;
 	struct backing *bk;
 	int rc;
 
-	*stored = true;
 	if ((mode == CLONE_REFLINK || mode == CLONE_AUTO || mode == CLONE_SPOOL ||
 	     mode == CLONE_OFF) && ioctl(n->fd, FICLONE, src) == 0) {
 		stats_add(&fs->stats, clone_avoided_bytes, size);
 		return 0;	/* a snapshot in shared blocks */
 	}
-	if (!(mode == CLONE_INPLACE ||
-	      ((mode == CLONE_GUARD || mode == CLONE_AUTO) && fs->guard)) ||
+	if (backed_policy(fs) == CLONE_OFF ||
 	    meta_pinned(fs->store->meta, n->ino))
 		return -EOPNOTSUPP;
-	bk = new_backing(fs, n, src, st, 0, mode == CLONE_AUTO ? CLONE_GUARD
-							       : mode);
+	/* guarded first, then hashed: what is hashed is what goes up */
+	bk = new_backing(fs, n, src, st, 0, backed_policy(fs));
 	if (!bk)
 		return -EOPNOTSUPP;
-	/* guarded first, then hashed: what is hashed is what goes up */
-	rc = bk->policy == CLONE_GUARD ? guard_add(fs->guard, bk) : 0;
-	if (!rc)
-		rc = hash_fd(bk->fd, size, -1, bk->digest);
+	rc = hash_fd(bk->fd, size, -1, bk->digest);
 	if (rc) {
 		store_backing_put(bk);
 		return -EOPNOTSUPP;
@@ -410,7 +409,6 @@ int clone_from_fd(struct fs *fs, struct node *n, int src,
 		return rc;
 	}
 	stats_add(&fs->stats, clone_avoided_bytes, size);
-	*stored = false;
 	return 0;
 }
 
@@ -634,7 +632,7 @@ static int restore_one(void *arg, uint64_t ino)
 			close(fd);
 		goto out;
 	}
-	if (ctime_of(&st) != c.ctime_ns) {
+	if (util_ts_ns(&st.st_ctim) != c.ctime_ns) {
 		/* touched while nobody guarded it: only the bytes can say */
 		unsigned char got[HASH_LEN];
 
@@ -652,26 +650,25 @@ static int restore_one(void *arg, uint64_t ino)
 		close(fd);
 		goto out;
 	}
-	bk = xcalloc(1, sizeof(*bk));
-	bk->refs = 1;
-	bk->fd = fd;
-	bk->len = c.size;
-	bk->hash = hash_new();
-	memcpy(bk->digest, c.hash, HASH_LEN);
-	bk->closed = true;
-	bk->source = xstrdup(c.source);
-	bk->dev = st.st_dev;
-	bk->src_ino = st.st_ino;
-	bk->ctime_ns = ctime_of(&st);
-	bk->policy = c.policy;
-	bk->ino = ino;
 	/* guarded again; the hash check before the upload tells whether
 	 * it changed while nobody guarded it */
-	if (c.policy == CLONE_GUARD && fs->guard &&
-	    guard_add(fs->guard, bk))
+	bk = c.policy == CLONE_GUARD && fs->guard ?
+		     new_backing(fs, n, fd, &st, 0, CLONE_GUARD) : NULL;
+	if (!bk && c.policy == CLONE_GUARD)
 		log_warn("inode %llu: the source %s of a copy cannot be "
 			 "guarded again; it is checked before its upload",
 			 (unsigned long long)ino, c.source);
+	if (!bk)
+		bk = new_backing(fs, n, fd, &st, 0, CLONE_INPLACE);
+	close(fd);	/* the backing has its own */
+	if (!bk) {
+		store_node_put(fs->store, n);
+		goto out;
+	}
+	bk->policy = c.policy;
+	bk->len = c.size;
+	memcpy(bk->digest, c.hash, HASH_LEN);
+	bk->closed = true;
 	store_node_back(fs->store, n, bk);
 	store_node_put(fs->store, n);
 	log_info("inode %llu: a copy of %s resumes its upload from the "

@@ -359,8 +359,7 @@ static int setattr_jop(struct fs *fs, struct fop *op)
 	if (op->to_set & STORE_SET_MTIME_NOW)
 		j->arg2 = util_now_ns();
 	else if (op->to_set & STORE_SET_MTIME)
-		j->arg2 = (int64_t)op->attr.st_mtim.tv_sec * 1000000000 +
-			  op->attr.st_mtim.tv_nsec;
+		j->arg2 = util_ts_ns(&op->attr.st_mtim);
 	else
 		j->arg2 = INT64_MIN;
 	op->jop = j;

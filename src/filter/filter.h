@@ -179,11 +179,10 @@ void guard_closed(struct guard *g, struct backing *bk);
 /*
  * Makes n, a new empty file, a copy of src (clonedrive cp): reflinked
  * into the cache where it can be, else backed by src (guard, inplace),
- * hashed now. -EOPNOTSUPP: the caller stores the bytes. *stored: whether
- * the cache holds them.
+ * hashed now. -EOPNOTSUPP: the caller stores the bytes.
  */
 int clone_from_fd(struct fs *fs, struct node *n, int src,
-		  const struct stat *st, bool *stored) CD_WUR;
+		  const struct stat *st) CD_WUR;
 /* Restores the copies that were waiting for their upload at the last
  * stop (clone.c), before the sync engine starts. */
 int clone_restore(struct fs *fs) CD_WUR;

@@ -315,8 +315,7 @@ static void local_attr(const struct stat *st, struct remote_attr *out)
 {
 	out->mode = st->st_mode;
 	out->size = (uint64_t)st->st_size;
-	out->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
-			st->st_mtim.tv_nsec;
+	out->mtime_ns = util_ts_ns(&st->st_mtim);
 	local_etag(st, out->etag);
 }
 

@@ -814,8 +814,7 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 	int rc;
 
 	if (to_set & STORE_SET_MTIME)
-		mtime = (int64_t)attr->st_mtim.tv_sec * 1000000000 +
-			attr->st_mtim.tv_nsec;
+		mtime = util_ts_ns(&attr->st_mtim);
 	if (to_set & STORE_SET_SIZE) {
 		rc = store_node_get(s, ino, &n);
 		if (rc)

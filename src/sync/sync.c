@@ -283,7 +283,7 @@ static int64_t ctime_ns_of(int fd)
 
 	if (fstat(fd, &st) < 0)
 		return -1;
-	return (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	return util_ts_ns(&st.st_ctim);
 }
 
 /* Uploads the content of op->ino to op->path. */

@@ -188,7 +188,7 @@ int64_t util_now_mono_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return util_ts_ns(&ts);
 }
 
 int64_t util_now_ns(void)
@@ -196,7 +196,7 @@ int64_t util_now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return util_ts_ns(&ts);
 }
 
 char *util_path_join(const char *a, const char *b)

@@ -39,6 +39,11 @@ int util_parse_duration_ms(const char *s, uint64_t *out) CD_WUR;
 /* Monotonic and wall clocks in ns. */
 int64_t util_now_mono_ns(void);
 int64_t util_now_ns(void);
+/* A timespec (st_mtim, st_ctim, a clock's) in ns. */
+static inline int64_t util_ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
 
 /* "a" + "/" + "b", leaving out the slash when a is "" (remote paths). */
 char *util_path_join(const char *a, const char *b);
