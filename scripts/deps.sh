@@ -11,7 +11,7 @@ pkgs=(
 	libfuse3-dev fuse3 libsqlite3-dev sqlite3
 	attr python3 strace util-linux e2fsprogs psmisc procps
 	clang libclang-rt-14-dev
-	libssl-dev btrfs-progs xfsprogs rsync
+	libxxhash-dev btrfs-progs xfsprogs rsync
 )
 
 if ! command -v dpkg >/dev/null 2>&1; then

@@ -12,8 +12,8 @@
  * never one of its own mount from inside a request). A source whose
  * first bytes are the written ones makes the handle a candidate. Every
  * later write must follow the previous one and equal the source's bytes
- * at the same offset, compared byte for byte and hashed (SHA-256) as
- * they go; at the last close, a candidate whose size is the source's is
+ * at the same offset, compared byte for byte and hashed (XXH3-128 under
+ * a random key, util/hash.h) as they go; at the last close, a candidate whose size is the source's is
  * a copy, and its upload is queued.
  *
  * Keeping its bytes (--clone):
@@ -392,7 +392,7 @@ int clone_from_fd(struct fs *fs, struct node *n, int src,
 	bk = new_backing(fs, n, src, st, 0, backed_policy(fs));
 	if (!bk)
 		return -EOPNOTSUPP;
-	rc = hash_fd(bk->fd, size, -1, bk->digest);
+	rc = hash_fd(bk->fd, size, -1, NULL, bk->digest);
 	if (rc) {
 		store_backing_put(bk);
 		return -EOPNOTSUPP;
@@ -618,8 +618,21 @@ static int restore_one(void *arg, uint64_t ino)
 	}
 	meta_entry_release(&e);
 	rc = 0;
-	if (!c.backed)
-		goto out;	/* the cache has the bytes */
+	if (!c.backed) {
+		/* the cache has the bytes; a row of an older version gets
+		 * their hash now */
+		if (!c.hash_known && !store_node_get(fs->store, ino, &n)) {
+			if (hash_fd(n->fd, c.size, -1, NULL, c.hash) == 0 &&
+			    meta_clone_put(fs->store->meta, &c) == 0)
+				c.hash_known = true;
+			store_node_put(fs->store, n);
+		}
+		if (!c.hash_known)
+			log_warn("inode %llu: the copy of %s cannot be "
+				 "checked; it will be in error",
+				 (unsigned long long)ino, c.source);
+		goto out;
+	}
 	/* the path the daemon itself recorded, and only the very file the
 	 * writer had open: same device and inode */
 	fd = open(c.source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -632,11 +645,24 @@ static int restore_one(void *arg, uint64_t ino)
 			close(fd);
 		goto out;
 	}
+	if (!c.hash_known && util_ts_ns(&st.st_ctim) == c.ctime_ns &&
+	    hash_fd(fd, c.size, -1, NULL, c.hash) == 0) {
+		/* a row of an older version, under another hash: the source
+		 * is untouched since, so its bytes are the ones written */
+		c.hash_known = meta_clone_put(fs->store->meta, &c) == 0;
+	}
+	if (!c.hash_known) {
+		log_error("inode %llu: the source %s of a copy waiting for its "
+			  "upload cannot be checked; the copy will be in error",
+			  (unsigned long long)ino, c.source);
+		close(fd);
+		goto out;
+	}
 	if (util_ts_ns(&st.st_ctim) != c.ctime_ns) {
 		/* touched while nobody guarded it: only the bytes can say */
 		unsigned char got[HASH_LEN];
 
-		if (hash_fd(fd, c.size, -1, got) ||
+		if (hash_fd(fd, c.size, -1, c.hash, got) ||
 		    memcmp(got, c.hash, HASH_LEN) != 0) {
 			log_error("inode %llu: the source %s of a copy waiting "
 				  "for its upload was changed while clonedrive "

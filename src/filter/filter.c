@@ -182,6 +182,7 @@ static void exec_release(struct fs *fs, struct fop *op)
 	if (file->writer)
 		n->writers--;
 	pthread_mutex_unlock(&n->lock);
+	store_node_closed(fs->store, n);
 	op->result = 0;
 }
 

@@ -1374,7 +1374,9 @@ int meta_clone_get(struct meta *m, uint64_t ino, struct meta_clone *c)
 		c->dev = (uint64_t)sqlite3_column_int64(s, 1);
 		c->src_ino = (uint64_t)sqlite3_column_int64(s, 2);
 		c->size = (uint64_t)sqlite3_column_int64(s, 3);
-		if (h && sqlite3_column_bytes(s, 4) == (int)sizeof(c->hash))
+		c->hash_known = h && sqlite3_column_bytes(s, 4) ==
+					     (int)sizeof(c->hash);
+		if (c->hash_known)
 			memcpy(c->hash, h, sizeof(c->hash));
 		c->policy = sqlite3_column_int(s, 5);
 		c->backed = sqlite3_column_int(s, 6) != 0;

@@ -18,6 +18,7 @@
 #include "common.h"
 
 #include "remote/remote.h"
+#include "util/hash.h"
 
 #define META_ROOT_INO 1
 #define META_NAME_MAX 255
@@ -189,9 +190,9 @@ int meta_xattr_remove(struct meta *m, uint64_t ino, const char *name) CD_WUR;
 /*
  * Copies of local files made by the clone filter, until uploaded: the
  * source's path (for messages and to find it again after a restart) and
- * identity, the size and SHA-256 of the bytes the program wrote, the
- * policy, and whether the bytes are in the source only (backed) or in
- * the cache too.
+ * identity, the size and hash (util/hash.h) of the bytes the program
+ * wrote, the policy, and whether the bytes are in the source only
+ * (backed) or in the cache too.
  */
 struct meta_clone {
 	uint64_t ino;
@@ -199,7 +200,9 @@ struct meta_clone {
 	uint64_t dev;			/* the source's st_dev, st_ino */
 	uint64_t src_ino;
 	uint64_t size;
-	unsigned char hash[32];
+	unsigned char hash[HASH_LEN];
+	bool hash_known;		/* false: a row of an older version,
+					   under another hash */
 	int policy;			/* enum clone_mode */
 	bool backed;
 	int64_t ctime_ns;		/* the source's ctime when checked */

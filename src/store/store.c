@@ -659,6 +659,69 @@ static void drop_cache_file(void *arg, uint64_t ino)
  * Removes the entry e inside the caller's transaction, under nodes_lock:
  * an open file becomes an orphan, deleted at its last close.
  */
+static struct backing *detach(struct node *n);
+
+/*
+ * A copy whose last name is gone and that no handle has open can never be
+ * read again: its source is let go (unguarded, closed) and its record
+ * dropped, rather than kept until an upload that will not happen. With a
+ * handle open, the last close does it (store_node_closed).
+ */
+static void drop_orphan_backing(struct store *s, struct node *n)
+{
+	struct meta_entry e;
+	struct backing *bk;
+	bool orphan, rec;
+	int rc;
+
+	pthread_mutex_lock(&n->lock);
+	bk = n->bk;
+	rec = n->clone_rec;
+	pthread_mutex_unlock(&n->lock);
+	if (!bk && !rec)
+		return;
+	rc = meta_get(s->meta, n->ino, &e);
+	orphan = rc == -ENOENT || (rc == 0 && e.parent == 0);
+	if (rc == 0)
+		meta_entry_release(&e);
+	if (!orphan)
+		return;
+	pthread_mutex_lock(&n->lock);
+	if (n->openers > 0) {
+		pthread_mutex_unlock(&n->lock);
+		return;
+	}
+	bk = detach(n);
+	rec = n->clone_rec;
+	n->clone_rec = false;
+	pthread_mutex_unlock(&n->lock);
+	if (rec && meta_clone_delete(s->meta, n->ino))
+		log_warn("inode %llu: cannot forget the copy record of a "
+			 "deleted file", (unsigned long long)n->ino);
+	if (bk) {
+		log_debug("inode %llu: deleted before its upload; its source "
+			  "%s is let go", (unsigned long long)n->ino,
+			  bk->source);
+		store_backing_put(bk);
+		store_node_put(s, n);	/* the backing's reference */
+	}
+}
+
+static void let_go_orphan(struct store *s, uint64_t ino)
+{
+	struct node *n = store_node_find(s, ino);
+
+	if (!n)
+		return;
+	drop_orphan_backing(s, n);
+	store_node_put(s, n);
+}
+
+void store_node_closed(struct store *s, struct node *n)
+{
+	drop_orphan_backing(s, n);
+}
+
 static int remove_entry(struct store *s, const struct meta_entry *e)
 {
 	if (S_ISREG(e->mode) && lookup_node(s, e->ino))
@@ -670,6 +733,7 @@ int store_remove(struct store *s, uint64_t parent, const char *name,
 		 bool dir, const struct jop *jop)
 {
 	struct meta_entry e;
+	uint64_t gone = 0;
 	int rc;
 
 	pthread_mutex_lock(&s->nodes_lock);
@@ -679,6 +743,8 @@ int store_remove(struct store *s, uint64_t parent, const char *name,
 	rc = meta_lookup(s->meta, parent, name, &e);
 	if (rc)
 		goto out_rollback;
+	if (S_ISREG(e.mode))
+		gone = e.ino;
 	if (dir && !S_ISDIR(e.mode))
 		rc = -ENOTDIR;
 	else if (!dir && S_ISDIR(e.mode))
@@ -696,8 +762,11 @@ int store_remove(struct store *s, uint64_t parent, const char *name,
 	goto out_unlock;
 out_rollback:
 	meta_rollback(s->meta);
+	gone = 0;
 out_unlock:
 	pthread_mutex_unlock(&s->nodes_lock);
+	if (gone)
+		let_go_orphan(s, gone);
 	return rc;
 }
 
@@ -706,6 +775,7 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 		 const struct jop *jop)
 {
 	struct meta_entry src, dst;
+	uint64_t gone = 0;
 	int rc;
 
 	if (flags & ~RENAME_NOREPLACE)
@@ -730,6 +800,8 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 		else if (S_ISDIR(dst.mode) &&
 			 meta_has_children(s->meta, dst.ino) > 0)
 			rc = -ENOTEMPTY;
+		if (!rc && S_ISREG(dst.mode))
+			gone = dst.ino;
 		if (!rc)
 			rc = remove_entry(s, &dst);
 		meta_entry_release(&dst);
@@ -751,8 +823,11 @@ out_rollback:
 	meta_rollback(s->meta);
 	if (rc == 1)
 		rc = 0;
+	gone = 0;
 out_unlock:
 	pthread_mutex_unlock(&s->nodes_lock);
+	if (gone)
+		let_go_orphan(s, gone);
 	return rc;
 }
 
@@ -1086,11 +1161,11 @@ int store_node_materialize(struct store *s, struct node *n, int fd)
 	}
 	/* under the lock, so no read of the file sees a half-copied range
 	 * (they read the source until the backing is gone) */
-	rc = hash_fd(fd >= 0 ? fd : bk->fd, bk->len, n->fd, got);
 	if (bk->closed)
 		memcpy(want, bk->digest, HASH_LEN);
 	else
 		hash_peek(bk->hash, want);
+	rc = hash_fd(fd >= 0 ? fd : bk->fd, bk->len, n->fd, want, got);
 	if (!rc && memcmp(want, got, HASH_LEN) != 0)
 		rc = -EILSEQ;
 	if (!rc && fdatasync(n->fd) < 0)

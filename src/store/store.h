@@ -37,7 +37,7 @@ struct backing {
 	int fd;				/* the source, read-only; owned */
 	uint64_t len;			/* bytes acknowledged */
 	struct hash *hash;		/* of those bytes, as written */
-	unsigned char digest[32];	/* of all of them, once closed */
+	unsigned char digest[HASH_LEN];	/* of all of them, once closed */
 	bool closed;			/* the writer is done: a whole copy */
 	bool materialized;		/* no longer the node's */
 	char *source;			/* the source's path, for messages */
@@ -213,6 +213,9 @@ void store_node_back(struct store *s, struct node *n, struct backing *bk);
 int store_node_ack(struct store *s, struct node *n, size_t len) CD_WUR;
 int store_node_materialize(struct store *s, struct node *n, int fd) CD_WUR;
 void store_node_unback(struct store *s, struct node *n);
+/* After a handle's close: a deleted copy no handle has open lets its
+ * source go (removing or renaming over one does the same at once). */
+void store_node_closed(struct store *s, struct node *n);
 /* The backing of n with a reference for the caller, or NULL. */
 struct backing *store_backing_get(struct node *n);
 void store_backing_put(struct backing *bk);

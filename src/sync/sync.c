@@ -259,7 +259,7 @@ static int check_copy(struct sync *y, struct node *n, const char *path,
 	} else if (size != c->size) {
 		why = "does not have the size that was written";
 	} else {
-		rc = hash_fd(bk ? bk->fd : n->fd, size, -1, got);
+		rc = hash_fd(bk ? bk->fd : n->fd, size, -1, c->hash, got);
 		if (bk && backing_ended(bk))
 			return -EAGAIN;	/* stored meanwhile: from there */
 		if (rc == -ENODATA || (!rc && memcmp(got, c->hash, HASH_LEN)))

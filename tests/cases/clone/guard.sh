@@ -8,7 +8,7 @@
 # copied into the cache, and the remote still gets what was written. A
 # copy that stops matching goes on as ordinary bytes; a program that
 # writes a file's bytes without having it open makes no clone; rsync's
-# copies are right.
+# copies are right. A copy deleted before its upload lets its source go.
 . "$(dirname "$0")/../../lib.sh"
 need_root
 
@@ -42,6 +42,17 @@ snaps=$(stat_of "$M" guard_snapshots)
 timeout 20 cmp "$M/dd.bin" "$T/ref/s3" || die "the copy reads wrong (or hung)"
 assert_eq "$(stat_of "$M" guard_snapshots)" "$snaps" "snapshots from our own reads"
 assert_le "$(cache_bytes)" $((32 * 1024)) "cache bytes after reading a copy"
+
+step "a copy deleted or renamed over before its upload lets its source go"
+random_file "$T/src/s7" $((4 * MiB))
+random_file "$T/src/s8" $((4 * MiB))
+cp "$T/src/s7" "$M/gone.bin"
+rm "$M/gone.bin"
+cp "$T/src/s8" "$M/replaced.bin"
+cat "$T/ref/s1" | cat >"$M/other.tmp"	# through a pipe: stored, no source
+mv "$M/other.tmp" "$M/replaced.bin"
+cat "$T/src/s7" "$T/src/s8" >/dev/null
+assert_eq "$(stat_of "$M" guard_snapshots)" "$snaps" "snapshots of sources let go"
 
 step "another process writes a source before its upload: the copy keeps what was written"
 cp "$T/src/s5" "$M/guarded.bin"
