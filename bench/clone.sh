@@ -10,6 +10,11 @@
 # file system's used bytes, sampled every ~50 ms) while copying and until the
 # copy is uploaded, the bytes at the remote, and the time until uploaded.
 # rclone mount --vfs-cache-mode full is a row too, if rclone is installed.
+# Beside native cp, on each file system: cp --reflink=never (a read()/write()
+# copy), and the same cp into two of libfuse's own examples, built at run time
+# from /usr/share/doc/libfuse3-dev/examples: null (discards the bytes: what any
+# FUSE mount costs) and passthrough_ll (keeps them in a dir on that file system);
+# each clonedrive row is also given as a ratio to null's time.
 #
 # Copies inside the mount. A whole-file copy_file_range of a file in sync
 # becomes a copy made by the remote itself (a server copy; the destination is a
@@ -95,6 +100,38 @@ CD_EXE=clonedrive
 CD_SHA=$(sha256sum "$CD_BIN" | cut -c1-12)
 log "clonedrive: $CD_SRC (sha256 $CD_SHA...), run from a copy in the work dir"
 
+# ---------------------------------------------------------------- libfuse examples
+# the FUSE anchors: libfuse's own example file systems null (discards what is
+# written) and passthrough_ll (stores it in a dir), built here from the source
+# Debian's libfuse3-dev ships (not part of the project); a row is skipped, with
+# the reason in the report, if its source is missing or does not build
+FUSE_EX_DIR=/usr/share/doc/libfuse3-dev/examples
+FUSE_V=$(pkg-config --modversion fuse3 2>/dev/null)
+declare -A FX=()        # FX[name] = the built binary
+declare -A FX_WHY=()    # FX_WHY[name] = why it is not there
+build_example() {
+	local name=$1 src=$FUSE_EX_DIR/$1.c flags
+	if [ ! -r "$src" ]; then
+		FX_WHY[$name]="\`$src\` not found (install libfuse3-dev)"; return 1
+	fi
+	command -v gcc >/dev/null || { FX_WHY[$name]="no gcc to build \`$src\`"; return 1; }
+	flags=$(pkg-config --cflags --libs fuse3 2>/dev/null) || {
+		FX_WHY[$name]="\`pkg-config fuse3\` failed: cannot build \`$src\`"; return 1; }
+	# shellcheck disable=SC2086 # pkg-config's flags are words
+	if ! gcc -O2 -o "$WORK/bin/fuse-$name" "$src" $flags >"$WORK/log/build-$name.log" 2>&1; then
+		FX_WHY[$name]="\`$src\` does not build: $(grep -m 1 -i error "$WORK/log/build-$name.log" | head -c 200)"
+		return 1
+	fi
+	FX[$name]=$WORK/bin/fuse-$name
+	log "libfuse example $name: built from $src"
+}
+for x in null passthrough_ll; do
+	build_example "$x" || log "libfuse example $x: ${FX_WHY[$x]}: its rows are skipped"
+done
+command -v strace >/dev/null || apt_install strace
+STRACE=$(command -v strace || true)
+[ -n "$STRACE" ] || log "no strace: what each native cp does is not traced"
+
 # ---------------------------------------------------------------- data
 # one random file, made once; every run removes the copies it made, so each
 # run starts with the same remote: just 'big'
@@ -107,6 +144,9 @@ sync
 EXT4=$WORK/ext4                   # a plain dir on the work dir's own disk
 mkdir -p "$EXT4/src" "$EXT4/cache"
 cp --reflink=never -- "$REMOTE/big" "$EXT4/src/big" || { echo "cannot copy the source" >&2; exit 1; }
+# a small file for the straces of what cp does (PROBE_MB MiB, outside any timing)
+PROBE_MB=16
+head -c "$((PROBE_MB * 1048576))" "$REMOTE/big" >"$EXT4/src/small" || { echo "cannot make the probe file" >&2; exit 1; }
 
 # btrfs: an image file in the work dir, loop-mounted; BT_ALLOC is its sysfs
 # directory of data space figures (bytes reserved for writes not yet allocated)
@@ -131,6 +171,7 @@ setup_btrfs() {
 	fi
 	mkdir -p "$BT/src" "$BT/cache"
 	cp --reflink=never -- "$REMOTE/big" "$BT/src/big" || return 1
+	cp --reflink=never -- "$EXT4/src/small" "$BT/src/small" || return 1
 	timeout 300 sync
 }
 if ! setup_btrfs; then
@@ -657,6 +698,114 @@ run_in_rclone() {
 	rm -rf --one-file-system "$remote" "$cache"
 }
 
+# cp_how SRC DST [CP OPTIONS...]: what cp does to copy SRC to DST, from an
+# strace of it (copy_file_range, ioctl and write calls, in order, repeats
+# counted), e.g. "FICLONE → EXDEV, copy_file_range → EXDEV, write() of 128 KiB ×128"
+cp_how() {
+	local src=$1 dst=$2 t=$WORK/tmp/strace.txt
+	shift 2
+	[ -n "$STRACE" ] || { echo "not traced (no strace)"; return; }
+	if ! timeout -k 10 120 "$STRACE" -o "$t" -e trace=copy_file_range,ioctl,write \
+		cp "$@" -- "$src" "$dst" </dev/null >/dev/null 2>&1; then
+		echo "not traced (cp under strace failed)"
+		return
+	fi
+	awk '
+	function kib(b) { return (b % 1024) ? b " B" : b / 1024 " KiB" }
+	function ev(s) {
+		if (s == last) { n++; return }
+		put(); last = s; n = 1
+	}
+	function put() { if (last != "") out = out (out == "" ? "" : ", ") last (n > 1 ? " ×" n : "") }
+	# the result: a byte count, or the errno name
+	{ r = $0; sub(/.*\) += /, "", r); err = ""; if (r ~ /^-1 /) { err = r; sub(/^-1 /, "", err); sub(/ .*/, "", err) } }
+	/^ioctl\(/ && /FICLONE/ { ev(err == "" ? "FICLONE (a reflink)" : "FICLONE → " err); next }
+	/^ioctl\(/ { nm = $0; sub(/^ioctl\([0-9]+, /, "", nm); sub(/[ ,].*/, "", nm); ev("ioctl " nm (err == "" ? "" : " → " err)); next }
+	/^copy_file_range\(/ { ev(err == "" ? "copy_file_range" : "copy_file_range → " err); next }
+	/^write\([3-9]/ || /^write\([1-9][0-9]/ {
+		if (err != "") { ev("write() → " err); next }
+		ev("write() of " kib(r + 0))
+	}
+	END { put(); print (out == "" ? "nothing traced" : out) }' "$t"
+}
+
+# fuse_ex_mount MNT LOG BIN ARGS...: a libfuse example mounted on MNT, in the
+# foreground (-f) but in the background here, so that its pid (FX_PID) is ours
+# to stop; its output to LOG. Status 0 once MNT is mounted.
+FX_PID=""
+fuse_ex_mount() {
+	local mnt=$1 lg=$2 bin=$3 i
+	shift 3
+	ACTIVE_MOUNTS+=("$mnt")
+	"$bin" -f "$@" "$mnt" </dev/null >"$lg" 2>&1 9>&- &
+	FX_PID=$!
+	STARTED+=("$FX_PID:$(basename "$bin")")
+	for ((i = 0; i < MOUNT_TIMEOUT * 10; i++)); do
+		is_mounted "$mnt" && return 0
+		# a process that exited (a zombie) has no exe link; before its exec
+		# the child still runs this shell's binary
+		readlink "/proc/$FX_PID/exe" >/dev/null 2>&1 || break
+		sleep 0.1
+	done
+	is_mounted "$mnt"
+}
+# fuse_ex_unmount NAME MNT BIN: unmount it (fusermount3 -u) and wait for the example to exit
+fuse_ex_unmount() {
+	unmount_with "$1" "$2" timeout 60 fusermount3 -u "$2"
+	stop_pid "$FX_PID" "$(basename "$3")" "$EXIT_TIMEOUT"
+	wait "$FX_PID" 2>/dev/null
+}
+
+# run_in_null FS RUN: cp of the source into libfuse's null example, a fresh
+# mount per run on a regular file: every write is a FUSE request that the
+# daemon answers without doing anything with the bytes (the FUSE floor)
+run_in_null() {
+	local fs=$1 run=$2 subj=$1.null base mnt=$WORK/mnt/null.$1 lg
+	base=$(fs_base "$fs")
+	lg=$WORK/log/null.$fs.$run.log
+	log "run $run/$RUNS: $fs, cp into libfuse's null example"
+	: >"$mnt"
+	if ! fuse_ex_mount "$mnt" "$lg" "${FX[null]}"; then
+		fail "$subj: the null example did not mount on a file (run $run): $(tail -n 3 "$lg" | tr '\n' ' ')"
+	else
+		drop_caches
+		timed "$subj" secs cp -- "$base/src/big" "$mnt"
+		[ "$run" = 1 ] && PROBE[$subj]=$(cp_how "$base/src/small" "$mnt")
+	fi
+	fuse_ex_unmount null "$mnt" "${FX[null]}"
+	rm -f "$mnt"
+}
+
+# run_in_pll FS RUN: cp of the source into libfuse's passthrough_ll example,
+# a fresh mount per run of a fresh dir on FS (it cannot remove files: the dir
+# goes after the unmount); the copy is checked against the source in run 1
+run_in_pll() {
+	local fs=$1 run=$2 subj=$1.pll base mnt=$WORK/mnt/pll dir lg size ok=0
+	base=$(fs_base "$fs")
+	dir=$base/pll.$run
+	lg=$WORK/log/pll.$fs.$run.log
+	log "run $run/$RUNS: $fs, cp into libfuse's passthrough_ll example"
+	rm -rf --one-file-system "$dir"
+	mkdir -p "$dir" "$mnt"
+	if ! fuse_ex_mount "$mnt" "$lg" "${FX[passthrough_ll]}" -o "source=$dir"; then
+		fail "$subj: the passthrough_ll example did not mount (run $run): $(tail -n 3 "$lg" | tr '\n' ' ')"
+	else
+		drop_caches
+		timed "$subj" secs cp -- "$base/src/big" "$mnt/big" && ok=1
+	fi
+	fuse_ex_unmount passthrough_ll "$mnt" "${FX[passthrough_ll]}"
+	if [ "$ok" = 1 ]; then
+		size=$(stat -c %s -- "$dir/big" 2>/dev/null)
+		add "$subj" rsize "$size"
+		if [ "$size" != "$FILE_BYTES" ]; then
+			fail "$subj: the copy has ${size:-no} bytes (run $run), expected $FILE_BYTES"
+		elif [ "$run" = 1 ] && same "$subj" "$dir/big" "$base/src/big"; then
+			RES["$subj,cmp"]=ok
+		fi
+	fi
+	rm -rf --one-file-system "$dir"
+}
+
 # 5. copies inside the mount with the remote dir on btrfs: the server copy is
 # a reflink there. The remote's 'big' is a reflink of the btrfs source.
 run_server_btrfs() {
@@ -709,6 +858,20 @@ run_server_btrfs() {
 	rm -rf --one-file-system "$remote"
 }
 
+# what each native cp does, traced once per file system (outside any timing);
+# PROBE[FS.null] is traced in the null example's first run
+declare -A PROBE=()
+for fs in ext4 btrfs; do
+	[ "$fs" = btrfs ] && [ -z "$BT" ] && continue
+	base=$(fs_base "$fs")
+	mkdir -p "$base/probe"
+	PROBE[$fs.native]=$(cp_how "$base/src/small" "$base/probe/small")
+	rm -f "$base/probe/small"
+	PROBE[$fs.bytes]=$(cp_how "$base/src/small" "$base/probe/small" --reflink=never)
+	rm -rf --one-file-system "$base/probe"
+	log "$fs: native cp: ${PROBE[$fs.native]}; cp --reflink=never: ${PROBE[$fs.bytes]}"
+done
+
 # runs are interleaved across subjects so that machine noise spreads evenly
 for ((run = 1; run <= RUNS; run++)); do
 	run_native "$run"
@@ -717,6 +880,8 @@ for ((run = 1; run <= RUNS; run++)); do
 		[ "$fs" = btrfs ] && [ -z "$BT" ] && continue
 		run_in_native "$fs" "$run" "$fs.native"
 		run_in_native "$fs" "$run" "$fs.bytes" --reflink=never
+		[ -n "${FX[null]:-}" ] && run_in_null "$fs" "$run"
+		[ -n "${FX[passthrough_ll]:-}" ] && run_in_pll "$fs" "$run"
 		modes=IN_MODES_$fs
 		for mode in ${!modes}; do
 			run_in "$fs" "$mode" "$run"
@@ -756,6 +921,12 @@ over() {
 	a=$(median "$1" "${3:-secs}") || { echo "n/a"; return; }
 	b=$(median "$2" "${3:-secs}") || { echo "n/a"; return; }
 	awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+# xr A_SUBJ B_SUBJ: over A B as "N.NNx", or n/a
+xr() {
+	local r
+	r=$(over "$1" "$2")
+	if [ "$r" = n/a ]; then echo n/a; else echo "${r}x"; fi
 }
 # maxof SUBJ METRIC: the largest of the runs' values, or fail if there are none
 maxof() {
@@ -802,14 +973,30 @@ in_row() {
 	[ "$fs" = btrfs ] && live=$(pair "$subj" all)
 	at=$(same_or_runs "$subj" rsize)
 	[ "${RES[$subj,cmp]:-}" = ok ] && at+=" (= source, cmp)"
-	echo "| $fs | $3 | $(val "$subj" secs "%.3f") | $(over "$subj" "$fs.native") | $(pair "$subj" cb) | $(pair "$subj" df) | $live | $at | $(val "$subj" total "%.3f") | $4 |"
+	echo "| $fs | $3 | $(val "$subj" secs "%.3f") | $(over "$subj" "$fs.native") | $(over "$subj" "$fs.null") | $(pair "$subj" cb) | $(pair "$subj" df) | $live | $at | $(val "$subj" total "%.3f") | $4 |"
 }
 # native_row FS SUBJ LABEL NOTES
 native_row() {
 	local at
 	at=$(same_or_runs "$2" rsize)
 	[ "${RES[$2,cmp]:-}" = ok ] && at+=" (= source, cmp)"
-	echo "| $1 | $3 | $(val "$2" secs "%.3f") | $(over "$2" "$1.native") | — | — | — | $at | — | $4 |"
+	echo "| $1 | $3 | $(val "$2" secs "%.3f") | $(over "$2" "$1.native") | $(over "$2" "$1.null") | — | — | — | $at | — | $4 |"
+}
+# fuse_rows FS: the rows of the libfuse examples (or why they are missing)
+fuse_rows() {
+	local fs=$1 at
+	if [ -n "${FX[null]:-}" ]; then
+		echo "| $fs | FUSE null (libfuse example) | $(val "$fs.null" secs "%.3f") | $(over "$fs.null" "$fs.native") | $(over "$fs.null" "$fs.null") | — | — | — | — (discarded) | — | the FUSE floor: \`cp SRC F\` into libfuse's null example mounted on a file F, which answers each write without touching the bytes; $(xr "$fs.null" "$fs.bytes") the byte copy; strace of the same cp of a $PROBE_MB MiB file: ${PROBE[$fs.null]:-n/a} |"
+	else
+		echo "| $fs | FUSE null (libfuse example) | n/a | n/a | n/a | — | — | — | — | — | skipped: ${FX_WHY[null]} |"
+	fi
+	if [ -n "${FX[passthrough_ll]:-}" ]; then
+		at=$(same_or_runs "$fs.pll" rsize)
+		[ "${RES[$fs.pll,cmp]:-}" = ok ] && at+=" (= source, cmp)"
+		echo "| $fs | FUSE passthrough_ll (libfuse example) | $(val "$fs.pll" secs "%.3f") | $(over "$fs.pll" "$fs.native") | $(over "$fs.pll" "$fs.null") | — | — | — | $at | — | a FUSE file system that keeps the bytes: libfuse's passthrough_ll example, \`-o source=DIR\`, DIR on $fs (a fresh dir and mount per run); $(xr "$fs.pll" "$fs.bytes") the byte copy |"
+	else
+		echo "| $fs | FUSE passthrough_ll (libfuse example) | n/a | n/a | n/a | — | — | — | — | — | skipped: ${FX_WHY[passthrough_ll]} |"
+	fi
 }
 # cd_notes FS MODE: the counters of a clonedrive row
 cd_notes() {
@@ -853,6 +1040,8 @@ report_header() {
 	echo "- clonedrive: $CD_V; $CP_V; rclone: ${RCLONE_V:-not installed}"
 	echo "- ext4: the work dir's own disk ($(findmnt -n -o FSTYPE -T "$WORK" 2>/dev/null)); btrfs: a $BTRFS_SIZE image file in the work dir"
 	echo "  (\`truncate\`, \`mkfs.btrfs -q\`, \`mount -o loop\`). Source, plain dir, remote dir and cache dir of a row are all on its file system."
+	echo "- FUSE anchors: libfuse's examples null and passthrough_ll (fuse3 ${FUSE_V:-?}), built at run time with \`gcc -O2\` from"
+	echo "  \`$FUSE_EX_DIR\`, run with default options (\`-f\`, in the background) and unmounted with \`fusermount3 -u\`."
 	echo
 	echo "Goals:"
 	echo "- peak cache growth under 1% of the file size ($(human_bytes "$GOAL_BYTES")) for \`--clone reflink\` and \`--clone guard\`;"
@@ -865,19 +1054,20 @@ report_in() {
 	echo
 	echo "### Copies into the drive from outside: \`cp SRC MNT/big\`"
 	echo
-	echo "| fs | subject | cp (s) | cp / native cp | peak cache_bytes growth: during cp / until uploaded | peak df used growth: during cp / until uploaded | peak btrfs data space growth: during cp / until uploaded | bytes at the remote | cp start → uploaded (s) | notes |"
-	echo "|---|---|---:|---:|---|---|---|---|---:|---|"
+	echo "| fs | subject | cp (s) | cp / native cp | cp / FUSE null cp | peak cache_bytes growth: during cp / until uploaded | peak df used growth: during cp / until uploaded | peak btrfs data space growth: during cp / until uploaded | bytes at the remote | cp start → uploaded (s) | notes |"
+	echo "|---|---|---:|---:|---:|---|---|---|---|---:|---|"
 	for fs in ext4 btrfs; do
 		if [ "$fs" = btrfs ] && [ -z "$BT" ]; then
-			echo "| btrfs | (all) | n/a | n/a | n/a | n/a | n/a | n/a | n/a | the btrfs image could not be set up |"
+			echo "| btrfs | (all) | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | the btrfs image could not be set up |"
 			continue
 		fi
 		if [ "$fs" = ext4 ]; then
-			native_row ext4 ext4.native "native \`cp\`" "anchor: to a plain dir; coreutils copies with copy_file_range (in the kernel, no bytes through user space)"
+			native_row ext4 ext4.native "native \`cp\`" "anchor: to a plain dir; coreutils copies with copy_file_range where it can (in the kernel, no bytes through user space); strace of the same cp of a $PROBE_MB MiB file: ${PROBE[ext4.native]:-n/a}"
 		else
-			native_row btrfs btrfs.native "native \`cp\`" "anchor: to a plain dir; coreutils reflinks it (\`--reflink=auto\` is its default)"
+			native_row btrfs btrfs.native "native \`cp\`" "anchor: to a plain dir; coreutils reflinks it where it can (\`--reflink=auto\` is its default); strace of the same cp of a $PROBE_MB MiB file: ${PROBE[btrfs.native]:-n/a}"
 		fi
-		native_row "$fs" "$fs.bytes" "native \`cp --reflink=never\`" "the byte copy (read and write, as cp must do into any FUSE mount), for comparison"
+		native_row "$fs" "$fs.bytes" "native \`cp --reflink=never\`" "the byte copy: to a plain dir, in user space (read() and write(), as cp must do into any FUSE mount), for comparison; strace of the same cp of a $PROBE_MB MiB file: ${PROBE[$fs.bytes]:-n/a}"
+		fuse_rows "$fs"
 		modes=IN_MODES_$fs
 		for mode in ${!modes}; do
 			in_row "$fs" "$fs.$mode" "clonedrive \`--clone $mode\`" "$(cd_notes "$fs" "$mode")"
@@ -886,7 +1076,7 @@ report_in() {
 			in_row "$fs" "$fs.rclone" "rclone \`--vfs-cache-mode full\`" "cache = \`du -sB1\` of its cache dir; \`--vfs-write-back 0s\`; $(over "$fs.rclone" "$fs.bytes")x the byte copy"
 		fi
 	done
-	[ -n "$RCLONE" ] || echo "| both | rclone | — | — | — | — | — | — | — | not installed (\`command -v rclone\` found nothing): skipped |"
+	[ -n "$RCLONE" ] || echo "| both | rclone | — | — | — | — | — | — | — | — | not installed (\`command -v rclone\` found nothing): skipped |"
 	echo
 	echo "Goal check (medians; a goal is met when the median is):"
 	echo "- peak cache growth under $(human_bytes "$GOAL_BYTES"):"
@@ -899,15 +1089,40 @@ report_in() {
 		for mode in ${!modes}; do
 			subj=$fs.$mode
 			x=$(over "$subj" "$fs.native")
-			line+="${line:+; }$fs \`$mode\` ${x}x"
+			line+="${line:+; }$fs \`$mode\` ${x}x native cp"
 			[ "$(below "$x" 1.5000001)" = 1 ] || line+=" (not met)"
-			line+=" ($(over "$subj" "$fs.bytes")x the byte copy)"
+			line+=", $(xr "$subj" "$fs.null") FUSE null ($(xr "$subj" "$fs.bytes") the byte copy)"
 		done
 	done
 	echo "- cp within 1.5x native cp: $line"
+	line=""
+	for fs in ext4 btrfs; do
+		[ "$fs" = btrfs ] && [ -z "$BT" ] && continue
+		x=$(over "$fs.null" "$fs.native")
+		if [ -z "${FX[null]:-}" ]; then
+			line+="${line:+; }$fs: FUSE null skipped"
+		else
+			line+="${line:+; }$fs: FUSE null $(xr "$fs.null" "$fs.native") native cp"
+			[ "$x" = n/a ] || [ "$(below "$x" 1.5000001)" = 1 ] ||
+				line+=" (above 1.5x: the goal is below what a FUSE daemon that discards the bytes takes)"
+		fi
+		if [ -z "${FX[passthrough_ll]:-}" ]; then
+			line+=", FUSE passthrough_ll skipped"
+		else
+			line+=", FUSE passthrough_ll $(xr "$fs.pll" "$fs.native") native cp ($(xr "$fs.pll" "$fs.null") FUSE null)"
+		fi
+	done
+	echo "- for scale, the same cp into libfuse's examples (no clonedrive): $line"
 	echo
 	echo "cp (s): wall time from cp's start until it returns (no \`sync\`), its source cold (\`sync\` and"
-	echo "\`echo 3 >/proc/sys/vm/drop_caches\` right before). cp / native cp: ratio of the medians, lower is better. Every"
+	echo "\`echo 3 >/proc/sys/vm/drop_caches\` right before). cp / native cp and cp / FUSE null cp: ratios of the medians,"
+	echo "lower is better. Native cp on ext4 copies in the kernel (copy_file_range) and on btrfs makes a reflink: no FUSE"
+	echo "mount can do either for a copy from outside it (cp's FICLONE and copy_file_range fail with EXDEV), so cp writes every"
+	echo "byte, one FUSE request per write(), each copied from cp into the kernel and on to the daemon. The libfuse examples"
+	echo "show what that costs on this machine without clonedrive: null, which discards the bytes, is the floor, what a FUSE"
+	echo "file system that takes the writes one by one (no writeback cache, as clonedrive) pays before it does anything with"
+	echo "them; passthrough_ll, which writes them to a dir on the same file system, is a plain FUSE file system that keeps"
+	echo "the data. Neither is sampled (nor are the native rows). Every"
 	echo "FUSE row is a fresh mount with fresh, empty remote and cache dirs. Sampled every ~50 ms from right before cp until"
 	echo "the upload is done (growth over the first sample; the largest while cp runs, \"during cp\", and up to the end,"
 	echo "\"until uploaded\"): cache_bytes, the counter of the \`user.clonedrive.stats\` xattr of the mount root (the cache"
@@ -923,7 +1138,8 @@ report_in() {
 	echo "first run. cp start → uploaded: until \`setfattr -n user.clonedrive.sync -v SECS MNT\` returns with nothing pending"
 	echo "(asked again if the copy's upload was not queued yet: its release can reach the daemon after cp returned); rclone:"
 	echo "until its rc API (vfs/stats) shows no upload queued or in progress and the remote file has its full size (polled"
-	echo "every 50 ms). The sampling (a getfattr of the mount root, or a du, and a df every ~50 ms) runs during the timed cp."
+	echo "every 50 ms). The sampling (a getfattr of the mount root, or a du, and a df every ~50 ms) runs during the timed cp"
+	echo "of the clonedrive and rclone rows."
 	echo "The counters in the notes are those of the mount after the upload (it is fresh, so they count this copy only)."
 }
 
