@@ -59,6 +59,10 @@ struct mount_opts {
 	char *no_hydrate_for;
 	int no_hydrate_errno;
 	int clone_mode;
+	char *endpoint;			/* s3 */
+	char *region;
+	char *profile;
+	int addressing;			/* enum remote_s3_addressing */
 	double timeout;
 	const char *remote;
 	const char *mountpoint;
@@ -80,6 +84,10 @@ enum {
 	OPT_NO_HYDRATE_FOR,
 	OPT_NO_HYDRATE_ERRNO,
 	OPT_CLONE,
+	OPT_ENDPOINT,
+	OPT_REGION,
+	OPT_PROFILE,
+	OPT_ADDRESSING,
 };
 
 /* The options of mount, with their defaults in the help text. */
@@ -100,6 +108,10 @@ static const struct option mount_longopts[] = {
 	{ "no-hydrate-for", required_argument, NULL, OPT_NO_HYDRATE_FOR },
 	{ "no-hydrate-errno", required_argument, NULL, OPT_NO_HYDRATE_ERRNO },
 	{ "clone", required_argument, NULL, OPT_CLONE },
+	{ "endpoint", required_argument, NULL, OPT_ENDPOINT },
+	{ "region", required_argument, NULL, OPT_REGION },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "s3-addressing", required_argument, NULL, OPT_ADDRESSING },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -111,7 +123,10 @@ static const char mount_usage[] =
 	"file shows at once, data is fetched when read, changes are uploaded\n"
 	"in the background. Returns once the mount is live.\n"
 	"\n"
-	"REMOTE is a directory (local disk, NAS), optionally written local:DIR.\n"
+	"REMOTE is a directory (local disk, NAS), optionally written local:DIR,\n"
+	"or s3://BUCKET[/PREFIX] for a bucket of any S3-compatible service\n"
+	"(credentials as the AWS tools find them: AWS_ACCESS_KEY_ID and\n"
+	"AWS_SECRET_ACCESS_KEY, or a profile of ~/.aws/credentials).\n"
 	"\n"
 	"options:\n"
 	"  -f, --foreground        stay in the foreground, log to stderr\n"
@@ -151,6 +166,16 @@ static const char mount_usage[] =
 	"                          root), inplace (not stored, unguarded: a\n"
 	"                          source changed first leaves the copy in\n"
 	"                          error), spool (stored until uploaded), or off\n"
+	"  --endpoint URL          s3: the service (default: AWS_ENDPOINT_URL,\n"
+	"                          the profile's endpoint_url, else AWS)\n"
+	"  --region REGION         s3: (default: AWS_REGION, the profile's\n"
+	"                          region, else us-east-1)\n"
+	"  --profile NAME          s3: the profile of ~/.aws/credentials and\n"
+	"                          ~/.aws/config (default: AWS_PROFILE, else\n"
+	"                          default)\n"
+	"  --s3-addressing MODE    s3: path (http://host/bucket/key), virtual\n"
+	"                          (http://bucket.host/key) or auto (default:\n"
+	"                          path with --endpoint, else virtual)\n"
 	"  --log-file FILE         (default: $XDG_STATE_HOME/clonedrive/\n"
 	"                          NAME-HASH.log)\n"
 	"  --pid-file FILE         write the daemon's pid there\n"
@@ -343,6 +368,28 @@ static int set_opt(struct mount_opts *o, int id, const char *val)
 	case OPT_CLONE:
 		o->clone_mode = clone_mode_parse(val);
 		if (o->clone_mode < 0)
+			break;
+		return 0;
+	case OPT_ENDPOINT:
+		free(o->endpoint);
+		o->endpoint = xstrdup(val);
+		return 0;
+	case OPT_REGION:
+		free(o->region);
+		o->region = xstrdup(val);
+		return 0;
+	case OPT_PROFILE:
+		free(o->profile);
+		o->profile = xstrdup(val);
+		return 0;
+	case OPT_ADDRESSING:
+		if (strcmp(val, "path") == 0)
+			o->addressing = REMOTE_S3_PATH;
+		else if (strcmp(val, "virtual") == 0)
+			o->addressing = REMOTE_S3_VIRTUAL;
+		else if (strcmp(val, "auto") == 0)
+			o->addressing = REMOTE_S3_AUTO;
+		else
 			break;
 		return 0;
 	case OPT_NO_HYDRATE_ERRNO:
@@ -590,6 +637,7 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 					 o->full_wait_ms, o->poll_ms };
 	struct ctl_server *ctl = NULL;
 	struct frontend *fe = NULL;
+	struct remote_opts ropts;
 	struct remote *remote;
 	char err[512];
 	struct fs fs;
@@ -601,7 +649,11 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	fs.clone_mode = (enum clone_mode)o->clone_mode;
 	fs.mount_id = -1;
 	fs.timeout = o->timeout;
-	remote = remote_open(o->remote, err, sizeof(err));
+	ropts.endpoint = o->endpoint;
+	ropts.region = o->region;
+	ropts.profile = o->profile;
+	ropts.addressing = (enum remote_s3_addressing)o->addressing;
+	remote = remote_open(o->remote, &ropts, err, sizeof(err));
 	if (!remote) {
 		log_error("%s", err);
 		return 1;
@@ -830,6 +882,9 @@ int daemon_mount_main(int argc, char **argv)
 	free(o.pid_file);
 	free(o.fuse_opts);
 	free(o.no_hydrate_for);
+	free(o.endpoint);
+	free(o.region);
+	free(o.profile);
 	return rc;
 }
 

@@ -29,6 +29,8 @@
 #			assert_fails, pid_alive, is_mounted, mount_count,
 #			is_sanitized
 #	data		random_file, pipe_copy, sha, rename_noreplace
+#	S3		need_s3, s3_bucket, s3_put, s3_get, s3_rm, s3_ls,
+#			s3_head, s3_gateway
 #
 # Conventions: assert_eq ACTUAL EXPECTED; helpers that read state (stat_of,
 # state_of) print the value and return non-zero on error, so they can be used
@@ -48,6 +50,14 @@ CD_SKIP_MSG=''
 CD_OWN_T=0
 declare -A CD_PID_OF=()	# mountpoint -> pid of the daemon serving it
 CD_PIDFILE=''		# pid file of the latest cd_mount
+CD_S3_REQ=("$CD_LIB_DIR/s3/s3req.py")
+# Debian's python3 (scripts/deps.sh) runs it if there: a pyenv shim first in
+# PATH adds half a second to each request.
+[ ! -x /usr/bin/python3 ] || CD_S3_REQ=(/usr/bin/python3 "${CD_S3_REQ[@]}")
+CD_S3_LOCK_FD=''	# open on the server's cases.lock once need_s3 ran
+CD_S3_EXCLUSIVE=0	# 1: the case has the S3 server to itself
+CD_S3_BUCKETS=()	# buckets s3_bucket made (emptied and deleted at exit)
+S3_BUCKET=''		# the bucket s3_put and the others work on
 
 # --- failing and skipping -------------------------------------------------
 
@@ -415,6 +425,107 @@ if libc.renameat2(AT_FDCWD, os.fsencode(sys.argv[1]),
 EOF
 }
 
+# --- S3 ----------------------------------------------------------------------
+#
+# For cases in tests/cases/s3/: tests/run-cases.sh starts one S3 server
+# (tests/s3/server.sh, Ceph's RADOS Gateway on loopback) for all of them and
+# exports CD_TEST_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+# AWS_REGION, CD_TEST_S3_STATE (its state dir; also as S3_STATE_DIR) and
+# CD_TEST_S3_SERVER (the script). Cases share the server, each in buckets of
+# its own; a case that takes the gateway down (s3_gateway) waits until it
+# has the server to itself. The requests go through tests/s3/s3req.py.
+
+# need_s3: fail the case (not skip) unless the runner's S3 server is there
+# and answers a signed request of the test user; waits up to 30 s, for a
+# gateway another case is restarting. Shares the server with the other s3
+# cases until this one ends.
+need_s3()
+{
+	local v i
+	[ -z "$CD_S3_LOCK_FD" ] || return 0
+	for v in CD_TEST_S3_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+		CD_TEST_S3_STATE CD_TEST_S3_SERVER; do
+		[ -n "${!v:-}" ] || die "no S3 server: $v is not set" \
+			"(tests/run-cases.sh starts one for the cases in s3/)"
+	done
+	[ -d "$CD_TEST_S3_STATE" ] ||
+		die "no S3 server: no state dir $CD_TEST_S3_STATE"
+	exec {CD_S3_LOCK_FD}>>"$CD_TEST_S3_STATE/cases.lock"
+	if ! flock -n -s "$CD_S3_LOCK_FD"; then
+		echo "need_s3: waiting for a case that has the server to itself"
+		flock -s "$CD_S3_LOCK_FD"
+	fi
+	for ((i = 0; i < 30; i++)); do
+		"${CD_S3_REQ[@]}" ping 2>/dev/null && return 0
+		sleep 1
+	done
+	"${CD_S3_REQ[@]}" ping ||
+		die "the S3 server at $CD_TEST_S3_ENDPOINT does not answer"
+}
+
+# s3_bucket [NAME]: create a fresh bucket, named after NAME (default: the
+# case) plus a random suffix, and make it the current one: S3_BUCKET, the
+# bucket of s3_put, s3_get, s3_rm, s3_ls and s3_head. Dies on failure.
+# Emptied and deleted when the case ends.
+s3_bucket()
+{
+	local name
+	need_s3
+	name=$(printf 'cd-%s' "${1:-$CASE_NAME}" | tr 'A-Z' 'a-z' |
+		tr -c 'a-z0-9-' '-' | cut -c1-50)
+	name=${name%-}-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+	"${CD_S3_REQ[@]}" mb "$name" || die "could not create the bucket $name"
+	CD_S3_BUCKETS+=("$name")
+	S3_BUCKET=$name
+	echo "s3 bucket: $S3_BUCKET"
+}
+
+_cd_s3_req()
+{
+	[ -n "$S3_BUCKET" ] || die "no S3 bucket: call s3_bucket first"
+	"${CD_S3_REQ[@]}" "$1" "$S3_BUCKET" "${@:2}"
+}
+
+# s3_put KEY FILE: upload FILE ("-": stdin) as KEY, behind the drive's back.
+# s3_get KEY FILE: download KEY to FILE ("-": stdout); nothing is written
+#	to FILE if it fails.
+# s3_rm KEY: delete KEY (also succeeds if there is none).
+# s3_ls [PREFIX]: the keys under PREFIX, one a line, sorted.
+# s3_head KEY: size=N, etag=E, mtime=DATE and meta-NAME=V lines.
+# All on S3_BUCKET; they return non-zero on failure (3: no such key or
+# bucket) with the reason on stderr, so they work in wait_for and not.
+s3_put() { _cd_s3_req put "$@"; }
+s3_get() { _cd_s3_req get "$@"; }
+s3_rm() { _cd_s3_req rm "$@"; }
+s3_ls() { _cd_s3_req ls "$@"; }
+s3_head() { _cd_s3_req head "$@"; }
+
+# s3_gateway stop|start|restart: take the gateway down, bring it back, or
+# both (tests/s3/server.sh; the Ceph cluster behind it keeps running, and
+# so the data). Waits first until no other s3 case runs, and keeps the
+# server to itself until the case ends; a gateway left stopped is started
+# again at exit (by the runner if the case is killed: $T/s3-gateway-down
+# tells it). Dies on failure.
+s3_gateway()
+{
+	case ${1:-} in
+	stop|start|restart) ;;
+	*) die "usage: s3_gateway stop|start|restart" ;;
+	esac
+	need_s3
+	if [ $CD_S3_EXCLUSIVE = 0 ]; then
+		if ! flock -n -x "$CD_S3_LOCK_FD"; then
+			echo "s3_gateway: waiting until no other s3 case runs"
+			flock -x "$CD_S3_LOCK_FD"
+		fi
+		CD_S3_EXCLUSIVE=1
+	fi
+	touch "$T/s3-gateway-down"
+	S3_STATE_DIR=$CD_TEST_S3_STATE "$CD_TEST_S3_SERVER" "$1-gateway" ||
+		die "tests/s3/server.sh $1-gateway failed"
+	[ "$1" = stop ] || rm -f "$T/s3-gateway-down"
+}
+
 # --- cleanup ---------------------------------------------------------------
 
 _cd_exit()
@@ -444,6 +555,15 @@ _cd_exit()
 	done
 	for ((i = ${#CD_OTHER_MOUNTS[@]} - 1; i >= 0; i--)); do
 		umount -l "${CD_OTHER_MOUNTS[i]}" 2>/dev/null
+	done
+	if [ -e "$T/s3-gateway-down" ]; then
+		echo "cleanup: starting the S3 gateway the case stopped" >&2
+		S3_STATE_DIR=$CD_TEST_S3_STATE "$CD_TEST_S3_SERVER" \
+			start-gateway >&2 && rm -f "$T/s3-gateway-down"
+	fi
+	for m in "${CD_S3_BUCKETS[@]}"; do
+		timeout 60 "${CD_S3_REQ[@]}" purge "$m" ||
+			echo "cleanup: could not delete the bucket $m" >&2
 	done
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		if [ -s "$T/daemon.log" ]; then

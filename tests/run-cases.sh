@@ -22,6 +22,15 @@
 # appended to its log. This catches errors in the daemon, whose stderr is
 # gone once it has detached.
 #
+# If a selected case is in area s3, the runner first starts one S3 server
+# for the run (tests/s3/server.sh: Ceph's RADOS Gateway on loopback; its
+# output in DIR/s3-server.log, the daemons' logs copied to DIR/s3-server/ at
+# the end), exports its env to the cases (CD_TEST_S3_ENDPOINT, AWS_*,
+# CD_TEST_S3_STATE = S3_STATE_DIR, CD_TEST_S3_SERVER: the script) and stops
+# it when the run ends, also when the runner is interrupted. A gateway an s3
+# case left stopped is started again after it. If the server cannot start,
+# every s3 case fails with the reason; the other cases run.
+#
 # Exit code 77 from a case means skipped. The runner prints one line per
 # case (PASS, FAIL with the tail of the log, SKIP with its reason) and last
 #
@@ -33,7 +42,7 @@ set -uo pipefail
 
 usage()
 {
-	sed -n '3,30s/^# \{0,1\}//p' "$0"
+	sed -n '3,39s/^# \{0,1\}//p' "$0"
 }
 
 jobs=${CD_CASE_JOBS:-2}
@@ -138,14 +147,52 @@ cleanup_case()
 	done < <(mounts_under "$t")
 }
 
-# Run one case; record its result in $results; print its report under the
-# lock so that reports of parallel cases do not interleave.
+# report VERDICT ID NOTE LOG: record the result in $results; print the
+# report under the lock so that reports of parallel cases do not interleave.
+report()
+{
+	local verdict=$1 id=$2 note=$3 log=$4 r
+
+	echo "$verdict $id" >>"$results"
+	r=$(mktemp "$work/report.XXXXXX")
+	{
+		echo "$verdict $id $note"
+		if [ "$verdict" = FAIL ]; then
+			echo "    --- last 30 lines of ${log#"$PWD"/} ---"
+			tail -n 30 "$log" | sed 's/^/    | /'
+		fi
+	} >"$r"
+	flock "$work/print.lock" cat "$r"
+	rm -f "$r"
+}
+
+# After a case that stopped the S3 gateway and could not start it again
+# (killed by the timeout, say; tests/lib.sh's s3_gateway leaves
+# $T/s3-gateway-down until it has): start it. Under the shared lock of
+# s3_gateway: not while another case has the server to itself.
+s3_gateway_up()
+{
+	echo "runner: the case left the S3 gateway stopped; start-gateway"
+	flock -s "$s3_state/cases.lock" \
+		env S3_STATE_DIR="$s3_state" "$s3_server" start-gateway
+}
+
+# Run one case and report it.
 run_one()
 {
 	local script=$1 id=$2 log=$out/$2.log t rc start end tenths dur
-	local verdict note report f
+	local verdict note f
 
 	mkdir -p "$(dirname "$log")"
+	if [[ $id == s3/* ]] && [ -n "$s3_error" ]; then
+		{
+			echo "runner: not run: $s3_error"
+			echo "runner: last lines of $out/s3-server.log:"
+			tail -n 20 "$out/s3-server.log"
+		} >"$log"
+		report FAIL "$id" "(not run: $s3_error)" "$log"
+		return
+	fi
 	if ! t=$(mktemp -d "${TMPDIR:-/tmp}/cd-case.XXXXXXXX"); then
 		echo "FAIL $id (mktemp failed)" >>"$results"
 		return
@@ -172,6 +219,9 @@ run_one()
 
 	{
 		cleanup_case "$t"
+		if [ -e "$t/s3-gateway-down" ] && [ -n "$s3_state" ]; then
+			s3_gateway_up
+		fi
 		for f in "$t"/asan.* "$t"/ubsan.* "$t"/tsan.*; do
 			[ -f "$f" ] || continue
 			echo "runner: sanitizer report ${f##*/}:"
@@ -191,22 +241,61 @@ run_one()
 	124|137) verdict=FAIL; note="($dur, timed out after ${timeout_s}s)" ;;
 	*) verdict=FAIL; note="($dur, exit $rc)" ;;
 	esac
-	echo "$verdict $id" >>"$results"
-
-	report=$(mktemp "$work/report.XXXXXX")
-	{
-		echo "$verdict $id $note"
-		if [ $verdict = FAIL ]; then
-			echo "    --- last 30 lines of ${log#"$PWD"/} ---"
-			tail -n 30 "$log" | sed 's/^/    | /'
-		fi
-	} >"$report"
-	flock "$work/print.lock" cat "$report"
-	rm -f "$report"
+	report $verdict "$id" "$note" "$log"
 }
 
+# Start the S3 server for the s3 cases; on failure set s3_error.
+s3_start()
+{
+	local slog=$out/s3-server.log
+
+	s3_state=$(mktemp -d "${TMPDIR:-/tmp}/cd-s3.XXXXXXXX") || {
+		s3_error="mktemp failed for the S3 server's state dir"
+		return
+	}
+	echo "run-cases: starting the S3 server" \
+		"(tests/s3/server.sh; ${slog#"$PWD"/})"
+	if S3_STATE_DIR=$s3_state "$s3_server" start >"$slog" 2>&1 &&
+		. "$s3_state/env"; then
+		export CD_TEST_S3_SERVER=$s3_server S3_STATE_DIR=$s3_state
+		echo "run-cases: S3 server at $CD_TEST_S3_ENDPOINT," \
+			"$(grep -o 'started in .*' "$slog")"
+		return
+	fi
+	s3_error="the S3 server did not start ($(tail -n1 "$slog"))"
+	echo "run-cases: FAILED to start the S3 server; every s3 case fails." \
+		"Last lines of ${slog#"$PWD"/} (the daemons' logs go to" \
+		"${out#"$PWD"/}/s3-server/):"
+	tail -n 40 "$slog" | sed 's/^/    | /'
+}
+
+# Stop the S3 server (if started) and keep its logs; remove the work dir.
+# The EXIT trap: runs also when the runner is interrupted.
+finish()
+{
+	local slog=$out/s3-server.log
+
+	if [ -n "$s3_state" ]; then
+		rm -rf "$out/s3-server"
+		if [ -d "$s3_state/log" ]; then
+			cp -r "$s3_state/log" "$out/s3-server"
+		fi
+		if ! S3_STATE_DIR=$s3_state "$s3_server" stop \
+			>>"$slog" 2>&1; then
+			echo "run-cases: stopping the S3 server failed:"
+			tail -n 10 "$slog" | sed 's/^/    | /'
+		fi
+	fi
+	rm -rf "$work"
+}
+
+s3_server=$here/s3/server.sh
+s3_state=''	# the S3 server's state dir, once started
+s3_error=''	# why the S3 server is not there for the s3 cases
 work=$(mktemp -d "${TMPDIR:-/tmp}/cd-runner.XXXXXXXX") || exit 2
-trap 'rm -rf "$work"' EXIT
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 results=$work/results
 : >"$results"
 
@@ -238,6 +327,12 @@ if [ ${#cases[@]} -eq 0 ]; then
 fi
 
 echo "run-cases: ${#cases[@]} cases, $jobs at a time, ${timeout_s}s each, binary $bin"
+for id in "${ids[@]}"; do
+	if [[ $id == s3/* ]]; then
+		s3_start
+		break
+	fi
+done
 for i in "${!cases[@]}"; do
 	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
 		wait -n

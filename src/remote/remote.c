@@ -2,7 +2,7 @@
  * What all backends share: picking a backend from the remote's spelling,
  * and the rule for names that may appear in a remote path.
  *
- * The spelling is "s3://bucket/prefix" for S3 (not supported yet) and
+ * The spelling is "s3://bucket/prefix" for S3 and
  * "local:PATH" or a plain PATH for a directory. The backend's constructor
  * does the real work and writes the sentence for the user on failure;
  * this file only adds the sentences about the spelling itself.
@@ -30,14 +30,17 @@ static void set_test_delay(struct remote *r)
 		r->read_delay_us = (unsigned)ms * 1000;
 }
 
-struct remote *remote_open(const char *spec, char *err, size_t errlen)
+struct remote *remote_open(const char *spec, const struct remote_opts *o,
+			   char *err, size_t errlen)
 {
 	const char *dir = spec;
 	struct remote *r;
 
 	if (strncmp(spec, REMOTE_S3_PREFIX, strlen(REMOTE_S3_PREFIX)) == 0) {
-		snprintf(err, errlen, "s3 remotes are not supported yet");
-		return NULL;
+		r = remote_s3_open(spec, o, err, errlen);
+		if (r)
+			set_test_delay(r);
+		return r;
 	}
 	if (strncmp(spec, REMOTE_LOCAL_PREFIX,
 		    strlen(REMOTE_LOCAL_PREFIX)) == 0)

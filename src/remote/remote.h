@@ -33,6 +33,10 @@ struct remote_attr {
 	uint64_t size;			/* bytes; for symlinks the target length */
 	int64_t mtime_ns;		/* modification time, ns since the epoch */
 	char etag[REMOTE_ETAG_MAX];	/* opaque version: changes with content */
+	bool approx;			/* mode and mtime are guesses (a listing
+					   of a backend that keeps them in each
+					   object's metadata): what is known
+					   for the same etag is better */
 };
 
 /* Called once per entry by list(); a non-zero return stops the listing and
@@ -122,18 +126,36 @@ struct remote {
 					   (CLONEDRIVE_TEST_READ_DELAY_MS) */
 };
 
+enum remote_s3_addressing {
+	REMOTE_S3_AUTO,		/* path style with a given endpoint, else
+				   virtual host */
+	REMOTE_S3_PATH,		/* http://host/bucket/key */
+	REMOTE_S3_VIRTUAL,	/* http://bucket.host/key */
+};
+
+/* What the user said about a remote besides its name (all optional). */
+struct remote_opts {
+	const char *endpoint;	/* s3: "http://127.0.0.1:7480" */
+	const char *region;	/* s3: "us-east-1" */
+	const char *profile;	/* s3: a profile of ~/.aws/credentials */
+	enum remote_s3_addressing addressing;
+};
+
 /*
  * Opens the remote named by spec: "s3://bucket/prefix" or a directory
- * path (optionally "local:" followed by one). On failure returns NULL
- * and writes a sentence for the user into err.
+ * path (optionally "local:" followed by one); o may be NULL. On failure
+ * returns NULL and writes a sentence for the user into err.
  */
-struct remote *remote_open(const char *spec, char *err, size_t errlen);
+struct remote *remote_open(const char *spec, const struct remote_opts *o,
+			   char *err, size_t errlen);
 
 /* Whether name may appear as one component of a path (see above). */
 bool remote_name_ok(const char *name);
 
 /* The backends' constructors, called by remote_open(). */
 struct remote *remote_local_open(const char *dir, char *err, size_t errlen);
+struct remote *remote_s3_open(const char *spec, const struct remote_opts *o,
+			      char *err, size_t errlen);
 
 static inline void remote_close(struct remote *r)
 {

@@ -761,7 +761,7 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 			stats_add(y->stats, remote_changes, 1);
 			update = true;
 			entry_from_remote(&e, a);
-		} else if (!e.dirty && (e.mode != a->mode ||
+		} else if (!e.dirty && !a->approx && (e.mode != a->mode ||
 					(S_ISREG(e.mode) &&
 					 e.mtime_ns != a->mtime_ns))) {
 			e.mode = a->mode;

@@ -160,20 +160,20 @@ static void test_open(const char *base, const char *root)
 	struct remote *r;
 	char *spec;
 
-	r = remote_open("s3://bucket/prefix", err, sizeof(err));
-	check(!r && strstr(err, "s3 remotes are not supported yet"),
-	      "open s3 is refused with a message");
+	r = remote_open("s3://a/prefix", NULL, err, sizeof(err));
+	check(!r && strstr(err, "not a bucket name"),
+	      "open s3 with a bad bucket name is refused with a message");
 	spec = xasprintf("%s/missing", base);
-	r = remote_open(spec, err, sizeof(err));
+	r = remote_open(spec, NULL, err, sizeof(err));
 	check(!r && strstr(err, "does not exist"),
 	      "open a missing directory says it does not exist");
 	free(spec);
 	spec = xasprintf("%s/file.txt", root);
-	r = remote_open(spec, err, sizeof(err));
+	r = remote_open(spec, NULL, err, sizeof(err));
 	check(!r && strstr(err, "not a directory"),
 	      "open a file says it is not a directory");
 	free(spec);
-	r = remote_open(root, err, sizeof(err));
+	r = remote_open(root, NULL, err, sizeof(err));
 	check(r && strcmp(r->ops->name, "local") == 0,
 	      "open a plain path picks the local backend");
 	check(r && strcmp(r->spec, root) == 0, "spec is kept");
@@ -604,7 +604,7 @@ int main(void)
 
 	test_names();
 	test_open(base, root);
-	r = remote_open(root, err, sizeof(err));
+	r = remote_open(root, NULL, err, sizeof(err));
 	if (!r) {
 		fprintf(stderr, "remote_open: %s\n", err);
 		return 1;

@@ -1,0 +1,1885 @@
+/*
+ * The S3 backend: a bucket (or a prefix in one) of any S3-compatible
+ * service is the remote.
+ *
+ * Mapping. The remote path "a/b" is the key PREFIX + "a/b". Directories
+ * are what ListObjectsV2 with delimiter '/' calls common prefixes, plus
+ * the zero-byte "dir/" markers the drive makes so that an empty
+ * directory exists. A key that cannot be a POSIX path ("a//b", a "." or
+ * ".." component, a component over 255 bytes) is skipped with one log
+ * line per listing, never shown under another name. A file and a
+ * directory of the same name ("a" and "a/x"): the directory is shown.
+ *
+ * Attributes. size and etag come from HEAD, GET and listings. mtime and
+ * mode are kept in x-amz-meta-mtime (seconds, with a fraction) and
+ * x-amz-meta-mode (the st_mode in decimal, as s3fs writes it) when the
+ * drive wrote the object; else mtime is Last-Modified and the mode 0644.
+ * Listings cannot see metadata: their entries say so (approx), and the
+ * store keeps what it knows for the same etag.
+ *
+ * Transport. libcurl, one easy handle per request taken from a pool (a
+ * handle keeps its connections alive between requests); every request
+ * signed here (s3_sign.c). Requests that fail for the network, a 5xx or
+ * a 429/503 SlowDown are retried with exponential backoff and full
+ * jitter; every retried request is idempotent (a PUT or a DELETE of a
+ * whole object, a GET, a part of a multipart upload) except the two
+ * POSTs of a multipart upload, whose retry at worst leaves an upload the
+ * abort removes, or fails the upload (retried whole by the sync engine).
+ * A remote that cannot be reached at all is -EHOSTDOWN.
+ *
+ * Writes. put() streams from the file with pread, never holding it in
+ * memory: one PUT up to S3_MULTIPART_MIN, else a multipart upload with
+ * parts sent S3_PART_STREAMS at a time, aborted on any failure so no
+ * part is left behind. copy() is CopyObject (a multipart upload of
+ * UploadPartCopy parts above 5 GiB): no byte passes through here.
+ * rename() is copy + delete, key by key under a directory: a rename cut
+ * short is finished by running it again.
+ */
+#include "common.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "remote/remote.h"
+#include "remote/s3_int.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define S3_POOL_MAX 16			/* idle handles kept */
+#define S3_ATTEMPTS 4			/* tries of one request */
+#define S3_BACKOFF_MS 200		/* first backoff; doubles */
+#define S3_BACKOFF_MAX_MS 5000
+#define S3_TEXT_MAX (8u << 20)		/* XML or error body kept, at most */
+#define S3_MULTIPART_MIN (64ull << 20)	/* put() above: multipart */
+#define S3_PART_MIN (16ull << 20)	/* part size, at least */
+#define S3_PARTS_MAX 10000		/* S3's limit */
+#define S3_COPY_MAX (5ull << 30)	/* CopyObject's limit */
+#define S3_COPY_PART (1ull << 30)	/* UploadPartCopy part size */
+#define S3_PART_STREAMS 4		/* parts in flight */
+#define S3_MAX_HEADERS 16
+#define S3_WARNED 1021			/* odd keys remembered, at most */
+#define S3_DIR_MODE (S_IFDIR | 0755)
+#define S3_FILE_MODE (S_IFREG | 0644)
+
+struct s3 {
+	struct remote r;		/* what callers hold */
+	char *scheme_host;		/* "http://127.0.0.1:7480" */
+	char *host;			/* the Host header: "127.0.0.1:7480" */
+	char *bucket;
+	char *prefix;			/* "" or "photos/2026/" */
+	char *path_base;		/* "/bucket" (path style) or "" */
+	char *region;
+	struct s3_profile prof;
+	long connect_timeout_ms;
+	uint64_t multipart_min;		/* tests lower these (environment) */
+	uint64_t part_min;
+	pthread_mutex_t pool_lock;
+	CURL *pool[S3_POOL_MAX];
+	int npool;
+	uint64_t warned[S3_WARNED];	/* keys warned about (hashes) */
+};
+
+/* One request and what came back. */
+struct s3_req {
+	const char *method;
+	const char *key;		/* full key; NULL: the bucket itself */
+	const char *query;		/* encoded; NULL if none */
+	struct s3_header hdr[S3_MAX_HEADERS];	/* to send and sign */
+	size_t nhdr;
+	const char *what;		/* for messages: the remote path */
+
+	/* the body: bytes in memory, or [body_off, +body_len) of body_fd */
+	const char *body;
+	int body_fd;
+	uint64_t body_off;
+	uint64_t body_len;
+	uint64_t sent;
+	remote_progress_fn progress;	/* called as the body goes */
+	void *progress_arg;
+	uint64_t progress_base;		/* added to sent in progress calls */
+	uint64_t progress_total;
+	bool cancelled;
+
+	/* where a 2xx body goes: a buffer, a file at an offset, or text */
+	char *sink_buf;
+	size_t sink_cap;
+	int sink_fd;
+	uint64_t sink_off;
+	uint64_t got;
+	int sink_err;
+
+	/* what came back */
+	long status;
+	char *text;			/* a body not for the sink (XML) */
+	size_t text_len;
+	bool text_cut;
+	char etag[REMOTE_ETAG_MAX];
+	uint64_t length;		/* Content-Length */
+	bool have_length;
+	int64_t last_modified_ns;
+	int64_t meta_mtime_ns;
+	bool have_meta_mtime;
+	uint32_t meta_mode;
+	bool have_meta_mode;
+	char code[64];			/* the S3 error code, if any */
+};
+
+static struct s3 *to_s3(struct remote *r)
+{
+	return (struct s3 *)r;
+}
+
+static void req_init(struct s3_req *q, const char *method, const char *key,
+		     const char *what)
+{
+	memset(q, 0, sizeof(*q));
+	q->method = method;
+	q->key = key;
+	q->what = what;
+	q->body_fd = -1;
+	q->sink_fd = -1;
+}
+
+static void req_release(struct s3_req *q)
+{
+	free(q->text);
+	q->text = NULL;
+}
+
+static void req_header(struct s3_req *q, const char *name, const char *value)
+{
+	if (q->nhdr < S3_MAX_HEADERS) {
+		q->hdr[q->nhdr].name = name;
+		q->hdr[q->nhdr].value = value;
+		q->nhdr++;
+	}
+}
+
+/* ---------------------------------------------------------- the pool */
+
+static CURL *handle_get(struct s3 *s)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&s->pool_lock);
+	if (s->npool > 0)
+		h = s->pool[--s->npool];
+	pthread_mutex_unlock(&s->pool_lock);
+	return h ? h : curl_easy_init();
+}
+
+static void handle_put(struct s3 *s, CURL *h)
+{
+	if (!h)
+		return;
+	curl_easy_reset(h);	/* keeps its connections */
+	pthread_mutex_lock(&s->pool_lock);
+	if (s->npool < S3_POOL_MAX) {
+		s->pool[s->npool++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&s->pool_lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+/* ------------------------------------------------------ curl callbacks */
+
+static size_t read_body(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct s3_req *q = arg;
+	size_t want = size * nmemb;
+	uint64_t left = q->body_len - q->sent;
+	ssize_t got;
+
+	if (q->cancelled)
+		return CURL_READFUNC_ABORT;
+	if (want > left)
+		want = (size_t)left;
+	if (want == 0)
+		return 0;
+	if (q->body) {
+		memcpy(buf, q->body + q->sent, want);
+		got = (ssize_t)want;
+	} else {
+		got = pread(q->body_fd, buf, want,
+			    (off_t)(q->body_off + q->sent));
+		if (got <= 0) {
+			q->sink_err = got < 0 ? -errno : -ENODATA;
+			return CURL_READFUNC_ABORT;
+		}
+	}
+	q->sent += (uint64_t)got;
+	if (q->progress &&
+	    q->progress(q->progress_arg, q->progress_base + q->sent,
+			q->progress_total)) {
+		q->cancelled = true;
+		return CURL_READFUNC_ABORT;
+	}
+	return (size_t)got;
+}
+
+static bool ok_status(long status)
+{
+	return status >= 200 && status < 300;
+}
+
+static size_t write_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct s3_req *q = arg;
+	size_t len = size * nmemb;
+	int rc;
+
+	if (ok_status(q->status) && q->sink_buf) {
+		if (q->got + len > q->sink_cap) {
+			q->sink_err = -EPROTO;	/* more than asked for */
+			return 0;
+		}
+		memcpy(q->sink_buf + q->got, data, len);
+		q->got += len;
+		return len;
+	}
+	if (ok_status(q->status) && q->sink_fd >= 0) {
+		if (q->got + len > q->sink_cap) {
+			q->sink_err = -EPROTO;
+			return 0;
+		}
+		rc = util_pwrite_all(q->sink_fd, data, len,
+				     q->sink_off + q->got);
+		if (rc) {
+			q->sink_err = rc;
+			return 0;
+		}
+		q->got += len;
+		return len;
+	}
+	if (q->text_len + len > S3_TEXT_MAX) {
+		q->text_cut = true;
+		return len;	/* the rest is not needed */
+	}
+	q->text = xrealloc(q->text, q->text_len + len + 1);
+	memcpy(q->text + q->text_len, data, len);
+	q->text_len += len;
+	q->text[q->text_len] = '\0';
+	return len;
+}
+
+/* "  value \r\n" of a header line into buf, trimmed. */
+static void header_value(const char *v, size_t len, char *buf, size_t size)
+{
+	while (len && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' ||
+		       v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+}
+
+/* "1732270500" or "1732270500.123456789" seconds to ns. */
+static int parse_seconds(const char *s, int64_t *out)
+{
+	int64_t sec = 0, frac = 0, scale = 1000000000;
+	const char *p = s;
+	bool neg = false;
+
+	if (*p == '-') {
+		neg = true;
+		p++;
+	}
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (sec > (INT64_MAX / 1000000000 - 9) / 10)
+			return -EINVAL;
+		sec = sec * 10 + (*p - '0');
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+		}
+	}
+	if (*p)
+		return -EINVAL;
+	*out = (neg ? -1 : 1) * (sec * 1000000000 + frac);
+	return 0;
+}
+
+static size_t read_header(char *line, size_t size, size_t nmemb, void *arg)
+{
+	struct s3_req *q = arg;
+	size_t len = size * nmemb;
+	const char *colon = memchr(line, ':', len);
+	char name[64], value[256];
+	size_t nlen;
+	int64_t ns;
+	uint64_t v;
+
+	if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+		/* a new response (after a 100 Continue or a redirect) */
+		const char *sp = memchr(line, ' ', len);
+
+		q->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		q->etag[0] = '\0';
+		q->have_length = q->have_meta_mtime = q->have_meta_mode = false;
+		return len;
+	}
+	if (!colon)
+		return len;
+	nlen = (size_t)(colon - line);
+	if (nlen >= sizeof(name))
+		return len;
+	memcpy(name, line, nlen);
+	name[nlen] = '\0';
+	header_value(colon + 1, len - nlen - 1, value, sizeof(value));
+	if (strcasecmp(name, "etag") == 0) {
+		/* longer than any ETag S3 makes: none, rather than a part */
+		if (strlen(value) < sizeof(q->etag))
+			memcpy(q->etag, value, strlen(value) + 1);
+	} else if (strcasecmp(name, "content-length") == 0) {
+		q->have_length = util_parse_u64(value, &q->length) == 0;
+	} else if (strcasecmp(name, "last-modified") == 0) {
+		if (s3_http_date(value, &ns) == 0)
+			q->last_modified_ns = ns;
+	} else if (strcasecmp(name, "x-amz-meta-mtime") == 0) {
+		q->have_meta_mtime = parse_seconds(value, &ns) == 0;
+		if (q->have_meta_mtime)
+			q->meta_mtime_ns = ns;
+	} else if (strcasecmp(name, "x-amz-meta-mode") == 0) {
+		q->have_meta_mode = util_parse_u64(value, &v) == 0 &&
+				    v <= 0177777;
+		if (q->have_meta_mode)
+			q->meta_mode = (uint32_t)v;
+	}
+	return len;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static char *req_url_path(struct s3 *s, const struct s3_req *q)
+{
+	char *enc, *p;
+
+	if (!q->key)
+		return xasprintf("%s/", s->path_base);
+	enc = s3_uri_encode(q->key, true);
+	p = xasprintf("%s/%s", s->path_base, enc);
+	free(enc);
+	return p;
+}
+
+/* Maps a curl failure: the remote as a whole unreachable, or not. */
+static int curl_errno(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+		return -EHOSTDOWN;
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+		return -ECONNRESET;
+	default:
+		return -EIO;
+	}
+}
+
+/*
+ * The errno of an S3 answer that is not a success: the status says most,
+ * the error code the rest. One plain switch, to be read at a glance.
+ */
+static int s3_errno(long status, const char *code)
+{
+	if (strcmp(code, "NoSuchBucket") == 0)
+		return -ENOENT;
+	if (strcmp(code, "SlowDown") == 0)
+		return -EAGAIN;
+	switch (status) {
+	case 400:
+		return -EINVAL;
+	case 401:
+	case 403:
+		return -EACCES;
+	case 404:
+		return -ENOENT;
+	case 405:
+	case 501:
+		return -EOPNOTSUPP;
+	case 409:
+		return -EBUSY;
+	case 412:
+		return -ESTALE;
+	case 416:
+		return -ERANGE;
+	case 429:
+	case 503:
+		return -EAGAIN;
+	default:
+		return -EIO;
+	}
+}
+
+static bool retryable(int rc, long status)
+{
+	if (rc == -EHOSTDOWN || rc == -ETIMEDOUT || rc == -ECONNRESET)
+		return true;
+	return rc == 0 && ((status >= 500 && status != 501) || status == 429);
+}
+
+/* One try: 0 with q->status set, or a negative errno from the transport
+ * (or the sink, or a cancellation). */
+static int perform(struct s3 *s, struct s3_req *q)
+{
+	char amz_hash[65], *path, *url, *host_line;
+	struct s3_sign_req sr;
+	struct s3_signed sig = { 0 };
+	struct curl_slist *hl = NULL;
+	struct s3_header all[S3_MAX_HEADERS + 1];
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURLcode c;
+	CURL *h;
+	size_t i;
+	int rc;
+
+	q->status = 0;
+	q->sent = q->got = 0;
+	q->sink_err = 0;
+	q->text_len = 0;
+	q->text_cut = false;
+	q->etag[0] = '\0';
+	q->code[0] = '\0';
+	q->have_length = q->have_meta_mtime = q->have_meta_mode = false;
+	q->last_modified_ns = 0;
+
+	path = req_url_path(s, q);
+	url = xasprintf("%s%s%s%s", s->scheme_host, path,
+			q->query && *q->query ? "?" : "",
+			q->query ? q->query : "");
+	host_line = xasprintf("Host: %s", s->host);
+	all[0].name = "host";
+	all[0].value = s->host;
+	for (i = 0; i < q->nhdr; i++)
+		all[i + 1] = q->hdr[i];
+
+	if (q->body && q->body_len)
+		s3_sha256_hex(q->body, (size_t)q->body_len, amz_hash);
+	else if (q->body_fd >= 0 && q->body_len)
+		snprintf(amz_hash, sizeof(amz_hash), "%s",
+			 S3_UNSIGNED_PAYLOAD);
+	else
+		snprintf(amz_hash, sizeof(amz_hash), "%s", S3_EMPTY_SHA256);
+
+	rc = 0;
+	if (s->prof.access_key) {
+		memset(&sr, 0, sizeof(sr));
+		sr.method = q->method;
+		sr.path = path;
+		sr.query = q->query;
+		sr.headers = all;
+		sr.nheaders = q->nhdr + 1;
+		sr.payload_hash = amz_hash;
+		sr.region = s->region;
+		sr.service = "s3";
+		sr.when = time(NULL);
+		rc = s3_sign(&sr, &s->prof, &sig);
+	}
+	if (rc)
+		goto out;
+
+	hl = curl_slist_append(hl, host_line);
+	for (i = 0; i < q->nhdr; i++) {
+		char *line = xasprintf("%s: %s", q->hdr[i].name,
+				       q->hdr[i].value);
+
+		hl = curl_slist_append(hl, line);
+		free(line);
+	}
+	if (sig.authorization) {
+		hl = curl_slist_append(hl, sig.authorization);
+		hl = curl_slist_append(hl, sig.amz_date);
+		hl = curl_slist_append(hl, sig.content_sha256);
+		if (sig.security_token)
+			hl = curl_slist_append(hl, sig.security_token);
+	}
+	hl = curl_slist_append(hl, "Expect:");	/* no 100-continue wait */
+	hl = curl_slist_append(hl, "Content-Type:");
+	hl = curl_slist_append(hl, "Accept:");
+
+	h = handle_get(s);
+	if (!h) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+	/* a transfer that stalls is given up, not waited for forever */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, q);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, q);
+	if (strcmp(q->method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(q->method, "PUT") == 0) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+				 (curl_off_t)q->body_len);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
+		curl_easy_setopt(h, CURLOPT_READDATA, q);
+	} else if (strcmp(q->method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)q->body_len);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
+		curl_easy_setopt(h, CURLOPT_READDATA, q);
+	} else if (strcmp(q->method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
+	}
+	c = curl_easy_perform(h);
+	if (c == CURLE_OK) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &q->status);
+	} else if (q->cancelled) {
+		rc = -ECANCELED;
+	} else if (q->sink_err) {
+		rc = q->sink_err;
+	} else {
+		rc = curl_errno(c);
+		log_debug("s3: %s %s: %s", q->method, q->what,
+			  *errbuf ? errbuf : curl_easy_strerror(c));
+	}
+	handle_put(s, h);
+out:
+	curl_slist_free_all(hl);
+	s3_signed_release(&sig);
+	free(host_line);
+	free(url);
+	free(path);
+	return rc;
+}
+
+static void backoff(int attempt)
+{
+	unsigned ms = S3_BACKOFF_MS << (attempt < 5 ? attempt : 5);
+	unsigned r = 0;
+
+	if (ms > S3_BACKOFF_MAX_MS)
+		ms = S3_BACKOFF_MAX_MS;
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (unsigned)util_now_ns();
+	usleep((useconds_t)(r % (ms + 1)) * 1000);	/* full jitter */
+}
+
+/*
+ * Sends q, retrying what may be retried. 0 for a 2xx answer; else a
+ * negative errno, logged with the path, the status and S3's code and
+ * message (404 and 412 are left to the caller to judge, unlogged).
+ */
+static int call(struct s3 *s, struct s3_req *q)
+{
+	char *code = NULL, *msg = NULL;
+	int attempt, rc;
+
+	for (attempt = 0;; attempt++) {
+		rc = perform(s, q);
+		if (!retryable(rc, q->status) || attempt + 1 >= S3_ATTEMPTS)
+			break;
+		log_debug("s3: %s %s: %s; retrying", q->method, q->what,
+			  rc ? strerror(-rc) : "server busy or failing");
+		backoff(attempt);
+	}
+	if (rc == -ETIMEDOUT || rc == -ECONNRESET)
+		rc = -EHOSTDOWN;	/* tried and tried: the server is away */
+	if (rc)
+		return rc;
+	if (ok_status(q->status))
+		return 0;
+	if (q->text && s3_xml_error(q->text, q->text_len, &code, &msg) == 0)
+		snprintf(q->code, sizeof(q->code), "%s", code);
+	rc = s3_errno(q->status, q->code);
+	log_debug("s3: %s %s%s%s: HTTP %ld %s", q->method,
+		  q->what ? q->what : "(bucket)", q->query ? "?" : "",
+		  q->query ? q->query : "", q->status, q->code);
+	if (q->status != 404 && q->status != 412 && q->status != 416)
+		log_warn("s3: %s %s: HTTP %ld %s%s%s", q->method,
+			 q->what ? q->what : "(bucket)", q->status,
+			 *q->code ? q->code : "", msg ? ": " : "",
+			 msg ? msg : "");
+	free(code);
+	free(msg);
+	return rc;
+}
+
+/* ---------------------------------------------------------- the mapping */
+
+/* The key of remote path p ("" is the prefix itself). */
+static char *key_of(struct s3 *s, const char *p)
+{
+	return xasprintf("%s%s", s->prefix, p);
+}
+
+/* The key prefix of the entries of directory p. */
+static char *dir_prefix(struct s3 *s, const char *p)
+{
+	return *p ? xasprintf("%s%s/", s->prefix, p) : xstrdup(s->prefix);
+}
+
+static void attr_from_head(const struct s3_req *q, struct remote_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->size = q->have_length ? q->length : 0;
+	a->mode = S3_FILE_MODE;
+	if (q->have_meta_mode)
+		a->mode = S_IFREG | (q->meta_mode & 07777);
+	a->mtime_ns = q->have_meta_mtime ? q->meta_mtime_ns
+					 : q->last_modified_ns;
+	snprintf(a->etag, sizeof(a->etag), "%s", q->etag);
+}
+
+/* A directory is a name only: no time of its own but when first seen. */
+static void dir_attr(struct remote_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->mode = S3_DIR_MODE;
+	a->mtime_ns = util_now_ns();
+	a->approx = true;
+	snprintf(a->etag, sizeof(a->etag), "dir");
+}
+
+/* One ListObjectsV2 page of prefix; the parsed page's items go to fn. */
+static int list_page(struct s3 *s, const char *prefix, const char *delim,
+		     int max_keys, const char *token, s3_list_fn fn,
+		     void *arg, bool *more, char **next, const char *what)
+{
+	struct textbuf qs = { 0 };
+	struct s3_req q;
+	char *enc;
+	int rc;
+
+	textbuf_add(&qs, "list-type=2&encoding-type=url");
+	if (token) {
+		enc = s3_uri_encode(token, false);
+		textbuf_add(&qs, "&continuation-token=%s", enc);
+		free(enc);
+	}
+	if (delim)
+		textbuf_add(&qs, "&delimiter=%%2F");
+	if (max_keys > 0)
+		textbuf_add(&qs, "&max-keys=%d", max_keys);
+	enc = s3_uri_encode(prefix, false);
+	textbuf_add(&qs, "&prefix=%s", enc);
+	free(enc);
+
+	req_init(&q, "GET", NULL, what);
+	q.query = qs.s;
+	rc = call(s, &q);
+	if (!rc) {
+		rc = s3_xml_list(q.text ? q.text : "", q.text_len, fn, arg,
+				 more, next);
+		if (rc == -EPROTO)
+			log_warn("s3: listing %s: the answer is not a listing",
+				 *what ? what : "/");
+	}
+	req_release(&q);
+	free(qs.s);
+	return rc;
+}
+
+/* A page's items, owned, to be sorted into one order with the
+ * directories (S3 gives the files first, then the prefixes). */
+struct item {
+	char *name;
+	bool dir;
+	struct remote_attr a;
+};
+
+struct lister {
+	struct s3 *s;
+	const char *prefix;		/* of the directory's keys */
+	size_t plen;
+	const char *what;		/* the directory, for messages */
+	struct item *v;			/* the page */
+	size_t n, cap;
+	struct item *held;		/* files that a directory of the same
+					   name could still hide */
+	size_t nheld, capheld;
+	remote_list_fn fn;
+	void *arg;
+};
+
+static int page_item(void *arg, const struct s3_list_item *it)
+{
+	struct lister *l = arg;
+	const char *name;
+	struct item *x;
+	size_t len;
+
+	if (strncmp(it->key, l->prefix, l->plen) != 0)
+		return 0;	/* not asked for */
+	name = it->key + l->plen;
+	len = strlen(name);
+	if (it->is_prefix || (len > 0 && name[len - 1] == '/')) {
+		/* a directory: "name/" */
+		if (len == 0)
+			return 0;
+		len--;
+	} else if (len == 0) {
+		return 0;	/* the directory's own marker */
+	}
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	x = &l->v[l->n++];
+	memset(x, 0, sizeof(*x));
+	x->name = xstrndup(name, len);
+	x->dir = it->is_prefix || name[len] == '/';
+	if (x->dir) {
+		dir_attr(&x->a);
+	} else {
+		x->a.mode = S3_FILE_MODE;
+		x->a.size = it->size;
+		x->a.mtime_ns = it->mtime_ns;
+		x->a.approx = true;
+		snprintf(x->a.etag, sizeof(x->a.etag), "%s",
+			 it->etag ? it->etag : "");
+	}
+	return 0;
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	/* "a" (file) before "a/" (directory), as S3 orders the keys */
+	return c ? c : (int)x->dir - (int)y->dir;
+}
+
+/*
+ * Whether this is the first warning about key: a listing is repeated at
+ * every poll, its log lines are not. A fixed table of hashes: at worst,
+ * after many odd keys, one is warned about twice.
+ */
+static bool first_warning(struct s3 *s, const char *key)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+	bool first;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211ull;
+	h |= 1;		/* 0 is an empty slot */
+	i = (size_t)(h % S3_WARNED);
+	pthread_mutex_lock(&s->pool_lock);
+	first = s->warned[i] != h;
+	s->warned[i] = h;
+	pthread_mutex_unlock(&s->pool_lock);
+	return first;
+}
+
+static int emit(struct lister *l, struct item *x)
+{
+	int rc;
+
+	if (!remote_name_ok(x->name)) {
+		char *key = xasprintf("%s%s%s", l->prefix, x->name,
+				      x->dir ? "/" : "");
+
+		if (first_warning(l->s, key))
+			log_warn("s3: %s: the key%s \"%s\" cannot be a file "
+				 "name here; %s not shown", l->what,
+				 x->dir ? "s under" : "", key,
+				 x->dir ? "they are" : "it is");
+		free(key);
+		return 0;
+	}
+	rc = l->fn(l->arg, x->name, &x->a);
+	return rc;
+}
+
+/*
+ * Hands on the held files that no directory can hide any more: all of
+ * them at the end (next NULL), else those whose "name/" sorts before
+ * next (the listing is past the point where that directory would be).
+ * A file whose directory twin is next is dropped, with a log line.
+ */
+static int release_held(struct lister *l, const struct item *next)
+{
+	size_t i = 0, keep = 0;
+	int rc = 0;
+
+	for (i = 0; i < l->nheld; i++) {
+		struct item *h = &l->held[i];
+		size_t hl = strlen(h->name);
+		bool gone = !next, twin = false;
+
+		if (next && strncmp(next->name, h->name, hl) == 0 &&
+		    next->name[hl] == '\0' && next->dir)
+			twin = true;
+		else if (next) {
+			char *slashed = xasprintf("%s/", h->name);
+
+			gone = strcmp(slashed, next->name) < 0;
+			free(slashed);
+		}
+		if (twin) {
+			char *key = xasprintf("%s%s", l->prefix, h->name);
+
+			if (first_warning(l->s, key))
+				log_warn("s3: %s: the file \"%s\" has the name "
+					 "of a directory; only the directory "
+					 "is shown", l->what, key);
+			free(key);
+			free(h->name);
+		} else if (gone) {
+			if (!rc)
+				rc = emit(l, h);
+			free(h->name);
+		} else {
+			l->held[keep++] = *h;
+		}
+	}
+	l->nheld = keep;
+	return rc;
+}
+
+/* Sorts the page and hands it on. */
+static int flush_page(struct lister *l)
+{
+	size_t i;
+	int rc = 0;
+
+	qsort(l->v, l->n, sizeof(*l->v), cmp_item);
+	for (i = 0; i < l->n; i++) {
+		struct item *x = &l->v[i];
+
+		if (!rc)
+			rc = release_held(l, x);
+		if (rc || !x->dir) {
+			if (rc) {
+				free(x->name);
+				continue;
+			}
+			/* a file waits until its directory twin cannot come */
+			if (l->nheld == l->capheld) {
+				l->capheld = l->capheld ? 2 * l->capheld : 8;
+				l->held = xrealloc(l->held, l->capheld *
+							    sizeof(*l->held));
+			}
+			l->held[l->nheld++] = *x;
+			continue;
+		}
+		rc = emit(l, x);
+		free(x->name);
+	}
+	l->n = 0;
+	return rc;
+}
+
+static int s3_list(struct remote *r, const char *dir, remote_list_fn fn,
+		   void *arg)
+{
+	struct s3 *s = to_s3(r);
+	struct lister l = { 0 };
+	char *prefix = dir_prefix(s, dir), *token = NULL, *next = NULL;
+	bool more = true, any = !*dir;
+	size_t i;
+	int rc = 0;
+
+	l.s = s;
+	l.prefix = prefix;
+	l.plen = strlen(prefix);
+	l.what = *dir ? dir : "/";
+	l.fn = fn;
+	l.arg = arg;
+	while (more && !rc) {
+		rc = list_page(s, prefix, "/", 0, token, page_item, &l, &more,
+			       &next, l.what);
+		free(token);
+		token = next;
+		next = NULL;
+		if (!rc) {
+			any = any || l.n > 0;
+			rc = flush_page(&l);
+		}
+	}
+	if (!rc)
+		rc = release_held(&l, NULL);
+	for (i = 0; i < l.n; i++)
+		free(l.v[i].name);
+	for (i = 0; i < l.nheld; i++)
+		free(l.held[i].name);
+	free(l.v);
+	free(l.held);
+	free(token);
+	/* an empty answer for a directory that is not there at all */
+	if (!rc && !any) {
+		struct remote_attr a;
+
+		rc = r->ops->stat(r, dir, &a);
+		if (!rc && !S_ISDIR(a.mode))
+			rc = -ENOTDIR;
+	}
+	free(prefix);
+	return rc;
+}
+
+/* Whether any key lies below directory p (its marker counts). */
+static int dir_exists(struct s3 *s, const char *p)
+{
+	struct lister l = { 0 };
+	char *prefix = dir_prefix(s, p);
+	bool more = false;
+	char *next = NULL;
+	int rc;
+
+	l.prefix = "";
+	l.plen = 0;
+	rc = list_page(s, prefix, NULL, 1, NULL, page_item, &l, &more, &next,
+		       p);
+	free(next);
+	free(prefix);
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i].name);
+	free(l.v);
+	if (rc)
+		return rc;
+	return l.n > 0 ? 1 : 0;
+}
+
+static int head(struct s3 *s, const char *key, const char *what,
+		struct remote_attr *out)
+{
+	struct s3_req q;
+	int rc;
+
+	req_init(&q, "HEAD", key, what);
+	rc = call(s, &q);
+	if (!rc)
+		attr_from_head(&q, out);
+	req_release(&q);
+	return rc;
+}
+
+static int s3_stat(struct remote *r, const char *path,
+		   struct remote_attr *out)
+{
+	struct s3 *s = to_s3(r);
+	char *key;
+	int rc;
+
+	if (!*path) {
+		dir_attr(out);
+		return 0;
+	}
+	rc = dir_exists(s, path);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		dir_attr(out);
+		return 0;
+	}
+	key = key_of(s, path);
+	rc = head(s, key, path, out);
+	free(key);
+	return rc;
+}
+
+static int s3_check(struct remote *r)
+{
+	struct s3 *s = to_s3(r);
+	struct s3_req q;
+	int rc;
+
+	req_init(&q, "HEAD", NULL, "");
+	rc = call(s, &q);
+	req_release(&q);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+static ssize_t get_range(struct s3 *s, const char *path, const char *etag,
+			 char *buf, int fd, size_t len, uint64_t off)
+{
+	char range[64], *key;
+	struct s3_req q;
+	ssize_t rc;
+
+	if (len == 0)
+		return 0;
+	key = key_of(s, path);
+	snprintf(range, sizeof(range), "bytes=%llu-%llu",
+		 (unsigned long long)off, (unsigned long long)(off + len - 1));
+	req_init(&q, "GET", key, path);
+	req_header(&q, "Range", range);
+	if (etag && *etag)
+		req_header(&q, "If-Match", etag);
+	q.sink_buf = buf;
+	q.sink_fd = buf ? -1 : fd;
+	q.sink_off = off;
+	q.sink_cap = len;
+	rc = call(s, &q);
+	if (rc == -ERANGE) {
+		rc = 0;		/* at or past the end */
+	} else if (rc == 0 && q.status == 200 && off > 0) {
+		/* the whole object, not the range: not ours to cut */
+		log_warn("s3: GET %s: the server ignored the range", path);
+		rc = -EIO;
+	} else if (rc == 0) {
+		rc = (ssize_t)q.got;
+	}
+	req_release(&q);
+	free(key);
+	return rc;
+}
+
+static ssize_t s3_read(struct remote *r, const char *path, const char *etag,
+		       void *buf, size_t len, uint64_t off)
+{
+	return get_range(to_s3(r), path, etag, buf, -1, len, off);
+}
+
+static ssize_t s3_read_to_fd(struct remote *r, const char *path,
+			     const char *etag, int fd, size_t len,
+			     uint64_t off)
+{
+	return get_range(to_s3(r), path, etag, NULL, fd, len, off);
+}
+
+/* --------------------------------------------------------------- writes */
+
+/* The metadata headers of an object the drive writes. */
+struct meta_hdrs {
+	char mtime[32];
+	char mode[16];
+};
+
+static void meta_hdrs(struct s3_req *q, struct meta_hdrs *m, uint32_t mode,
+		      int64_t mtime_ns)
+{
+	int64_t sec = mtime_ns / 1000000000, ns = mtime_ns % 1000000000;
+
+	if (ns < 0) {
+		ns += 1000000000;
+		sec--;
+	}
+	snprintf(m->mtime, sizeof(m->mtime), "%lld.%09lld", (long long)sec,
+		 (long long)ns);
+	snprintf(m->mode, sizeof(m->mode), "%u", (unsigned)mode);
+	req_header(q, "x-amz-meta-mtime", m->mtime);
+	req_header(q, "x-amz-meta-mode", m->mode);
+}
+
+static int put_single(struct s3 *s, const char *path, const char *key,
+		      int fd, uint64_t size, uint32_t mode, int64_t mtime_ns,
+		      remote_progress_fn progress, void *arg,
+		      struct remote_attr *out)
+{
+	struct meta_hdrs m;
+	struct s3_req q;
+	int rc;
+
+	req_init(&q, "PUT", key, path);
+	meta_hdrs(&q, &m, mode, mtime_ns);
+	q.body_fd = fd;
+	q.body_len = size;
+	q.progress = progress;
+	q.progress_arg = arg;
+	q.progress_total = size;
+	rc = call(s, &q);
+	if (!rc && !*q.etag) {
+		log_warn("s3: PUT %s: the answer has no ETag", path);
+		rc = -EIO;
+	}
+	if (!rc) {
+		memset(out, 0, sizeof(*out));
+		out->mode = mode;
+		out->size = size;
+		out->mtime_ns = mtime_ns;
+		snprintf(out->etag, sizeof(out->etag), "%s", q.etag);
+	}
+	req_release(&q);
+	return rc;
+}
+
+/* A multipart upload in progress. */
+struct upload {
+	struct s3 *s;
+	const char *path;
+	const char *key;
+	char *id;
+	int nparts;
+	uint64_t part;			/* part size */
+	uint64_t size;
+	char **etags;			/* per part */
+	/* source: a file (put) or another key (copy) */
+	int fd;
+	const char *copy_source;	/* "/bucket/key", encoded */
+	pthread_mutex_t lock;
+	int next;			/* next part to send (0-based) */
+	int error;
+	uint64_t done;			/* bytes of finished parts */
+	remote_progress_fn progress;
+	void *progress_arg;
+};
+
+static int upload_start(struct upload *u, struct s3_req *init)
+{
+	int rc;
+
+	init->query = "uploads";
+	rc = call(u->s, init);
+	if (!rc && (!init->text ||
+		    s3_xml_upload_id(init->text, init->text_len, &u->id))) {
+		log_warn("s3: starting the upload of %s: no upload id in the "
+			 "answer", u->path);
+		rc = -EIO;
+	}
+	return rc;
+}
+
+static int upload_part(struct upload *u, int i)
+{
+	uint64_t off = (uint64_t)i * u->part;
+	uint64_t len = CD_MIN(u->part, u->size - off);
+	char *query, range[80];
+	struct s3_req q;
+	int rc;
+
+	query = xasprintf("partNumber=%d&uploadId=%s", i + 1, u->id);
+	req_init(&q, "PUT", u->key, u->path);
+	q.query = query;
+	if (u->copy_source) {
+		snprintf(range, sizeof(range), "bytes=%llu-%llu",
+			 (unsigned long long)off,
+			 (unsigned long long)(off + len - 1));
+		req_header(&q, "x-amz-copy-source", u->copy_source);
+		req_header(&q, "x-amz-copy-source-range", range);
+	} else {
+		q.body_fd = u->fd;
+		q.body_off = off;
+		q.body_len = len;
+	}
+	rc = call(u->s, &q);
+	if (!rc) {
+		char *etag = NULL;
+
+		if (u->copy_source)
+			rc = q.text ? s3_xml_etag(q.text, q.text_len, &etag)
+				    : -EPROTO;
+		else if (*q.etag)
+			etag = xstrdup(q.etag);
+		else
+			rc = -EPROTO;
+		if (rc)
+			log_warn("s3: part %d of %s: no ETag in the answer",
+				 i + 1, u->path);
+		u->etags[i] = etag;
+	}
+	req_release(&q);
+	free(query);
+	return rc;
+}
+
+static void *upload_worker(void *arg)
+{
+	struct upload *u = arg;
+
+	pthread_mutex_lock(&u->lock);
+	while (!u->error && u->next < u->nparts) {
+		int i = u->next++, rc;
+		uint64_t len;
+
+		pthread_mutex_unlock(&u->lock);
+		rc = upload_part(u, i);
+		len = CD_MIN(u->part, u->size - (uint64_t)i * u->part);
+		pthread_mutex_lock(&u->lock);
+		if (rc && !u->error)
+			u->error = rc;
+		if (!rc) {
+			u->done += len;
+			if (u->progress &&
+			    u->progress(u->progress_arg, u->done, u->size) &&
+			    !u->error)
+				u->error = -ECANCELED;
+		}
+	}
+	pthread_mutex_unlock(&u->lock);
+	return NULL;
+}
+
+static void upload_abort(struct upload *u)
+{
+	char *query = xasprintf("uploadId=%s", u->id);
+	struct s3_req q;
+
+	req_init(&q, "DELETE", u->key, u->path);
+	q.query = query;
+	if (call(u->s, &q) && q.status != 404)
+		log_warn("s3: the unfinished upload of %s could not be "
+			 "aborted; its parts stay on the server until it is",
+			 u->path);
+	req_release(&q);
+	free(query);
+}
+
+static int upload_complete(struct upload *u, char *etag_out, size_t size)
+{
+	char *body, *query, *etag = NULL;
+	struct s3_req q;
+	int rc;
+
+	body = s3_xml_complete_body((const char *const *)u->etags, u->nparts);
+	query = xasprintf("uploadId=%s", u->id);
+	req_init(&q, "POST", u->key, u->path);
+	q.query = query;
+	q.body = body;
+	q.body_len = strlen(body);
+	rc = call(u->s, &q);
+	if (!rc) {
+		/* an error can come with status 200 here */
+		rc = q.text ? s3_xml_etag(q.text, q.text_len, &etag) : -EPROTO;
+		if (rc == -EPROTO && q.text && strstr(q.text, "<ETag></ETag>")) {
+			/* RGW answers an empty ETag: the object has one */
+			struct remote_attr a;
+
+			rc = head(u->s, u->key, u->path, &a);
+			if (!rc && a.size != u->size)
+				rc = -ESTALE;	/* replaced meanwhile */
+			if (!rc)
+				etag = xstrdup(a.etag);
+		}
+		if (rc)
+			log_warn("s3: completing the upload of %s failed: "
+				 "%.200s", u->path, q.text ? q.text : "");
+		else
+			snprintf(etag_out, size, "%s", etag);
+	}
+	free(etag);
+	req_release(&q);
+	free(query);
+	free(body);
+	return rc;
+}
+
+/* Runs a multipart upload of size bytes (from u->fd or u->copy_source)
+ * to u->key whose init request (with its headers) is given. */
+static int multipart(struct upload *u, struct s3_req *init, char *etag,
+		     size_t etag_size)
+{
+	pthread_t th[S3_PART_STREAMS];
+	int i, started = 0, rc;
+
+	u->nparts = (int)((u->size + u->part - 1) / u->part);
+	if (u->nparts < 1)
+		u->nparts = 1;
+	rc = upload_start(u, init);
+	if (rc)
+		return rc;
+	u->etags = xcalloc((size_t)u->nparts, sizeof(*u->etags));
+	pthread_mutex_init(&u->lock, NULL);
+	for (i = 0; i < S3_PART_STREAMS && i < u->nparts; i++) {
+		if (pthread_create(&th[i], NULL, upload_worker, u))
+			break;
+		started++;
+	}
+	if (!started)
+		upload_worker(u);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	rc = u->error;
+	if (!rc)
+		rc = upload_complete(u, etag, etag_size);
+	if (rc)
+		upload_abort(u);
+	pthread_mutex_destroy(&u->lock);
+	for (i = 0; i < u->nparts; i++)
+		free(u->etags[i]);
+	free(u->etags);
+	free(u->id);
+	return rc;
+}
+
+static uint64_t part_size(struct s3 *s, uint64_t size, uint64_t min)
+{
+	uint64_t part = min;
+
+	while ((size + part - 1) / part > S3_PARTS_MAX)
+		part *= 2;
+	return part;
+}
+
+static int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
+		  uint32_t mode, int64_t mtime_ns, remote_progress_fn progress,
+		  void *arg, struct remote_attr *out)
+{
+	struct s3 *s = to_s3(r);
+	char *key = key_of(s, path);
+	struct upload u = { 0 };
+	struct meta_hdrs m;
+	struct s3_req init;
+	int rc;
+
+	mode = S_IFREG | (mode & 07777);
+
+	if (size < s->multipart_min) {
+		rc = put_single(s, path, key, fd, size, mode, mtime_ns,
+				progress, arg, out);
+		free(key);
+		return rc;
+	}
+	u.s = s;
+	u.path = path;
+	u.key = key;
+	u.fd = fd;
+	u.size = size;
+	u.part = part_size(s, size, s->part_min);
+	u.progress = progress;
+	u.progress_arg = arg;
+	req_init(&init, "POST", key, path);
+	meta_hdrs(&init, &m, mode, mtime_ns);
+	memset(out, 0, sizeof(*out));
+	rc = multipart(&u, &init, out->etag, sizeof(out->etag));
+	req_release(&init);
+	if (!rc) {
+		out->mode = mode;
+		out->size = size;
+		out->mtime_ns = mtime_ns;
+	}
+	free(key);
+	return rc;
+}
+
+/* "/bucket/key" for x-amz-copy-source, encoded. */
+static char *copy_source(struct s3 *s, const char *key)
+{
+	char *enc = s3_uri_encode(key, true);
+	char *src = xasprintf("/%s/%s", s->bucket, enc);
+
+	free(enc);
+	return src;
+}
+
+/*
+ * Copies key from to key to on the server, with the given metadata
+ * (REPLACE) or the source's (mode == (uint32_t)-1: COPY). etag, if set,
+ * is the version the source must have.
+ */
+static int copy_key(struct s3 *s, const char *from, const char *to,
+		    const char *what, const char *etag, uint64_t size,
+		    uint32_t mode, int64_t mtime_ns, struct remote_attr *out)
+{
+	char *src = copy_source(s, from), *got = NULL;
+	struct meta_hdrs m;
+	struct s3_req q;
+	int rc;
+
+	if (size > S3_COPY_MAX) {
+		struct upload u = { 0 };
+		struct remote_attr a;
+
+		if (mode == (uint32_t)-1) {
+			/* parts carry no metadata: the source's, given */
+			rc = head(s, from, what, &a);
+			if (rc) {
+				free(src);
+				return rc;
+			}
+			mode = a.mode;
+			mtime_ns = a.mtime_ns;
+		}
+
+		u.s = s;
+		u.path = what;
+		u.key = to;
+		u.fd = -1;
+		u.copy_source = src;
+		u.size = size;
+		u.part = part_size(s, size, S3_COPY_PART);
+		req_init(&q, "POST", to, what);
+		if (mode != (uint32_t)-1)
+			meta_hdrs(&q, &m, mode, mtime_ns);
+		rc = multipart(&u, &q, out->etag, sizeof(out->etag));
+		req_release(&q);
+		free(src);
+		return rc;
+	}
+	req_init(&q, "PUT", to, what);
+	req_header(&q, "x-amz-copy-source", src);
+	if (etag && *etag) {
+		req_header(&q, "x-amz-copy-source-if-match", etag);
+		/* RGW's own spelling, which it honours instead */
+		req_header(&q, "x-amz-copy-if-match", etag);
+	}
+	if (mode != (uint32_t)-1) {
+		req_header(&q, "x-amz-metadata-directive", "REPLACE");
+		meta_hdrs(&q, &m, mode, mtime_ns);
+	}
+	rc = call(s, &q);
+	if (!rc) {
+		rc = q.text ? s3_xml_etag(q.text, q.text_len, &got) : -EPROTO;
+		if (rc == 0)
+			snprintf(out->etag, sizeof(out->etag), "%s", got);
+		else
+			log_warn("s3: copying to %s: the answer has no ETag",
+				 what);
+	}
+	free(got);
+	req_release(&q);
+	free(src);
+	return rc;
+}
+
+static int s3_copy(struct remote *r, const char *from, const char *etag,
+		   const char *to, uint32_t mode, int64_t mtime_ns,
+		   struct remote_attr *out)
+{
+	struct s3 *s = to_s3(r);
+	char *kfrom = key_of(s, from), *kto = key_of(s, to);
+	struct remote_attr a;
+	int rc;
+
+	mode = S_IFREG | (mode & 07777);
+
+	rc = head(s, kfrom, from, &a);
+	if (!rc && etag && *etag && strcmp(a.etag, etag) != 0)
+		rc = -ESTALE;
+	if (!rc) {
+		memset(out, 0, sizeof(*out));
+		rc = copy_key(s, kfrom, kto, to, etag, a.size, mode, mtime_ns,
+			      out);
+	}
+	if (!rc) {
+		out->mode = mode;
+		out->size = a.size;
+		out->mtime_ns = mtime_ns;
+	}
+	free(kfrom);
+	free(kto);
+	return rc;
+}
+
+static int delete_key(struct s3 *s, const char *key, const char *what)
+{
+	struct s3_req q;
+	int rc;
+
+	req_init(&q, "DELETE", key, what);
+	rc = call(s, &q);
+	req_release(&q);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+static int s3_mkdir(struct remote *r, const char *path, uint32_t mode)
+{
+	struct s3 *s = to_s3(r);
+	char *key = xasprintf("%s%s/", s->prefix, path);
+	struct meta_hdrs m;
+	struct s3_req q;
+	int rc;
+
+	rc = dir_exists(s, path);
+	if (rc > 0) {
+		free(key);
+		return -EEXIST;
+	}
+	req_init(&q, "PUT", key, path);
+	meta_hdrs(&q, &m, S_IFDIR | (mode & 07777), util_now_ns());
+	q.body = "";
+	q.body_len = 0;
+	rc = rc < 0 ? rc : call(s, &q);
+	req_release(&q);
+	free(key);
+	return rc;
+}
+
+/* Collects up to two keys below a directory, to tell empty from not. */
+struct peek {
+	const char *marker;	/* the directory's own "dir/" key */
+	int others;
+};
+
+static int peek_item(void *arg, const struct s3_list_item *it)
+{
+	struct peek *p = arg;
+
+	if (strcmp(it->key, p->marker) != 0)
+		p->others++;
+	return 0;
+}
+
+static int s3_rmdir(struct remote *r, const char *path)
+{
+	struct s3 *s = to_s3(r);
+	char *prefix = dir_prefix(s, path), *next = NULL;
+	struct peek p = { prefix, 0 };
+	bool more = false;
+	int rc;
+
+	rc = list_page(s, prefix, "/", 2, NULL, peek_item, &p, &more, &next,
+		       path);
+	free(next);
+	if (!rc && p.others > 0)
+		rc = -ENOTEMPTY;
+	if (!rc)
+		rc = delete_key(s, prefix, path);
+	free(prefix);
+	return rc;
+}
+
+static int s3_unlink(struct remote *r, const char *path)
+{
+	struct s3 *s = to_s3(r);
+	char *key = key_of(s, path);
+	int rc = delete_key(s, key, path);
+
+	free(key);
+	return rc;
+}
+
+/* Moves one key: copy (keeping its metadata), then delete. */
+static int move_key(struct s3 *s, const char *from, const char *to,
+		    const char *what, uint64_t size)
+{
+	struct remote_attr a;
+	int rc;
+
+	rc = copy_key(s, from, to, what, NULL, size, (uint32_t)-1, 0, &a);
+	if (!rc)
+		rc = delete_key(s, from, what);
+	return rc;
+}
+
+struct mover {
+	struct s3 *s;
+	const char *from;		/* key prefix, "a/" */
+	const char *to;			/* key prefix, "b/" */
+	const char *what;
+	int rc;
+	uint64_t moved;
+};
+
+static int move_item(void *arg, const struct s3_list_item *it)
+{
+	struct mover *m = arg;
+	size_t fl = strlen(m->from);
+	char *to;
+	int rc;
+
+	if (strncmp(it->key, m->from, fl) != 0)
+		return 0;
+	to = xasprintf("%s%s", m->to, it->key + fl);
+	rc = move_key(m->s, it->key, to, m->what, it->size);
+	free(to);
+	if (!rc)
+		m->moved++;
+	return rc;
+}
+
+static int s3_rename(struct remote *r, const char *from, const char *to,
+		     unsigned flags)
+{
+	struct s3 *s = to_s3(r);
+	struct remote_attr a, b;
+	struct mover m = { 0 };
+	char *kfrom, *kto, *next = NULL;
+	bool more = true;
+	int rc;
+
+	rc = s3_stat(r, from, &a);
+	log_debug("s3: rename %s -> %s: the source: %s", from, to,
+		  rc ? strerror(-rc) : S_ISDIR(a.mode) ? "a directory" : "a file");
+	if (rc)
+		return rc;
+	if (flags & RENAME_NOREPLACE) {
+		rc = s3_stat(r, to, &b);
+		if (rc == 0)
+			return -EEXIST;
+		if (rc != -ENOENT)
+			return rc;
+		rc = 0;
+	}
+	if (!S_ISDIR(a.mode)) {
+		kfrom = key_of(s, from);
+		kto = key_of(s, to);
+		rc = move_key(s, kfrom, kto, from, a.size);
+		free(kfrom);
+		free(kto);
+		return rc;
+	}
+	/* key by key, the listing always from the start: what was moved
+	 * is no longer there, so a rename cut short just goes on */
+	kfrom = dir_prefix(s, from);
+	kto = dir_prefix(s, to);
+	m.s = s;
+	m.from = kfrom;
+	m.to = kto;
+	m.what = from;
+	while (more && !rc) {
+		rc = list_page(s, kfrom, NULL, 1000, NULL, move_item, &m,
+			       &more, &next, from);
+		free(next);
+		next = NULL;
+	}
+	if (!rc)
+		log_info("s3: renamed %s to %s: %llu keys moved", from, to,
+			 (unsigned long long)m.moved);
+	else
+		log_warn("s3: renaming %s to %s: %s after %llu keys moved; "
+			 "the rest moves when it is tried again", from, to,
+			 strerror(-rc), (unsigned long long)m.moved);
+	free(kfrom);
+	free(kto);
+	return rc;
+}
+
+static int s3_setattr(struct remote *r, const char *path, uint32_t mode,
+		      int64_t mtime_ns, struct remote_attr *out)
+{
+	struct s3 *s = to_s3(r);
+	struct remote_attr a, o;
+	char *key;
+	int rc;
+
+	rc = s3_stat(r, path, &a);
+	if (rc || S_ISDIR(a.mode)) {
+		if (!rc && out)
+			*out = a;
+		return rc;
+	}
+	if (mode == (uint32_t)-1)
+		mode = a.mode;
+	if (mtime_ns == INT64_MIN)
+		mtime_ns = a.mtime_ns;
+	mode = S_IFREG | (mode & 07777);
+	/* a copy onto itself with new metadata: the bytes stay */
+	key = key_of(s, path);
+	memset(&o, 0, sizeof(o));
+	rc = copy_key(s, key, key, path, a.etag, a.size, mode, mtime_ns, &o);
+	free(key);
+	if (!rc && out) {
+		*out = o;
+		out->mode = mode;
+		out->size = a.size;
+		out->mtime_ns = mtime_ns;
+	}
+	return rc;
+}
+
+static int s3_statfs(struct remote *r, struct statvfs *out)
+{
+	/* a bucket has no size: say 1 PiB, all free */
+	memset(out, 0, sizeof(*out));
+	out->f_bsize = 4096;
+	out->f_frsize = 4096;
+	out->f_blocks = (1ull << 50) / 4096;
+	out->f_bfree = out->f_blocks;
+	out->f_bavail = out->f_blocks;
+	out->f_files = 1u << 30;
+	out->f_ffree = out->f_files;
+	out->f_namemax = NAME_MAX;
+	return 0;
+}
+
+static void s3_close(struct remote *r)
+{
+	struct s3 *s = to_s3(r);
+	int i;
+
+	for (i = 0; i < s->npool; i++)
+		curl_easy_cleanup(s->pool[i]);
+	pthread_mutex_destroy(&s->pool_lock);
+	s3_profile_release(&s->prof);
+	free(s->scheme_host);
+	free(s->host);
+	free(s->bucket);
+	free(s->prefix);
+	free(s->path_base);
+	free(s->region);
+	free(s->r.spec);
+	free(s);
+}
+
+static const struct remote_ops s3_ops = {
+	.name = "s3",
+	.caps = REMOTE_CAP_RANGE_READ | REMOTE_CAP_COPY | REMOTE_CAP_CHMOD,
+	.close = s3_close,
+	.check = s3_check,
+	.list = s3_list,
+	.stat = s3_stat,
+	.read = s3_read,
+	.read_to_fd = s3_read_to_fd,
+	.put = s3_put,
+	.copy = s3_copy,
+	.mkdir = s3_mkdir,
+	.rmdir = s3_rmdir,
+	.unlink = s3_unlink,
+	.rename = s3_rename,
+	.setattr = s3_setattr,
+	.statfs = s3_statfs,
+};
+
+/* ------------------------------------------------------------- opening */
+
+/* Bucket names S3 allows, path style included: 3 to 63 of a-z 0-9 . -
+ * (upper case and '_' too, which some servers accept). */
+static bool bucket_ok(const char *b)
+{
+	size_t n = strlen(b), i;
+
+	if (n < 3 || n > 63)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = b[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		      c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* A prefix whose components are all names ("" too). */
+static bool prefix_ok(const char *p)
+{
+	char *copy, *save = NULL, *c;
+	bool ok = true;
+
+	if (!*p)
+		return true;
+	copy = xstrdup(p);
+	for (c = strtok_r(copy, "/", &save); c && ok;
+	     c = strtok_r(NULL, "/", &save))
+		ok = remote_name_ok(c);
+	free(copy);
+	return ok && !strstr(p, "//") && p[0] != '/';
+}
+
+static uint64_t env_size(const char *name, uint64_t dflt)
+{
+	const char *v = getenv(name);
+	uint64_t x;
+
+	if (v && util_parse_size(v, &x) == 0 && x >= (5u << 20))
+		return x;
+	return dflt;
+}
+
+struct remote *remote_s3_open(const char *spec, const struct remote_opts *o,
+			      char *err, size_t errlen)
+{
+	const char *rest = spec + strlen("s3://"), *slash, *ep;
+	char *bucket, *prefix, *endpoint = NULL;
+	const char *scheme_end;
+	struct s3 *s;
+	bool path_style;
+	int rc;
+
+	slash = strchr(rest, '/');
+	bucket = slash ? xstrndup(rest, (size_t)(slash - rest)) : xstrdup(rest);
+	prefix = xstrdup(slash ? slash + 1 : "");
+	while (*prefix && prefix[strlen(prefix) - 1] == '/')
+		prefix[strlen(prefix) - 1] = '\0';
+	if (!bucket_ok(bucket)) {
+		snprintf(err, errlen, "\"%s\" is not a bucket name S3 allows "
+			 "(3 to 63 letters, digits, '.', '-')", bucket);
+		goto fail_names;
+	}
+	if (!prefix_ok(prefix)) {
+		snprintf(err, errlen, "the prefix \"%s\" of %s has an empty, "
+			 "'.' or '..' component, or one over 255 bytes",
+			 prefix, spec);
+		goto fail_names;
+	}
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "libcurl cannot start");
+		goto fail_names;
+	}
+	s = xcalloc(1, sizeof(*s));
+	rc = s3_profile_load(&s->prof, o ? o->profile : NULL, err, errlen);
+	if (rc)
+		goto fail;
+	s->region = xstrdup(o && o->region ? o->region
+			    : s->prof.region ? s->prof.region : "us-east-1");
+	ep = o && o->endpoint ? o->endpoint : s->prof.endpoint;
+	if (ep)
+		endpoint = xstrdup(ep);
+	else
+		endpoint = xasprintf("https://s3.%s.amazonaws.com", s->region);
+	while (*endpoint && endpoint[strlen(endpoint) - 1] == '/')
+		endpoint[strlen(endpoint) - 1] = '\0';
+	scheme_end = strstr(endpoint, "://");
+	if (!scheme_end || (strncmp(endpoint, "http://", 7) != 0 &&
+			    strncmp(endpoint, "https://", 8) != 0) ||
+	    !scheme_end[3] || strchr(scheme_end + 3, '/')) {
+		snprintf(err, errlen, "the endpoint \"%s\" is not an http:// "
+			 "or https:// URL of a host (and port)", endpoint);
+		goto fail;
+	}
+	/* path style for a given endpoint (most S3-compatible servers) and
+	 * for bucket names a host name cannot carry; AWS: virtual host */
+	path_style = ep != NULL || strchr(bucket, '.') || strchr(bucket, '_');
+	if (o && o->addressing == REMOTE_S3_PATH)
+		path_style = true;
+	else if (o && o->addressing == REMOTE_S3_VIRTUAL)
+		path_style = false;
+	if (path_style) {
+		s->scheme_host = xstrdup(endpoint);
+		s->host = xstrdup(scheme_end + 3);
+		s->path_base = xasprintf("/%s", bucket);
+	} else {
+		s->scheme_host = xasprintf("%.*s%s.%s",
+					   (int)(scheme_end + 3 - endpoint),
+					   endpoint, bucket, scheme_end + 3);
+		s->host = xasprintf("%s.%s", bucket, scheme_end + 3);
+		s->path_base = xstrdup("");
+	}
+	s->bucket = bucket;
+	s->prefix = *prefix ? xasprintf("%s/", prefix) : xstrdup("");
+	free(prefix);
+	bucket = prefix = NULL;
+	s->connect_timeout_ms = 5000;
+	s->multipart_min = env_size("CLONEDRIVE_S3_MULTIPART_MIN",
+				    S3_MULTIPART_MIN);
+	s->part_min = env_size("CLONEDRIVE_S3_PART_SIZE", S3_PART_MIN);
+	pthread_mutex_init(&s->pool_lock, NULL);
+	s->r.ops = &s3_ops;
+	s->r.spec = xstrdup(spec);
+	free(endpoint);
+	return &s->r;
+
+fail:
+	s3_profile_release(&s->prof);
+	free(s->region);
+	free(s);
+	free(endpoint);
+fail_names:
+	free(bucket);
+	free(prefix);
+	return NULL;
+}

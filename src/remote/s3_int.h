@@ -1,0 +1,204 @@
+/*
+ * The S3 backend's parts, private to src/remote/s3*.c:
+ *   s3_cred.c  credentials, region and endpoint, found the way AWS tools
+ *              find them
+ *   s3_sign.c  Signature Version 4 (HMAC-SHA256 from libcrypto; libcurl is
+ *              used for transport only)
+ *   s3_xml.c   the XML of S3's responses (expat), and the one request body
+ *              that is XML
+ *   s3.c       the remote_ops, over libcurl
+ * Nothing here logs a secret: a secret key, a session token or a
+ * signature never reaches a log line, an error message or `status`.
+ */
+#ifndef CD_S3_INT_H
+#define CD_S3_INT_H
+
+#include "common.h"
+
+#include <time.h>
+
+/* ------------------------------------------------------------ s3_cred.c */
+
+/* Everything a client needs to talk to one service as one identity. */
+struct s3_profile {
+	char *access_key;	/* NULL: anonymous (unsigned requests) */
+	char *secret_key;
+	char *session_token;	/* NULL if none */
+	char *region;		/* NULL if nothing said */
+	char *endpoint;		/* NULL if nothing said: AWS */
+	char *source;		/* where the keys came from, for messages:
+				   "environment", "profile NAME in FILE" */
+};
+
+/*
+ * Fills p the way the AWS CLI and SDKs do, the first found winning for
+ * each item:
+ *  - keys: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN)
+ *    from the environment; else the profile's aws_access_key_id,
+ *    aws_secret_access_key, aws_session_token in the credentials file
+ *    (AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/credentials, section
+ *    [NAME]), then in the config file (AWS_CONFIG_FILE, default
+ *    ~/.aws/config, section [profile NAME], or [default]);
+ *  - region: AWS_REGION, AWS_DEFAULT_REGION, the profile's region;
+ *  - endpoint: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's
+ *    endpoint_url.
+ * The profile is `profile` if not NULL, else AWS_PROFILE, else
+ * AWS_DEFAULT_PROFILE, else "default". HOME comes from the environment,
+ * else getpwuid(). A named profile that exists nowhere is an error; no
+ * keys at all is not (p->access_key stays NULL). Files that do not exist
+ * are skipped; a file that exists but cannot be read is an error. The
+ * INI syntax accepted: [section] lines, key = value lines (spaces around
+ * '=' and at both ends trimmed), '#' and ';' comment lines, blank lines;
+ * indented continuation lines (nested settings such as "s3 =") are
+ * ignored. On error returns -errno and writes a sentence for the user,
+ * naming the file and line, never a value, into err.
+ */
+int s3_profile_load(struct s3_profile *p, const char *profile, char *err,
+		    size_t errlen) CD_WUR;
+void s3_profile_release(struct s3_profile *p);
+
+/* ------------------------------------------------------------ s3_sign.c */
+
+/* "20261122T101500Z" and "20261122" for a time, UTC. */
+#define S3_AMZ_DATE_LEN 16
+#define S3_DATE_LEN 8
+
+/* The payload hash that says "not signed" (streamed uploads over TLS,
+ * and anything whose bytes are not at hand when signing). */
+#define S3_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
+/* SHA-256 of nothing, in hex: the payload hash of a request without a
+ * body. */
+#define S3_EMPTY_SHA256 \
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+struct s3_header {
+	const char *name;	/* any case; signed lower-cased */
+	const char *value;	/* signed with ends trimmed and inner runs of
+				   spaces squeezed to one */
+};
+
+struct s3_sign_req {
+	const char *method;	/* "GET", "PUT", ... */
+	const char *path;	/* the absolute path as sent, already
+				   URI-encoded ("/bucket/a%20b"); "" is "/" */
+	const char *query;	/* the query as sent, without '?', its names
+				   and values already URI-encoded ("list-type=2
+				   &prefix=a%2Fb", "uploads"); NULL or "" if
+				   none. The signer sorts it by name, then
+				   value, and gives a bare name an '=' */
+	const struct s3_header *headers;  /* every header to sign, "host"
+				   included; x-amz-date, x-amz-content-sha256
+				   and x-amz-security-token are added by the
+				   signer, not given here */
+	size_t nheaders;
+	const char *payload_hash;	/* hex SHA-256 of the body,
+				   S3_EMPTY_SHA256, or S3_UNSIGNED_PAYLOAD */
+	const char *region;		/* "us-east-1" */
+	const char *service;		/* "s3" */
+	time_t when;			/* the request's time */
+};
+
+/* What the signer adds to a request: each is one whole header line
+ * ("Name: value"), ready for curl_slist_append(). */
+struct s3_signed {
+	char *authorization;	/* "Authorization: AWS4-HMAC-SHA256 ..." */
+	char *amz_date;		/* "x-amz-date: 20261122T101500Z" */
+	char *content_sha256;	/* "x-amz-content-sha256: ..." */
+	char *security_token;	/* "x-amz-security-token: ...", or NULL
+				   without a session token */
+};
+
+/*
+ * Signs r with the keys of p (which must have some). Duplicate header
+ * names are joined with ',' in the order given, as SigV4 requires.
+ * Returns 0, or -ENOMEM / -EINVAL (a header name that is empty or has
+ * a character not allowed in a header name, a NULL method or path).
+ * s3_signed_release() frees what it filled, also after an error.
+ */
+int s3_sign(const struct s3_sign_req *r, const struct s3_profile *p,
+	    struct s3_signed *out) CD_WUR;
+void s3_signed_release(struct s3_signed *s);
+
+/*
+ * URI-encodes s the way SigV4 wants it: every byte but A-Z a-z 0-9 - . _ ~
+ * as %XY (upper-case hex), and '/' too unless keep_slash. Returns a new
+ * string (xmalloc: never NULL).
+ */
+char *s3_uri_encode(const char *s, bool keep_slash);
+
+/* Hex SHA-256 of len bytes. */
+void s3_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ------------------------------------------------------------- s3_xml.c */
+
+/* One entry of a ListObjectsV2 page: an object (Contents) or, with a
+ * delimiter, a common prefix (CommonPrefixes). */
+struct s3_list_item {
+	const char *key;	/* the full key (or prefix, ending in the
+				   delimiter), as decoded from the XML */
+	bool is_prefix;
+	uint64_t size;		/* objects only */
+	int64_t mtime_ns;	/* LastModified, objects only */
+	const char *etag;	/* objects only, quotes kept as sent */
+};
+
+/* Called per item, in document order; non-zero stops the parse and is
+ * returned by s3_xml_list(). Strings are borrowed for the call only. */
+typedef int (*s3_list_fn)(void *arg, const struct s3_list_item *it);
+
+/*
+ * Parses a ListObjectsV2 result (ListBucketResult). *truncated gets
+ * IsTruncated; *next_token gets NextContinuationToken (malloc'd, NULL if
+ * none; the caller frees it). Returns 0, fn's non-zero value, or -EPROTO
+ * for a body that is not such a result (malformed XML, a missing Key,
+ * a Size that is not a number, an unparsable LastModified, IsTruncated
+ * true without a token). Every element may come in any order and unknown
+ * elements are ignored; encoding-type=url results are decoded if
+ * EncodingType says "url".
+ */
+int s3_xml_list(const char *xml, size_t len, s3_list_fn fn, void *arg,
+		bool *truncated, char **next_token) CD_WUR;
+
+/* An S3 error document (<Error><Code>..</Code><Message>..</Message>).
+ * Returns 0 with *code and *message malloc'd (message may be NULL), or
+ * -EPROTO if the body is not one. */
+int s3_xml_error(const char *xml, size_t len, char **code,
+		 char **message) CD_WUR;
+
+/* InitiateMultipartUploadResult: *upload_id malloc'd; -EPROTO if absent. */
+int s3_xml_upload_id(const char *xml, size_t len, char **upload_id) CD_WUR;
+
+/*
+ * The ETag of a CopyObjectResult, CopyPartResult or
+ * CompleteMultipartUploadResult, quotes added if the server left them out
+ * (RGW does for CopyObject): *etag malloc'd. A CompleteMultipartUpload
+ * answer can be an <Error> with status 200: that gives -EIO (and *etag
+ * NULL); anything else unparsable gives -EPROTO.
+ */
+int s3_xml_etag(const char *xml, size_t len, char **etag) CD_WUR;
+
+/* One part of a ListParts result. */
+struct s3_part {
+	int number;
+	uint64_t size;
+	const char *etag;	/* borrowed for the call */
+};
+typedef int (*s3_part_fn)(void *arg, const struct s3_part *part);
+
+/* Parses a ListParts result; *truncated and *next_marker
+ * (NextPartNumberMarker, 0 if none) as for listing. */
+int s3_xml_parts(const char *xml, size_t len, s3_part_fn fn, void *arg,
+		 bool *truncated, int *next_marker) CD_WUR;
+
+/* The body of CompleteMultipartUpload for parts 1..n with these ETags
+ * (XML-escaped): malloc'd, never NULL. */
+char *s3_xml_complete_body(const char *const *etags, int n);
+
+/* "2026-11-22T10:15:00.000Z" (fraction optional; the LastModified of a
+ * listing) to ns since the epoch; -EINVAL if it is not such a time. */
+int s3_iso8601_ns(const char *s, int64_t *out) CD_WUR;
+/* An HTTP date ("Sun, 22 Nov 2026 10:15:00 GMT": the Last-Modified
+ * header of HEAD and GET) to ns; -EINVAL. */
+int s3_http_date(const char *s, int64_t *out) CD_WUR;
+
+#endif
