@@ -110,9 +110,11 @@ struct s3_signed {
 
 /*
  * Signs r with the keys of p (which must have some). Duplicate header
- * names are joined with ',' in the order given, as SigV4 requires.
- * Returns 0, or -ENOMEM / -EINVAL (a header name that is empty or has
- * a character not allowed in a header name, a NULL method or path).
+ * names are joined with ',' in the order given, as SigV4 requires; tabs
+ * count as spaces in values. Returns 0, or -ENOMEM / -EINVAL: a header
+ * name that is empty, not a token, or one the signer adds itself; a CR
+ * or LF anywhere (it would add a header); an empty method, region,
+ * service or payload hash; a profile without keys.
  * s3_signed_release() frees what it filled, also after an error.
  */
 int s3_sign(const struct s3_sign_req *r, const struct s3_profile *p,
@@ -147,14 +149,18 @@ struct s3_list_item {
 typedef int (*s3_list_fn)(void *arg, const struct s3_list_item *it);
 
 /*
- * Parses a ListObjectsV2 result (ListBucketResult). *truncated gets
+ * Parses a ListObjectsV2 result (ListBucketResult), all of it before fn
+ * sees the first item (a broken page hands out nothing). *truncated gets
  * IsTruncated; *next_token gets NextContinuationToken (malloc'd, NULL if
  * none; the caller frees it). Returns 0, fn's non-zero value, or -EPROTO
  * for a body that is not such a result (malformed XML, a missing Key,
  * a Size that is not a number, an unparsable LastModified, IsTruncated
- * true without a token). Every element may come in any order and unknown
- * elements are ignored; encoding-type=url results are decoded if
- * EncodingType says "url".
+ * true without a token, a missing IsTruncated). Every element may come
+ * in any order and unknown elements are ignored; a DOCTYPE is refused.
+ * With EncodingType "url", Key and Prefix are decoded (%XY, and '+' as a
+ * space, as AWS writes it). -ENOMEM when expat runs out of memory. On
+ * any non-zero return the outputs are NULL/false/0. An item's etag is
+ * NULL for a prefix, "" for an object sent without one.
  */
 int s3_xml_list(const char *xml, size_t len, s3_list_fn fn, void *arg,
 		bool *truncated, char **next_token) CD_WUR;

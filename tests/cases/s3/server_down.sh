@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The S3 server goes away and comes back: data held locally stays
+# readable, a read of data not held fails with EIO (not a hang), writes
+# are accepted and uploaded once the server is back, and status says the
+# remote is unreachable meanwhile. Nothing is lost or duplicated.
+. "$(dirname "$0")/../../lib.sh"
+need_root
+s3_bucket
+
+MiB=$((1024 * 1024))
+random_file "$T/a" $((2 * MiB))
+random_file "$T/b" $((2 * MiB))
+s3_put a "$T/a"
+s3_put b "$T/b"
+cd_mount "s3://$S3_BUCKET" "$M" --endpoint "$CD_TEST_S3_ENDPOINT"
+cmp "$M/a" "$T/a"		# a is held locally from now on
+
+step "the gateway stops"
+s3_gateway stop
+cmp "$M/a" "$T/a" || die "data held locally is not readable"
+assert_fails "Input/output error" timeout 60 cat "$M/b"
+echo "written while down" >"$M/new.txt"
+random_file "$T/c" $((3 * MiB))
+pipe_copy "$T/c" "$M/c"
+wait_for 30 sh -c "'$CD_BIN' status '$M' | grep -q 'remote: unreachable'"
+assert_eq "$(cat "$M/new.txt")" "written while down" "a new file reads back"
+
+step "the gateway is back: the writes reach the bucket"
+s3_gateway start
+cd_sync "$M" 120
+assert_eq "$(s3_get new.txt -)" "written while down" "new.txt in the bucket"
+s3_get c "$T/c.back"
+cmp "$T/c.back" "$T/c" || die "c differs in the bucket"
+cmp "$M/b" "$T/b" || die "b does not read after the server came back"
+"$CD_BIN" status "$M" | grep -q 'remote: reachable' ||
+	die "status does not say the remote is reachable again"
+assert_eq "$(s3_ls | tr '\n' ' ')" "a b c new.txt " "keys (none twice)"
