@@ -4,9 +4,13 @@
  *                                 4 KiB-aligned offsets (O_RDONLY)
  *   randread FILE 1 SEED OFFSET   one 4 KiB pread at OFFSET
  *
- * Prints "ops=N bytes=B secs=S ops_per_s=R" on success; exits 1 on any
- * error or short read. The offsets depend only on SEED and the file size,
- * so every subject of the benchmark reads the same blocks.
+ * Prints "ops=N bytes=B secs=S ops_per_s=R sum=X" on success; exits 1 on
+ * any error or short read. The offsets depend only on SEED and the file
+ * size, so every subject of the benchmark reads the same blocks. X (hex)
+ * checks what was read: the sum over the reads, i = 1..N, of i times the
+ * sum of the block's 512 little-endian 64-bit words, mod 2^64 (bench/s3.sh
+ * compares it with the same reads of a local copy, and bench/s3util.py
+ * computes it for ranged GETs).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -64,8 +68,9 @@ int main(int argc, char **argv)
 	}
 	uint64_t nblocks = (uint64_t)st.st_size / BLK;
 
-	static char buf[BLK];
+	static unsigned char buf[BLK];
 	long long total = 0;
+	uint64_t sum = 0;
 	double t0 = now();
 	for (long i = 0; i < n; i++) {
 		off_t off;
@@ -80,12 +85,20 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		total += r;
+		uint64_t words = 0;
+		for (int w = 0; w < BLK / 8; w++) {
+			uint64_t v = 0;
+			for (int b = 7; b >= 0; b--)
+				v = v << 8 | buf[w * 8 + b];
+			words += v;
+		}
+		sum += (uint64_t)(i + 1) * words;
 	}
 	double secs = now() - t0;
 	close(fd);
 	if (secs <= 0)
 		secs = 1e-9;
-	printf("ops=%ld bytes=%lld secs=%.6f ops_per_s=%.1f\n", n, total, secs,
-	       (double)n / secs);
+	printf("ops=%ld bytes=%lld secs=%.6f ops_per_s=%.1f sum=%016llx\n", n,
+	       total, secs, (double)n / secs, (unsigned long long)sum);
 	return 0;
 }

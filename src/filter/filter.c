@@ -168,6 +168,7 @@ static void exec_open(struct fs *fs, struct fop *op)
 	n->openers++;
 	if (file->writer)
 		n->writers++;
+	file->version = n->version;
 	pthread_mutex_unlock(&n->lock);
 	op->file = file;
 }
@@ -193,8 +194,20 @@ static void exec_release(struct fs *fs, struct fop *op)
  */
 static void exec_read(struct fs *fs, struct fop *op)
 {
+	struct node *n = op->file->n;
+	bool replaced;
 	ssize_t got;
 
+	/* a handle opened on a version the remote has replaced since reads
+	 * no more of it: what it read before and what it would read now
+	 * are of two versions (a new open reads the new one) */
+	pthread_mutex_lock(&n->lock);
+	replaced = op->file->version != n->version;
+	pthread_mutex_unlock(&n->lock);
+	if (replaced) {
+		op->result = -EIO;
+		return;
+	}
 	op->out = malloc(op->size ? op->size : 1);
 	if (!op->out) {
 		op->result = -ENOMEM;

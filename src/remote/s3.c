@@ -77,6 +77,7 @@ struct s3 {
 	long connect_timeout_ms;
 	uint64_t multipart_min;		/* tests lower these (environment) */
 	uint64_t part_min;
+	uint64_t copy_max;		/* CopyObject up to, else parts */
 	pthread_mutex_t pool_lock;
 	CURL *pool[S3_POOL_MAX];
 	int npool;
@@ -1397,7 +1398,7 @@ static int copy_key(struct s3 *s, const char *from, const char *to,
 	struct s3_req q;
 	int rc;
 
-	if (size > S3_COPY_MAX) {
+	if (size > s->copy_max) {
 		struct upload u = { 0 };
 		struct remote_attr a;
 
@@ -1418,7 +1419,7 @@ static int copy_key(struct s3 *s, const char *from, const char *to,
 		u.fd = -1;
 		u.copy_source = src;
 		u.size = size;
-		u.part = part_size(s, size, S3_COPY_PART);
+		u.part = part_size(s, size, CD_MIN(S3_COPY_PART, s->copy_max));
 		req_init(&q, "POST", to, what);
 		if (mode != (uint32_t)-1)
 			meta_hdrs(&q, &m, mode, mtime_ns);
@@ -1867,6 +1868,7 @@ struct remote *remote_s3_open(const char *spec, const struct remote_opts *o,
 	s->multipart_min = env_size("CLONEDRIVE_S3_MULTIPART_MIN",
 				    S3_MULTIPART_MIN);
 	s->part_min = env_size("CLONEDRIVE_S3_PART_SIZE", S3_PART_MIN);
+	s->copy_max = env_size("CLONEDRIVE_S3_COPY_MAX", S3_COPY_MAX);
 	pthread_mutex_init(&s->pool_lock, NULL);
 	s->r.ops = &s3_ops;
 	s->r.spec = xstrdup(spec);

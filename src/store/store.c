@@ -480,6 +480,7 @@ int store_node_reset(struct store *s, struct node *n, uint64_t size,
 	n->extents_unsaved = false;
 	n->extents_gen++;
 	n->write_gen++;
+	n->version++;
 	snprintf(n->etag, sizeof(n->etag), "%s", etag);
 	if (!rc)
 		rc = meta_set_extents(s->meta, n->ino, NULL, 0);

@@ -72,6 +72,9 @@ struct node {
 	bool error;			/* last remote operation failed */
 	int64_t mtime_ns;		/* modification time */
 	uint64_t write_gen;		/* bumped by every change of data */
+	uint64_t version;		/* bumped when the remote's new version
+					   replaces the data (store_node_reset):
+					   handles opened before read no more */
 	int writers;			/* open handles that may write */
 	int openers;			/* open handles */
 	struct fetch_job *jobs;		/* fetches in flight (fetch.c) */

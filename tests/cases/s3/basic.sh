@@ -19,8 +19,10 @@ s3_put 'odd//name' "$T/small"
 s3_put 'twin' "$T/small"
 s3_put 'twin/inner' "$T/small"
 
-# multipart from 5 MiB up, in parts of 5 MiB (S3's smallest)
+# multipart from 5 MiB up, in parts of 5 MiB (S3's smallest), and copies
+# above 5 MiB in UploadPartCopy parts
 CLONEDRIVE_S3_MULTIPART_MIN=5M CLONEDRIVE_S3_PART_SIZE=5M \
+	CLONEDRIVE_S3_COPY_MAX=5M \
 	cd_mount "s3://$S3_BUCKET" "$M" --endpoint "$CD_TEST_S3_ENDPOINT"
 
 step "the bucket shows at once; ls fetches nothing"
@@ -74,7 +76,7 @@ for k in top.txt nd/top2.txt nd/sub/ r1/ r1/f1 r1/deep/x; do
 done
 assert_eq "$(s3_get r2/deep/x -)" deep "a key moved with its directory"
 
-step "a copy inside the mount is made by the server"
+step "a copy inside the mount is made by the server (in UploadPartCopy parts)"
 fetched=$(stat_of "$M" fetched_bytes)
 copies=$(stat_of "$M" server_copies)
 cp "$M/nd/w.bin" "$M/copy.bin"
