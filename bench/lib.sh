@@ -1,5 +1,5 @@
 # bench/lib.sh - helpers shared by the benchmark scripts (foundation.sh,
-# residency.sh, clone.sh). Sourced, not run: each script sets
+# residency.sh, clone.sh, s3.sh). Sourced, not run: each script sets
 # 'set -uo pipefail' and SCRIPT_DIR first, then '. "$SCRIPT_DIR/lib.sh"'.
 #
 # What a script provides: RUNS (its default) and OP_TIMEOUT before

@@ -9,7 +9,7 @@ AWS_SECRET_ACCESS_KEY, AWS_REGION).
 
   put BUCKET KEY FILE        upload FILE in one PUT, streamed (UNSIGNED-PAYLOAD),
                              with s3fs's metadata (x-amz-meta-mode 0100644,
-                             x-amz-meta-mtime, uid, gid)
+                             x-amz-meta-mtime, uid, gid); prints "secs=S"
   fill BUCKET DIR N [THREADS]
                              the directory DIR/ as s3fs makes one (a zero-byte
                              "DIR/" object, mode 040755) and N one-byte objects
@@ -21,8 +21,14 @@ AWS_SECRET_ACCESS_KEY, AWS_REGION).
                              "ops=N bytes=B secs=S ops_per_s=R sum=X" as
                              randread does (X: the same checksum)
   list BUCKET PREFIX         ListObjectsV2 of PREFIX with delimiter "/", all
-                             pages; prints the number of keys and prefixes
-  copy BUCKET SRC DST        CopyObject SRC to DST in the bucket (one request)
+                             pages; prints "keys=N secs=S": the number of
+                             keys and prefixes (PREFIX itself, a directory
+                             object, not counted)
+  copy BUCKET SRC DST        CopyObject SRC to DST in the bucket (one
+                             request); prints "secs=S"
+
+The times printed are of the requests alone (from the connection's opening to
+the last response), not of the interpreter's start.
   presign BUCKET KEY         a presigned GET URL (1 h), for curl
 
 Exit 0 on success, 1 on any error (the reason on stderr), 2 on bad usage.
@@ -92,12 +98,15 @@ def s3fs_meta(mode):
 
 
 def cmd_put(env, bucket, key, name):
-    url, conn = connect(env)
     size = os.path.getsize(name)
     with open(name, "rb") as f:
+        t0 = time.monotonic()
+        url, conn = connect(env)
         call(env, conn, url, "PUT", "/%s/%s" % (bucket, key),
              headers=s3fs_meta(0o100644), body=f, size=size, sha=UNSIGNED)
+        secs = time.monotonic() - t0
     conn.close()
+    print("secs=%.6f" % secs)
 
 
 def cmd_fill(env, bucket, d, n, threads="32"):
@@ -174,30 +183,37 @@ def cmd_randget(env, bucket, key, n, seed):
 
 
 def cmd_list(env, bucket, prefix):
+    t0 = time.monotonic()
     url, conn = connect(env)
     q = {"list-type": "2", "prefix": prefix, "delimiter": "/"}
     count = 0
     while True:
         _, _, data = call(env, conn, url, "GET", "/" + bucket, q)
         root = ET.fromstring(data)
-        count += len(root.findall(s3req.NS + "Contents"))
+        # the directory object PREFIX itself is not an entry of it
+        count += sum(1 for c in root.iter(s3req.NS + "Contents")
+                     if c.findtext(s3req.NS + "Key") != prefix)
         count += len(root.findall(s3req.NS + "CommonPrefixes"))
         token = root.findtext(s3req.NS + "NextContinuationToken")
         if root.findtext(s3req.NS + "IsTruncated") != "true" or not token:
             break
         q["continuation-token"] = token
+    secs = time.monotonic() - t0
     conn.close()
-    print(count)
+    print("keys=%d secs=%.6f" % (count, secs))
 
 
 def cmd_copy(env, bucket, src, dst):
+    t0 = time.monotonic()
     url, conn = connect(env)
     _, _, data = call(env, conn, url, "PUT", "/%s/%s" % (bucket, dst),
                       headers={"x-amz-copy-source": "/%s/%s" % (bucket, src)})
     # a copy can fail after its 200: the error is then in the body
     if b"<Error>" in data:
         raise s3req.S3Error("copy %s to %s: %s" % (src, dst, data[:300]))
+    secs = time.monotonic() - t0
     conn.close()
+    print("secs=%.6f" % secs)
 
 
 def cmd_presign(env, bucket, key):

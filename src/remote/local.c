@@ -313,6 +313,7 @@ static void local_etag(const struct stat *st, char *etag)
 
 static void local_attr(const struct stat *st, struct remote_attr *out)
 {
+	memset(out, 0, sizeof(*out));
 	out->mode = st->st_mode;
 	out->size = (uint64_t)st->st_size;
 	out->mtime_ns = util_ts_ns(&st->st_mtim);
