@@ -732,8 +732,10 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
+			/* what libraries write to stderr (a sanitizer's report,
+			 * a library's complaint) goes to the log too */
 			if (o->log_file)
-				dup2(null, 2);
+				dup2(log_get_fd() != 2 ? log_get_fd() : null, 2);
 			close(null);
 		}
 	}

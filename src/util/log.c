@@ -25,6 +25,11 @@ void log_setup(int fd, enum log_level level)
 	log_level = level;
 }
 
+int log_get_fd(void)
+{
+	return log_fd;
+}
+
 enum log_level log_get_level(void)
 {
 	return log_level;

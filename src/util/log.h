@@ -18,6 +18,8 @@ enum log_level {
  * dropped. Call before any thread starts. */
 void log_setup(int fd, enum log_level level);
 enum log_level log_get_level(void);
+/* Where the lines go (2 until log_setup). */
+int log_get_fd(void);
 
 void log_msg(enum log_level level, const char *fmt, ...) CD_PRINTF(2, 3);
 
