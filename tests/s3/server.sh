@@ -261,7 +261,9 @@ memstore_device_bytes = 8589934592
 # radosgw's built-in defaults ask for cephx and secure mode: undo that
 auth_client_required = none
 ms_mon_client_mode = crc
-rgw_frontends = beast endpoint=127.0.0.1:$gw_port
+# beast answers in two writes; with Nagle on, the second waits for the
+# client's delayed ACK (40 ms) on every request of a reused connection
+rgw_frontends = beast endpoint=127.0.0.1:$gw_port tcp_nodelay=1
 rgw_data = $dir/rgw
 rgw_enable_usage_log = false
 # no lifecycle workers: they sleep 5 s at a time, and a stopping gateway
