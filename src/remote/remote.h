@@ -60,6 +60,8 @@ struct remote;
 struct remote_ops {
 	const char *name;	/* "local", "s3" */
 	unsigned caps;		/* enum remote_caps */
+	uint32_t read_piece;	/* bytes a hydration asks for at once (one
+				   request each); 0: the fetcher's default */
 
 	/* Releases everything open() made, including r itself. */
 	void (*close)(struct remote *r);

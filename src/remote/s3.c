@@ -1727,6 +1727,8 @@ static void s3_close(struct remote *r)
 static const struct remote_ops s3_ops = {
 	.name = "s3",
 	.caps = REMOTE_CAP_RANGE_READ | REMOTE_CAP_COPY | REMOTE_CAP_CHMOD,
+	/* a request costs a round trip (tens of ms on a real service) */
+	.read_piece = 4u << 20,
 	.close = s3_close,
 	.check = s3_check,
 	.list = s3_list,

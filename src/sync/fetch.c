@@ -154,10 +154,12 @@ static bool job_cancelled(struct fetch_job *j)
 /* Performs the remote read of one job into the cache file. */
 static int run_job(struct fetcher *f, struct fetch_job *j)
 {
+	size_t piece = f->remote->ops->read_piece ? f->remote->ops->read_piece
+						   : FETCH_PIECE;
 	uint64_t off = j->start;
 
 	while (off < j->end) {
-		size_t want = (size_t)CD_MIN(j->end - off, FETCH_PIECE);
+		size_t want = (size_t)CD_MIN(j->end - off, piece);
 		ssize_t got;
 
 		if (job_cancelled(j))
@@ -182,7 +184,7 @@ static int run_job(struct fetcher *f, struct fetch_job *j)
 		 * of a burst that stalls whoever reads next (small random
 		 * fetches skip it: a disk write each would double their
 		 * latency) */
-		if (want == FETCH_PIECE &&
+		if (want == piece &&
 		    sync_file_range(j->n->fd, (off64_t)off, got,
 				    SYNC_FILE_RANGE_WRITE) < 0)
 			log_debug("inode %llu: sync_file_range: %s",
