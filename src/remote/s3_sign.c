@@ -53,17 +53,6 @@ struct sign_param {
 	const char *value;	/* "" for a bare name */
 };
 
-static void sign_hex(const unsigned char *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
 
 static int sign_sha256(const void *data, size_t len, char out[65])
 {
@@ -73,7 +62,7 @@ static int sign_sha256(const void *data, size_t len, char out[65])
 	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) ||
 	    n != SIGN_KEY_LEN)
 		return -ENOMEM;
-	sign_hex(md, n, out);
+	util_hex(md, n, out);
 	return 0;
 }
 
@@ -358,7 +347,7 @@ static int sign_signature(const char *secret, const char *date,
 		memcpy(k, next, sizeof(k));
 	}
 	if (rc == 0)
-		sign_hex(k, sizeof(k), out);
+		util_hex(k, sizeof(k), out);
 	OPENSSL_cleanse(k, sizeof(k));
 	OPENSSL_cleanse(next, sizeof(next));
 	OPENSSL_cleanse(seed, strlen(seed));

@@ -109,15 +109,3 @@ int hash_fd(int fd, uint64_t len, int copy_to, const unsigned char *like,
 	hash_free(h);
 	return rc;
 }
-
-void hash_hex(const unsigned char d[HASH_LEN], char out[2 * HASH_LEN + 1])
-{
-	static const char digits[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < HASH_LEN; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * HASH_LEN] = '\0';
-}

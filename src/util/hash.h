@@ -39,7 +39,5 @@ void hash_peek(const struct hash *h, unsigned char out[HASH_LEN]);
  */
 int hash_fd(int fd, uint64_t len, int copy_to,
 	    const unsigned char *like, unsigned char out[HASH_LEN]) CD_WUR;
-/* Lower-case hex of a digest, for logs. */
-void hash_hex(const unsigned char d[HASH_LEN], char out[2 * HASH_LEN + 1]);
 
 #endif

@@ -65,6 +65,9 @@ int util_mount_at(const char *path, unsigned *maj, unsigned *min,
 /* The mount id of the mount at path (as /proc/PID/fdinfo gives it). */
 int util_mount_id(const char *path, int *id) CD_WUR;
 
+/* Lower-case hex of len bytes into out (2 * len + 1 bytes). */
+void util_hex(const void *in, size_t len, char *out);
+
 /* Full pwrite/pread loops; return 0 or -errno (-EIO on a short read). */
 int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off) CD_WUR;
 int util_pread_all(int fd, void *buf, size_t len, uint64_t off) CD_WUR;
