@@ -872,7 +872,8 @@ static int flush_page(struct lister *l)
 	size_t i;
 	int rc = 0;
 
-	qsort(l->v, l->n, sizeof(*l->v), cmp_item);
+	if (l->n)	/* an empty page has no array at all */
+		qsort(l->v, l->n, sizeof(*l->v), cmp_item);
 	for (i = 0; i < l->n; i++) {
 		struct item *x = &l->v[i];
 
