@@ -418,7 +418,8 @@ void store_node_mark(struct node *n, uint64_t off, uint64_t len)
 
 void store_node_quiesce(struct node *n)
 {
-	n->fetch_epoch++;
+	/* atomic: fetch jobs read it without the lock (job_cancelled) */
+	__atomic_add_fetch(&n->fetch_epoch, 1, __ATOMIC_RELAXED);
 	while (n->fetching > 0)
 		pthread_cond_wait(&n->cond, &n->lock);
 }

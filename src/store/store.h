@@ -79,7 +79,9 @@ struct node {
 	int openers;			/* open handles */
 	struct fetch_job *jobs;		/* fetches in flight (fetch.c) */
 	int fetching;			/* how many; store waits for 0 */
-	uint64_t fetch_epoch;		/* bumped to cancel them all */
+	uint64_t fetch_epoch;		/* bumped to cancel them all (written
+					   under lock, atomically: fetch jobs
+					   read it without) */
 	uint64_t ra_next;		/* sequential-read detection */
 	uint64_t ra_window;		/* current readahead window */
 	struct xfer *xfer;		/* hydration in progress (fetch.c) */
