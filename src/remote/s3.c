@@ -948,27 +948,37 @@ static int s3_list(struct remote *r, const char *dir, remote_list_fn fn,
 	return rc;
 }
 
+/* Counts the keys of a short listing, but for a directory's own "dir/"
+ * marker if one is given: whether a directory exists, or is empty. */
+struct peek {
+	const char *marker;	/* NULL: count every key */
+	int others;
+};
+
+static int peek_item(void *arg, const struct s3_list_item *it)
+{
+	struct peek *p = arg;
+
+	if (!p->marker || strcmp(it->key, p->marker) != 0)
+		p->others++;
+	return 0;
+}
+
 /* Whether any key lies below directory p (its marker counts). */
 static int dir_exists(struct s3 *s, const char *p)
 {
-	struct lister l = { 0 };
-	char *prefix = dir_prefix(s, p);
+	char *prefix = dir_prefix(s, p), *next = NULL;
+	struct peek k = { NULL, 0 };
 	bool more = false;
-	char *next = NULL;
 	int rc;
 
-	l.prefix = "";
-	l.plen = 0;
-	rc = list_page(s, prefix, NULL, 1, NULL, page_item, &l, &more, &next,
+	rc = list_page(s, prefix, NULL, 1, NULL, peek_item, &k, &more, &next,
 		       p);
 	free(next);
 	free(prefix);
-	for (size_t i = 0; i < l.n; i++)
-		free(l.v[i].name);
-	free(l.v);
 	if (rc)
 		return rc;
-	return l.n > 0 ? 1 : 0;
+	return k.others > 0 ? 1 : 0;
 }
 
 static int head(struct s3 *s, const char *key, const char *what,
@@ -1516,21 +1526,6 @@ static int s3_mkdir(struct remote *r, const char *path, uint32_t mode)
 	req_release(&q);
 	free(key);
 	return rc;
-}
-
-/* Collects up to two keys below a directory, to tell empty from not. */
-struct peek {
-	const char *marker;	/* the directory's own "dir/" key */
-	int others;
-};
-
-static int peek_item(void *arg, const struct s3_list_item *it)
-{
-	struct peek *p = arg;
-
-	if (strcmp(it->key, p->marker) != 0)
-		p->others++;
-	return 0;
 }
 
 static int s3_rmdir(struct remote *r, const char *path)
