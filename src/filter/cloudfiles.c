@@ -444,7 +444,7 @@ static char *stats_text(struct fs *fs)
 			 "clone_freed_bytes=%llu\nclone_stored_bytes=%llu\n"
 			 "clone_avoided_bytes=%llu\nguard_snapshots=%llu\n"
 			 "clone_errors=%llu\nserver_copies=%llu\n"
-			 "server_copied_bytes=%llu\npid=%d\n",
+			 "server_copied_bytes=%llu\nconflicts=%llu\npid=%d\n",
 			 (unsigned long long)stats_get(st, fetched_bytes),
 			 (unsigned long long)stats_get(st, fetch_requests),
 			 (unsigned long long)stats_get(st, uploaded_bytes),
@@ -471,6 +471,7 @@ static char *stats_text(struct fs *fs)
 			 (unsigned long long)stats_get(st, clone_errors),
 			 (unsigned long long)stats_get(st, server_copies),
 			 (unsigned long long)stats_get(st, server_copied_bytes),
+			 (unsigned long long)stats_get(st, conflicts),
 			 (int)getpid());
 }
 

@@ -142,12 +142,15 @@ static void exec_mknod(struct fs *fs, struct fop *op)
 		entry_stat(fs, op);
 }
 
+static void exec_release(struct fs *fs, struct fop *op);
+
 /* Opens the node of op->entry (or op->ino) into a new file handle. */
 static void exec_open(struct fs *fs, struct fop *op)
 {
 	struct file *file;
 	struct node *n;
 	int acc = op->flags & O_ACCMODE;
+	bool trunc;
 
 	if (op->kind == FOP_CREATE) {
 		exec_mknod(fs, op);
@@ -169,8 +172,27 @@ static void exec_open(struct fs *fs, struct fop *op)
 	if (file->writer)
 		n->writers++;
 	file->version = n->version;
+	trunc = op->kind == FOP_OPEN && file->writer &&
+		(op->flags & O_TRUNC) && n->size > 0;
 	pthread_mutex_unlock(&n->lock);
 	op->file = file;
+	if (trunc) {
+		/* O_TRUNC comes with the open (atomic_o_trunc, which libfuse
+		 * asks for): the kernel takes the file as empty from here */
+		struct stat st = { .st_size = 0 };
+		struct meta_entry e;
+
+		op->result = store_setattr(fs->store, n->ino, &st,
+					   STORE_SET_SIZE, NULL, &e);
+		if (!op->result) {
+			meta_entry_release(&e);
+		} else {
+			exec_release(fs, op);
+			store_node_put(fs->store, n);
+			free(file);
+			op->file = NULL;
+		}
+	}
 }
 
 static void exec_release(struct fs *fs, struct fop *op)

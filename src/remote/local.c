@@ -605,9 +605,30 @@ static int local_tmp_name(char *name, size_t size)
 	return 0;
 }
 
+static int local_renameat(const struct local_loc *from,
+			  const struct local_loc *to, unsigned flags);
+
+/*
+ * Whether the object at loc may be replaced under put()'s condition
+ * match (an etag: the version it must still have). The check and the
+ * rename after it are two steps: a writer of the directory between them
+ * is not seen (the remote directory is this machine's, so only another
+ * program on it could be one).
+ */
+static int local_check_match(const struct local_loc *loc, const char *match)
+{
+	char etag[REMOTE_ETAG_MAX];
+	struct stat st;
+
+	if (fstatat(loc->dfd, loc->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	local_etag(&st, etag);
+	return S_ISREG(st.st_mode) && strcmp(etag, match) == 0 ? 0 : -ESTALE;
+}
+
 static int local_put(struct remote *r, const char *path, int fd,
 		     uint64_t size, uint32_t mode, int64_t mtime_ns,
-		     remote_progress_fn progress, void *arg,
+		     const char *match, remote_progress_fn progress, void *arg,
 		     struct remote_attr *out)
 {
 	char tmp[sizeof(LOCAL_TMP_PREFIX) + 16];
@@ -619,6 +640,11 @@ static int local_put(struct remote *r, const char *path, int fd,
 	rc = local_begin(to_local(r), path, O_RDONLY, false, &loc);
 	if (rc < 0)
 		return local_errno(rc, "put", path);
+	if (match && *match) {
+		rc = local_check_match(&loc, match);	/* before the copy */
+		if (rc < 0)
+			goto out_close_dir;
+	}
 	rc = local_tmp_name(tmp, sizeof(tmp));
 	if (rc < 0)
 		goto out_close_dir;
@@ -651,8 +677,14 @@ static int local_put(struct remote *r, const char *path, int fd,
 		rc = -errno;
 		goto out_unlink;
 	}
-	if (renameat(loc.dfd, tmp, loc.dfd, loc.name) < 0) {
-		rc = -errno;
+	if (match && *match)
+		rc = local_check_match(&loc, match);
+	if (rc < 0)
+		goto out_unlink;
+	rc = local_renameat(&(struct local_loc){ loc.dfd, tmp }, &loc,
+			    match && !*match ? RENAME_NOREPLACE : 0);
+	if (rc < 0) {
+		rc = rc == -EEXIST ? -ESTALE : rc;
 		goto out_unlink;
 	}
 	renamed = true;
@@ -689,7 +721,7 @@ static int local_copy_object(struct remote *r, const char *from,
 	if (fd < 0)
 		return local_errno(fd, "copy", from);
 	rc = local_put(r, to, fd, (uint64_t)st.st_size, mode, mtime_ns, NULL,
-		       NULL, out);
+		       NULL, NULL, out);
 	close(fd);
 	return rc;
 }

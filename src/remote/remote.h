@@ -89,10 +89,16 @@ struct remote_ops {
 	/* Publishes bytes [0, size) of fd as the object at path, atomically:
 	 * readers of the remote see the old object or the new, never part of
 	 * one. mode and mtime_ns are kept where the backend can. out gets the
-	 * new object's attributes. fd is read with pread, never moved. */
+	 * new object's attributes. fd is read with pread, never moved.
+	 * match makes the write conditional, so that another client's
+	 * change is never overwritten unseen: NULL writes whatever is there;
+	 * "" writes only if there is no object at path; an etag writes only
+	 * if the object still has that version (-ENOENT if it is gone). A
+	 * condition that does not hold is -ESTALE, and nothing is written. */
 	int (*put)(struct remote *r, const char *path, int fd, uint64_t size,
-		   uint32_t mode, int64_t mtime_ns, remote_progress_fn progress,
-		   void *arg, struct remote_attr *out);
+		   uint32_t mode, int64_t mtime_ns, const char *match,
+		   remote_progress_fn progress, void *arg,
+		   struct remote_attr *out);
 	/* Server-side copy of the object from (at version etag, if not NULL:
 	 * -ESTALE if it changed) to the object to, published atomically as
 	 * put() does, with the given mode and mtime; no data passes through
@@ -203,12 +209,12 @@ ssize_t remote_read_to_fd(struct remote *r, const char *path,
 
 static inline CD_WUR int remote_put(struct remote *r, const char *path,
 				    int fd, uint64_t size, uint32_t mode,
-				    int64_t mtime_ns,
+				    int64_t mtime_ns, const char *match,
 				    remote_progress_fn progress, void *arg,
 				    struct remote_attr *out)
 {
-	return r->ops->put(r, path, fd, size, mode, mtime_ns, progress, arg,
-			   out);
+	return r->ops->put(r, path, fd, size, mode, mtime_ns, match, progress,
+			   arg, out);
 }
 
 static inline CD_WUR int remote_copy(struct remote *r, const char *from,

@@ -82,6 +82,9 @@ struct s3 {
 	CURL *pool[S3_POOL_MAX];
 	int npool;
 	uint64_t warned[S3_WARNED];	/* keys warned about (hashes) */
+	bool bare_match;		/* the server compares a write's
+					   If-Match with the ETag unquoted
+					   (RGW Pacific); atomic */
 };
 
 /* One request and what came back. */
@@ -1105,17 +1108,97 @@ static void meta_hdrs(struct s3_req *q, struct meta_hdrs *m, uint32_t mode,
 	req_header(q, "x-amz-meta-mode", m->mode);
 }
 
+/* The header that makes a write conditional (put()'s match), if any;
+ * buf holds its value. */
+static void match_hdr(struct s3 *s, struct s3_req *q, const char *match,
+		      char buf[REMOTE_ETAG_MAX])
+{
+	size_t len;
+
+	if (!match)
+		return;
+	if (!*match) {
+		req_header(q, "If-None-Match", "*");
+		return;
+	}
+	len = strlen(match);
+	if (__atomic_load_n(&s->bare_match, __ATOMIC_RELAXED) && len >= 2 &&
+	    match[0] == '"' && match[len - 1] == '"')
+		snprintf(buf, REMOTE_ETAG_MAX, "%.*s", (int)len - 2, match + 1);
+	else
+		snprintf(buf, REMOTE_ETAG_MAX, "%s", match);
+	req_header(q, "If-Match", buf);
+}
+
+/*
+ * Whether the object at key satisfies put()'s condition match, asked
+ * with a HEAD: 0, -ESTALE, or -ENOENT for a version that is gone. Where
+ * the server does not check a condition itself (a multipart upload), so
+ * a change between this check and the write is not seen.
+ */
+static int check_match(struct s3 *s, const char *key, const char *what,
+		       const char *match)
+{
+	struct remote_attr a;
+	int rc;
+
+	if (!match)
+		return 0;
+	rc = head(s, key, what, &a);
+	if (!*match)
+		return rc == -ENOENT ? 0 : rc ? rc : -ESTALE;
+	if (rc)
+		return rc;
+	return strcmp(a.etag, match) == 0 ? 0 : -ESTALE;
+}
+
+/*
+ * After a conditional write refused with 412: -ENOENT if the version it
+ * was to replace is gone; 0 (out filled) if the object is this very
+ * write, landed by an attempt whose answer was lost (a retry of it is
+ * then refused, as the object no longer has the version asked for);
+ * -EAGAIN if the object still has the version asked for, which a server
+ * that wants the ETag unquoted refuses (asked so from then on); else
+ * -ESTALE: another client's write.
+ */
+static int refused(struct s3 *s, const char *key, const char *what,
+		   const char *match, uint64_t size, uint32_t mode,
+		   int64_t mtime_ns, struct remote_attr *out)
+{
+	struct remote_attr a;
+	int rc;
+
+	rc = head(s, key, what, &a);
+	if (rc == -ENOENT && *match)
+		return -ENOENT;
+	if (rc)
+		return rc == -ENOENT ? -ESTALE : rc;
+	if (*match && strcmp(a.etag, match) == 0 &&
+	    !__atomic_exchange_n(&s->bare_match, true, __ATOMIC_RELAXED)) {
+		log_info("s3: the server wants If-Match unquoted; sent so from "
+			 "now on");
+		return -EAGAIN;
+	}
+	if (a.size != size || a.mode != mode || a.mtime_ns != mtime_ns)
+		return -ESTALE;
+	*out = a;
+	return 0;
+}
+
 static int put_single(struct s3 *s, const char *path, const char *key,
 		      int fd, uint64_t size, uint32_t mode, int64_t mtime_ns,
-		      remote_progress_fn progress, void *arg,
+		      const char *match, remote_progress_fn progress, void *arg,
 		      struct remote_attr *out)
 {
+	char cond[REMOTE_ETAG_MAX];
 	struct meta_hdrs m;
 	struct s3_req q;
 	int rc;
 
+again:
 	req_init(&q, "PUT", key, path);
 	meta_hdrs(&q, &m, mode, mtime_ns);
+	match_hdr(s, &q, match, cond);
 	q.body_fd = fd;
 	q.body_len = size;
 	q.progress = progress;
@@ -1134,6 +1217,10 @@ static int put_single(struct s3 *s, const char *path, const char *key,
 		snprintf(out->etag, sizeof(out->etag), "%s", q.etag);
 	}
 	req_release(&q);
+	if (rc == -ESTALE && match)
+		rc = refused(s, key, path, match, size, mode, mtime_ns, out);
+	if (rc == -EAGAIN)
+		goto again;
 	return rc;
 }
 
@@ -1149,6 +1236,7 @@ struct upload {
 	char **etags;			/* per part */
 	/* source: a file (put) or another key (copy) */
 	int fd;
+	const char *match;		/* put()'s condition, or NULL */
 	const char *copy_source;	/* "/bucket/key", encoded */
 	pthread_mutex_t lock;
 	int next;			/* next part to send (0-based) */
@@ -1260,13 +1348,19 @@ static void upload_abort(struct upload *u)
 
 static int upload_complete(struct upload *u, char *etag_out, size_t size)
 {
-	char *body, *query, *etag = NULL;
+	char *body, *query, *etag = NULL, cond[REMOTE_ETAG_MAX];
 	struct s3_req q;
 	int rc;
 
+	/* servers that take conditions here (AWS) check them as they
+	 * publish; those that ignore them (RGW Pacific) are asked first */
+	rc = check_match(u->s, u->key, u->path, u->match);
+	if (rc)
+		return rc;
 	body = s3_xml_complete_body((const char *const *)u->etags, u->nparts);
 	query = xasprintf("uploadId=%s", u->id);
 	req_init(&q, "POST", u->key, u->path);
+	match_hdr(u->s, &q, u->match, cond);
 	q.query = query;
 	q.body = body;
 	q.body_len = strlen(body);
@@ -1345,8 +1439,9 @@ static uint64_t part_size(struct s3 *s, uint64_t size, uint64_t min)
 }
 
 static int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
-		  uint32_t mode, int64_t mtime_ns, remote_progress_fn progress,
-		  void *arg, struct remote_attr *out)
+		  uint32_t mode, int64_t mtime_ns, const char *match,
+		  remote_progress_fn progress, void *arg,
+		  struct remote_attr *out)
 {
 	struct s3 *s = to_s3(r);
 	char *key = key_of(s, path);
@@ -1358,8 +1453,14 @@ static int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
 	mode = S_IFREG | (mode & 07777);
 
 	if (size < s->multipart_min) {
-		rc = put_single(s, path, key, fd, size, mode, mtime_ns,
+		rc = put_single(s, path, key, fd, size, mode, mtime_ns, match,
 				progress, arg, out);
+		free(key);
+		return rc;
+	}
+	/* a refusal now saves sending the parts */
+	rc = check_match(s, key, path, match);
+	if (rc) {
 		free(key);
 		return rc;
 	}
@@ -1367,6 +1468,7 @@ static int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
 	u.path = path;
 	u.key = key;
 	u.fd = fd;
+	u.match = match;
 	u.size = size;
 	u.part = part_size(s, size, s->part_min);
 	u.progress = progress;

@@ -54,6 +54,8 @@ enum stmt_id {
 	ST_JCOUNT,
 	ST_JUPLOAD_AFTER,
 	ST_JALL,
+	ST_JFROM,
+	ST_JSETPATH,
 	ST_PARENT_PIN,
 	ST_SET_PIN,
 	ST_CLEAR_PINS,
@@ -124,6 +126,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 			     "ino = ?1 AND seq > ?2 LIMIT 1",
 	[ST_JALL] = "SELECT seq, kind, ino, path, path2, arg, arg2, "
 		    "not_before, attempts, last_error FROM journal ORDER BY seq",
+	[ST_JFROM] = "SELECT seq, kind, ino, path, path2, arg, arg2, "
+		     "not_before, attempts, last_error FROM journal "
+		     "WHERE seq >= ?1 ORDER BY seq",
+	[ST_JSETPATH] = "UPDATE journal SET path = ?2 WHERE seq = ?1",
 	[ST_PARENT_PIN] = "SELECT parent, pin FROM entries WHERE ino = ?1",
 	[ST_SET_PIN] = "UPDATE entries SET pin = ?2 WHERE ino = ?1",
 	[ST_CLEAR_PINS] = "WITH RECURSIVE sub(ino) AS (SELECT ino FROM entries "
@@ -1325,6 +1331,69 @@ int meta_journal_foreach(struct meta *m,
 	done(s);
 	unlock(m);
 	return rc ? rc : stop < 0 ? stop : 0;
+}
+
+/* Whether op, queued after ino's file took path from, acts on it there;
+ * *last: it is the last one that can (the name is someone else's after). */
+static bool acts_on(const struct jop *op, uint64_t ino, const char *from,
+		    bool *last)
+{
+	*last = true;
+	if (op->kind == JOP_RENAME && op->path2 && !strcmp(op->path2, from) &&
+	    strcmp(op->path, from) != 0)
+		return false;	/* another entry takes the name */
+	if (strcmp(op->path, from) != 0) {
+		*last = false;
+		return false;
+	}
+	switch (op->kind) {
+	case JOP_UPLOAD:
+	case JOP_SETATTR:
+		*last = op->ino != ino;
+		return op->ino == ino;
+	case JOP_UNLINK:
+	case JOP_RENAME:
+		return true;	/* and the name is free after */
+	default:
+		return false;
+	}
+}
+
+int meta_journal_repath(struct meta *m, int64_t seq, uint64_t ino,
+			const char *from, const char *to)
+{
+	int64_t *seqs = NULL;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	struct jop op;
+	bool last = false;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_JFROM);
+	sqlite3_bind_int64(s, 1, seq);
+	while (!last && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row_to_jop(s, &op);
+		if (acts_on(&op, ino, from, &last)) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 8;
+				seqs = xrealloc(seqs, cap * sizeof(*seqs));
+			}
+			seqs[n++] = op.seq;
+		}
+		jop_release(&op);
+	}
+	rc = last || rc == SQLITE_DONE ? 0 : fail(m, rc, "journal");
+	done(s);
+	for (i = 0; i < n && !rc; i++) {
+		s = stmt(m, ST_JSETPATH);
+		sqlite3_bind_int64(s, 1, seqs[i]);
+		sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
+		rc = step_done(m, s, "journal repath");
+	}
+	unlock(m);
+	free(seqs);
+	return rc;
 }
 
 void jop_release(struct jop *op)

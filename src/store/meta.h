@@ -233,6 +233,14 @@ bool meta_journal_has_upload_after(struct meta *m, uint64_t ino,
 int meta_journal_foreach(struct meta *m,
 			 int (*fn)(void *arg, const struct jop *op),
 			 void *arg) CD_WUR;
+/*
+ * After the remote's object at path from turned out to be another
+ * client's (a conflict), the ops from seq on that act on ino's file
+ * there (its uploads and setattrs, and an unlink or rename of the name
+ * until another entry takes it) are made to act on path to instead.
+ */
+int meta_journal_repath(struct meta *m, int64_t seq, uint64_t ino,
+			const char *from, const char *to) CD_WUR;
 void jop_release(struct jop *op);
 
 #endif

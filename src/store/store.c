@@ -833,6 +833,71 @@ out_unlock:
 	return rc;
 }
 
+int store_conflict(struct store *s, struct node *n, int64_t seq,
+		   const char *path, const char *cpath,
+		   struct meta_entry *theirs, uint64_t *parent)
+{
+	const char *cname = strrchr(cpath, '/');
+	struct meta_entry e, other;
+	char *now = NULL;
+	int rc;
+
+	cname = cname ? cname + 1 : cpath;
+	*parent = 0;
+	pthread_mutex_lock(&s->nodes_lock);
+	rc = meta_begin(s->meta);
+	if (rc)
+		goto out_unlock;
+	rc = meta_get(s->meta, n->ino, &e);
+	if (rc)
+		goto out_rollback;
+	rc = meta_path(s->meta, n->ino, &now);
+	if (!rc) {
+		/* a file never uploaded: its data is all its own */
+		e.etag[0] = '\0';
+		e.base = 0;
+		rc = meta_update(s->meta, &e);
+	}
+	if (!rc && strcmp(now, path) == 0) {
+		/* where it still has the name, the remote's version takes
+		 * it; a file renamed since only goes up under a new one */
+		rc = meta_lookup(s->meta, e.parent, cname, &other);
+		if (!rc) {
+			meta_entry_release(&other);
+			rc = -EEXIST;
+		} else if (rc == -ENOENT) {
+			rc = meta_move(s->meta, n->ino, e.parent, cname);
+		}
+		if (!rc) {
+			theirs->parent = e.parent;
+			rc = meta_insert(s->meta, theirs);
+		}
+		if (!rc)
+			*parent = e.parent;
+	}
+	if (!rc)
+		rc = meta_journal_repath(s->meta, seq, n->ino, path, cpath);
+	__atomic_add_fetch(&s->rename_gen, 1, __ATOMIC_RELEASE);
+	meta_entry_release(&e);
+	free(now);
+	if (rc)
+		goto out_rollback;
+	rc = meta_commit(s->meta);
+	if (!rc) {
+		pthread_mutex_lock(&n->lock);
+		n->etag[0] = '\0';
+		n->base = 0;
+		pthread_mutex_unlock(&n->lock);
+	}
+	goto out_unlock;
+out_rollback:
+	meta_rollback(s->meta);
+	*parent = 0;
+out_unlock:
+	pthread_mutex_unlock(&s->nodes_lock);
+	return rc;
+}
+
 /* Whether n is a copy of a local file the clone filter made. */
 static bool is_copy(struct node *n)
 {

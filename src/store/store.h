@@ -257,6 +257,19 @@ int store_remove(struct store *s, uint64_t parent, const char *name,
 int store_rename(struct store *s, uint64_t parent, const char *name,
 		 uint64_t newparent, const char *newname, unsigned flags,
 		 const struct jop *jop) CD_WUR;
+/*
+ * Another client's version took file n's remote name, path, before n's
+ * data was uploaded there (a conflict). n becomes a file never uploaded,
+ * whose queued ops from seq on act on cpath (meta_journal_repath). Where
+ * n still has that name locally, it is renamed to cpath's last component
+ * in the same directory, and theirs (a placeholder of the remote's
+ * version; its parent is set here) takes the name; *parent gets the
+ * directory then, else 0. -EEXIST if the new name is taken locally.
+ */
+int store_conflict(struct store *s, struct node *n, int64_t seq,
+		   const char *path, const char *cpath,
+		   struct meta_entry *theirs, uint64_t *parent) CD_WUR;
+
 /* What store_setattr() changes. */
 enum store_set {
 	STORE_SET_MODE = 1 << 0,

@@ -277,6 +277,115 @@ static int check_copy(struct sync *y, struct node *n, const char *path,
 	return -EILSEQ;
 }
 
+static void entry_from_remote(struct meta_entry *e, const struct remote_attr *a)
+{
+	e->mode = a->mode;
+	e->size = S_ISDIR(a->mode) ? 0 : a->size;
+	e->mtime_ns = a->mtime_ns;
+	e->ctime_ns = a->mtime_ns;
+	snprintf(e->etag, sizeof(e->etag), "%s",
+		 S_ISDIR(a->mode) ? "dir" : a->etag);
+	e->base = e->size;
+}
+
+/*
+ * The name a local version is kept under when the remote's changed too:
+ * "NAME (conflict YYYY-MM-DD HHMMSS).EXT" beside path (" 2" and on after
+ * the time for the nth try), the stem cut (at a character) so the name
+ * stays within NAME_MAX. Caller frees.
+ */
+static char *conflict_path(const char *path, time_t when, int nth)
+{
+	const char *name = strrchr(path, '/'), *ext;
+	char tag[64], num[16] = "";
+	size_t dir, stem, room;
+	struct tm tm;
+
+	name = name ? name + 1 : path;
+	dir = (size_t)(name - path);
+	ext = strrchr(name, '.');
+	if (!ext || ext == name || strlen(ext) > 16)
+		ext = name + strlen(name);	/* no extension to keep */
+	if (nth > 1)
+		snprintf(num, sizeof(num), " %d", nth);
+	localtime_r(&when, &tm);
+	snprintf(tag, sizeof(tag), " (conflict %04d-%02d-%02d %02d%02d%02d%s)",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, num);
+	stem = (size_t)(ext - name);
+	room = META_NAME_MAX - strlen(tag) - strlen(ext);
+	if (stem > room) {
+		stem = room;
+		while (stem > 0 && ((unsigned char)name[stem] & 0xc0) == 0x80)
+			stem--;	/* not in the middle of a character */
+	}
+	return xasprintf("%.*s%.*s%s%s", (int)dir, path, (int)stem, name, tag,
+			 ext);
+}
+
+/* perform()'s answer for an op that changed and must run again now. */
+#define AGAIN 1
+
+/*
+ * The remote's object at op->path is no longer the version n's data is
+ * based on (or exists, for a file never uploaded): another client wrote
+ * it. Nothing is overwritten and nothing is lost: n goes up as a new
+ * file under a conflict name beside it, and the name shows the remote's
+ * version (store_conflict). AGAIN, or a negative errno to retry later.
+ */
+static int keep_conflict(struct sync *y, struct node *n, const struct jop *op)
+{
+	struct remote_attr theirs, a;
+	struct meta_entry e;
+	time_t now = time(NULL);
+	char *cpath = NULL;
+	uint64_t parent;
+	int rc, nth;
+
+	rc = remote_stat(y->remote, op->path, &theirs);
+	if (rc == -ENOENT)
+		return -EAGAIN;	/* gone again: the next attempt writes */
+	if (rc)
+		return rc;
+	if (!S_ISREG(theirs.mode)) {
+		log_error("%s: the remote has a directory there now; the local "
+			  "file stays unsent", op->path);
+		return -EISDIR;
+	}
+	for (nth = 1; nth <= 100; nth++) {
+		free(cpath);
+		cpath = conflict_path(op->path, now, nth);
+		rc = remote_stat(y->remote, cpath, &a);
+		if (rc != -ENOENT)
+			continue;	/* taken on the remote (or cannot say) */
+		memset(&e, 0, sizeof(e));
+		entry_from_remote(&e, &theirs);
+		snprintf(e.name, sizeof(e.name), "%s",
+			 strrchr(op->path, '/') ? strrchr(op->path, '/') + 1
+						: op->path);
+		rc = store_conflict(y->store, n, op->seq, op->path, cpath, &e,
+				    &parent);
+		if (rc != -EEXIST)
+			break;
+	}
+	if (rc) {
+		free(cpath);
+		return rc == -ENOENT ? -EAGAIN : rc;
+	}
+	stats_add(y->stats, conflicts, 1);
+	log_warn("%s: changed on the remote while it was changed here; this "
+		 "version is kept as \"%s\"", op->path,
+		 strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath);
+	if (parent && y->notify.entry) {
+		y->notify.entry(y->notify.arg, parent, e.name);
+		y->notify.entry(y->notify.arg, parent,
+				strrchr(cpath, '/') ? strrchr(cpath, '/') + 1
+						    : cpath);
+	}
+	free(cpath);
+	return AGAIN;
+}
+
 static int64_t ctime_ns_of(int fd)
 {
 	struct stat st;
@@ -290,6 +399,7 @@ static int64_t ctime_ns_of(int fd)
 static int do_upload(struct sync *y, const struct jop *op)
 {
 	struct upload_progress prog = { y, NULL, 0 };
+	char match[REMOTE_ETAG_MAX];
 	struct backing *bk = NULL;
 	struct meta_clone c = { 0 };
 	struct remote_attr out;
@@ -326,6 +436,7 @@ static int do_upload(struct sync *y, const struct jop *op)
 	size = n->size;
 	mtime = n->mtime_ns;
 	copy = n->clone_rec;
+	snprintf(match, sizeof(match), "%s", n->etag);
 	n->uploading = true;
 	pthread_mutex_unlock(&n->lock);
 	fd = n->fd;
@@ -346,8 +457,15 @@ static int do_upload(struct sync *y, const struct jop *op)
 	}
 	prog.xfer = xfer_begin(y->xfers, XFER_UPLOAD, n->ino, op->path, size,
 			       0);
+	/* only over the version the data is based on (or nothing, for a
+	 * new file): another client's is never overwritten unseen */
 	rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
-			mtime, upload_progress, &prog, &out);
+			mtime, match, upload_progress, &prog, &out);
+	if (rc == -ENOENT && *match) {
+		/* deleted on the remote meanwhile: the changes here win */
+		rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
+				mtime, "", upload_progress, &prog, &out);
+	}
 	xfer_end(y->xfers, prog.xfer);
 	/* the source must not have changed while it was read */
 	if (!rc && bk && (backing_ended(bk) || ctime_ns_of(bk->fd) != ctime))
@@ -355,6 +473,8 @@ static int do_upload(struct sync *y, const struct jop *op)
 out_uploading:
 	pthread_mutex_lock(&n->lock);
 	n->uploading = false;
+	if (!rc)	/* the version later uploads must replace */
+		snprintf(n->etag, sizeof(n->etag), "%s", out.etag);
 	if (!rc && n->write_gen == gen) {
 		n->dirty = false;
 		n->error = false;
@@ -366,7 +486,6 @@ out_uploading:
 			n->extents_unsaved = true;
 			n->extents_gen++;
 		}
-		snprintf(n->etag, sizeof(n->etag), "%s", out.etag);
 	} else if (rc == -EILSEQ) {
 		n->error = true;
 	}
@@ -395,6 +514,8 @@ out_uploading:
 			drop_spooled(y, n);
 	} else if (rc == -EILSEQ && store_node_commit(y->store, n)) {
 		log_warn("%s: cannot record its error", op->path);
+	} else if (rc == -ESTALE) {
+		rc = keep_conflict(y, n, op);
 	}
 out:
 	store_backing_put(bk);
@@ -554,7 +675,9 @@ static void *journal_thread(void *arg)
 		pthread_mutex_unlock(&y->lock);
 
 		rc = perform(y, &op);
-		if (rc && is_transient(rc)) {
+		if (rc == AGAIN) {
+			/* rewritten: taken again from the journal */
+		} else if (rc && is_transient(rc)) {
 			uint64_t ms = backoff_ms(op.attempts);
 
 			stats_add(y->stats, remote_errors, 1);
@@ -639,16 +762,6 @@ struct reconcile {
 	struct reset *resets;		/* files in use to reset after */
 };
 
-static void entry_from_remote(struct meta_entry *e, const struct remote_attr *a)
-{
-	e->mode = a->mode;
-	e->size = S_ISDIR(a->mode) ? 0 : a->size;
-	e->mtime_ns = a->mtime_ns;
-	e->ctime_ns = a->mtime_ns;
-	snprintf(e->etag, sizeof(e->etag), "%s",
-		 S_ISDIR(a->mode) ? "dir" : a->etag);
-	e->base = e->size;
-}
 
 /* A file whose cached data must go once the transaction is committed. */
 struct reset {

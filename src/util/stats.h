@@ -33,6 +33,8 @@ struct stats {
 	uint64_t clone_errors;		/* copies whose source changed first */
 	uint64_t server_copies;		/* copies made by the remote itself */
 	uint64_t server_copied_bytes;
+	uint64_t conflicts;		/* local versions kept under a conflict
+					   name: the remote's changed too */
 };
 
 #define stats_add(st, field, v) \

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Writing 10 bytes into the middle of a 4 MiB placeholder (no truncation):
 # the mount and, after a sync, the remote have the old bytes around the new.
+# Opening with O_TRUNC (a shell's '>') empties a file, placeholder or not,
+# before a shorter content is written.
 . "$(dirname "$0")/../../lib.sh"
 
 random_file "$R/f" 4M
@@ -24,3 +26,20 @@ case $state in
 hydrated|partial) ;;
 *) die "state after sync: $state" ;;
 esac
+
+step "O_TRUNC of a hydrated file, then a shorter content"
+echo short >"$M/f"
+assert_eq "$(stat -c %s "$M/f")" 6 "size after > of a hydrated file"
+assert_eq "$(cat "$M/f")" short "content after >"
+
+step "O_TRUNC of a placeholder, then a shorter content"
+random_file "$R/g" 1M
+cd_refresh "$M"
+wait_for 10 state_is "$M/g" placeholder
+echo tiny >"$M/g"
+assert_eq "$(cat "$M/g")" tiny "content after > of a placeholder"
+: >"$M/f"
+assert_eq "$(stat -c %s "$M/f")" 0 "size after : >"
+cd_sync "$M"
+assert_eq "$(cat "$R/g")" tiny "remote after > of a placeholder"
+assert_eq "$(stat -c %s "$R/f")" 0 "remote after : >"
