@@ -499,6 +499,7 @@ s3_get() { _cd_s3_req get "$@"; }
 s3_rm() { _cd_s3_req rm "$@"; }
 s3_ls() { _cd_s3_req ls "$@"; }
 s3_head() { _cd_s3_req head "$@"; }
+s3_uploads() { _cd_s3_req uploads "$@"; }
 
 # s3_gateway stop|start|restart: take the gateway down, bring it back, or
 # both (tests/s3/server.sh; the Ceph cluster behind it keeps running, and

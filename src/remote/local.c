@@ -628,7 +628,8 @@ static int local_check_match(const struct local_loc *loc, const char *match)
 
 static int local_put(struct remote *r, const char *path, int fd,
 		     uint64_t size, uint32_t mode, int64_t mtime_ns,
-		     const char *match, remote_progress_fn progress, void *arg,
+		     const char *match, const struct remote_resume *resume,
+		     remote_progress_fn progress, void *arg,
 		     struct remote_attr *out)
 {
 	char tmp[sizeof(LOCAL_TMP_PREFIX) + 16];
@@ -641,7 +642,8 @@ static int local_put(struct remote *r, const char *path, int fd,
 	if (rc < 0)
 		return local_errno(rc, "put", path);
 	if (match && *match) {
-		rc = local_check_match(&loc, match);	/* before the copy */
+		/* before the copy, which a refusal saves */
+		rc = local_check_match(&loc, match);
 		if (rc < 0)
 			goto out_close_dir;
 	}
@@ -721,7 +723,7 @@ static int local_copy_object(struct remote *r, const char *from,
 	if (fd < 0)
 		return local_errno(fd, "copy", from);
 	rc = local_put(r, to, fd, (uint64_t)st.st_size, mode, mtime_ns, NULL,
-		       NULL, NULL, out);
+		       NULL, NULL, NULL, out);
 	close(fd);
 	return rc;
 }

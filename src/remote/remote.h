@@ -47,6 +47,23 @@ typedef int (*remote_list_fn)(void *arg, const char *name,
 /* Progress of a long transfer; return non-zero to cancel it (-ECANCELED). */
 typedef int (*remote_progress_fn)(void *arg, uint64_t done, uint64_t total);
 
+/*
+ * What lets a long put() go on where it stopped, after a crash or an
+ * unmount, instead of from the start (backends that upload in one piece
+ * ignore it). state is what an earlier put() of the same file to the
+ * same path saved (NULL or "": nothing); the backend checks it against
+ * the file before it trusts any of it, so bytes changed since are sent
+ * again. save() is called with the new state as the upload goes on (a
+ * non-zero return fails the put() with it), and with NULL once there is
+ * nothing left to go on with (done, or given up and cleaned away on the
+ * remote). A put() that fails transiently may leave a state saved.
+ */
+struct remote_resume {
+	const char *state;
+	int (*save)(void *arg, const char *state);
+	void *arg;
+};
+
 enum remote_caps {
 	REMOTE_CAP_RANGE_READ = 1 << 0,	/* read() of any range is cheap */
 	REMOTE_CAP_RENAME = 1 << 1,	/* rename() is atomic and cheap */
@@ -97,8 +114,13 @@ struct remote_ops {
 	 * condition that does not hold is -ESTALE, and nothing is written. */
 	int (*put)(struct remote *r, const char *path, int fd, uint64_t size,
 		   uint32_t mode, int64_t mtime_ns, const char *match,
+		   const struct remote_resume *resume,
 		   remote_progress_fn progress, void *arg,
 		   struct remote_attr *out);
+	/* Cleans away on the remote what a put() to path left to go on
+	 * with (state, as saved), when it will not be resumed. Optional. */
+	void (*abandon)(struct remote *r, const char *path,
+			const char *state);
 	/* Server-side copy of the object from (at version etag, if not NULL:
 	 * -ESTALE if it changed) to the object to, published atomically as
 	 * put() does, with the given mode and mtime; no data passes through
@@ -210,11 +232,19 @@ ssize_t remote_read_to_fd(struct remote *r, const char *path,
 static inline CD_WUR int remote_put(struct remote *r, const char *path,
 				    int fd, uint64_t size, uint32_t mode,
 				    int64_t mtime_ns, const char *match,
+				    const struct remote_resume *resume,
 				    remote_progress_fn progress, void *arg,
 				    struct remote_attr *out)
 {
-	return r->ops->put(r, path, fd, size, mode, mtime_ns, match, progress,
-			   arg, out);
+	return r->ops->put(r, path, fd, size, mode, mtime_ns, match, resume,
+			   progress, arg, out);
+}
+
+static inline void remote_abandon(struct remote *r, const char *path,
+				  const char *state)
+{
+	if (r->ops->abandon && state && *state)
+		r->ops->abandon(r, path, state);
 }
 
 static inline CD_WUR int remote_copy(struct remote *r, const char *from,

@@ -29,8 +29,12 @@
  *
  * Writes. put() streams from the file with pread, never holding it in
  * memory: one PUT up to S3_MULTIPART_MIN, else a multipart upload with
- * parts sent S3_PART_STREAMS at a time, aborted on any failure so no
- * part is left behind. copy() is CopyObject (a multipart upload of
+ * parts sent S3_PART_STREAMS at a time. Its state (the upload id, and
+ * each part sent with its ETag and a checksum of its bytes) is saved
+ * through remote_resume as parts are done: an upload cut by a crash, an
+ * unmount or a server away goes on from there, sending again only the
+ * parts whose bytes changed since. One that fails for good is aborted,
+ * so no part is left behind. copy() is CopyObject (a multipart upload of
  * UploadPartCopy parts above 5 GiB): no byte passes through here.
  * rename() is copy + delete, key by key under a directory: a rename cut
  * short is finished by running it again.
@@ -43,6 +47,8 @@
 #include <pthread.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+
+#include <xxhash.h>
 
 #include "remote/remote.h"
 #include "remote/s3_int.h"
@@ -1233,7 +1239,12 @@ struct upload {
 	int nparts;
 	uint64_t part;			/* part size */
 	uint64_t size;
-	char **etags;			/* per part */
+	char **etags;			/* per part; set: sent */
+	char (*sums)[33];		/* per part: checksum of its bytes */
+	const struct remote_resume *resume;	/* or NULL */
+	bool started_over;		/* the saved state is spent */
+	bool gone;			/* the server has no such upload */
+	uint64_t resumed;		/* bytes of parts not sent again */
 	/* source: a file (put) or another key (copy) */
 	int fd;
 	const char *match;		/* put()'s condition, or NULL */
@@ -1245,6 +1256,143 @@ struct upload {
 	remote_progress_fn progress;
 	void *progress_arg;
 };
+
+/* XXH3-128 of bytes [off, off+len) of fd, in hex. */
+static int part_sum(int fd, uint64_t off, uint64_t len, char out[33])
+{
+	XXH3_state_t *st = XXH3_createState();
+	char *buf = xmalloc(1 << 20);
+	XXH128_hash_t h;
+	int rc = 0;
+
+	XXH3_128bits_reset(st);
+	while (len > 0) {
+		ssize_t got = pread(fd, buf, CD_MIN(len, (uint64_t)1 << 20),
+				    (off_t)off);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			rc = got < 0 ? -errno : -ENODATA;
+			break;
+		}
+		XXH3_128bits_update(st, buf, (size_t)got);
+		off += (uint64_t)got;
+		len -= (uint64_t)got;
+	}
+	h = XXH3_128bits_digest(st);
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high64,
+		 (unsigned long long)h.low64);
+	XXH3_freeState(st);
+	free(buf);
+	return rc;
+}
+
+/*
+ * The resume state of u: a first line "1 SIZE PART_SIZE UPLOAD_ID", then
+ * one line "PART SUM ETAG" per part sent (PART from 1). Under u->lock
+ * once parts are in flight. Caller frees.
+ */
+static char *resume_state(const struct upload *u)
+{
+	size_t cap = 128 + strlen(u->id), len;
+	char *out;
+	int i;
+
+	for (i = 0; i < u->nparts; i++)
+		if (u->etags[i])
+			cap += 48 + strlen(u->etags[i]);
+	out = xmalloc(cap);
+	len = (size_t)snprintf(out, cap, "1 %llu %llu %s\n",
+			       (unsigned long long)u->size,
+			       (unsigned long long)u->part, u->id);
+	for (i = 0; i < u->nparts; i++)
+		if (u->etags[i])
+			len += (size_t)snprintf(out + len, cap - len,
+						"%d %s %s\n", i + 1,
+						u->sums[i], u->etags[i]);
+	return out;
+}
+
+static int resume_save(struct upload *u)
+{
+	char *state;
+	int rc;
+
+	if (!u->resume)
+		return 0;
+	state = resume_state(u);
+	rc = u->resume->save(u->resume->arg, state);
+	free(state);
+	return rc;
+}
+
+static void resume_forget(struct upload *u)
+{
+	if (u->resume && u->resume->save(u->resume->arg, NULL))
+		log_warn("s3: %s: the state of its upload was not forgotten",
+			 u->path);
+}
+
+/* The upload id of a saved state (caller frees), or NULL if it is not
+ * one of this version's. */
+static char *resume_id(const char *state, unsigned long long *size,
+		       unsigned long long *part)
+{
+	const char *nl = strchr(state, '\n');
+	int at = 0;
+
+	if (!nl || sscanf(state, "1 %llu %llu %n", size, part, &at) != 2 ||
+	    at <= 0 || state + at >= nl)
+		return NULL;
+	return xasprintf("%.*s", (int)(nl - state - at), state + at);
+}
+
+/*
+ * Takes up the upload a saved state describes, if it is one of the same
+ * size in parts of the same size: its id, and each part whose bytes in
+ * the file still have the sum they were sent with. false: start anew.
+ */
+static bool resume_load(struct upload *u)
+{
+	unsigned long long size, part;
+	const char *p, *nl;
+	int n = 0, kept = 0;
+
+	if (!u->resume || !u->resume->state || !*u->resume->state ||
+	    u->started_over)
+		return false;
+	u->id = resume_id(u->resume->state, &size, &part);
+	if (!u->id || size != u->size || part != u->part) {
+		free(u->id);
+		u->id = NULL;
+		return false;
+	}
+	for (p = strchr(u->resume->state, '\n') + 1; *p; p = nl + 1) {
+		char sum[33], etag[REMOTE_ETAG_MAX], now[33];
+		int i;
+
+		nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		if (sscanf(p, "%d %32s %71s", &i, sum, etag) != 3 || i < 1 ||
+		    i > u->nparts || u->etags[i - 1])
+			continue;
+		n++;
+		i--;
+		if (part_sum(u->fd, (uint64_t)i * u->part,
+			     CD_MIN(u->part, u->size - (uint64_t)i * u->part),
+			     now) || strcmp(now, sum) != 0)
+			continue;	/* changed since: sent again */
+		u->etags[i] = xstrdup(etag);
+		memcpy(u->sums[i], sum, sizeof(sum));
+		u->resumed += CD_MIN(u->part, u->size - (uint64_t)i * u->part);
+		kept++;
+	}
+	log_info("s3: %s: going on with its upload: %d of %d parts sent, "
+		 "%d of them unchanged", u->path, n, u->nparts, kept);
+	return true;
+}
 
 static int upload_start(struct upload *u, struct s3_req *init)
 {
@@ -1261,7 +1409,8 @@ static int upload_start(struct upload *u, struct s3_req *init)
 	return rc;
 }
 
-static int upload_part(struct upload *u, int i)
+/* Sends part i; *etag_out gets its ETag (caller frees). */
+static int upload_part(struct upload *u, int i, char **etag_out)
 {
 	uint64_t off = (uint64_t)i * u->part;
 	uint64_t len = CD_MIN(u->part, u->size - off);
@@ -1283,7 +1432,11 @@ static int upload_part(struct upload *u, int i)
 		q.body_off = off;
 		q.body_len = len;
 	}
-	rc = call(u->s, &q);
+	/* taken before the bytes are sent: a change during the send makes
+	 * the part differ from its sum, and so sent again on resume */
+	rc = u->resume ? part_sum(u->fd, off, len, u->sums[i]) : 0;
+	if (!rc)
+		rc = call(u->s, &q);
 	if (!rc) {
 		char *etag = NULL;
 
@@ -1297,7 +1450,9 @@ static int upload_part(struct upload *u, int i)
 		if (rc)
 			log_warn("s3: part %d of %s: no ETag in the answer",
 				 i + 1, u->path);
-		u->etags[i] = etag;
+		*etag_out = etag;
+	} else if (rc == -ENOENT && strcmp(q.code, "NoSuchUpload") == 0) {
+		__atomic_store_n(&u->gone, true, __ATOMIC_RELAXED);
 	}
 	req_release(&q);
 	free(query);
@@ -1311,12 +1466,19 @@ static void *upload_worker(void *arg)
 	pthread_mutex_lock(&u->lock);
 	while (!u->error && u->next < u->nparts) {
 		int i = u->next++, rc;
+		char *etag = NULL;
 		uint64_t len;
 
+		if (u->etags[i])
+			continue;	/* sent before a restart */
 		pthread_mutex_unlock(&u->lock);
-		rc = upload_part(u, i);
+		rc = upload_part(u, i, &etag);
 		len = CD_MIN(u->part, u->size - (uint64_t)i * u->part);
 		pthread_mutex_lock(&u->lock);
+		if (!rc) {
+			u->etags[i] = etag;
+			rc = resume_save(u);
+		}
 		if (rc && !u->error)
 			u->error = rc;
 		if (!rc) {
@@ -1383,12 +1545,31 @@ static int upload_complete(struct upload *u, char *etag_out, size_t size)
 				 "%.200s", u->path, q.text ? q.text : "");
 		else
 			snprintf(etag_out, size, "%s", etag);
+	} else if (rc == -ENOENT && strcmp(q.code, "NoSuchUpload") == 0) {
+		u->gone = true;
 	}
 	free(etag);
 	req_release(&q);
 	free(query);
 	free(body);
 	return rc;
+}
+
+/* Whether an upload that failed with rc is kept to go on with later
+ * (the server or the network away, an unmount) rather than aborted. */
+static bool keeps_parts(int rc)
+{
+	switch (-rc) {
+	case EHOSTDOWN:
+	case ECANCELED:
+	case EIO:
+	case EAGAIN:
+	case ETIMEDOUT:
+	case ENOMEM:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* Runs a multipart upload of size bytes (from u->fd or u->copy_source)
@@ -1402,10 +1583,20 @@ static int multipart(struct upload *u, struct s3_req *init, char *etag,
 	u->nparts = (int)((u->size + u->part - 1) / u->part);
 	if (u->nparts < 1)
 		u->nparts = 1;
-	rc = upload_start(u, init);
-	if (rc)
-		return rc;
 	u->etags = xcalloc((size_t)u->nparts, sizeof(*u->etags));
+	u->sums = xcalloc((size_t)u->nparts, sizeof(*u->sums));
+	if (resume_load(u)) {
+		rc = 0;
+	} else {
+		rc = upload_start(u, init);
+		if (!rc)
+			rc = resume_save(u);
+		if (rc)
+			goto out;
+	}
+	u->done = u->resumed;
+	if (u->progress && u->resumed)
+		u->progress(u->progress_arg, u->done, u->size);
 	pthread_mutex_init(&u->lock, NULL);
 	for (i = 0; i < S3_PART_STREAMS && i < u->nparts; i++) {
 		if (pthread_create(&th[i], NULL, upload_worker, u))
@@ -1419,12 +1610,37 @@ static int multipart(struct upload *u, struct s3_req *init, char *etag,
 	rc = u->error;
 	if (!rc)
 		rc = upload_complete(u, etag, etag_size);
-	if (rc)
-		upload_abort(u);
 	pthread_mutex_destroy(&u->lock);
+	if (rc && u->gone && !u->started_over && u->resume &&
+	    u->resume->state && *u->resume->state) {
+		/* the server no longer has the upload (aborted, expired):
+		 * from the start, once */
+		log_info("s3: %s: the upload gone on with is gone from the "
+			 "server; starting it again", u->path);
+		resume_forget(u);
+		for (i = 0; i < u->nparts; i++)
+			free(u->etags[i]);
+		free(u->etags);
+		free(u->sums);
+		free(u->id);
+		u->id = NULL;
+		u->resumed = 0;
+		u->error = 0;
+		u->next = 0;
+		u->done = 0;
+		u->gone = false;
+		u->started_over = true;
+		return multipart(u, init, etag, etag_size);
+	}
+	if (rc && !(u->resume && keeps_parts(rc)))
+		upload_abort(u);
+	if (!rc || !keeps_parts(rc))
+		resume_forget(u);
+out:
 	for (i = 0; i < u->nparts; i++)
 		free(u->etags[i]);
 	free(u->etags);
+	free(u->sums);
 	free(u->id);
 	return rc;
 }
@@ -1440,6 +1656,7 @@ static uint64_t part_size(struct s3 *s, uint64_t size, uint64_t min)
 
 static int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
 		  uint32_t mode, int64_t mtime_ns, const char *match,
+		  const struct remote_resume *resume,
 		  remote_progress_fn progress, void *arg,
 		  struct remote_attr *out)
 {
@@ -1469,6 +1686,7 @@ static int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
 	u.key = key;
 	u.fd = fd;
 	u.match = match;
+	u.resume = resume;
 	u.size = size;
 	u.part = part_size(s, size, s->part_min);
 	u.progress = progress;
@@ -1485,6 +1703,26 @@ static int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
 	}
 	free(key);
 	return rc;
+}
+
+static void s3_abandon(struct remote *r, const char *path,
+		       const char *state)
+{
+	struct s3 *s = to_s3(r);
+	unsigned long long size, part;
+	struct upload u = { 0 };
+
+	u.s = s;
+	u.path = path;
+	u.key = key_of(s, path);
+	u.id = resume_id(state, &size, &part);
+	if (u.id) {
+		log_info("s3: %s: its unfinished upload will not be gone on "
+			 "with; aborted", path);
+		upload_abort(&u);
+	}
+	free(u.id);
+	free((char *)u.key);
 }
 
 /* "/bucket/key" for x-amz-copy-source, encoded. */
@@ -1834,6 +2072,7 @@ static const struct remote_ops s3_ops = {
 	.read = s3_read,
 	.read_to_fd = s3_read_to_fd,
 	.put = s3_put,
+	.abandon = s3_abandon,
 	.copy = s3_copy,
 	.mkdir = s3_mkdir,
 	.rmdir = s3_rmdir,

@@ -20,7 +20,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define META_SCHEMA_VERSION 6
+#define META_SCHEMA_VERSION 7
 
 enum stmt_id {
 	ST_GET,
@@ -66,6 +66,9 @@ enum stmt_id {
 	ST_CLONE_GET,
 	ST_CLONE_DELETE,
 	ST_CLONES,
+	ST_UPLOAD_GET,
+	ST_UPLOAD_SET,
+	ST_UPLOAD_DELETE,
 	ST_COUNT
 };
 
@@ -152,6 +155,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "backed, ctime FROM clones WHERE ino = ?1",
 	[ST_CLONE_DELETE] = "DELETE FROM clones WHERE ino = ?1",
 	[ST_CLONES] = "SELECT ino FROM clones",
+	[ST_UPLOAD_GET] = "SELECT path, state FROM uploads WHERE ino = ?1",
+	[ST_UPLOAD_SET] = "INSERT OR REPLACE INTO uploads (ino, path, state) "
+			  "VALUES (?1, ?2, ?3)",
+	[ST_UPLOAD_DELETE] = "DELETE FROM uploads WHERE ino = ?1",
 };
 
 /* Copies of local files (the clone filter's), until uploaded: where the
@@ -163,6 +170,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	" size INTEGER NOT NULL, hash BLOB NOT NULL," \
 	" policy INTEGER NOT NULL, backed INTEGER NOT NULL," \
 	" ctime INTEGER NOT NULL DEFAULT 0);"
+
+/* Multipart uploads that can go on after a crash (remote.h's
+ * remote_resume): the state the remote saved, by file. */
+#define UPLOADS_SQL \
+	"CREATE TABLE IF NOT EXISTS uploads (" \
+	" ino INTEGER PRIMARY KEY, path TEXT NOT NULL, state TEXT NOT NULL);"
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value);"
@@ -202,7 +215,8 @@ static const char schema_sql[] =
 	" not_before INTEGER NOT NULL DEFAULT 0,"
 	" attempts INTEGER NOT NULL DEFAULT 0,"
 	" last_error INTEGER NOT NULL DEFAULT 0);"
-	CLONES_SQL;
+	CLONES_SQL
+	UPLOADS_SQL;
 
 /* Indexes on columns that migrations add: made once the tables have
  * them (schema_sql runs first, on databases of any version). */
@@ -318,6 +332,7 @@ static const char *const migrations[] = {
 	      "DEFAULT 0",
 	[5] = "ALTER TABLE entries ADD COLUMN spool INTEGER NOT NULL DEFAULT 0",
 	[6] = CLONES_SQL,
+	[7] = UPLOADS_SQL,
 };
 
 static int migrate(struct meta *m)
@@ -1482,4 +1497,45 @@ void meta_clone_release(struct meta_clone *c)
 {
 	free(c->source);
 	c->source = NULL;
+}
+
+int meta_upload_get(struct meta *m, uint64_t ino, char **path, char **state)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*path = *state = NULL;
+	lock(m);
+	s = stmt(m, ST_UPLOAD_GET);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*path = xstrdup((const char *)sqlite3_column_text(s, 0));
+		*state = xstrdup((const char *)sqlite3_column_text(s, 1));
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT
+				       : fail(m, rc, "read an upload's state");
+	}
+	done(s);
+	unlock(m);
+	return rc;
+}
+
+int meta_upload_set(struct meta *m, uint64_t ino, const char *path,
+		    const char *state)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, state ? ST_UPLOAD_SET : ST_UPLOAD_DELETE);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	if (state) {
+		sqlite3_bind_text(s, 2, path, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 3, state, -1, SQLITE_TRANSIENT);
+	}
+	rc = step_done(m, s, "save an upload's state");
+	unlock(m);
+	return rc;
 }

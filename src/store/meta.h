@@ -217,6 +217,17 @@ int meta_foreach_clone(struct meta *m, int (*fn)(void *arg, uint64_t ino),
 		       void *arg) CD_WUR;
 void meta_clone_release(struct meta_clone *c);
 
+/*
+ * Uploads that can go on where they stopped (remote.h's remote_resume):
+ * the state the remote saved for file ino, and the remote path it is
+ * for. get: -ENOENT if none; *path and *state are malloc'd. set with a
+ * NULL state forgets it.
+ */
+int meta_upload_get(struct meta *m, uint64_t ino, char **path,
+		    char **state) CD_WUR;
+int meta_upload_set(struct meta *m, uint64_t ino, const char *path,
+		    const char *state) CD_WUR;
+
 /* The journal. add assigns op->seq. next gives the oldest op (-ENOENT if
  * none); the caller frees it with jop_release. */
 int meta_journal_add(struct meta *m, struct jop *op) CD_WUR;

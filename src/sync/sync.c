@@ -386,6 +386,35 @@ static int keep_conflict(struct sync *y, struct node *n, const struct jop *op)
 	return AGAIN;
 }
 
+/* Where an upload of one file saves what lets it go on (remote.h). */
+struct resume_at {
+	struct sync *y;
+	uint64_t ino;
+	const char *path;
+};
+
+static int save_resume(void *arg, const char *state)
+{
+	struct resume_at *at = arg;
+
+	return meta_upload_set(at->y->meta, at->ino, at->path, state);
+}
+
+/* Cleans away an upload of ino left to go on with, if any. */
+static void abandon_upload(struct sync *y, uint64_t ino)
+{
+	char *path, *state;
+
+	if (meta_upload_get(y->meta, ino, &path, &state))
+		return;
+	remote_abandon(y->remote, path, state);
+	if (meta_upload_set(y->meta, ino, path, NULL))
+		log_warn("%s: the state of its unfinished upload stays",
+			 path);
+	free(path);
+	free(state);
+}
+
 static int64_t ctime_ns_of(int fd)
 {
 	struct stat st;
@@ -399,7 +428,9 @@ static int64_t ctime_ns_of(int fd)
 static int do_upload(struct sync *y, const struct jop *op)
 {
 	struct upload_progress prog = { y, NULL, 0 };
-	char match[REMOTE_ETAG_MAX];
+	struct resume_at at = { y, op->ino, op->path };
+	struct remote_resume resume = { NULL, save_resume, &at };
+	char match[REMOTE_ETAG_MAX], *saved = NULL, *saved_path = NULL;
 	struct backing *bk = NULL;
 	struct meta_clone c = { 0 };
 	struct remote_attr out;
@@ -413,17 +444,23 @@ static int do_upload(struct sync *y, const struct jop *op)
 	if (meta_journal_has_upload_after(y->meta, op->ino, op->seq))
 		return 0;	/* a later upload supersedes this one */
 	rc = store_node_get(y->store, op->ino, &n);
-	if (rc == -ENOENT)
+	if (rc == -ENOENT) {
+		abandon_upload(y, op->ino);
 		return 0;	/* deleted since */
+	}
 	if (rc)
 		return rc;
 	rc = meta_get(y->meta, op->ino, &e);
 	if (rc) {
 		store_node_put(y->store, n);
+		if (rc == -ENOENT)
+			abandon_upload(y, op->ino);
 		return rc == -ENOENT ? 0 : rc;
 	}
 	if (e.parent == 0 || !n->dirty || n->writers > 0) {
 		/* unlinked, already clean, or a writer's close will requeue */
+		if (e.parent == 0)
+			abandon_upload(y, op->ino);
 		rc = 0;
 		goto out;
 	}
@@ -457,15 +494,28 @@ static int do_upload(struct sync *y, const struct jop *op)
 	}
 	prog.xfer = xfer_begin(y->xfers, XFER_UPLOAD, n->ino, op->path, size,
 			       0);
+	/* an upload cut short goes on where it stopped, if it was to the
+	 * same path (the remote checks that the bytes are the same) */
+	if (meta_upload_get(y->meta, n->ino, &saved_path, &saved)) {
+		saved_path = saved = NULL;
+	} else if (strcmp(saved_path, op->path) != 0) {
+		abandon_upload(y, n->ino);
+		free(saved);
+		saved = NULL;
+	}
+	resume.state = saved;
 	/* only over the version the data is based on (or nothing, for a
 	 * new file): another client's is never overwritten unseen */
 	rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
-			mtime, match, upload_progress, &prog, &out);
+			mtime, match, &resume, upload_progress, &prog, &out);
 	if (rc == -ENOENT && *match) {
 		/* deleted on the remote meanwhile: the changes here win */
 		rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
-				mtime, "", upload_progress, &prog, &out);
+				mtime, "", &resume, upload_progress, &prog,
+				&out);
 	}
+	free(saved_path);
+	free(saved);
 	xfer_end(y->xfers, prog.xfer);
 	/* the source must not have changed while it was read */
 	if (!rc && bk && (backing_ended(bk) || ctime_ns_of(bk->fd) != ctime))

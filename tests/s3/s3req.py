@@ -14,6 +14,7 @@ path-style URLs.
   rm BUCKET KEY          delete KEY (no error if it does not exist)
   ls BUCKET [PREFIX]     the keys under PREFIX, one a line, in order
   head BUCKET KEY        "size=N", "etag=E", "mtime=DATE" and "meta-NAME=V" lines
+  uploads BUCKET         the multipart uploads in progress: "KEY PARTS" lines
   purge BUCKET           delete its objects and multipart uploads, then it
 
 Environment (tests/s3/server.sh's env file): CD_TEST_S3_ENDPOINT,
@@ -190,6 +191,16 @@ def cmd_head(env, bucket, key):
             print("meta-%s=%s" % (name.lower()[len("x-amz-meta-"):], value))
 
 
+def cmd_uploads(env, bucket):
+    resp = request(env, "GET", "/" + bucket, {"uploads": ""})
+    for u in ET.fromstring(resp.data).iter(NS + "Upload"):
+        key = u.findtext(NS + "Key")
+        parts = request(env, "GET", "/%s/%s" % (bucket, key),
+                        {"uploadId": u.findtext(NS + "UploadId")})
+        n = len(list(ET.fromstring(parts.data).iter(NS + "Part")))
+        print("%s %d" % (key, n))
+
+
 def cmd_purge(env, bucket):
     while True:
         resp = request(env, "GET", "/" + bucket, {"list-type": "2"})
@@ -216,6 +227,7 @@ COMMANDS = {
     "rm": (2, 0, lambda env, b, k: request(env, "DELETE", "/%s/%s" % (b, k))),
     "ls": (1, 1, cmd_ls),
     "head": (2, 0, cmd_head),
+    "uploads": (1, 0, cmd_uploads),
     "purge": (1, 0, cmd_purge),
 }
 

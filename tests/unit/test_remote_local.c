@@ -343,7 +343,7 @@ static void test_put(struct remote *r, const char *base, const char *root)
 	fd = make_source(base, "outside/src.bin", size, &data);
 	if (lseek(fd, 5, SEEK_SET) != 5)
 		die("lseek");
-	rc = remote_put(r, "dir/new.bin", fd, size, 0640, mtime, NULL,
+	rc = remote_put(r, "dir/new.bin", fd, size, 0640, mtime, NULL, NULL,
 			on_progress, &p, &a);
 	check(rc == 0 && a.size == size && S_ISREG(a.mode),
 	      "put a 3 MiB file");
@@ -365,7 +365,7 @@ static void test_put(struct remote *r, const char *base, const char *root)
 		die("stat file.txt");
 	memset(&p, 0, sizeof(p));
 	p.cancel_at = 1;
-	rc = remote_put(r, "file.txt", fd, size, 0644, mtime, NULL,
+	rc = remote_put(r, "file.txt", fd, size, 0644, mtime, NULL, NULL,
 			on_progress, &p, &a);
 	check(rc == -ECANCELED, "put cancelled by progress is -ECANCELED");
 	check(count_tmp(root) == 0, "cancelled put leaves no temp file");
@@ -378,39 +378,45 @@ static void test_put(struct remote *r, const char *base, const char *root)
 	      "cancelled put leaves the old etag");
 
 	/* replace an existing file; its etag must change */
-	rc = remote_put(r, "dir/new.bin", fd, 5, 0600, INT64_MIN, NULL, NULL,
+	rc = remote_put(r, "dir/new.bin", fd, 5, 0600, INT64_MIN, NULL,
+			 NULL, NULL,
 			NULL, &a);
 	got = read_all(r, "dir/new.bin", &len);
 	check(rc == 0 && got && len == 5 && memcmp(got, data, 5) == 0,
 	      "put replaces a file");
 	free(got);
-	check(remote_put(r, "empty", fd, 0, 0644, mtime, NULL, NULL, NULL,
+	check(remote_put(r, "empty", fd, 0, 0644, mtime, NULL, NULL, NULL, NULL,
 			 &a) == 0 && a.size == 0, "put an empty file");
 	check(remote_put(r, "nodir/x", fd, 5, 0644, mtime, NULL, NULL, NULL,
-			 &a) == -ENOENT, "put into a missing directory is -ENOENT");
-	check(remote_put(r, "dir", fd, 5, 0644, mtime, NULL, NULL, NULL,
+			 NULL, &a) == -ENOENT,
+	      "put into a missing directory is -ENOENT");
+	check(remote_put(r, "dir", fd, 5, 0644, mtime, NULL, NULL, NULL, NULL,
 			 &a) < 0, "put over a directory fails");
-	check(remote_put(r, "", fd, 5, 0644, mtime, NULL, NULL, NULL,
+	check(remote_put(r, "", fd, 5, 0644, mtime, NULL, NULL, NULL, NULL,
 			 &a) == -EINVAL, "put to the root is -EINVAL");
-	check(remote_put(r, "short", fd, size + 10, 0644, mtime, NULL, NULL, NULL,
-			 &a) == -EIO, "put of a too short source is -EIO");
+	check(remote_put(r, "short", fd, size + 10, 0644, mtime, NULL, NULL,
+			 NULL, NULL, &a) == -EIO,
+	      "put of a too short source is -EIO");
 
 	/* conditional puts: another writer's version is never replaced */
-	check(remote_put(r, "cond", fd, 5, 0644, mtime, "", NULL, NULL,
+	check(remote_put(r, "cond", fd, 5, 0644, mtime, "", NULL, NULL, NULL,
 			 &a) == 0, "put if absent, absent");
 	old = a;
-	check(remote_put(r, "cond", fd, 4, 0644, mtime, "", NULL, NULL,
+	check(remote_put(r, "cond", fd, 4, 0644, mtime, "", NULL, NULL, NULL,
 			 &a) == -ESTALE, "put if absent, present: -ESTALE");
-	check(remote_put(r, "cond", fd, 3, 0644, mtime, old.etag, NULL, NULL,
+	check(remote_put(r, "cond", fd, 3, 0644, mtime, old.etag, NULL,
+			 NULL, NULL,
 			 &a) == 0 && a.size == 3, "put over the version seen");
-	check(remote_put(r, "cond", fd, 2, 0644, mtime, old.etag, NULL, NULL,
+	check(remote_put(r, "cond", fd, 2, 0644, mtime, old.etag, NULL,
+			 NULL, NULL,
 			 &a) == -ESTALE, "put over another version: -ESTALE");
 	check(remote_stat(r, "cond", &old) == 0 && old.size == 3,
 	      "a refused put changes nothing");
 	check(remote_unlink(r, "cond") == 0 &&
-	      remote_put(r, "cond", fd, 2, 0644, mtime, old.etag, NULL, NULL,
+	      remote_put(r, "cond", fd, 2, 0644, mtime, old.etag, NULL,
+			 NULL, NULL,
 			 &a) == -ENOENT, "put over a version deleted: -ENOENT");
-	check(remote_put(r, "dir", fd, 2, 0644, mtime, "x", NULL, NULL,
+	check(remote_put(r, "dir", fd, 2, 0644, mtime, "x", NULL, NULL, NULL,
 			 &a) == -ESTALE, "put over a directory's 'version'");
 	check(count_tmp(root) == 0 && count_tmp(dir) == 0,
 	      "failed puts leave no temp file");
@@ -521,7 +527,8 @@ static void test_escape(struct remote *r, const char *base,
 	check(remote_stat(r, "inlink/inner", &a) < 0,
 	      "stat through a symlink inside the root fails too");
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	check(remote_put(r, "evil2/planted", fd, 0, 0644, 0, NULL, NULL, NULL, &a) <
+	check(remote_put(r, "evil2/planted", fd, 0, 0644, 0, NULL, NULL,
+			 NULL, NULL, &a) <
 	      0, "put through a symlink fails");
 	check(remote_mkdir(r, "evil2/planted", 0755) < 0 &&
 	      remote_symlink(r, "x", "evil2/planted") < 0,
