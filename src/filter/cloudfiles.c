@@ -76,13 +76,24 @@ static int hydrate(struct fs *fs, struct fop *op, uint64_t off, uint64_t len)
 	pthread_mutex_unlock(&n->lock);
 	if (rc)
 		return 0;
-	rc = store_node_path(fs->store, n, &path);
+	rc = store_node_remote_path(fs->store, n, &path);
 	if (rc)
 		return rc == -ENOENT ? -EIO : rc;
 	fetch_waiter_init(&w, fs->fetcher, n);
 	if (op->set_interrupt)
 		op->set_interrupt(op, interrupt_cb, &w);
 	rc = fetch_range(fs->fetcher, n, path, off, len, &w);
+	if (rc == -ENOENT) {
+		/* a queued rename was made on the remote meanwhile */
+		char *now;
+
+		if (!store_node_remote_path(fs->store, n, &now)) {
+			if (strcmp(now, path) != 0)
+				rc = fetch_range(fs->fetcher, n, now, off,
+						 len, &w);
+			free(now);
+		}
+	}
 	if (op->set_interrupt)
 		op->set_interrupt(op, NULL, NULL);
 	free(path);
@@ -117,7 +128,7 @@ static void grow_readahead(struct fs *fs, struct fop *op)
 	else if (len && store_node_has(n, start, len))
 		len = 0;
 	pthread_mutex_unlock(&n->lock);
-	if (!len || store_node_path(fs->store, n, &path))
+	if (!len || store_node_remote_path(fs->store, n, &path))
 		return;
 	fetch_prefetch(fs->fetcher, n, path, start, len);
 	free(path);
@@ -329,8 +340,17 @@ static int make_jop(struct fs *fs, struct fop *op, enum jop_kind kind)
 		free(j);
 		return rc;
 	}
-	if (kind == JOP_RENAME)
+	if (kind == JOP_RENAME) {
+		struct meta_entry e;
+
 		j->arg = op->flags;
+		/* the entry moved, whose remote version the rename may
+		 * change (a remote that renames by copying) */
+		if (meta_lookup(fs->store->meta, op->ino, op->name, &e) == 0) {
+			j->ino = e.ino;
+			meta_entry_release(&e);
+		}
+	}
 	if (kind == JOP_MKDIR)
 		j->arg = op->mode & 07777;
 	if (kind == JOP_SYMLINK)

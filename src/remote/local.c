@@ -828,9 +828,10 @@ static bool local_same_parent(const char *a, const char *b)
 }
 
 static int local_rename(struct remote *r, const char *from, const char *to,
-			unsigned flags)
+			unsigned flags, char etag[REMOTE_ETAG_MAX])
 {
 	struct local_loc src, dst;
+	struct stat st;
 	int rootfd, rc;
 
 	if ((flags & ~(unsigned)RENAME_NOREPLACE) || !*from || !*to)
@@ -845,6 +846,10 @@ static int local_rename(struct remote *r, const char *from, const char *to,
 	if (rc < 0)
 		goto out_close_src;
 	rc = local_renameat(&src, &dst, flags);
+	if (!rc && etag &&
+	    fstatat(dst.dfd, dst.name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode))
+		local_etag(&st, etag);	/* the same: a rename keeps it */
 	if (!rc)
 		rc = local_sync_dir(dst.dfd);
 	if (!rc && !local_same_parent(from, to))

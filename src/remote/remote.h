@@ -133,9 +133,12 @@ struct remote_ops {
 	/* -ENOTEMPTY if the directory has entries. */
 	int (*rmdir)(struct remote *r, const char *path);
 	int (*unlink)(struct remote *r, const char *path);
-	/* flags: 0 (replace) or RENAME_NOREPLACE (-EEXIST if to exists). */
+	/* flags: 0 (replace) or RENAME_NOREPLACE (-EEXIST if to exists).
+	 * etag, if not NULL, gets the version of the file now at to (a
+	 * backend that renames by copying may give it a new one), or ""
+	 * for a directory or where it is not known. */
 	int (*rename)(struct remote *r, const char *from, const char *to,
-		      unsigned flags);
+		      unsigned flags, char etag[REMOTE_ETAG_MAX]);
 	int (*symlink)(struct remote *r, const char *target, const char *path);
 	/* Writes the NUL-terminated target into buf; -ENAMETOOLONG if it
 	 * does not fit. */
@@ -274,9 +277,12 @@ static inline CD_WUR int remote_unlink(struct remote *r, const char *path)
 }
 
 static inline CD_WUR int remote_rename(struct remote *r, const char *from,
-				       const char *to, unsigned flags)
+				       const char *to, unsigned flags,
+				       char etag[REMOTE_ETAG_MAX])
 {
-	return r->ops->rename(r, from, to, flags);
+	if (etag)
+		*etag = '\0';
+	return r->ops->rename(r, from, to, flags, etag);
 }
 
 static inline CD_WUR int remote_symlink(struct remote *r, const char *target,

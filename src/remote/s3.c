@@ -1898,15 +1898,19 @@ static int s3_unlink(struct remote *r, const char *path)
 }
 
 /* Moves one key: copy (keeping its metadata), then delete. */
+/* Moves key from to key to; etag, if not NULL, gets the copy's. */
 static int move_key(struct s3 *s, const char *from, const char *to,
-		    const char *what, uint64_t size)
+		    const char *what, uint64_t size, char *etag)
 {
 	struct remote_attr a;
 	int rc;
 
+	memset(&a, 0, sizeof(a));
 	rc = copy_key(s, from, to, what, NULL, size, (uint32_t)-1, 0, &a);
 	if (!rc)
 		rc = delete_key(s, from, what);
+	if (!rc && etag)
+		snprintf(etag, REMOTE_ETAG_MAX, "%s", a.etag);
 	return rc;
 }
 
@@ -1929,7 +1933,7 @@ static int move_item(void *arg, const struct s3_list_item *it)
 	if (strncmp(it->key, m->from, fl) != 0)
 		return 0;
 	to = xasprintf("%s%s", m->to, it->key + fl);
-	rc = move_key(m->s, it->key, to, m->what, it->size);
+	rc = move_key(m->s, it->key, to, m->what, it->size, NULL);
 	free(to);
 	if (!rc)
 		m->moved++;
@@ -1937,7 +1941,7 @@ static int move_item(void *arg, const struct s3_list_item *it)
 }
 
 static int s3_rename(struct remote *r, const char *from, const char *to,
-		     unsigned flags)
+		     unsigned flags, char etag[REMOTE_ETAG_MAX])
 {
 	struct s3 *s = to_s3(r);
 	struct remote_attr a, b;
@@ -1962,7 +1966,7 @@ static int s3_rename(struct remote *r, const char *from, const char *to,
 	if (!S_ISDIR(a.mode)) {
 		kfrom = key_of(s, from);
 		kto = key_of(s, to);
-		rc = move_key(s, kfrom, kto, from, a.size);
+		rc = move_key(s, kfrom, kto, from, a.size, etag);
 		free(kfrom);
 		free(kto);
 		return rc;

@@ -56,6 +56,7 @@ enum stmt_id {
 	ST_JALL,
 	ST_JFROM,
 	ST_JSETPATH,
+	ST_JRENAMES,
 	ST_PARENT_PIN,
 	ST_SET_PIN,
 	ST_CLEAR_PINS,
@@ -133,6 +134,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		     "not_before, attempts, last_error FROM journal "
 		     "WHERE seq >= ?1 ORDER BY seq",
 	[ST_JSETPATH] = "UPDATE journal SET path = ?2 WHERE seq = ?1",
+	[ST_JRENAMES] = "SELECT path, path2 FROM journal WHERE kind = 5 "
+			"ORDER BY seq DESC",
 	[ST_PARENT_PIN] = "SELECT parent, pin FROM entries WHERE ino = ?1",
 	[ST_SET_PIN] = "UPDATE entries SET pin = ?2 WHERE ino = ?1",
 	[ST_CLEAR_PINS] = "WITH RECURSIVE sub(ino) AS (SELECT ino FROM entries "
@@ -1408,6 +1411,37 @@ int meta_journal_repath(struct meta *m, int64_t seq, uint64_t ino,
 	}
 	unlock(m);
 	free(seqs);
+	return rc;
+}
+
+int meta_journal_unrename(struct meta *m, const char *path, char **out)
+{
+	char *p = xstrdup(path);
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_JRENAMES);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *from = (const char *)sqlite3_column_text(s, 0);
+		const char *to = (const char *)sqlite3_column_text(s, 1);
+		size_t tl = to ? strlen(to) : 0;
+		char *q;
+
+		if (!from || !to || strncmp(p, to, tl) != 0 ||
+		    (p[tl] != '\0' && p[tl] != '/'))
+			continue;
+		q = xasprintf("%s%s", from, p + tl);
+		free(p);
+		p = q;
+	}
+	rc = rc == SQLITE_DONE ? 0 : fail(m, rc, "journal renames");
+	done(s);
+	unlock(m);
+	if (rc)
+		free(p);
+	else
+		*out = p;
 	return rc;
 }
 

@@ -252,6 +252,10 @@ int meta_journal_foreach(struct meta *m,
  */
 int meta_journal_repath(struct meta *m, int64_t seq, uint64_t ino,
 			const char *from, const char *to) CD_WUR;
+/* Where the remote has what path names here now: path taken back
+ * through the renames still queued, newest first. *out malloc'd. */
+int meta_journal_unrename(struct meta *m, const char *path,
+			  char **out) CD_WUR;
 void jop_release(struct jop *op);
 
 #endif

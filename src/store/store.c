@@ -365,6 +365,19 @@ int store_node_path(struct store *s, struct node *n, char **path)
 	return 0;
 }
 
+int store_node_remote_path(struct store *s, struct node *n, char **path)
+{
+	char *local;
+	int rc;
+
+	rc = store_node_path(s, n, &local);
+	if (rc)
+		return rc;
+	rc = meta_journal_unrename(s->meta, local, path);
+	free(local);
+	return rc;
+}
+
 uint64_t store_held(struct store *s, uint64_t ino, uint64_t *base)
 {
 	struct meta_entry e;

@@ -159,6 +159,11 @@ struct node *store_node_find(struct store *s, uint64_t ino);
 /* The path of n in the namespace (caller frees), cached in the node until
  * a rename anywhere makes it doubtful. */
 int store_node_path(struct store *s, struct node *n, char **path) CD_WUR;
+/* Where the remote has n's data now (caller frees): its path, taken
+ * back through the renames not yet made on the remote. A rename made
+ * meanwhile makes it stale: a fetch that finds nothing asks again. */
+int store_node_remote_path(struct store *s, struct node *n,
+			   char **path) CD_WUR;
 /* Bytes of [0, base) of file ino held locally, from its node if it is in
  * use, else from its saved extents; *base gets base. */
 uint64_t store_held(struct store *s, uint64_t ino, uint64_t *base);

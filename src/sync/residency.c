@@ -370,14 +370,20 @@ static int hydrate_file(struct hydration *h, uint64_t ino, char **failed)
 	struct residency *r = h->r;
 	struct fetch_waiter w;
 	uint64_t base, off;
+	char *path, *from = NULL;
 	struct node *n;
-	char *path;
 	int rc;
 
 	rc = store_node_get(r->store, ino, &n);
 	if (rc)
 		return rc == -ENOENT ? 0 : rc;	/* deleted meanwhile */
 	rc = store_node_path(r->store, n, &path);
+	if (!rc) {
+		/* where the data is on the remote: renames may be queued */
+		rc = store_node_remote_path(r->store, n, &from);
+		if (rc)
+			free(path);
+	}
 	if (rc) {
 		store_node_put(r->store, n);
 		return rc == -ENOENT ? 0 : rc;
@@ -390,9 +396,9 @@ static int hydrate_file(struct hydration *h, uint64_t ino, char **failed)
 		uint64_t len = CD_MIN((uint64_t)WINDOW, base - off), have;
 
 		if (off + len < base)
-			fetch_prefetch(r->fetcher, n, path, off + len, WINDOW);
+			fetch_prefetch(r->fetcher, n, from, off + len, WINDOW);
 		fetch_waiter_init(&w, r->fetcher, n);
-		rc = fetch_range(r->fetcher, n, path, off, len, &w);
+		rc = fetch_range(r->fetcher, n, from, off, len, &w);
 		if (rc) {
 			*failed = xstrdup(path);
 			break;
@@ -406,6 +412,7 @@ static int hydrate_file(struct hydration *h, uint64_t ino, char **failed)
 	}
 	h->p.path = NULL;
 	free(path);
+	free(from);
 	store_node_put(r->store, n);
 	return rc;
 }

@@ -575,7 +575,13 @@ out:
 	return rc;
 }
 
-/* Records the remote's new version of a clean entry after a setattr. */
+/*
+ * Records the remote's new version of a file after an op that made one
+ * of the same bytes (a setattr or a rename by copy): clean, it is the
+ * version its data is; changed here, the version its next upload must
+ * replace (else it would be taken for another client's). A file never
+ * uploaded has none to change.
+ */
 static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
 {
 	struct meta_entry e;
@@ -583,15 +589,19 @@ static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
 
 	if (!ino || meta_get(y->meta, ino, &e))
 		return;
+	if (!S_ISREG(e.mode)) {
+		meta_entry_release(&e);
+		return;
+	}
 	n = store_node_find(y->store, ino);
 	if (n) {
 		pthread_mutex_lock(&n->lock);
-		if (!n->dirty)
+		if (n->etag[0])
 			snprintf(n->etag, sizeof(n->etag), "%s", etag);
 		pthread_mutex_unlock(&n->lock);
 		store_node_put(y->store, n);
 	}
-	if (!e.dirty && strcmp(e.etag, etag) != 0 && e.etag[0]) {
+	if (strcmp(e.etag, etag) != 0 && e.etag[0]) {
 		snprintf(e.etag, sizeof(e.etag), "%s", etag);
 		if (meta_update(y->meta, &e))
 			log_warn("inode %llu: cannot record new version",
@@ -620,7 +630,10 @@ static int perform(struct sync *y, const struct jop *op)
 		return rc == -ENOENT ? 0 : rc;
 	case JOP_RENAME:
 		rc = remote_rename(y->remote, op->path, op->path2,
-				   (unsigned)op->arg);
+				   (unsigned)op->arg, out.etag);
+		/* a rename by copy can give the file a new version */
+		if (!rc && out.etag[0])
+			adopt_etag(y, op->ino, out.etag);
 		/* a source that never reached the remote: the upload queued
 		 * after this rename creates it under the new name */
 		return rc == -ENOENT ? 0 : rc;
@@ -754,7 +767,10 @@ static void *journal_thread(void *arg)
 					  op.path2 ? op.path2 : "",
 					  strerror(-rc));
 			}
-			set_error(y, op.ino, rc != 0);
+			/* a rename's success says nothing of the file's
+			 * data, which may be in error */
+			if (rc || op.kind != JOP_RENAME)
+				set_error(y, op.ino, rc != 0);
 			if (meta_journal_done(y->meta, op.seq))
 				log_error("journal: cannot remove done op on %s",
 					  op.path);

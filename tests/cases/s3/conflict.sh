@@ -70,6 +70,19 @@ cd_sync "$M" 120
 assert_eq "$(s3_get doc.txt -)" "mine again" "a file written twice here"
 s3_get big.bin "$T/got"
 cmp "$T/got" "$T/big.again" || die "big.bin written here after the conflict"
+# a chmod and a rename (copies on the server) between two writes
+echo "third" >"$M/doc.txt"
+chmod 600 "$M/doc.txt"
+mv "$M/doc.txt" "$M/doc2.txt"
+echo "fourth" >>"$M/doc2.txt"
+chmod 640 "$M/big.bin"
+mv "$M/big.bin" "$M/big2.bin"
+printf 'x' | dd of="$M/big2.bin" conv=notrunc status=none
+printf 'x' | dd of="$T/big.again" conv=notrunc status=none
+cd_sync "$M" 120
+assert_eq "$(s3_get doc2.txt -)" "$(printf 'third\nfourth')" "written, chmod, renamed, written"
+s3_get big2.bin "$T/got"
+cmp "$T/got" "$T/big.again" || die "big2.bin after a chmod, a rename and a write"
 assert_eq "$(stat_of "$M" conflicts)" 3 "conflicts counted"
 assert_eq "$(s3_ls | grep -c conflict)" 3 "conflict copies in the bucket"
 cd_unmount "$M"

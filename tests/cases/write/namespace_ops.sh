@@ -78,3 +78,26 @@ assert_file_eq "$R/shrink" "$T/shrink"
 { printf abc; head -c 4997 /dev/zero; } >"$T/grow"
 assert_file_eq "$R/grow" "$T/grow"
 [ ! -e "$R/hardlink" ] || die "remote: hardlink exists"
+
+step "a placeholder renamed here reads before the rename reaches the remote"
+cd_unmount "$M"
+random_file "$R/far" 300K
+mkdir "$R/fardir"
+random_file "$R/fardir/inner" 200K
+cp "$R/far" "$T/far"
+cp "$R/fardir/inner" "$T/inner"
+# uploads wait 3 s, and the renames queued behind one wait with them
+cd_mount "$R" "$M" --upload-delay 3s
+cd_refresh "$M"
+wait_for 10 test -e "$M/fardir/inner"
+wait_for 10 test -e "$M/far"
+echo hold >"$M/holder"
+mv "$M/far" "$M/near"
+mv "$M/fardir" "$M/neardir"
+mv "$M/neardir/inner" "$M/neardir/inner2"
+[ -e "$R/far" ] || die "the rename reached the remote before the read"
+assert_file_eq "$M/near" "$T/far"
+assert_file_eq "$M/neardir/inner2" "$T/inner"
+cd_sync "$M"
+assert_file_eq "$R/near" "$T/far"
+assert_file_eq "$R/neardir/inner2" "$T/inner"
