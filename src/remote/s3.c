@@ -233,6 +233,18 @@ static size_t read_body(char *buf, size_t size, size_t nmemb, void *arg)
 	return (size_t)got;
 }
 
+/* Rewinds the body, for curl to send it again on a new connection when
+ * the kept one turns out dead (the server restarted meanwhile). */
+static int seek_body(void *arg, curl_off_t off, int origin)
+{
+	struct s3_req *q = arg;
+
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off > q->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	q->sent = (uint64_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
 static bool ok_status(long status)
 {
 	return status >= 200 && status < 300;
@@ -558,6 +570,8 @@ static int perform(struct s3 *s, struct s3_req *q)
 				 (curl_off_t)q->body_len);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
 		curl_easy_setopt(h, CURLOPT_READDATA, q);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_body);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, q);
 	} else if (strcmp(q->method, "POST") == 0) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -576,8 +590,8 @@ static int perform(struct s3 *s, struct s3_req *q)
 		rc = q->sink_err;
 	} else {
 		rc = curl_errno(c);
-		log_debug("s3: %s %s: %s", q->method, q->what,
-			  *errbuf ? errbuf : curl_easy_strerror(c));
+		log_debug("s3: %s %s: %s (curl %d)", q->method, q->what,
+			  *errbuf ? errbuf : curl_easy_strerror(c), (int)c);
 	}
 	handle_put(s, h);
 out:

@@ -2,7 +2,9 @@
 # The S3 server goes away and comes back: data held locally stays
 # readable, a read of data not held fails with EIO (not a hang), writes
 # are accepted and uploaded once the server is back, and status says the
-# remote is unreachable meanwhile. Nothing is lost or duplicated.
+# remote is unreachable meanwhile. Nothing is lost or duplicated. A
+# multipart upload the server's going away cuts goes on from its parts
+# when it is back, and leaves no upload behind.
 . "$(dirname "$0")/../../lib.sh"
 need_root
 s3_bucket
@@ -12,6 +14,7 @@ random_file "$T/a" $((2 * MiB))
 random_file "$T/b" $((2 * MiB))
 s3_put a "$T/a"
 s3_put b "$T/b"
+export CLONEDRIVE_S3_MULTIPART_MIN=5M CLONEDRIVE_S3_PART_SIZE=5M
 cd_mount "s3://$S3_BUCKET" "$M" --endpoint "$CD_TEST_S3_ENDPOINT"
 cmp "$M/a" "$T/a"		# a is held locally from now on
 
@@ -35,3 +38,22 @@ cmp "$M/b" "$T/b" || die "b does not read after the server came back"
 "$CD_BIN" status "$M" | grep -q 'remote: reachable' ||
 	die "status does not say the remote is reachable again"
 assert_eq "$(s3_ls | tr '\n' ' ')" "a b c new.txt " "keys (none twice)"
+
+step "the gateway stops in the middle of a multipart upload"
+random_file "$T/big" $((100 * MiB))
+pipe_copy "$T/big" "$M/big"
+deadline=$((SECONDS + 120))
+until [ "$(s3_uploads | awk '$1 == "big" { print $2 }')" -ge 3 ] 2>/dev/null; do
+	[ $SECONDS -lt $deadline ] || die "3 parts not sent within 120s"
+	sleep 0.1
+done
+s3_gateway stop
+# down long enough for the upload to give up its retries
+wait_for 60 grep -q "upload big: .*retrying" "$T/daemon.log"
+s3_gateway start
+cd_sync "$M" 120
+s3_get big "$T/big.back"
+cmp "$T/big.back" "$T/big" || die "big differs in the bucket"
+grep -q "big: going on with its upload" "$T/daemon.log" ||
+	die "the upload started again instead of going on"
+assert_eq "$(s3_uploads)" "" "uploads left on the server"
