@@ -48,8 +48,9 @@ until [ "$(s3_uploads | awk '$1 == "big" { print $2 }')" -ge 3 ] 2>/dev/null; do
 	sleep 0.1
 done
 s3_gateway stop
-# down long enough for the upload to give up its retries
-wait_for 60 grep -q "upload big: .*retrying" "$T/daemon.log"
+# down long enough for the upload to give up its retries (a request on
+# a connection that stalls gives up after 30 s without a byte)
+wait_for 150 grep -q "upload big: .*retrying" "$T/daemon.log"
 s3_gateway start
 cd_sync "$M" 120
 s3_get big "$T/big.back"
