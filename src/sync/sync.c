@@ -326,6 +326,14 @@ static char *conflict_path(const char *path, time_t when, int nth)
 /* perform()'s answer for an op that changed and must run again now. */
 #define AGAIN 1
 
+/* The last component of a remote path. */
+static const char *last_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
 /*
  * The remote's object at op->path is no longer the version n's data is
  * based on (or exists, for a file never uploaded): another client wrote
@@ -352,35 +360,34 @@ static int keep_conflict(struct sync *y, struct node *n, const struct jop *op)
 			  "file stays unsent", op->path);
 		return -EISDIR;
 	}
-	for (nth = 1; nth <= 100; nth++) {
+	rc = -EEXIST;
+	for (nth = 1; nth <= 100 && rc == -EEXIST; nth++) {
 		free(cpath);
 		cpath = conflict_path(op->path, now, nth);
 		rc = remote_stat(y->remote, cpath, &a);
+		if (rc == 0)
+			rc = -EEXIST;	/* taken on the remote */
 		if (rc != -ENOENT)
-			continue;	/* taken on the remote (or cannot say) */
+			continue;
 		memset(&e, 0, sizeof(e));
 		entry_from_remote(&e, &theirs);
-		snprintf(e.name, sizeof(e.name), "%s",
-			 strrchr(op->path, '/') ? strrchr(op->path, '/') + 1
-						: op->path);
+		snprintf(e.name, sizeof(e.name), "%s", last_name(op->path));
 		rc = store_conflict(y->store, n, op->seq, op->path, cpath, &e,
 				    &parent);
-		if (rc != -EEXIST)
-			break;
 	}
+	if (rc == -EEXIST)
+		log_error("%s: changed on the remote while it was changed here, "
+			  "and 100 conflict names are taken", op->path);
 	if (rc) {
 		free(cpath);
 		return rc == -ENOENT ? -EAGAIN : rc;
 	}
 	stats_add(y->stats, conflicts, 1);
 	log_warn("%s: changed on the remote while it was changed here; this "
-		 "version is kept as \"%s\"", op->path,
-		 strrchr(cpath, '/') ? strrchr(cpath, '/') + 1 : cpath);
+		 "version is kept as \"%s\"", op->path, last_name(cpath));
 	if (parent && y->notify.entry) {
 		y->notify.entry(y->notify.arg, parent, e.name);
-		y->notify.entry(y->notify.arg, parent,
-				strrchr(cpath, '/') ? strrchr(cpath, '/') + 1
-						    : cpath);
+		y->notify.entry(y->notify.arg, parent, last_name(cpath));
 	}
 	free(cpath);
 	return AGAIN;

@@ -265,6 +265,9 @@ ms_mon_client_mode = crc
 # client's delayed ACK (40 ms) on every request of a reused connection
 rgw_frontends = beast endpoint=127.0.0.1:$gw_port tcp_nodelay=1
 rgw_data = $dir/rgw
+# virtual-host requests (http://BUCKET.localhost:PORT/KEY; curl resolves
+# *.localhost to the loopback itself), beside path-style ones
+rgw_dns_name = localhost
 rgw_enable_usage_log = false
 # no lifecycle workers: they sleep 5 s at a time, and a stopping gateway
 # waits for them
