@@ -31,7 +31,8 @@ The times printed are of the requests alone (from the connection's opening to
 the last response), not of the interpreter's start.
   presign BUCKET KEY         a presigned GET URL (1 h), for curl
 
-Exit 0 on success, 1 on any error (the reason on stderr), 2 on bad usage.
+Exit 0 on success, 3 if the bucket or key does not exist (HTTP 404), 1 on
+any other error (the reason on stderr), 2 on bad usage.
 """
 
 import concurrent.futures
@@ -50,15 +51,6 @@ import s3req  # noqa: E402  (tests/s3/s3req.py: sign, request, S3Error)
 BLK = 4096
 MASK = (1 << 64) - 1
 UNSIGNED = "UNSIGNED-PAYLOAD"
-
-
-def env_of():
-    return {
-        "endpoint": os.environ["CD_TEST_S3_ENDPOINT"].rstrip("/"),
-        "access": os.environ["AWS_ACCESS_KEY_ID"],
-        "secret": os.environ["AWS_SECRET_ACCESS_KEY"],
-        "region": os.environ.get("AWS_REGION") or "us-east-1",
-    }
 
 
 def connect(env):
@@ -253,27 +245,5 @@ COMMANDS = {
 }
 
 
-def main(argv):
-    if len(argv) < 2 or argv[1] not in COMMANDS:
-        sys.stderr.write(__doc__)
-        return 2
-    nargs, nopt, fn = COMMANDS[argv[1]]
-    args = argv[2:]
-    if not nargs <= len(args) <= nargs + nopt:
-        sys.stderr.write("s3util: %s takes %d argument(s)\n" % (argv[1], nargs))
-        return 2
-    try:
-        env = env_of()
-    except KeyError as e:
-        sys.stderr.write("s3util: %s is not set\n" % e.args[0])
-        return 2
-    try:
-        fn(env, *args)
-    except (s3req.S3Error, OSError, http.client.HTTPException) as e:
-        sys.stderr.write("s3util: %s\n" % e)
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(s3req.run(sys.argv, COMMANDS, __doc__, "s3util"))

@@ -232,36 +232,42 @@ COMMANDS = {
 }
 
 
-def main(argv):
-    if len(argv) < 2 or argv[1] not in COMMANDS:
-        sys.stderr.write(__doc__)
+def env_of():
+    """The server and keys, from the environment (KeyError if one is unset)."""
+    return {
+        "endpoint": os.environ["CD_TEST_S3_ENDPOINT"].rstrip("/"),
+        "access": os.environ["AWS_ACCESS_KEY_ID"],
+        "secret": os.environ["AWS_SECRET_ACCESS_KEY"],
+        "region": os.environ.get("AWS_REGION") or "us-east-1",
+    }
+
+
+def run(argv, commands, doc, prog):
+    """Runs the command argv names from the table commands; an exit code."""
+    if len(argv) < 2 or argv[1] not in commands:
+        sys.stderr.write(doc)
         return 2
-    nargs, nopt, fn = COMMANDS[argv[1]]
+    nargs, nopt, fn = commands[argv[1]]
     args = argv[2:]
     if not nargs <= len(args) <= nargs + nopt:
-        sys.stderr.write("s3req: %s takes %d argument(s)\n" % (argv[1], nargs))
+        sys.stderr.write("%s: %s takes %d argument(s)\n" % (prog, argv[1], nargs))
         return 2
     try:
-        env = {
-            "endpoint": os.environ["CD_TEST_S3_ENDPOINT"].rstrip("/"),
-            "access": os.environ["AWS_ACCESS_KEY_ID"],
-            "secret": os.environ["AWS_SECRET_ACCESS_KEY"],
-            "region": os.environ.get("AWS_REGION") or "us-east-1",
-        }
+        env = env_of()
     except KeyError as e:
-        sys.stderr.write("s3req: %s is not set (source the server's env)\n"
-                         % e.args[0])
+        sys.stderr.write("%s: %s is not set (source the server's env)\n"
+                         % (prog, e.args[0]))
         return 2
     try:
         fn(env, *args)
     except S3Error as e:
-        sys.stderr.write("s3req: %s\n" % e)
+        sys.stderr.write("%s: %s\n" % (prog, e))
         return 3 if e.status == 404 else 1
-    except OSError as e:
-        sys.stderr.write("s3req: %s\n" % e)
+    except (OSError, http.client.HTTPException) as e:
+        sys.stderr.write("%s: %s\n" % (prog, e))
         return 1
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run(sys.argv, COMMANDS, __doc__, "s3req"))

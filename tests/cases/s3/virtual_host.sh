@@ -22,6 +22,10 @@ assert_eq "$(ls "$M")" a "the prefix's listing"
 head -c 4096 "$M/a" | cmp - <(head -c 4096 "$T/a") || die "a ranged read"
 assert_le "$(stat_of "$M" fetched_bytes)" $((2 * MiB)) "bytes fetched by a 4 KiB read"
 cmp "$M/a" "$T/a" || die "a whole read"
+# the gateway's access log: the request line has the key alone (path
+# style would have /BUCKET/top/a)
+grep -q '"GET /top/a HTTP/1.1" 206' "$CD_TEST_S3_STATE/log/client.rgw.a.log" ||
+	die "no virtual-host GET of top/a in the gateway's log"
 
 step "write, rename, delete"
 echo new >"$M/new.txt"
