@@ -12,7 +12,7 @@ pkgs=(
 	attr python3 strace util-linux e2fsprogs psmisc procps
 	clang libclang-rt-14-dev
 	libxxhash-dev btrfs-progs xfsprogs rsync
-	libcurl4-openssl-dev libexpat1-dev libssl-dev curl
+	libcurl4-openssl-dev libexpat1-dev libssl-dev curl openssl
 	# S3 tests: a Ceph RADOS Gateway on loopback (tests/s3/server.sh);
 	# s3fs for the benchmark
 	ceph-mon ceph-osd radosgw uuid-runtime s3fs

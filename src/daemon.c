@@ -658,6 +658,16 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 		log_error("%s", err);
 		return 1;
 	}
+	/* a remote that is away is mounted (held data stays readable); one
+	 * that says no to these keys, this bucket or this server is not */
+	rc = remote_check(remote);
+	if (rc == -EACCES || rc == -EPERM || rc == -ENOENT) {
+		log_error("remote %s: %s (the log says more)", o->remote,
+			  rc == -ENOENT ? "no such bucket or directory"
+					: "access refused");
+		remote_close(remote);
+		return 1;
+	}
 	rc = store_open(cache, getuid(), getgid(), &fs.store);
 	if (rc) {
 		log_error("cannot open the local store in %s: %s", cache,

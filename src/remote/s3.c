@@ -88,6 +88,8 @@ struct s3 {
 	CURL *pool[S3_POOL_MAX];
 	int npool;
 	uint64_t warned[S3_WARNED];	/* keys warned about (hashes) */
+	bool tls_said;			/* a certificate refused: logged once
+					   (atomic) */
 	bool bare_match;		/* the server compares a write's
 					   If-Match with the ETag unquoted
 					   (RGW Pacific); atomic */
@@ -418,6 +420,10 @@ static int curl_errno(CURLcode c)
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
 		return -ECONNRESET;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+		return -EACCES;	/* not the server asked for: no retry */
 	default:
 		return -EIO;
 	}
@@ -558,6 +564,8 @@ static int perform(struct s3 *s, struct s3_req *q)
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (s->prof.ca_bundle)
+		curl_easy_setopt(h, CURLOPT_CAINFO, s->prof.ca_bundle);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, q);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
@@ -592,6 +600,12 @@ static int perform(struct s3 *s, struct s3_req *q)
 		rc = curl_errno(c);
 		log_debug("s3: %s %s: %s (curl %d)", q->method, q->what,
 			  *errbuf ? errbuf : curl_easy_strerror(c), (int)c);
+		if (rc == -EACCES &&
+		    !__atomic_exchange_n(&s->tls_said, true, __ATOMIC_RELAXED))
+			log_error("s3: %s: %s; the certificates to trust can be "
+				  "given in a PEM file with AWS_CA_BUNDLE or the "
+				  "profile's ca_bundle", s->scheme_host,
+				  *errbuf ? errbuf : curl_easy_strerror(c));
 	}
 	handle_put(s, h);
 out:
@@ -1048,7 +1062,7 @@ static int s3_check(struct remote *r)
 	struct s3_req q;
 	int rc;
 
-	req_init(&q, "HEAD", NULL, "");
+	req_init(&q, "HEAD", NULL, "(the bucket)");
 	rc = call(s, &q);
 	req_release(&q);
 	return rc;
@@ -2182,6 +2196,12 @@ struct remote *remote_s3_open(const char *spec, const struct remote_opts *o,
 	rc = s3_profile_load(&s->prof, o ? o->profile : NULL, err, errlen);
 	if (rc)
 		goto fail;
+	if (s->prof.ca_bundle && access(s->prof.ca_bundle, R_OK) < 0) {
+		snprintf(err, errlen, "the CA bundle %s (AWS_CA_BUNDLE or the "
+			 "profile's ca_bundle) cannot be read: %s",
+			 s->prof.ca_bundle, strerror(errno));
+		goto fail;
+	}
 	s->region = xstrdup(o && o->region ? o->region
 			    : s->prof.region ? s->prof.region : "us-east-1");
 	ep = o && o->endpoint ? o->endpoint : s->prof.endpoint;

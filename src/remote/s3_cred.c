@@ -40,6 +40,7 @@ enum cred_key {
 	CRED_SESSION_TOKEN,
 	CRED_REGION,
 	CRED_ENDPOINT,
+	CRED_CA_BUNDLE,
 	CRED_NKEYS
 };
 
@@ -49,6 +50,7 @@ static const char *const cred_key_names[CRED_NKEYS] = {
 	[CRED_SESSION_TOKEN] = "aws_session_token",
 	[CRED_REGION] = "region",
 	[CRED_ENDPOINT] = "endpoint_url",
+	[CRED_CA_BUNDLE] = "ca_bundle",
 };
 
 /* One shared file, and what our profile's section in it says. */
@@ -365,6 +367,7 @@ int s3_profile_load(struct s3_profile *p, const char *profile, char *err,
 	static const char *const endpoint_vars[] = {
 		"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", NULL,
 	};
+	static const char *const ca_vars[] = { "AWS_CA_BUNDLE", NULL };
 	struct cred_file files[2];	/* credentials first: it wins */
 	const char *name = profile && *profile ? profile : NULL;
 	bool named;
@@ -408,6 +411,8 @@ int s3_profile_load(struct s3_profile *p, const char *profile, char *err,
 			      CRED_REGION);
 	p->endpoint = cred_pick(endpoint_vars, files, CD_ARRAY_SIZE(files),
 				CRED_ENDPOINT);
+	p->ca_bundle = cred_pick(ca_vars, files, CD_ARRAY_SIZE(files),
+				 CRED_CA_BUNDLE);
 out_free_files:
 	for (i = 0; i < CD_ARRAY_SIZE(files); i++) {
 		free(files[i].path);
@@ -426,6 +431,7 @@ void s3_profile_release(struct s3_profile *p)
 	cred_wipe_free(p->session_token);
 	free(p->region);
 	free(p->endpoint);
+	free(p->ca_bundle);
 	free(p->source);
 	memset(p, 0, sizeof(*p));
 }

@@ -26,6 +26,8 @@ struct s3_profile {
 	char *session_token;	/* NULL if none */
 	char *region;		/* NULL if nothing said */
 	char *endpoint;		/* NULL if nothing said: AWS */
+	char *ca_bundle;	/* certificates to trust for HTTPS (PEM
+				   file); NULL: the system's */
 	char *source;		/* where the keys came from, for messages:
 				   "environment", "profile NAME in FILE" */
 };
@@ -41,7 +43,8 @@ struct s3_profile {
  *    ~/.aws/config, section [profile NAME], or [default]);
  *  - region: AWS_REGION, AWS_DEFAULT_REGION, the profile's region;
  *  - endpoint: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's
- *    endpoint_url.
+ *    endpoint_url;
+ *  - CA bundle: AWS_CA_BUNDLE, the profile's ca_bundle.
  * The profile is `profile` if not NULL, else AWS_PROFILE, else
  * AWS_DEFAULT_PROFILE, else "default". HOME comes from the environment,
  * else getpwuid(). A named profile that exists nowhere is an error; no

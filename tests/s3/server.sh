@@ -20,10 +20,16 @@
 #   S3_STATE_DIR     (required) where all state, logs, pid files and sockets
 #                    go; must not exist or be empty for start
 #   S3_GATEWAY_PORT  gateway HTTP port on 127.0.0.1 (default 7481)
+#   S3_GATEWAY_TLS_PORT
+#                    gateway HTTPS port on 127.0.0.1 (default: the HTTP
+#                    port + 1), with a self-signed certificate for
+#                    localhost and 127.0.0.1 made at start
 #   S3_MON_PORT      monitor port on 127.0.0.1 (default 3301)
 #
-# The env file sets CD_TEST_S3_ENDPOINT, AWS_ACCESS_KEY_ID,
-# AWS_SECRET_ACCESS_KEY, AWS_REGION and CD_TEST_S3_STATE. The user's keys are
+# The env file sets CD_TEST_S3_ENDPOINT, CD_TEST_S3_TLS_ENDPOINT (https,
+# localhost), CD_TEST_S3_CA (the certificate to trust for it),
+# AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and
+# CD_TEST_S3_STATE. The user's keys are
 # fixed: nothing here is secret. Only the user is created, no bucket.
 # Every command but env needs root. A failed start stops what it started
 # and prints the tail of the log of the step that failed.
@@ -263,7 +269,7 @@ auth_client_required = none
 ms_mon_client_mode = crc
 # beast answers in two writes; with Nagle on, the second waits for the
 # client's delayed ACK (40 ms) on every request of a reused connection
-rgw_frontends = beast endpoint=127.0.0.1:$gw_port tcp_nodelay=1
+rgw_frontends = beast endpoint=127.0.0.1:$gw_port ssl_endpoint=127.0.0.1:$tls_port ssl_certificate=$dir/tls/cert.pem ssl_private_key=$dir/tls/key.pem tcp_nodelay=1
 rgw_data = $dir/rgw
 # virtual-host requests (http://BUCKET.localhost:PORT/KEY; curl resolves
 # *.localhost to the loopback itself), beside path-style ones
@@ -284,10 +290,11 @@ cmd_start()
 	local fsid osd_uuid osd_id out python now end i
 
 	gw_port=${S3_GATEWAY_PORT:-7481}
+	tls_port=${S3_GATEWAY_TLS_PORT:-$((gw_port + 1))}
 	mon_port=${S3_MON_PORT:-3301}
 	endpoint=http://127.0.0.1:$gw_port
 	for i in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool \
-		uuidgen curl python3 setsid; do
+		uuidgen curl python3 setsid openssl; do
 		command -v $i >/dev/null || die "no $i: run scripts/deps.sh"
 	done
 	if [ -e "$dir" ] && [ -n "$(ls -A "$dir")" ]; then
@@ -297,10 +304,18 @@ cmd_start()
 	[ ${#dir} -le 70 ] || die "S3_STATE_DIR too long for Ceph's sockets"
 	! port_busy "$gw_port" ||
 		die "127.0.0.1:$gw_port is in use (S3_GATEWAY_PORT)"
+	! port_busy "$tls_port" ||
+		die "127.0.0.1:$tls_port is in use (S3_GATEWAY_TLS_PORT)"
 	! port_busy "$mon_port" ||
 		die "127.0.0.1:$mon_port is in use (S3_MON_PORT)"
 
-	mkdir -p "$dir"/{run,log,mon/a,osd/0,rgw,crash}
+	mkdir -p "$dir"/{run,log,mon/a,osd/0,rgw,crash,tls}
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-keyout "$dir/tls/key.pem" -out "$dir/tls/cert.pem" \
+		>"$dir/log/openssl.out" 2>&1 ||
+		die "openssl could not make a certificate: $(tail -n 3 "$dir/log/openssl.out")"
+	chmod 600 "$dir/tls/key.pem"
 	python=python3
 	[ ! -x /usr/bin/python3 ] || python=/usr/bin/python3
 	fsid=$(uuidgen)
@@ -346,6 +361,8 @@ cmd_start()
 			"$(tail -n 3 "$dir/log/user-create.out")"
 	cat >"$dir/env" <<EOF
 export CD_TEST_S3_ENDPOINT=$endpoint
+export CD_TEST_S3_TLS_ENDPOINT=https://localhost:$tls_port
+export CD_TEST_S3_CA=$dir/tls/cert.pem
 export AWS_ACCESS_KEY_ID=$ACCESS_KEY
 export AWS_SECRET_ACCESS_KEY=$SECRET_KEY
 export AWS_REGION=$REGION
@@ -396,7 +413,7 @@ cmd_stop()
 	stop_daemons client.rgw.a
 	stop_daemons osd.0 mon.a
 	# Only what start made: S3_STATE_DIR may be a directory of the caller's.
-	rm -rf --one-file-system "$dir"/{run,log,mon,osd,rgw,crash} \
+	rm -rf --one-file-system "$dir"/{run,log,mon,osd,rgw,crash,tls} \
 		"$dir"/{ceph.conf,monmap,env,cases.lock}
 	rmdir "$dir" 2>/dev/null || say "$dir kept: it holds files of others"
 	say "stopped in $(elapsed)"
