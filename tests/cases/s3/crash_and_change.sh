@@ -13,8 +13,10 @@ s3_bucket
 
 MiB=$((1024 * 1024))
 export CLONEDRIVE_S3_MULTIPART_MIN=5M CLONEDRIVE_S3_PART_SIZE=5M
-cd_mount "s3://$S3_BUCKET" "$M" --endpoint "$CD_TEST_S3_ENDPOINT" \
-	--upload-delay 0
+# 100 ms after each part (the test hook): the upload of 40 parts takes 4 s
+# at least, so it is still running when the listing has seen 8
+CLONEDRIVE_TEST_READ_DELAY_MS=100 cd_mount "s3://$S3_BUCKET" "$M" \
+	--endpoint "$CD_TEST_S3_ENDPOINT" --upload-delay 0
 
 step "write 200 MiB; kill -9 once 8 of its 40 parts are on the server"
 random_file "$T/src" $((200 * MiB))
