@@ -149,6 +149,13 @@ static void add_transfers(struct ctl_server *srv, uint64_t ino, bool json,
 				(unsigned long long)t[i].rate);
 			continue;
 		}
+		if (t[i].kind == XFER_RENAME) {
+			/* objects, of a total not known */
+			textbuf_add(o, "    %-9s %llu objects moved  %s\n",
+				    xfer_kind_name(t[i].kind),
+				    (unsigned long long)t[i].done, t[i].path);
+			continue;
+		}
 		util_human_size(t[i].done, done, sizeof(done));
 		util_human_size(t[i].total, total, sizeof(total));
 		util_human_size(t[i].rate, rate, sizeof(rate));

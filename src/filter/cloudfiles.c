@@ -611,11 +611,16 @@ char *cloudfiles_progress(struct fs *fs, uint64_t ino)
 	n = CD_MIN(xfers_list(&fs->xfers, ino, t, CD_ARRAY_SIZE(t)),
 		   CD_ARRAY_SIZE(t));
 	for (i = 0; i < n; i++) {
-		more = xasprintf("%s%s %llu/%llu bytes %llu B/s\n", text,
-				 xfer_kind_name(t[i].kind),
-				 (unsigned long long)t[i].done,
-				 (unsigned long long)t[i].total,
-				 (unsigned long long)t[i].rate);
+		if (t[i].kind == XFER_RENAME)
+			more = xasprintf("%s%s %llu objects\n", text,
+					 xfer_kind_name(t[i].kind),
+					 (unsigned long long)t[i].done);
+		else
+			more = xasprintf("%s%s %llu/%llu bytes %llu B/s\n",
+					 text, xfer_kind_name(t[i].kind),
+					 (unsigned long long)t[i].done,
+					 (unsigned long long)t[i].total,
+					 (unsigned long long)t[i].rate);
 		free(text);
 		text = more;
 	}

@@ -828,12 +828,15 @@ static bool local_same_parent(const char *a, const char *b)
 }
 
 static int local_rename(struct remote *r, const char *from, const char *to,
-			unsigned flags, char etag[REMOTE_ETAG_MAX])
+			unsigned flags, char etag[REMOTE_ETAG_MAX],
+			remote_progress_fn progress, void *arg)
 {
 	struct local_loc src, dst;
 	struct stat st;
 	int rootfd, rc;
 
+	(void)progress;	/* one renameat: nothing to report */
+	(void)arg;
 	if ((flags & ~(unsigned)RENAME_NOREPLACE) || !*from || !*to)
 		return -EINVAL;
 	rootfd = local_root_open(to_local(r));

@@ -136,9 +136,12 @@ struct remote_ops {
 	/* flags: 0 (replace) or RENAME_NOREPLACE (-EEXIST if to exists).
 	 * etag, if not NULL, gets the version of the file now at to (a
 	 * backend that renames by copying may give it a new one), or ""
-	 * for a directory or where it is not known. */
+	 * for a directory or where it is not known. A backend that moves
+	 * a directory object by object reports each to progress (if not
+	 * NULL) as (objects moved, 0). */
 	int (*rename)(struct remote *r, const char *from, const char *to,
-		      unsigned flags, char etag[REMOTE_ETAG_MAX]);
+		      unsigned flags, char etag[REMOTE_ETAG_MAX],
+		      remote_progress_fn progress, void *arg);
 	int (*symlink)(struct remote *r, const char *target, const char *path);
 	/* Writes the NUL-terminated target into buf; -ENAMETOOLONG if it
 	 * does not fit. */
@@ -278,11 +281,12 @@ static inline CD_WUR int remote_unlink(struct remote *r, const char *path)
 
 static inline CD_WUR int remote_rename(struct remote *r, const char *from,
 				       const char *to, unsigned flags,
-				       char etag[REMOTE_ETAG_MAX])
+				       char etag[REMOTE_ETAG_MAX],
+				       remote_progress_fn progress, void *arg)
 {
 	if (etag)
 		*etag = '\0';
-	return r->ops->rename(r, from, to, flags, etag);
+	return r->ops->rename(r, from, to, flags, etag, progress, arg);
 }
 
 static inline CD_WUR int remote_symlink(struct remote *r, const char *target,

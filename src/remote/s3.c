@@ -1949,6 +1949,8 @@ struct mover {
 	const char *what;
 	int rc;
 	uint64_t moved;
+	remote_progress_fn progress;	/* or NULL */
+	void *progress_arg;
 };
 
 static int move_item(void *arg, const struct s3_list_item *it)
@@ -1965,11 +1967,14 @@ static int move_item(void *arg, const struct s3_list_item *it)
 	free(to);
 	if (!rc)
 		m->moved++;
+	if (!rc && m->progress && m->progress(m->progress_arg, m->moved, 0))
+		rc = -ECANCELED;	/* the rest moves when it is tried again */
 	return rc;
 }
 
 static int s3_rename(struct remote *r, const char *from, const char *to,
-		     unsigned flags, char etag[REMOTE_ETAG_MAX])
+		     unsigned flags, char etag[REMOTE_ETAG_MAX],
+		     remote_progress_fn progress, void *arg)
 {
 	struct s3 *s = to_s3(r);
 	struct remote_attr a, b;
@@ -2007,6 +2012,8 @@ static int s3_rename(struct remote *r, const char *from, const char *to,
 	m.from = kfrom;
 	m.to = kto;
 	m.what = from;
+	m.progress = progress;
+	m.progress_arg = arg;
 	while (more && !rc) {
 		rc = list_page(s, kfrom, NULL, 1000, NULL, move_item, &m,
 			       &more, &next, from);

@@ -191,15 +191,17 @@ static void set_error(struct sync *y, uint64_t ino, bool error)
 	meta_entry_release(&e);
 }
 
-struct upload_progress {
+/* The progress of an upload (bytes) or of a directory's rename (objects),
+ * into its transfer; it stops when the workers do. */
+struct op_progress {
 	struct sync *y;
 	struct xfer *xfer;
 	uint64_t done;
 };
 
-static int upload_progress(void *arg, uint64_t done, uint64_t total)
+static int op_progress(void *arg, uint64_t done, uint64_t total)
 {
-	struct upload_progress *p = arg;
+	struct op_progress *p = arg;
 	bool stop;
 
 	if (done > p->done) {
@@ -434,7 +436,7 @@ static int64_t ctime_ns_of(int fd)
 /* Uploads the content of op->ino to op->path. */
 static int do_upload(struct sync *y, const struct jop *op)
 {
-	struct upload_progress prog = { y, NULL, 0 };
+	struct op_progress prog = { y, NULL, 0 };
 	struct resume_at at = { y, op->ino, op->path };
 	struct remote_resume resume = { NULL, save_resume, &at };
 	char match[REMOTE_ETAG_MAX], *saved = NULL, *saved_path = NULL;
@@ -514,11 +516,11 @@ static int do_upload(struct sync *y, const struct jop *op)
 	/* only over the version the data is based on (or nothing, for a
 	 * new file): another client's is never overwritten unseen */
 	rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
-			mtime, match, &resume, upload_progress, &prog, &out);
+			mtime, match, &resume, op_progress, &prog, &out);
 	if (rc == -ENOENT && *match) {
 		/* deleted on the remote meanwhile: the changes here win */
 		rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
-				mtime, "", &resume, upload_progress, &prog,
+				mtime, "", &resume, op_progress, &prog,
 				&out);
 	}
 	free(saved_path);
@@ -620,6 +622,7 @@ static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
 /* Performs one journal op against the remote; 0 when it is done with. */
 static int perform(struct sync *y, const struct jop *op)
 {
+	struct op_progress prog = { y, NULL, 0 };
 	struct remote_attr out;
 	int rc;
 
@@ -636,8 +639,12 @@ static int perform(struct sync *y, const struct jop *op)
 		rc = remote_unlink(y->remote, op->path);
 		return rc == -ENOENT ? 0 : rc;
 	case JOP_RENAME:
+		prog.xfer = xfer_begin(y->xfers, XFER_RENAME, op->ino,
+				       op->path, 0, 0);
 		rc = remote_rename(y->remote, op->path, op->path2,
-				   (unsigned)op->arg, out.etag);
+				   (unsigned)op->arg, out.etag, op_progress,
+				   &prog);
+		xfer_end(y->xfers, prog.xfer);
 		/* a rename by copy can give the file a new version */
 		if (!rc && out.etag[0])
 			adopt_etag(y, op->ino, out.etag);

@@ -87,7 +87,9 @@ size_t xfers_list(struct xfers *x, uint64_t ino, struct xfer_info *out,
 			i->ino = t->ino;
 			snprintf(i->path, sizeof(i->path), "%s", t->path);
 			i->total = t->total;
-			i->done = CD_MIN(t->base_done + moved, t->total);
+			i->done = t->base_done + moved;
+			if (t->kind != XFER_RENAME)	/* a total known */
+				i->done = CD_MIN(i->done, t->total);
 			i->rate = ns > 0 ? (uint64_t)((double)moved * 1e9 /
 						      (double)ns)
 					 : 0;
@@ -103,6 +105,7 @@ const char *xfer_kind_name(enum xfer_kind kind)
 	static const char *const names[XFER_KINDS] = {
 		[XFER_HYDRATE] = "hydrating",
 		[XFER_UPLOAD] = "uploading",
+		[XFER_RENAME] = "renaming",
 	};
 
 	return kind < XFER_KINDS ? names[kind] : "?";

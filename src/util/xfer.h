@@ -17,6 +17,8 @@
 enum xfer_kind {
 	XFER_HYDRATE,
 	XFER_UPLOAD,
+	XFER_RENAME,		/* a directory moved object by object: counts
+				   objects, not bytes, of a total not known */
 	XFER_KINDS
 };
 
@@ -42,7 +44,8 @@ struct xfer_info {
 	enum xfer_kind kind;
 	uint64_t ino;
 	char path[4096];
-	uint64_t done;			/* base_done + moved, at most total */
+	uint64_t done;			/* base_done + moved, at most total
+				   (a rename: no total) */
 	uint64_t total;
 	uint64_t rate;			/* bytes per second since it started */
 };

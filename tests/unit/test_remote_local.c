@@ -432,24 +432,26 @@ static void test_namespace(struct remote *r)
 	int rc;
 
 	check(remote_rename(r, "file.txt", "dir/new.bin", RENAME_NOREPLACE,
-			    NULL) == -EEXIST,
+			    NULL, NULL, NULL) == -EEXIST,
 	      "rename NOREPLACE onto a file is -EEXIST");
 	check(remote_stat(r, "file.txt", &a) == 0,
 	      "failed rename leaves the source");
-	check(remote_rename(r, "dir/new.bin", "moved.bin", 0, etag) == 0 &&
+	check(remote_rename(r, "dir/new.bin", "moved.bin", 0, etag, NULL,
+			    NULL) == 0 &&
 	      remote_stat(r, "moved.bin", &a) == 0 &&
 	      remote_stat(r, "dir/new.bin", &a) == -ENOENT,
 	      "rename across directories");
 	check(remote_stat(r, "moved.bin", &a) == 0 &&
 	      strcmp(etag, a.etag) == 0, "rename gives the file's version");
 	check(remote_rename(r, "moved.bin", "dir/back.bin", RENAME_NOREPLACE,
-			    NULL) == 0, "rename NOREPLACE to a free name");
-	check(remote_rename(r, "empty", "file.txt", 0, NULL) == 0 &&
+			    NULL, NULL, NULL) == 0,
+	      "rename NOREPLACE to a free name");
+	check(remote_rename(r, "empty", "file.txt", 0, NULL, NULL, NULL) == 0 &&
 	      remote_stat(r, "file.txt", &a) == 0 && a.size == 0,
 	      "rename replaces");
-	check(remote_rename(r, "nope", "x", 0, NULL) == -ENOENT,
+	check(remote_rename(r, "nope", "x", 0, NULL, NULL, NULL) == -ENOENT,
 	      "rename a missing file is -ENOENT");
-	check(remote_rename(r, "file.txt", "x", 4, NULL) == -EINVAL,
+	check(remote_rename(r, "file.txt", "x", 4, NULL, NULL, NULL) == -EINVAL,
 	      "rename with unknown flags is -EINVAL");
 
 	check(remote_mkdir(r, "d2", 0751) == 0 &&
@@ -538,8 +540,10 @@ static void test_escape(struct remote *r, const char *base,
 	      "mkdir and symlink through a symlink fail");
 	close(fd);
 	check(remote_unlink(r, "evil2/secret") < 0 &&
-	      remote_rename(r, "evil2/secret", "stolen", 0, NULL) < 0 &&
-	      remote_rename(r, "file.txt", "evil2/file.txt", 0, NULL) < 0,
+	      remote_rename(r, "evil2/secret", "stolen", 0, NULL, NULL,
+			    NULL) < 0 &&
+	      remote_rename(r, "file.txt", "evil2/file.txt", 0, NULL, NULL,
+			    NULL) < 0,
 	      "unlink and rename through a symlink fail");
 	path = xasprintf("%s/outside/planted", base);
 	check(access(path, F_OK) < 0, "nothing was written outside");
