@@ -1,8 +1,9 @@
 /*
  * Unit test of the metadata database: entries, paths, readdir paging,
  * subtree deletion, orphans, xattrs, the journal's order, pin states and
- * their inheritance, the LRU order of eviction candidates, and the upgrade
- * of a schema-3 database, on database files in a fresh temp directory.
+ * their inheritance, the LRU order of eviction candidates, the journal's
+ * paths after a conflict and through queued renames, and the upgrade of a
+ * schema-3 database, on database files in a fresh temp directory.
  */
 #include "common.h"
 
@@ -37,6 +38,78 @@ static int count_cb(void *arg, const struct meta_entry *e)
 }
 
 static int deleted;
+
+/* Collects the journal's paths, "path>path2" for renames, ';'-joined. */
+static int path_cb(void *arg, const struct jop *op)
+{
+	char *out = arg;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 512 - len, "%s%s%s%s", len ? ";" : "", op->path,
+		 op->path2 && op->kind == JOP_RENAME ? ">" : "",
+		 op->path2 && op->kind == JOP_RENAME ? op->path2 : "");
+	return 0;
+}
+
+/*
+ * After a conflict, the ops of the file on its old path follow it to the
+ * conflict name, up to the first that gives the name to another entry;
+ * and a path here is taken back through the renames still queued.
+ */
+static void test_journal_paths(struct meta *m)
+{
+	struct jop j[] = {
+		{ .kind = JOP_UPLOAD, .ino = 7, .path = "d/a" },
+		{ .kind = JOP_SETATTR, .ino = 7, .path = "d/a" },
+		{ .kind = JOP_UPLOAD, .ino = 8, .path = "d/b" },
+		{ .kind = JOP_UPLOAD, .ino = 9, .path = "d/a" },	/* not 7 */
+		{ .kind = JOP_RENAME, .path = "d/a", .path2 = "d/c" },
+	};
+	struct jop k[] = {
+		{ .kind = JOP_RENAME, .path = "d/a", .path2 = "d/c" },
+		{ .kind = JOP_RENAME, .path = "d/x", .path2 = "d/a" },
+		{ .kind = JOP_UPLOAD, .ino = 7, .path = "d/a" },
+	};
+	char paths[512] = "", *p;
+	struct jop op;
+	int64_t first;
+	size_t i;
+
+	while (meta_journal_next(m, &op) == 0) {	/* an empty journal */
+		CHECK(meta_journal_done(m, op.seq) == 0);
+		jop_release(&op);
+	}
+	for (i = 0; i < CD_ARRAY_SIZE(j); i++)
+		CHECK(meta_journal_add(m, &j[i]) == 0);
+	first = j[0].seq;
+	CHECK(meta_journal_repath(m, first, 7, "d/a", "d/a (c)") == 0);
+	CHECK(meta_journal_foreach(m, path_cb, paths) == 0);
+	/* another file's upload to the name stops it: the rename stays */
+	CHECK(strcmp(paths, "d/a (c);d/a (c);d/b;d/a;d/a>d/c") == 0);
+	for (i = 0; i < CD_ARRAY_SIZE(j); i++)
+		CHECK(meta_journal_done(m, j[i].seq) == 0);
+
+	for (i = 0; i < CD_ARRAY_SIZE(k); i++)
+		CHECK(meta_journal_add(m, &k[i]) == 0);
+	CHECK(meta_journal_repath(m, k[0].seq, 7, "d/a", "d/a (c)") == 0);
+	paths[0] = '\0';
+	CHECK(meta_journal_foreach(m, path_cb, paths) == 0);
+	/* its rename moves it; the name is someone else's after */
+	CHECK(strcmp(paths, "d/a (c)>d/c;d/x>d/a;d/a") == 0);
+
+	/* where the remote has what a path names here */
+	CHECK(meta_journal_unrename(m, "d/a", &p) == 0 &&
+	      strcmp(p, "d/x") == 0);
+	free(p);
+	CHECK(meta_journal_unrename(m, "d/c/in", &p) == 0 &&
+	      strcmp(p, "d/a (c)/in") == 0);
+	free(p);
+	CHECK(meta_journal_unrename(m, "d/cc", &p) == 0 &&
+	      strcmp(p, "d/cc") == 0);
+	free(p);
+	for (i = 0; i < CD_ARRAY_SIZE(k); i++)
+		CHECK(meta_journal_done(m, k[i].seq) == 0);
+}
 
 static void on_delete(void *arg, uint64_t ino)
 {
@@ -179,6 +252,7 @@ int main(void)
 	CHECK(meta_open(db, &m) == 0);
 	CHECK(add(m, 1, "again", S_IFREG | 0644) > g);
 	CHECK(meta_journal_count(m) == 2);
+	test_journal_paths(m);
 	meta_close(m);
 
 	/* a schema-3 database (before pin states) is upgraded in place */
@@ -188,6 +262,7 @@ int main(void)
 		FILE *sql = fopen(buf, "w");
 		char cmd[256];
 		enum meta_pin pin;
+		char *p1, *p2;
 		uint64_t from;
 
 		CHECK(sql != NULL);
@@ -223,6 +298,14 @@ int main(void)
 		CHECK(meta_set_pin(m, 2, META_PIN_PINNED) == 0);
 		CHECK(meta_pin_effective(m, 2, &pin, &from) == 0 &&
 		      pin == META_PIN_PINNED);
+		/* and gets the table of uploads to go on with */
+		CHECK(meta_upload_set(m, 2, "kept", "1 2 3 id\n") == 0);
+		CHECK(meta_upload_get(m, 2, &p1, &p2) == 0 &&
+		      strcmp(p1, "kept") == 0 && strcmp(p2, "1 2 3 id\n") == 0);
+		free(p1);
+		free(p2);
+		CHECK(meta_upload_set(m, 2, "kept", NULL) == 0 &&
+		      meta_upload_get(m, 2, &p1, &p2) == -ENOENT);
 		meta_close(m);
 	}
 	snprintf(buf, sizeof(buf), "rm -rf %s", dir);
