@@ -492,6 +492,8 @@ _cd_s3_req()
 # s3_rm KEY: delete KEY (also succeeds if there is none).
 # s3_ls [PREFIX]: the keys under PREFIX, one a line, sorted.
 # s3_head KEY: size=N, etag=E, mtime=DATE and meta-NAME=V lines.
+# s3_uploads: the multipart uploads in progress, "KEY PARTS" lines.
+# s3_abort: aborts them all, behind the drive's back.
 # All on S3_BUCKET; they return non-zero on failure (3: no such key or
 # bucket) with the reason on stderr, so they work in wait_for and not.
 s3_put() { _cd_s3_req put "$@"; }
@@ -500,6 +502,7 @@ s3_rm() { _cd_s3_req rm "$@"; }
 s3_ls() { _cd_s3_req ls "$@"; }
 s3_head() { _cd_s3_req head "$@"; }
 s3_uploads() { _cd_s3_req uploads "$@"; }
+s3_abort() { _cd_s3_req abort "$@"; }
 
 # s3_gateway stop|start|restart: take the gateway down, bring it back, or
 # both (tests/s3/server.sh; the Ceph cluster behind it keeps running, and

@@ -1271,7 +1271,8 @@ struct upload {
 	char (*sums)[33];		/* per part: checksum of its bytes */
 	const struct remote_resume *resume;	/* or NULL */
 	bool started_over;		/* the saved state is spent */
-	bool gone;			/* the server has no such upload */
+	bool gone;			/* the server has no such upload, or
+					   not all of its parts */
 	uint64_t resumed;		/* bytes of parts not sent again */
 	/* source: a file (put) or another key (copy) */
 	int fd;
@@ -1573,8 +1574,9 @@ static int upload_complete(struct upload *u, char *etag_out, size_t size)
 				 "%.200s", u->path, q.text ? q.text : "");
 		else
 			snprintf(etag_out, size, "%s", etag);
-	} else if (rc == -ENOENT && strcmp(q.code, "NoSuchUpload") == 0) {
-		u->gone = true;
+	} else if ((rc == -ENOENT && strcmp(q.code, "NoSuchUpload") == 0) ||
+		   strcmp(q.code, "InvalidPart") == 0) {
+		u->gone = true;	/* or a part of it: start again */
 	}
 	free(etag);
 	req_release(&q);
@@ -1641,10 +1643,11 @@ static int multipart(struct upload *u, struct s3_req *init, char *etag,
 	pthread_mutex_destroy(&u->lock);
 	if (rc && u->gone && !u->started_over && u->resume &&
 	    u->resume->state && *u->resume->state) {
-		/* the server no longer has the upload (aborted, expired):
-		 * from the start, once */
-		log_info("s3: %s: the upload gone on with is gone from the "
-			 "server; starting it again", u->path);
+		/* the server no longer has the upload, or some of its
+		 * parts (aborted, expired): from the start, once */
+		log_info("s3: %s: the server no longer has the upload gone "
+			 "on with (or all its parts); starting it again",
+			 u->path);
 		resume_forget(u);
 		for (i = 0; i < u->nparts; i++)
 			free(u->etags[i]);

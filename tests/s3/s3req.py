@@ -15,6 +15,7 @@ path-style URLs.
   ls BUCKET [PREFIX]     the keys under PREFIX, one a line, in order
   head BUCKET KEY        "size=N", "etag=E", "mtime=DATE" and "meta-NAME=V" lines
   uploads BUCKET         the multipart uploads in progress: "KEY PARTS" lines
+  abort BUCKET           abort every multipart upload in progress
   purge BUCKET           delete its objects and multipart uploads, then it
 
 Environment (tests/s3/server.sh's env file): CD_TEST_S3_ENDPOINT,
@@ -201,6 +202,13 @@ def cmd_uploads(env, bucket):
         print("%s %d" % (key, n))
 
 
+def cmd_abort(env, bucket):
+    resp = request(env, "GET", "/" + bucket, {"uploads": ""})
+    for u in ET.fromstring(resp.data).iter(NS + "Upload"):
+        request(env, "DELETE", "/%s/%s" % (bucket, u.findtext(NS + "Key")),
+                {"uploadId": u.findtext(NS + "UploadId")})
+
+
 def cmd_purge(env, bucket):
     while True:
         resp = request(env, "GET", "/" + bucket, {"list-type": "2"})
@@ -210,10 +218,7 @@ def cmd_purge(env, bucket):
             break
         for key in keys:
             request(env, "DELETE", "/%s/%s" % (bucket, key))
-    resp = request(env, "GET", "/" + bucket, {"uploads": ""})
-    for u in ET.fromstring(resp.data).iter(NS + "Upload"):
-        request(env, "DELETE", "/%s/%s" % (bucket, u.findtext(NS + "Key")),
-                {"uploadId": u.findtext(NS + "UploadId")})
+    cmd_abort(env, bucket)
     request(env, "DELETE", "/" + bucket)
 
 
@@ -228,6 +233,7 @@ COMMANDS = {
     "ls": (1, 1, cmd_ls),
     "head": (2, 0, cmd_head),
     "uploads": (1, 0, cmd_uploads),
+    "abort": (1, 0, cmd_abort),
     "purge": (1, 0, cmd_purge),
 }
 

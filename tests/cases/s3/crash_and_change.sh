@@ -3,7 +3,7 @@
 # as a partial object; its parts stay on the server, and after a remount
 # the upload goes on from them, sending again only the parts whose bytes
 # changed meanwhile, and the object ends byte-identical with no upload
-# left behind. An object changed on the server while it is being
+# left behind (one aborted on the server meanwhile starts over). An object changed on the server while it is being
 # hydrated reads as the old or the new version whole, or fails with EIO,
 # never a mix, and then as the new one (reads are pinned to the ETag with
 # If-Match).
@@ -58,6 +58,29 @@ read -r had kept < <(sed -E 's/.* ([0-9]+) of 40 parts sent, ([0-9]+) of.*/\1 \2
 assert_eq "$kept" $((had - 1)) "parts kept (all but the changed first one)"
 assert_eq "$(s3_uploads)" "" "uploads left on the server"
 rm -f "$T/back" "$T/partial"
+
+step "an upload aborted on the server after a kill starts over"
+cd_unmount "$M"
+CLONEDRIVE_TEST_READ_DELAY_MS=100 cd_mount "s3://$S3_BUCKET" "$M" \
+	--endpoint "$CD_TEST_S3_ENDPOINT" --upload-delay 0
+random_file "$T/src2" $((60 * MiB))
+pipe_copy "$T/src2" "$M/big2"
+deadline=$((SECONDS + 120))
+until [ "$(s3_uploads | awk '$1 == "big2" { print $2 }')" -ge 3 ] 2>/dev/null; do
+	[ $SECONDS -lt $deadline ] || die "3 parts of big2 not sent within 120s"
+	sleep 0.1
+done
+cd_kill9
+s3_abort
+cd_mount "s3://$S3_BUCKET" "$M" --endpoint "$CD_TEST_S3_ENDPOINT" \
+	--upload-delay 0
+cd_sync "$M" 120
+s3_get big2 "$T/back"
+cmp "$T/back" "$T/src2" || die "big2 differs after its upload started over"
+grep -q "big2: the server no longer has the upload" "$T/daemon.log" ||
+	die "the upload aborted on the server was not seen as such"
+assert_eq "$(s3_uploads)" "" "uploads left on the server"
+rm -f "$T/back"
 
 step "an object changed on the server mid-hydration"
 random_file "$T/old" $((8 * MiB))
