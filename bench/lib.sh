@@ -165,6 +165,9 @@ cleanup() {
 		pid=$(tr -dc '0-9' <"$f" 2>/dev/null)
 		[ -n "$pid" ] && stop_pid "$pid" "$CD_EXE" 5
 	done
+	# what a script started that its subjects used (a server), once they
+	# are gone: CLEANUP_HOOK names a function
+	[ -z "${CLEANUP_HOOK:-}" ] || "$CLEANUP_HOOK"
 	# a remote or cache dir may be on one of them: last, once no daemon uses it
 	for m in "${FS_MOUNTS[@]}"; do
 		if is_mounted "$m"; then

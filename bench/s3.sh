@@ -134,29 +134,16 @@ RANDREAD=$WORK/bin/randread
 S3DIR=$WORK/s3
 SERVER_STARTED=0
 # the exit trap of lib.sh (cleanup) removes the work dir, the server's state
-# dir with it: so first unmount and stop the subjects, then stop the server
-# (tests/s3/server.sh stop: its daemons by their pid files), then the rest
-eval "lib_$(declare -f cleanup)"
-cleanup() {
-	local m p
-	trap - EXIT
-	trap '' INT TERM
-	for m in "${ACTIVE_MOUNTS[@]}"; do
-		if is_mounted "$m"; then
-			log "cleanup: lazy unmount $m"
-			lazy_unmount "$m"
-		fi
-	done
-	for p in "${STARTED[@]}"; do
-		stop_pid "${p%%:*}" "${p#*:}" 5
-	done
+# dir with it: once it has unmounted and stopped the subjects, it stops the
+# server (tests/s3/server.sh stop: its daemons by their pid files)
+stop_server() {
 	if [ "$SERVER_STARTED" = 1 ]; then
 		log "cleanup: stopping the S3 server"
 		S3_STATE_DIR=$S3DIR timeout 120 bash "$SERVER_SH" stop >>"$WORK/log/server.out" 2>&1 9>&- ||
 			log "cleanup: server.sh stop failed: $(tail -n 3 "$WORK/log/server.out" | tr '\n' ' ')"
 	fi
-	lib_cleanup
 }
+CLEANUP_HOOK=stop_server
 
 if [ "${#S3DIR}" -gt 70 ]; then
 	echo "the server's state dir $S3DIR is too long for Ceph's sockets (70 bytes): use a shorter --dir" >&2
