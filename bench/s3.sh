@@ -43,9 +43,9 @@ Usage: $0 [--quick] [--runs R] [--dir D] [--no-s3fs] [--rgw-nagle] [--no-save]
   --runs R     repetitions per figure (median is reported), default 3
   --dir D      work dir parent (default: a fresh mktemp -d under /var/tmp)
   --no-s3fs    skip the s3fs subject
-  --rgw-nagle  leave the gateway's beast frontend as tests/s3/server.sh starts
-               it (Nagle on: ~40 ms per request on a reused connection);
-               the default adds tcp_nodelay=1
+  --rgw-nagle  turn Nagle back on in the gateway's beast frontend (~40 ms
+               per request on a reused connection); tests/s3/server.sh
+               starts it with tcp_nodelay=1
   --no-save    do not write $RESULTS_FILE
 Environment: CD_BIN (default build/clonedrive), RAND_N (random reads, default 2000),
              OP_TIMEOUT (seconds per measured operation, default 600),
@@ -721,7 +721,7 @@ report() {
 	{
 	report_head "S3 (RGW)" "local data files, clonedrive's cache dirs and s3fs's temp files (/tmp) on it"
 	echo "- server: Ceph RADOS Gateway $RGW_V, one memstore OSD (data in RAM), \`tests/s3/server.sh\` on 127.0.0.1:$GW_PORT;"
-	echo "  frontend \`$FRONTEND\`$([ "$NODELAY" = 1 ] && echo " (tcp_nodelay=1 added by this script: see below)" || echo " (as server.sh starts it: Nagle on, --rgw-nagle)")"
+	echo "  frontend \`$FRONTEND\`$([ "$NODELAY" = 1 ] && echo " (tcp_nodelay=1 as tests/s3/server.sh sets it: see below)" || echo " (Nagle turned back on: --rgw-nagle)")"
 	echo "- clonedrive: $CD_V: \`clonedrive mount s3://$BK_CD MNT --endpoint $ENDPOINT --cache-dir DIR\` (empty, per mount)"
 	if [ "$DO_S3FS" = 1 ]; then
 		echo "- s3fs: $S3FS_V: \`s3fs $BK_S3FS MNT -f -o url=$ENDPOINT,use_path_request_style,passwd_file=FILE\`: its default mode,"
@@ -775,7 +775,7 @@ report() {
 	echo "Every object written (5-7) is deleted after its figure and the gateway's garbage collection run"
 	echo "(\`radosgw-admin gc process --include-all\`), so that the RAM-backed store holds the two buckets' data only."
 	if [ "$NODELAY" = 1 ]; then
-		echo "The gateway's beast frontend gets \`tcp_nodelay=1\` (tests/s3/server.sh leaves Nagle on): it answers in two"
+		echo "The gateway's beast frontend has \`tcp_nodelay=1\` (tests/s3/server.sh sets it): it answers in two"
 		echo "writes, and with Nagle the second waits for the client's delayed ACK, ~40 ms, on every request of a reused"
 		echo "connection after the first (measured here: 4 KiB ranged GETs on one connection ~20/s with Nagle, ~250/s without)."
 	fi
