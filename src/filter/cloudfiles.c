@@ -325,6 +325,35 @@ static const enum jop_kind remote_change[FOP_COUNT] = {
 	[FOP_RENAME] = JOP_RENAME,
 };
 
+/*
+ * The remote version of the file a rename replaces (parent, name), which
+ * the remote must still have for the rename to replace it; NULL if there
+ * is none to keep (no file there, or one never uploaded). Caller frees.
+ */
+static char *replaced_version(struct fs *fs, uint64_t parent,
+			      const char *name, uint64_t moved)
+{
+	char *etag = NULL;
+	struct meta_entry e;
+	struct node *n;
+
+	if (meta_lookup(fs->store->meta, parent, name, &e))
+		return NULL;
+	if (S_ISREG(e.mode) && e.ino != moved) {
+		n = store_node_find(fs->store, e.ino);	/* newer, if loaded */
+		if (n) {
+			pthread_mutex_lock(&n->lock);
+			snprintf(e.etag, sizeof(e.etag), "%s", n->etag);
+			pthread_mutex_unlock(&n->lock);
+			store_node_put(fs->store, n);
+		}
+		if (e.etag[0])
+			etag = xstrdup(e.etag);
+	}
+	meta_entry_release(&e);
+	return etag;
+}
+
 /* Builds the journal op of a namespace change. */
 static int make_jop(struct fs *fs, struct fop *op, enum jop_kind kind)
 {
@@ -350,6 +379,8 @@ static int make_jop(struct fs *fs, struct fop *op, enum jop_kind kind)
 			j->ino = e.ino;
 			meta_entry_release(&e);
 		}
+		j->match = replaced_version(fs, op->newparent, op->newname,
+					    j->ino);
 	}
 	if (kind == JOP_MKDIR)
 		j->arg = op->mode & 07777;

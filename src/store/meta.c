@@ -20,7 +20,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define META_SCHEMA_VERSION 7
+#define META_SCHEMA_VERSION 8
 
 enum stmt_id {
 	ST_GET,
@@ -57,6 +57,7 @@ enum stmt_id {
 	ST_JFROM,
 	ST_JSETPATH,
 	ST_JRENAMES,
+	ST_JSETTARGET,
 	ST_PARENT_PIN,
 	ST_SET_PIN,
 	ST_CLEAR_PINS,
@@ -76,6 +77,10 @@ enum stmt_id {
 #define ENTRY_COLS \
 	"ino, parent, name, mode, size, mtime, ctime, etag, base, dirty, " \
 	"populated, error, link, has_data, pin, atime, spool"
+
+/* The columns of a journal row, in row_to_jop()'s order. */
+#define JOP_COLS "seq, kind, ino, path, path2, arg, arg2, not_before, " \
+		 "attempts, last_error, match"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GET] = "SELECT " ENTRY_COLS " FROM entries WHERE ino = ?1",
@@ -117,25 +122,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_XLIST] = "SELECT name FROM xattrs WHERE ino = ?1 ORDER BY name",
 	[ST_XREMOVE] = "DELETE FROM xattrs WHERE ino = ?1 AND name = ?2",
 	[ST_JADD] = "INSERT INTO journal (kind, ino, path, path2, arg, arg2, "
-		    "not_before, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-		    "0)",
-	[ST_JNEXT] = "SELECT seq, kind, ino, path, path2, arg, arg2, "
-		     "not_before, attempts, last_error FROM journal "
-		     "ORDER BY seq LIMIT 1",
+		    "not_before, attempts, match) VALUES (?1, ?2, ?3, ?4, ?5, "
+		    "?6, ?7, 0, ?8)",
+	[ST_JNEXT] = "SELECT " JOP_COLS " FROM journal ORDER BY seq LIMIT 1",
 	[ST_JDONE] = "DELETE FROM journal WHERE seq = ?1",
 	[ST_JRETRY] = "UPDATE journal SET not_before = ?2, attempts = ?3, "
 		      "last_error = ?4 WHERE seq = ?1",
 	[ST_JCOUNT] = "SELECT count(*) FROM journal",
 	[ST_JUPLOAD_AFTER] = "SELECT 1 FROM journal WHERE kind = 1 AND "
 			     "ino = ?1 AND seq > ?2 LIMIT 1",
-	[ST_JALL] = "SELECT seq, kind, ino, path, path2, arg, arg2, "
-		    "not_before, attempts, last_error FROM journal ORDER BY seq",
-	[ST_JFROM] = "SELECT seq, kind, ino, path, path2, arg, arg2, "
-		     "not_before, attempts, last_error FROM journal "
-		     "WHERE seq >= ?1 ORDER BY seq",
+	[ST_JALL] = "SELECT " JOP_COLS " FROM journal ORDER BY seq",
+	[ST_JFROM] = "SELECT " JOP_COLS " FROM journal WHERE seq >= ?1 "
+		     "ORDER BY seq",
 	[ST_JSETPATH] = "UPDATE journal SET path = ?2 WHERE seq = ?1",
 	[ST_JRENAMES] = "SELECT path, path2 FROM journal WHERE kind = 5 "
 			"ORDER BY seq DESC",
+	[ST_JSETTARGET] = "UPDATE journal SET path2 = ?2, match = NULL "
+			  "WHERE seq = ?1",
 	[ST_PARENT_PIN] = "SELECT parent, pin FROM entries WHERE ino = ?1",
 	[ST_SET_PIN] = "UPDATE entries SET pin = ?2 WHERE ino = ?1",
 	[ST_CLEAR_PINS] = "WITH RECURSIVE sub(ino) AS (SELECT ino FROM entries "
@@ -217,7 +220,8 @@ static const char schema_sql[] =
 	" arg2 INTEGER NOT NULL DEFAULT 0,"
 	" not_before INTEGER NOT NULL DEFAULT 0,"
 	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" last_error INTEGER NOT NULL DEFAULT 0);"
+	" last_error INTEGER NOT NULL DEFAULT 0,"
+	" match TEXT);"
 	CLONES_SQL
 	UPLOADS_SQL;
 
@@ -336,6 +340,7 @@ static const char *const migrations[] = {
 	[5] = "ALTER TABLE entries ADD COLUMN spool INTEGER NOT NULL DEFAULT 0",
 	[6] = CLONES_SQL,
 	[7] = UPLOADS_SQL,
+	[8] = "ALTER TABLE journal ADD COLUMN match TEXT",
 };
 
 static int migrate(struct meta *m)
@@ -1224,6 +1229,10 @@ int meta_journal_add(struct meta *m, struct jop *op)
 	sqlite3_bind_int64(s, 5, op->arg);
 	sqlite3_bind_int64(s, 6, op->arg2);
 	sqlite3_bind_int64(s, 7, op->not_before);
+	if (op->match)
+		sqlite3_bind_text(s, 8, op->match, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 8);
 	rc = step_done(m, s, "journal add");
 	if (!rc)
 		op->seq = sqlite3_last_insert_rowid(m->db);
@@ -1234,6 +1243,7 @@ int meta_journal_add(struct meta *m, struct jop *op)
 static void row_to_jop(sqlite3_stmt *s, struct jop *op)
 {
 	const unsigned char *p2 = sqlite3_column_text(s, 4);
+	const unsigned char *match = sqlite3_column_text(s, 10);
 
 	op->seq = sqlite3_column_int64(s, 0);
 	op->kind = (enum jop_kind)sqlite3_column_int(s, 1);
@@ -1245,6 +1255,7 @@ static void row_to_jop(sqlite3_stmt *s, struct jop *op)
 	op->not_before = sqlite3_column_int64(s, 7);
 	op->attempts = sqlite3_column_int(s, 8);
 	op->last_error = sqlite3_column_int(s, 9);
+	op->match = match ? xstrdup((const char *)match) : NULL;
 }
 
 int meta_journal_next(struct meta *m, struct jop *op)
@@ -1414,6 +1425,20 @@ int meta_journal_repath(struct meta *m, int64_t seq, uint64_t ino,
 	return rc;
 }
 
+int meta_journal_set_target(struct meta *m, int64_t seq, const char *to)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_JSETTARGET);
+	sqlite3_bind_int64(s, 1, seq);
+	sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
+	rc = step_done(m, s, "journal target");
+	unlock(m);
+	return rc;
+}
+
 int meta_journal_unrename(struct meta *m, const char *path, char **out)
 {
 	char *p = xstrdup(path);
@@ -1449,8 +1474,10 @@ void jop_release(struct jop *op)
 {
 	free(op->path);
 	free(op->path2);
+	free(op->match);
 	op->path = NULL;
 	op->path2 = NULL;
+	op->match = NULL;
 }
 
 int meta_clone_put(struct meta *m, const struct meta_clone *c)

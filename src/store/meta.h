@@ -68,7 +68,7 @@ enum jop_kind {
 	JOP_MKDIR,		/* path, mode */
 	JOP_RMDIR,		/* path */
 	JOP_UNLINK,		/* path */
-	JOP_RENAME,		/* path -> path2, flags */
+	JOP_RENAME,		/* path -> path2, flags, match */
 	JOP_SYMLINK,		/* path -> target in path2 */
 	JOP_SETATTR,		/* path: mode (or -1), mtime_ns (or INT64_MIN) */
 };
@@ -84,6 +84,9 @@ struct jop {
 	int64_t not_before;	/* wall-clock ns before which it must wait */
 	int attempts;		/* failed attempts so far */
 	int last_error;		/* errno of the last failed attempt, or 0 */
+	char *match;		/* heap or NULL: a rename replaces the file
+				   at path2 only at this version (another
+				   client's change is not overwritten) */
 };
 
 struct meta;
@@ -252,6 +255,9 @@ int meta_journal_foreach(struct meta *m,
  */
 int meta_journal_repath(struct meta *m, int64_t seq, uint64_t ino,
 			const char *from, const char *to) CD_WUR;
+/* Makes the rename seq go to path to, unconditionally. */
+int meta_journal_set_target(struct meta *m, int64_t seq,
+			    const char *to) CD_WUR;
 /* Where the remote has what path names here now: path taken back
  * through the renames still queued, newest first. *out malloc'd. */
 int meta_journal_unrename(struct meta *m, const char *path,

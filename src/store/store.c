@@ -846,13 +846,15 @@ out_unlock:
 	return rc;
 }
 
-int store_conflict(struct store *s, struct node *n, int64_t seq,
-		   const char *path, const char *cpath,
-		   struct meta_entry *theirs, uint64_t *parent)
+int store_conflict(struct store *s, const struct jop *op, const char *path,
+		   const char *cpath, struct meta_entry *theirs,
+		   uint64_t *parent)
 {
 	const char *cname = strrchr(cpath, '/');
+	bool upload = op->kind == JOP_UPLOAD;
 	struct meta_entry e, other;
 	char *now = NULL;
+	struct node *n;
 	int rc;
 
 	cname = cname ? cname + 1 : cpath;
@@ -861,11 +863,11 @@ int store_conflict(struct store *s, struct node *n, int64_t seq,
 	rc = meta_begin(s->meta);
 	if (rc)
 		goto out_unlock;
-	rc = meta_get(s->meta, n->ino, &e);
+	rc = meta_get(s->meta, op->ino, &e);
 	if (rc)
 		goto out_rollback;
-	rc = meta_path(s->meta, n->ino, &now);
-	if (!rc) {
+	rc = meta_path(s->meta, op->ino, &now);
+	if (!rc && upload) {
 		/* a file never uploaded: its data is all its own */
 		e.etag[0] = '\0';
 		e.base = 0;
@@ -879,7 +881,7 @@ int store_conflict(struct store *s, struct node *n, int64_t seq,
 			meta_entry_release(&other);
 			rc = -EEXIST;
 		} else if (rc == -ENOENT) {
-			rc = meta_move(s->meta, n->ino, e.parent, cname);
+			rc = meta_move(s->meta, op->ino, e.parent, cname);
 		}
 		if (!rc) {
 			theirs->parent = e.parent;
@@ -888,15 +890,22 @@ int store_conflict(struct store *s, struct node *n, int64_t seq,
 		if (!rc)
 			*parent = e.parent;
 	}
+	/* a rename goes to the new name (the op itself first: it names
+	 * the old one as its target) */
+	if (!rc && !upload)
+		rc = meta_journal_set_target(s->meta, op->seq, cpath);
 	if (!rc)
-		rc = meta_journal_repath(s->meta, seq, n->ino, path, cpath);
+		rc = meta_journal_repath(s->meta, op->seq + !upload, op->ino,
+					 path, cpath);
 	__atomic_add_fetch(&s->rename_gen, 1, __ATOMIC_RELEASE);
 	meta_entry_release(&e);
 	free(now);
 	if (rc)
 		goto out_rollback;
 	rc = meta_commit(s->meta);
-	if (!rc) {
+	/* under nodes_lock: the node cannot go meanwhile */
+	n = !rc && upload ? lookup_node(s, op->ino) : NULL;
+	if (n) {
 		pthread_mutex_lock(&n->lock);
 		n->etag[0] = '\0';
 		n->base = 0;

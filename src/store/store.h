@@ -263,17 +263,19 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 		 uint64_t newparent, const char *newname, unsigned flags,
 		 const struct jop *jop) CD_WUR;
 /*
- * Another client's version took file n's remote name, path, before n's
- * data was uploaded there (a conflict). n becomes a file never uploaded,
- * whose queued ops from seq on act on cpath (meta_journal_repath). Where
- * n still has that name locally, it is renamed to cpath's last component
- * in the same directory, and theirs (a placeholder of the remote's
- * version; its parent is set here) takes the name; *parent gets the
- * directory then, else 0. -EEXIST if the new name is taken locally.
+ * Another client's version took path, the remote name of file op->ino,
+ * before op (its upload, or a rename onto path that was to replace a
+ * version since changed) could put it there: a conflict. The file's ops
+ * from op on act on cpath instead (meta_journal_repath; the rename's
+ * target becomes cpath); an upload's file becomes one never uploaded.
+ * Where the file still has that name locally, it is renamed to cpath's
+ * last component in the same directory, and theirs (a placeholder of the
+ * remote's version; its parent is set here) takes the name; *parent gets
+ * the directory then, else 0. -EEXIST if the new name is taken locally.
  */
-int store_conflict(struct store *s, struct node *n, int64_t seq,
-		   const char *path, const char *cpath,
-		   struct meta_entry *theirs, uint64_t *parent) CD_WUR;
+int store_conflict(struct store *s, const struct jop *op, const char *path,
+		   const char *cpath, struct meta_entry *theirs,
+		   uint64_t *parent) CD_WUR;
 
 /* What store_setattr() changes. */
 enum store_set {

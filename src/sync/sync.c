@@ -337,13 +337,15 @@ static const char *last_name(const char *path)
 }
 
 /*
- * The remote's object at op->path is no longer the version n's data is
- * based on (or exists, for a file never uploaded): another client wrote
- * it. Nothing is overwritten and nothing is lost: n goes up as a new
- * file under a conflict name beside it, and the name shows the remote's
- * version (store_conflict). AGAIN, or a negative errno to retry later.
+ * The remote's object at path is not the version op was to replace (an
+ * upload's: the version its data is based on, or none for a new file; a
+ * rename's: the file it replaces here): another client wrote it. Nothing
+ * is overwritten and nothing is lost: op's file goes up under a conflict
+ * name beside it, and the name shows the remote's version
+ * (store_conflict). AGAIN, or a negative errno to retry later.
  */
-static int keep_conflict(struct sync *y, struct node *n, const struct jop *op)
+static int keep_conflict(struct sync *y, const struct jop *op,
+			 const char *path)
 {
 	struct remote_attr theirs, a;
 	struct meta_entry e;
@@ -352,20 +354,20 @@ static int keep_conflict(struct sync *y, struct node *n, const struct jop *op)
 	uint64_t parent;
 	int rc, nth;
 
-	rc = remote_stat(y->remote, op->path, &theirs);
+	rc = remote_stat(y->remote, path, &theirs);
 	if (rc == -ENOENT)
 		return -EAGAIN;	/* gone again: the next attempt writes */
 	if (rc)
 		return rc;
 	if (!S_ISREG(theirs.mode)) {
 		log_error("%s: the remote has a directory there now; the local "
-			  "file stays unsent", op->path);
+			  "file stays unsent", path);
 		return -EISDIR;
 	}
 	rc = -EEXIST;
 	for (nth = 1; nth <= 100 && rc == -EEXIST; nth++) {
 		free(cpath);
-		cpath = conflict_path(op->path, now, nth);
+		cpath = conflict_path(path, now, nth);
 		rc = remote_stat(y->remote, cpath, &a);
 		if (rc == 0)
 			rc = -EEXIST;	/* taken on the remote */
@@ -373,20 +375,19 @@ static int keep_conflict(struct sync *y, struct node *n, const struct jop *op)
 			continue;
 		memset(&e, 0, sizeof(e));
 		entry_from_remote(&e, &theirs);
-		snprintf(e.name, sizeof(e.name), "%s", last_name(op->path));
-		rc = store_conflict(y->store, n, op->seq, op->path, cpath, &e,
-				    &parent);
+		snprintf(e.name, sizeof(e.name), "%s", last_name(path));
+		rc = store_conflict(y->store, op, path, cpath, &e, &parent);
 	}
 	if (rc == -EEXIST)
 		log_error("%s: changed on the remote while it was changed here, "
-			  "and 100 conflict names are taken", op->path);
+			  "and 100 conflict names are taken", path);
 	if (rc) {
 		free(cpath);
 		return rc == -ENOENT ? -EAGAIN : rc;
 	}
 	stats_add(y->stats, conflicts, 1);
 	log_warn("%s: changed on the remote while it was changed here; this "
-		 "version is kept as \"%s\"", op->path, last_name(cpath));
+		 "version is kept as \"%s\"", path, last_name(cpath));
 	if (parent && y->notify.entry) {
 		y->notify.entry(y->notify.arg, parent, e.name);
 		y->notify.entry(y->notify.arg, parent, last_name(cpath));
@@ -574,7 +575,7 @@ out_uploading:
 	} else if (rc == -EILSEQ && store_node_commit(y->store, n)) {
 		log_warn("%s: cannot record its error", op->path);
 	} else if (rc == -ESTALE) {
-		rc = keep_conflict(y, n, op);
+		rc = keep_conflict(y, op, op->path);
 	}
 out:
 	store_backing_put(bk);
@@ -619,6 +620,29 @@ static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
 	meta_entry_release(&e);
 }
 
+/*
+ * Whether the file a rename replaces is still the version it replaced
+ * here (op->match), on the remote: 0 (or gone there: the rename makes
+ * it again), -ESTALE if another client changed it. A HEAD before the
+ * rename: a change between the two is not seen (S3 has no conditional
+ * rename or copy onto a key).
+ */
+static int replaced_still(struct sync *y, const struct jop *op)
+{
+	struct remote_attr a;
+	int rc;
+
+	if (!op->match || !op->path2)
+		return 0;
+	rc = remote_stat(y->remote, op->path2, &a);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	return S_ISREG(a.mode) && strcmp(a.etag, op->match) == 0 ? 0
+								 : -ESTALE;
+}
+
 /* Performs one journal op against the remote; 0 when it is done with. */
 static int perform(struct sync *y, const struct jop *op)
 {
@@ -639,6 +663,11 @@ static int perform(struct sync *y, const struct jop *op)
 		rc = remote_unlink(y->remote, op->path);
 		return rc == -ENOENT ? 0 : rc;
 	case JOP_RENAME:
+		rc = replaced_still(y, op);
+		if (rc == -ESTALE)
+			return keep_conflict(y, op, op->path2);
+		if (rc)
+			return rc;
 		prog.xfer = xfer_begin(y->xfers, XFER_RENAME, op->ino,
 				       op->path, 0, 0);
 		rc = remote_rename(y->remote, op->path, op->path2,

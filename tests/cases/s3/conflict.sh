@@ -4,7 +4,8 @@
 # for a new key), so the other client's object is never overwritten. The
 # local version goes up as "NAME (conflict DATE TIME).EXT" beside it, in
 # a single PUT and in a multipart upload (which RGW does not check
-# itself: the drive asks first).
+# itself: the drive asks first), and for an editor's save (a rename over
+# the file, checked with a HEAD before it).
 . "$(dirname "$0")/../../lib.sh"
 need_root
 s3_bucket
@@ -62,6 +63,20 @@ s3_get "$(conflict_key big .bin)" "$T/got"
 cmp "$T/got" "$T/big.mine" || die "the local big.bin under the conflict name differs"
 cmp "$M/big.bin" "$T/big.theirs" || die "the mount's big.bin is not the other client's"
 
+step "an editor's save (a rename over the file) over another client's change"
+echo v1 >"$T/v1"
+s3_put notes.md "$T/v1"
+cd_refresh "$M"
+wait_for 10 test -e "$M/notes.md"
+assert_eq "$(cat "$M/notes.md")" v1 "notes.md first read"
+s3_put notes.md "$T/theirs"
+echo mine >"$M/.notes.md.tmp"
+mv "$M/.notes.md.tmp" "$M/notes.md"
+cd_sync "$M" 60
+assert_eq "$(s3_get notes.md -)" theirs "the other client's notes.md is kept"
+assert_eq "$(s3_get "$(conflict_key notes .md)" -)" mine "the saved one beside it"
+assert_eq "$(cat "$M/notes.md")" theirs "the mount shows the other client's"
+
 step "no conflict without another writer"
 echo "mine again" >"$M/doc.txt"
 random_file "$T/big.again" $((7 * MiB))
@@ -83,6 +98,6 @@ cd_sync "$M" 120
 assert_eq "$(s3_get doc2.txt -)" "$(printf 'third\nfourth')" "written, chmod, renamed, written"
 s3_get big2.bin "$T/got"
 cmp "$T/got" "$T/big.again" || die "big2.bin after a chmod, a rename and a write"
-assert_eq "$(stat_of "$M" conflicts)" 3 "conflicts counted"
-assert_eq "$(s3_ls | grep -c conflict)" 3 "conflict copies in the bucket"
+assert_eq "$(stat_of "$M" conflicts)" 4 "conflicts counted"
+assert_eq "$(s3_ls | grep -c conflict)" 4 "conflict copies in the bucket"
 cd_unmount "$M"

@@ -5,7 +5,9 @@
 # TIME).EXT" beside the remote's, which keeps the name; a file created
 # here where the remote got one of its own does the same. A file deleted
 # on the remote while changed here comes back with the local change; a
-# file renamed here before its upload goes up under its new name only.
+# file renamed here before its upload goes up under its new name only. An
+# editor's save (a new file renamed over the old) over another client's
+# change is a conflict the same way.
 . "$(dirname "$0")/../../lib.sh"
 
 # the single conflict copy beside NAME.EXT in DIR (dies unless just one)
@@ -22,12 +24,13 @@ conflict_of()
 echo v1 >"$R/a.txt"
 echo v1 >"$R/gone.txt"
 echo v1 >"$R/moved.txt"
+echo v1 >"$R/saved.txt"
 mkdir "$R/d"
 echo v1 >"$R/d/.profile"
 # no poll during the test: the remote's changes are only met by uploads
 cd_mount "$R" "$M" --poll-interval 1h
-assert_eq "$(cat "$M/a.txt" "$M/gone.txt" "$M/moved.txt" "$M/d/.profile")" \
-	"$(printf 'v1\nv1\nv1\nv1')" "first read"
+assert_eq "$(cat "$M/a.txt" "$M/gone.txt" "$M/moved.txt" "$M/d/.profile" \
+	"$M/saved.txt")" "$(printf 'v1\nv1\nv1\nv1\nv1')" "first read"
 
 step "changed on both sides"
 echo "theirs, longer" >"$R/a.txt"
@@ -84,6 +87,23 @@ cd_refresh "$M"
 wait_for 10 test -e "$M/moved.txt"
 assert_eq "$(cat "$M/moved.txt")" theirs "the remote's shows after a poll"
 
+step "an editor's save over a change on the remote"
+echo theirs >"$R/saved.txt"
+echo mine >"$M/.saved.txt.swp"
+mv "$M/.saved.txt.swp" "$M/saved.txt"
+cd_sync "$M"
+c=$(conflict_of "$R" saved .txt)
+assert_eq "$(cat "$c")" mine "the saved version, under the conflict name"
+assert_eq "$(cat "$R/saved.txt")" theirs "the remote's version keeps the name"
+assert_eq "$(cat "$M/saved.txt")" theirs "the mount shows the remote's under the name"
+assert_eq "$(cat "$M/${c##*/}")" mine "and the saved one beside it"
+conflicts=$(stat_of "$M" conflicts)
+echo "mine, saved again" >"$M/.saved.txt.swp"
+mv "$M/.saved.txt.swp" "$M/saved.txt"
+cd_sync "$M"
+assert_eq "$(cat "$R/saved.txt")" "mine, saved again" "a save over the version seen"
+assert_eq "$(stat_of "$M" conflicts)" "$conflicts" "no conflict for it"
+
 step "a long name is cut to fit, whole characters"
 long=x$(printf 'é%.0s' $(seq 1 120)).txt	# 245 bytes: a cut at 222 splits an é
 echo theirs >"$R/$long"
@@ -93,7 +113,7 @@ cat "$M/$long" >/dev/null
 echo "theirs 2" >"$R/$long"
 echo mine >"$M/$long"
 cd_sync "$M"
-c=$(ls "$R" | grep 'conflict' | grep -v '^a \|^new ') || die "no conflict copy of the long name"
+c=$(ls "$R" | grep 'conflict' | grep -v '^a \|^new \|^saved ') || die "no conflict copy of the long name"
 assert_le "$(printf %s "$c" | wc -c)" 255 "name length"
 printf %s "$c" | iconv -f UTF-8 -t UTF-8 >/dev/null || die "a character was cut: $c"
 assert_eq "$(cat "$R/$c")" mine "long name: local version"
