@@ -576,18 +576,20 @@ static int perform(struct s3 *s, struct s3_req *q)
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
 				 (curl_off_t)q->body_len);
-		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
-		curl_easy_setopt(h, CURLOPT_READDATA, q);
-		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_body);
-		curl_easy_setopt(h, CURLOPT_SEEKDATA, q);
 	} else if (strcmp(q->method, "POST") == 0) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)q->body_len);
-		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
-		curl_easy_setopt(h, CURLOPT_READDATA, q);
 	} else if (strcmp(q->method, "GET") != 0) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
+	}
+	if (strcmp(q->method, "PUT") == 0 || strcmp(q->method, "POST") == 0) {
+		/* the body, from memory or the file, and rewound for curl to
+		 * send it again when a kept connection turns out dead */
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
+		curl_easy_setopt(h, CURLOPT_READDATA, q);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_body);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, q);
 	}
 	c = curl_easy_perform(h);
 	if (c == CURLE_OK) {
