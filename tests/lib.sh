@@ -494,6 +494,8 @@ _cd_s3_req()
 # s3_head KEY: size=N, etag=E, mtime=DATE and meta-NAME=V lines.
 # s3_uploads: the multipart uploads in progress, "KEY PARTS" lines.
 # s3_abort: aborts them all, behind the drive's back.
+# s3_parts KEY: how many parts of KEY's upload in progress are on the
+#	server (0 if none); s3_has_parts KEY N: predicate, at least N.
 # All on S3_BUCKET; they return non-zero on failure (3: no such key or
 # bucket) with the reason on stderr, so they work in wait_for and not.
 s3_put() { _cd_s3_req put "$@"; }
@@ -503,6 +505,8 @@ s3_ls() { _cd_s3_req ls "$@"; }
 s3_head() { _cd_s3_req head "$@"; }
 s3_uploads() { _cd_s3_req uploads "$@"; }
 s3_abort() { _cd_s3_req abort "$@"; }
+s3_parts() { s3_uploads | awk -v k="$1" '$1 == k { n = $2 } END { print n + 0 }'; }
+s3_has_parts() { [ "$(s3_parts "$1")" -ge "$2" ]; }
 
 # s3_gateway stop|start|restart: take the gateway down, bring it back, or
 # both (tests/s3/server.sh; the Ceph cluster behind it keeps running, and

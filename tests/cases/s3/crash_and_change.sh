@@ -21,20 +21,13 @@ CLONEDRIVE_TEST_READ_DELAY_MS=100 cd_mount "s3://$S3_BUCKET" "$M" \
 step "write 200 MiB; kill -9 once 8 of its 40 parts are on the server"
 random_file "$T/src" $((200 * MiB))
 pipe_copy "$T/src" "$M/big"
-parts_sent() { s3_uploads | awk '$1 == "big" { print $2 }'; }
-deadline=$((SECONDS + 120))
-while :; do
-	n=$(parts_sent)
-	[ "${n:-0}" -lt 8 ] || break
-	[ $SECONDS -lt $deadline ] || die "8 parts not sent within 120s"
-	sleep 0.1
-done
+wait_for 120 s3_has_parts big 8
 cd_kill9
 if s3_get big "$T/partial" 2>/dev/null; then
 	die "an object shows before the upload was complete"
 fi
-sent=$(parts_sent)
-[ "${sent:-0}" -ge 8 ] || die "the parts sent are gone from the server"
+sent=$(s3_parts big)
+[ "$sent" -ge 8 ] || die "the parts sent are gone from the server"
 echo "parts on the server after the kill: $sent"
 
 step "change the first part while the server is away, remount"
@@ -65,11 +58,7 @@ CLONEDRIVE_TEST_READ_DELAY_MS=100 cd_mount "s3://$S3_BUCKET" "$M" \
 	--endpoint "$CD_TEST_S3_ENDPOINT" --upload-delay 0
 random_file "$T/src2" $((60 * MiB))
 pipe_copy "$T/src2" "$M/big2"
-deadline=$((SECONDS + 120))
-until [ "$(s3_uploads | awk '$1 == "big2" { print $2 }')" -ge 3 ] 2>/dev/null; do
-	[ $SECONDS -lt $deadline ] || die "3 parts of big2 not sent within 120s"
-	sleep 0.1
-done
+wait_for 120 s3_has_parts big2 3
 cd_kill9
 s3_abort
 cd_mount "s3://$S3_BUCKET" "$M" --endpoint "$CD_TEST_S3_ENDPOINT" \

@@ -47,11 +47,7 @@ CLONEDRIVE_TEST_READ_DELAY_MS=100 cd_mount "s3://$S3_BUCKET" "$M" \
 	--endpoint "$CD_TEST_S3_ENDPOINT"
 random_file "$T/big" $((100 * MiB))
 pipe_copy "$T/big" "$M/big"
-deadline=$((SECONDS + 120))
-until [ "$(s3_uploads | awk '$1 == "big" { print $2 }')" -ge 3 ] 2>/dev/null; do
-	[ $SECONDS -lt $deadline ] || die "3 parts not sent within 120s"
-	sleep 0.1
-done
+wait_for 120 s3_has_parts big 3
 s3_gateway stop
 # down long enough for the upload to give up its retries (a request on
 # a connection that stalls gives up after 30 s without a byte)

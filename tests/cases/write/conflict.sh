@@ -21,6 +21,16 @@ conflict_of()
 	printf '%s\n' "${found[0]}"
 }
 
+# dies if DIR holds a conflict copy of a name starting with STEM
+no_conflict_of()
+{
+	local found=()
+	shopt -s nullglob
+	found=("$1/$2 (conflict"*)
+	shopt -u nullglob
+	[ ${#found[@]} -eq 0 ] || die "a conflict copy was left: ${found[*]}"
+}
+
 echo v1 >"$R/a.txt"
 echo v1 >"$R/gone.txt"
 echo v1 >"$R/moved.txt"
@@ -67,10 +77,7 @@ rm "$R/gone.txt"
 echo mine >"$M/gone.txt"
 cd_sync "$M"
 assert_eq "$(cat "$R/gone.txt")" mine "recreated"
-shopt -s nullglob
-leftover=("$R"/gone\ \(conflict*)
-shopt -u nullglob
-[ ${#leftover[@]} -eq 0 ] || die "a conflict copy of a deleted file: ${leftover[*]}"
+no_conflict_of "$R" gone
 
 step "renamed here before the upload"
 echo theirs >"$R/moved.txt"
@@ -79,10 +86,7 @@ mv "$M/moved.txt" "$M/renamed.txt"
 cd_sync "$M"
 assert_eq "$(cat "$R/renamed.txt")" mine "the local version under its new name"
 assert_eq "$(cat "$R/moved.txt")" theirs "the remote's keeps the old one"
-shopt -s nullglob
-leftover=("$R"/moved\ \(conflict*)
-shopt -u nullglob
-[ ${#leftover[@]} -eq 0 ] || die "a conflict copy was left: ${leftover[*]}"
+no_conflict_of "$R" moved
 cd_refresh "$M"
 wait_for 10 test -e "$M/moved.txt"
 assert_eq "$(cat "$M/moved.txt")" theirs "the remote's shows after a poll"
