@@ -69,12 +69,7 @@ def call(env, conn, url, method, path, query=None, headers=None, body=None,
     if body is not None:
         h["Content-Length"] = str(size)
     s3req.sign(method, path, query, h, sha or s3req.EMPTY_SHA256, env)
-    target = s3req.quote(path, "/-_.~")
-    if query:
-        target += "?" + "&".join(
-            "%s=%s" % (s3req.quote(k, "-_.~"), s3req.quote(v, "-_.~"))
-            for k, v in sorted(query.items()))
-    conn.request(method, target, body=body, headers=h)
+    conn.request(method, s3req.target(path, query), body=body, headers=h)
     resp = conn.getresponse()
     data = resp.read()
     if resp.status not in ok:
@@ -210,28 +205,19 @@ def cmd_copy(env, bucket, src, dst):
 
 def cmd_presign(env, bucket, key):
     import datetime
-    import hashlib
-    import hmac
     url = urllib.parse.urlsplit(env["endpoint"])
     now = datetime.datetime.now(datetime.timezone.utc)
     amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-    day = amz_date[:8]
-    scope = "%s/%s/s3/aws4_request" % (day, env["region"])
+    scope = "%s/%s/s3/aws4_request" % (amz_date[:8], env["region"])
     q = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256",
          "X-Amz-Credential": "%s/%s" % (env["access"], scope),
          "X-Amz-Date": amz_date, "X-Amz-Expires": "3600",
          "X-Amz-SignedHeaders": "host"}
-    cq = "&".join("%s=%s" % (s3req.quote(k, "-_.~"), s3req.quote(v, "-_.~"))
-                  for k, v in sorted(q.items()))
+    cq = s3req.query_string(q)
     path = s3req.quote("/%s/%s" % (bucket, key), "/-_.~")
     canon = "\n".join(["GET", path, cq, "host:%s\n" % url.netloc, "host",
                        UNSIGNED])
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
-                         hashlib.sha256(canon.encode()).hexdigest()])
-    k = ("AWS4" + env["secret"]).encode()
-    for part in (day, env["region"], "s3", "aws4_request"):
-        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
-    sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    _, sig = s3req.signature(env, amz_date, canon)
     print("%s%s?%s&X-Amz-Signature=%s" % (env["endpoint"], path, cq, sig))
 
 

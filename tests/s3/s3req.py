@@ -51,29 +51,43 @@ def quote(s, safe):
     return urllib.parse.quote(s, safe=safe)
 
 
-def sign(method, path, query, headers, payload_sha, env):
-    """Add x-amz-date, x-amz-content-sha256 and Authorization to headers."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+def query_string(query):
+    """The query, encoded and sorted as SigV4 and the URL both want."""
+    return "&".join("%s=%s" % (quote(k, "-_.~"), quote(v, "-_.~"))
+                    for k, v in sorted(query.items()))
+
+
+def target(path, query):
+    """The request target: the encoded path and query."""
+    t = quote(path, "/-_.~")
+    return t + "?" + query_string(query) if query else t
+
+
+def signature(env, amz_date, canon):
+    """SigV4 of a canonical request made at amz_date: (scope, signature)."""
     day = amz_date[:8]
-    headers["x-amz-date"] = amz_date
-    headers["x-amz-content-sha256"] = payload_sha
-    signed = sorted(k.lower() for k in headers)
-    canon_headers = "".join(
-        "%s:%s\n" % (k, " ".join(str(headers[h]).split()))
-        for k in signed for h in headers if h.lower() == k)
-    canon_query = "&".join(
-        "%s=%s" % (quote(k, "-_.~"), quote(v, "-_.~"))
-        for k, v in sorted(query.items()))
-    canon = "\n".join([method, quote(path, "/-_.~"), canon_query,
-                       canon_headers, ";".join(signed), payload_sha])
     scope = "%s/%s/s3/aws4_request" % (day, env["region"])
     to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
                          hashlib.sha256(canon.encode()).hexdigest()])
     key = ("AWS4" + env["secret"]).encode()
     for part in (day, env["region"], "s3", "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    sig = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return scope, hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def sign(method, path, query, headers, payload_sha, env):
+    """Add x-amz-date, x-amz-content-sha256 and Authorization to headers."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    headers["x-amz-date"] = amz_date
+    headers["x-amz-content-sha256"] = payload_sha
+    signed = sorted(k.lower() for k in headers)
+    canon_headers = "".join(
+        "%s:%s\n" % (k, " ".join(str(headers[h]).split()))
+        for k in signed for h in headers if h.lower() == k)
+    canon = "\n".join([method, quote(path, "/-_.~"), query_string(query),
+                       canon_headers, ";".join(signed), payload_sha])
+    scope, sig = signature(env, amz_date, canon)
     headers["Authorization"] = (
         "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s"
         % (env["access"], scope, ";".join(signed), sig))
@@ -93,16 +107,12 @@ def request(env, method, path, query=None, body=None, size=0, sha=None,
     if body is not None:
         headers["Content-Length"] = str(size)
     sign(method, path, query, headers, sha or EMPTY_SHA256, env)
-    target = quote(path, "/-_.~")
-    if query:
-        target += "?" + "&".join(
-            "%s=%s" % (quote(k, "-_.~"), quote(v, "-_.~"))
-            for k, v in sorted(query.items()))
     cls = (http.client.HTTPSConnection if url.scheme == "https"
            else http.client.HTTPConnection)
     conn = cls(url.hostname, url.port, timeout=TIMEOUT)
     try:
-        conn.request(method, target, body=body, headers=headers)
+        conn.request(method, target(path, query), body=body,
+                     headers=headers)
         resp = conn.getresponse()
         resp.data = b""
         if resp.status < 300 and out is not None:
