@@ -16,6 +16,11 @@ pkgs=(
 	# S3 tests: a Ceph RADOS Gateway on loopback (tests/s3/server.sh);
 	# s3fs for the benchmark
 	ceph-mon ceph-osd radosgw uuid-runtime s3fs
+	# conformance tools built from tests/conformance/ (build.sh): xfstests'
+	# fsx and fsstress, pjdfstest
+	autoconf automake libtool libtool-bin xz-utils uuid-dev xfslibs-dev
+	libacl1-dev libattr1-dev libaio-dev liburing-dev libcap-dev
+	libgdbm-dev libgdbm-compat-dev
 )
 
 if ! command -v dpkg >/dev/null 2>&1; then
