@@ -136,7 +136,8 @@ int meta_get_extents(struct meta *m, uint64_t ino, void **blob,
 int meta_readdir(struct meta *m, uint64_t parent, uint64_t after, int max,
 		 int (*fn)(void *arg, const struct meta_entry *e),
 		 void *arg) CD_WUR;
-/* Whether the directory has children. */
+/* 1 if directory parent has children, 0 if not, -errno if that cannot
+ * be told (never to be taken for "empty"). */
 int meta_has_children(struct meta *m, uint64_t parent) CD_WUR;
 /* The remote path of ino ("" for the root); caller frees. */
 int meta_path(struct meta *m, uint64_t ino, char **path) CD_WUR;

@@ -744,6 +744,15 @@ static int remove_entry(struct store *s, const struct meta_entry *e)
 	return meta_delete(s->meta, e->ino, drop_cache_file, s);
 }
 
+/* 0 if directory ino is empty, -ENOTEMPTY if not; a failure to tell is
+ * an error too, never taken for "empty" (the subtree would go). */
+static int not_empty(struct store *s, uint64_t ino)
+{
+	int rc = meta_has_children(s->meta, ino);
+
+	return rc > 0 ? -ENOTEMPTY : rc;
+}
+
 int store_remove(struct store *s, uint64_t parent, const char *name,
 		 bool dir, const struct jop *jop)
 {
@@ -765,7 +774,7 @@ int store_remove(struct store *s, uint64_t parent, const char *name,
 	else if (!dir && S_ISDIR(e.mode))
 		rc = -EISDIR;
 	else if (dir)
-		rc = meta_has_children(s->meta, e.ino) > 0 ? -ENOTEMPTY : 0;
+		rc = not_empty(s, e.ino);
 	if (!rc)
 		rc = remove_entry(s, &e);
 	if (!rc)
@@ -812,9 +821,8 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 			rc = -ENOTDIR;
 		else if (!S_ISDIR(src.mode) && S_ISDIR(dst.mode))
 			rc = -EISDIR;
-		else if (S_ISDIR(dst.mode) &&
-			 meta_has_children(s->meta, dst.ino) > 0)
-			rc = -ENOTEMPTY;
+		else if (S_ISDIR(dst.mode))
+			rc = not_empty(s, dst.ino);
 		if (!rc && S_ISREG(dst.mode))
 			gone = dst.ino;
 		if (!rc)
