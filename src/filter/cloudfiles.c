@@ -39,25 +39,6 @@
 #define RA_MAX (8u << 20)
 #define XATTR_PREFIX "user.clonedrive."
 
-/* The remote path of (parent, name), or of parent if name is NULL. */
-static int path_of(struct fs *fs, uint64_t parent, const char *name,
-		   char **out)
-{
-	char *dir;
-	int rc;
-
-	rc = sync_path(fs->sync, parent, &dir);
-	if (rc)
-		return rc;
-	if (!name) {
-		*out = dir;
-		return 0;
-	}
-	*out = util_path_join(dir, name);
-	free(dir);
-	return 0;
-}
-
 static void interrupt_cb(void *arg)
 {
 	fetch_interrupt(arg);
@@ -354,21 +335,13 @@ static char *replaced_version(struct fs *fs, uint64_t parent,
 	return etag;
 }
 
-/* Builds the journal op of a namespace change. */
-static int make_jop(struct fs *fs, struct fop *op, enum jop_kind kind)
+/* Builds the journal op of a namespace change; the store gives it its
+ * paths when it commits the change. */
+static void make_jop(struct fs *fs, struct fop *op, enum jop_kind kind)
 {
 	struct jop *j = xcalloc(1, sizeof(*j));
-	int rc;
 
 	j->kind = kind;
-	rc = path_of(fs, op->ino, op->name, &j->path);
-	if (!rc && kind == JOP_RENAME)
-		rc = path_of(fs, op->newparent, op->newname, &j->path2);
-	if (rc) {
-		free(j->path);
-		free(j);
-		return rc;
-	}
 	if (kind == JOP_RENAME) {
 		struct meta_entry e;
 
@@ -387,25 +360,18 @@ static int make_jop(struct fs *fs, struct fop *op, enum jop_kind kind)
 	if (kind == JOP_SYMLINK)
 		j->path2 = xstrdup(op->link);
 	op->jop = j;
-	return 0;
 }
 
-static int setattr_jop(struct fs *fs, struct fop *op)
+static void setattr_jop(struct fop *op)
 {
 	struct jop *j;
-	int rc;
 
 	if (!(op->to_set & (STORE_SET_MODE | STORE_SET_MTIME |
 			    STORE_SET_MTIME_NOW)))
-		return 0;
+		return;
 	j = xcalloc(1, sizeof(*j));
 	j->kind = JOP_SETATTR;
 	j->ino = op->ino;
-	rc = path_of(fs, op->ino, NULL, &j->path);
-	if (rc) {
-		free(j);
-		return rc;
-	}
 	j->arg = op->to_set & STORE_SET_MODE ? (int64_t)(op->attr.st_mode & 07777) : -1;
 	if (op->to_set & STORE_SET_MTIME_NOW)
 		j->arg2 = util_now_ns();
@@ -414,7 +380,6 @@ static int setattr_jop(struct fs *fs, struct fop *op)
 	else
 		j->arg2 = INT64_MIN;
 	op->jop = j;
-	return 0;
 }
 
 char *cloudfiles_copy_source(struct fs *fs, uint64_t ino, bool *backed)
@@ -805,18 +770,19 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 	case FOP_SYMLINK:
 	case FOP_UNLINK:
 	case FOP_RMDIR:
-		rc = make_jop(fs, op, remote_change[op->kind]);
-		return rc ? done(op, rc) : FILTER_PASS;
+		make_jop(fs, op, remote_change[op->kind]);
+		return FILTER_PASS;
 	case FOP_RENAME:
 		if (op->flags & ~(unsigned)RENAME_NOREPLACE)
 			return done(op, -EINVAL);
 		rc = sync_populate(fs->sync, op->newparent);
-		if (!rc)
-			rc = make_jop(fs, op, remote_change[op->kind]);
-		return rc ? done(op, rc) : FILTER_PASS;
+		if (rc)
+			return done(op, rc);
+		make_jop(fs, op, remote_change[op->kind]);
+		return FILTER_PASS;
 	case FOP_SETATTR:
-		rc = setattr_jop(fs, op);
-		return rc ? done(op, rc) : FILTER_PASS;
+		setattr_jop(op);
+		return FILTER_PASS;
 	case FOP_LINK:
 		return done(op, -EPERM);
 	case FOP_COPY:

@@ -615,15 +615,60 @@ int store_node_commit(struct store *s, struct node *n)
 	return rc;
 }
 
-/* Adds jop, if any, inside the caller's transaction. */
-static int add_jop(struct store *s, const struct jop *jop)
+/* The remote path of (parent, name), or of parent if name is NULL. */
+static int path_at(struct store *s, uint64_t parent, const char *name,
+		   char **out)
+{
+	char *dir;
+	int rc;
+
+	rc = meta_path(s->meta, parent, &dir);
+	if (rc || !name) {
+		*out = rc ? NULL : dir;
+		return rc;
+	}
+	*out = util_path_join(dir, name);
+	free(dir);
+	return 0;
+}
+
+/*
+ * Adds jop, if any, inside the caller's transaction, with the paths it
+ * acts on taken here: (parent, name) and, for a rename, (newparent,
+ * newname); parent alone (name NULL) names the entry parent itself.
+ * Taken in the transaction that makes the change, they are the paths of
+ * the namespace just before it, which is what the remote has once the
+ * ops before this one are done: a path taken earlier could miss a
+ * rename that a concurrent request committed in between (a file's last
+ * close racing its rename), and the op would then act on a name the
+ * remote no longer has.
+ */
+static int add_jop(struct store *s, const struct jop *jop, uint64_t parent,
+		   const char *name, uint64_t newparent, const char *newname)
 {
 	struct jop copy;
+	char *path, *path2 = NULL;
+	int rc;
 
 	if (!jop)
 		return 0;
 	copy = *jop;
-	return meta_journal_add(s->meta, &copy);
+	rc = path_at(s, parent, name, &path);
+	if (rc)
+		return rc;
+	if (jop->kind == JOP_RENAME) {
+		rc = path_at(s, newparent, newname, &path2);
+		if (rc) {
+			free(path);
+			return rc;
+		}
+		copy.path2 = path2;
+	}
+	copy.path = path;
+	rc = meta_journal_add(s->meta, &copy);
+	free(path);
+	free(path2);
+	return rc;
 }
 
 int store_mknod(struct store *s, uint64_t parent, const char *name,
@@ -648,7 +693,7 @@ int store_mknod(struct store *s, uint64_t parent, const char *name,
 		goto out;
 	rc = meta_insert(s->meta, &e);
 	if (!rc)
-		rc = add_jop(s, jop);
+		rc = add_jop(s, jop, parent, name, 0, NULL);
 	if (rc) {
 		meta_rollback(s->meta);
 		goto out;
@@ -776,9 +821,9 @@ int store_remove(struct store *s, uint64_t parent, const char *name,
 	else if (dir)
 		rc = not_empty(s, e.ino);
 	if (!rc)
-		rc = remove_entry(s, &e);
+		rc = add_jop(s, jop, parent, name, 0, NULL);
 	if (!rc)
-		rc = add_jop(s, jop);
+		rc = remove_entry(s, &e);
 	meta_entry_release(&e);
 	if (rc)
 		goto out_rollback;
@@ -832,9 +877,9 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 		rc = 0;
 	}
 	if (!rc)
-		rc = meta_move(s->meta, src.ino, newparent, newname);
+		rc = add_jop(s, jop, parent, name, newparent, newname);
 	if (!rc)
-		rc = add_jop(s, jop);
+		rc = meta_move(s->meta, src.ino, newparent, newname);
 	/* cached paths below the moved entry are stale now */
 	__atomic_add_fetch(&s->rename_gen, 1, __ATOMIC_RELEASE);
 	meta_entry_release(&src);
@@ -1038,7 +1083,7 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 	}
 	rc = meta_update(s->meta, &e);
 	if (!rc)
-		rc = add_jop(s, jop);
+		rc = add_jop(s, jop, ino, NULL, 0, NULL);
 	if (rc) {
 		meta_rollback(s->meta);
 		meta_entry_release(&e);

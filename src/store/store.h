@@ -253,7 +253,9 @@ int store_clone_range(struct store *s, struct node *n, int src, uint64_t off,
 		      size_t len) CD_WUR;
 
 /* Local file-system operations. jop, if non-NULL, is added to the
- * journal in the same transaction as the change. */
+ * journal in the same transaction as the change, with the paths it acts
+ * on (path, and a rename's path2) taken from the namespace there; the
+ * caller sets the rest (a symlink's target in path2). */
 int store_mknod(struct store *s, uint64_t parent, const char *name,
 		uint32_t mode, const char *link, const struct jop *jop,
 		struct meta_entry *out) CD_WUR;

@@ -131,12 +131,24 @@ int sync_queue_upload(struct sync *y, uint64_t ino)
 	struct jop op = { .kind = JOP_UPLOAD, .ino = ino };
 	int rc;
 
-	rc = meta_path(y->meta, ino, &op.path);
+	/* the path and the op in one transaction: a rename committed in
+	 * between would leave the upload aimed at the old name, after the
+	 * rename that moves it */
+	rc = meta_begin(y->meta);
 	if (rc)
+		return rc;
+	rc = meta_path(y->meta, ino, &op.path);
+	if (rc) {
+		meta_rollback(y->meta);
 		return rc == -ENOENT ? 0 : rc;	/* unlinked meanwhile */
+	}
 	op.not_before = util_now_ns() +
 			(int64_t)y->cfg.upload_delay_ms * 1000000;
 	rc = meta_journal_add(y->meta, &op);
+	if (rc)
+		meta_rollback(y->meta);
+	else
+		rc = meta_commit(y->meta);
 	free(op.path);
 	if (!rc)
 		sync_kick(y);
