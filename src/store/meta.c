@@ -236,6 +236,7 @@ struct meta {
 	sqlite3_stmt *stmt[ST_COUNT];	/* prepared lazily; under lock */
 	pthread_mutex_t lock;		/* recursive */
 	char *path;			/* database file, for messages */
+	uint64_t journal_gen;		/* ops added so far; under lock */
 };
 
 /* SQLite result codes to errno: the one place that knows them. */
@@ -1236,8 +1237,21 @@ int meta_journal_add(struct meta *m, struct jop *op)
 	rc = step_done(m, s, "journal add");
 	if (!rc)
 		op->seq = sqlite3_last_insert_rowid(m->db);
+	/* counted even if the caller's transaction is rolled back: a
+	 * listing taken meanwhile is only read again for nothing */
+	m->journal_gen++;
 	unlock(m);
 	return rc;
+}
+
+uint64_t meta_journal_gen(struct meta *m)
+{
+	uint64_t gen;
+
+	lock(m);
+	gen = m->journal_gen;
+	unlock(m);
+	return gen;
 }
 
 static void row_to_jop(sqlite3_stmt *s, struct jop *op)

@@ -239,6 +239,9 @@ int meta_journal_next(struct meta *m, struct jop *op) CD_WUR;
 int meta_journal_done(struct meta *m, int64_t seq) CD_WUR;
 int meta_journal_retry(struct meta *m, int64_t seq, int64_t not_before,
 		       int attempts, int error) CD_WUR;
+/* How many ops were ever added since the database was opened: a change
+ * of it says a local change was made. */
+uint64_t meta_journal_gen(struct meta *m);
 /* Number of ops in the journal (negative errno on failure). */
 int64_t meta_journal_count(struct meta *m);
 /* Whether an upload of ino with seq > after is queued. */

@@ -879,6 +879,7 @@ struct reconcile {
 	struct listed *listed;		/* entries not applied yet */
 	int nlisted;
 	bool first;			/* first listing of the directory */
+	uint64_t jgen;			/* meta_journal_gen() before listing */
 	bool changed;			/* names came or went */
 	struct reset *resets;		/* files in use to reset after */
 };
@@ -1018,8 +1019,20 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 	return rc;
 }
 
+/*
+ * Whether a local change was journaled since a poll's listing began: the
+ * listing may not show it yet (a new name, a rename, an upload queued
+ * behind it), and applied, it would take back or delete what was just
+ * done here. The next poll, after the journal is empty, lists again. A
+ * first listing has nothing local to take back. Under the database lock.
+ */
+static bool stale_listing(const struct reconcile *r)
+{
+	return !r->first && meta_journal_gen(r->y->meta) != r->jgen;
+}
+
 /* Applies the listed entries in one short transaction, and empties the
- * batch. */
+ * batch; -EAGAIN if the listing is stale. */
 static int apply_batch(struct reconcile *r)
 {
 	struct meta *m = r->y->meta;
@@ -1028,6 +1041,10 @@ static int apply_batch(struct reconcile *r)
 	if (!r->nlisted)
 		return 0;
 	rc = meta_begin(m);
+	if (!rc && stale_listing(r)) {
+		meta_rollback(m);
+		rc = -EAGAIN;
+	}
 	for (i = 0; i < r->nlisted && !rc; i++)
 		rc = apply_entry(r, &r->listed[i]);
 	if (!rc)
@@ -1088,10 +1105,20 @@ static int remove_unseen(void *arg, const struct meta_entry *e)
 		if (busy)
 			return 0;	/* keep what is in use */
 	}
+	if (meta_begin(y->meta))
+		return -EIO;
+	if (stale_listing(r)) {
+		meta_rollback(y->meta);
+		return -EAGAIN;
+	}
+	if (meta_delete(y->meta, e->ino, delete_local, y)) {
+		meta_rollback(y->meta);
+		return -EIO;
+	}
+	if (meta_commit(y->meta))
+		return -EIO;
 	log_info("%s%s%s: deleted on the remote", r->path,
 		 *r->path ? "/" : "", e->name);
-	if (meta_delete(y->meta, e->ino, delete_local, y))
-		return -EIO;
 	if (y->notify.entry)
 		y->notify.entry(y->notify.arg, r->dir, e->name);
 	r->changed = true;
@@ -1111,6 +1138,7 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 		return rc == -ENOENT ? 0 : rc;
 	r.path = path;
 	r.gen = util_now_ns();
+	r.jgen = meta_journal_gen(y->meta);
 	r.listed = xcalloc(RECONCILE_BATCH, sizeof(*r.listed));
 	rc = remote_list(y->remote, path, reconcile_entry, &r);
 	if (!rc)
@@ -1122,7 +1150,7 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 	if (rc) {
 		if (rc == -EHOSTDOWN)
 			stats_set(y->stats, remote_down, 1);
-		else if (rc != -ENOENT && rc != -ENOTDIR)
+		else if (rc != -ENOENT && rc != -ENOTDIR && rc != -EAGAIN)
 			log_error("%s: cannot list the remote directory: %s",
 				  *path ? path : "/", strerror(-rc));
 		free(path);
@@ -1210,7 +1238,7 @@ static void poll_once(struct sync *y)
 		log_info("remote %s is reachable again", y->remote->spec);
 	stats_set(y->stats, remote_down, 0);
 	rc = meta_populated_dirs(y->meta, poll_dir, y);
-	if (rc && rc != -ECANCELED)
+	if (rc && rc != -ECANCELED && rc != -EAGAIN)
 		log_warn("poll of %s stopped early: %s", y->remote->spec,
 			 strerror(-rc));
 	stats_add(y->stats, polls, 1);
