@@ -484,6 +484,14 @@ int store_node_reset(struct store *s, struct node *n, uint64_t size,
 	int rc = 0;
 
 	pthread_mutex_lock(&n->lock);
+	if (n->dirty || n->uploading) {
+		/* written here since the caller looked: nothing of it may go.
+		 * The extents it cleared in the database are saved again. */
+		n->extents_unsaved = true;
+		n->extents_gen++;
+		pthread_mutex_unlock(&n->lock);
+		return -EBUSY;
+	}
 	store_node_quiesce(n);
 	if (ftruncate(n->fd, 0) < 0 || ftruncate(n->fd, (off_t)size) < 0)
 		rc = -errno;

@@ -184,7 +184,8 @@ void store_node_quiesce(struct node *n);
 /* Saves the hydrated extents if they changed, after syncing the data
  * they describe. Takes n->lock. */
 int store_node_save(struct store *s, struct node *n) CD_WUR;
-/* Drops all local data of n and sets it to a new remote version. */
+/* Drops all local data of n and sets it to a new remote version;
+ * -EBUSY (and nothing changed) if n is dirty or uploading. */
 int store_node_reset(struct store *s, struct node *n, uint64_t size,
 		     const char *etag) CD_WUR;
 

@@ -928,7 +928,16 @@ static void run_resets(struct reconcile *r)
 		if (!n) {
 			cache_file_remove(y->store->cache, rs->ino);
 		} else {
-			if (store_node_reset(y->store, n, rs->size, rs->etag))
+			int rc = store_node_reset(y->store, n, rs->size,
+						  rs->etag);
+
+			if (rc == -EBUSY)
+				log_info("inode %llu: changed on the remote "
+					 "while written here: the local "
+					 "version is kept, and its upload "
+					 "keeps the other as a conflict",
+					 (unsigned long long)rs->ino);
+			else if (rc)
 				log_error("inode %llu: cannot reset cached data",
 					  (unsigned long long)rs->ino);
 			store_node_put(y->store, n);
