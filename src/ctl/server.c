@@ -616,9 +616,10 @@ static int clone_one(struct fs *fs, int src, const char *path,
 		rc = -EINVAL;
 	else if ((acc & O_ACCMODE) == O_WRONLY)
 		rc = -EBADF;
-	else if (!*name || strlen(name) > META_NAME_MAX ||
-		 strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+	else if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		rc = -EINVAL;
+	else if (strlen(name) > fs->remote->name_max)
+		rc = -ENAMETOOLONG;
 	else
 		rc = resolve(fs, dir, &parent);
 	free(dir);

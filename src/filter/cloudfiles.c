@@ -718,6 +718,40 @@ static bool mutates(const struct fop *op)
 	}
 }
 
+/*
+ * -ENAMETOOLONG if op names an entry by a name longer than the remote
+ * keeps (never cut: two long names with one prefix would be one file).
+ */
+static int name_errno(const struct fs *fs, const struct fop *op)
+{
+	const char *name = NULL, *newname = NULL;
+
+	switch (op->kind) {
+	case FOP_LOOKUP:
+	case FOP_CREATE:
+	case FOP_MKNOD:
+	case FOP_MKDIR:
+	case FOP_SYMLINK:
+	case FOP_UNLINK:
+	case FOP_RMDIR:
+		name = op->name;
+		break;
+	case FOP_RENAME:
+		name = op->name;
+		newname = op->newname;
+		break;
+	case FOP_LINK:
+		newname = op->newname;
+		break;
+	default:
+		return 0;
+	}
+	if ((name && strlen(name) > fs->remote->name_max) ||
+	    (newname && strlen(newname) > fs->remote->name_max))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 {
 	struct fs *fs = f->fs;
@@ -725,6 +759,9 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 	uint64_t end;
 	int rc;
 
+	rc = name_errno(fs, op);
+	if (rc)
+		return done(op, rc);
 	/* the kernel refuses these on an ro mount already; this keeps the
 	 * promise if it ever does not */
 	if (fs->readonly && mutates(op))

@@ -315,9 +315,9 @@ static void exec(struct fs *fs, struct fop *op)
 			/* a remote that is away still gets an answer */
 			memset(&op->stv, 0, sizeof(op->stv));
 			op->stv.f_bsize = op->stv.f_frsize = 4096;
-			op->stv.f_namemax = 255;
 			op->result = 0;
 		}
+		op->stv.f_namemax = fs->remote->name_max;
 		break;
 	case FOP_SETXATTR:
 		op->result = meta_xattr_set(m, op->ino, op->newname, op->in,

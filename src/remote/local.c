@@ -980,6 +980,7 @@ static const struct remote_ops local_ops = {
 
 struct remote *remote_local_open(const char *dir, char *err, size_t errlen)
 {
+	struct statvfs sv;
 	struct local *l;
 	struct stat st;
 	char *root;
@@ -1009,6 +1010,10 @@ struct remote *remote_local_open(const char *dir, char *err, size_t errlen)
 	l = xcalloc(1, sizeof(*l));
 	l->r.ops = &local_ops;
 	l->r.spec = xstrdup(dir);
+	/* the file system under it may keep shorter names than NAME_MAX */
+	if (statvfs(root, &sv) == 0 && sv.f_namemax > 0)
+		l->r.name_max = (uint32_t)CD_MIN(sv.f_namemax,
+						 (unsigned long)NAME_MAX);
 	l->root = root;
 	l->dev = st.st_dev;
 	l->ino = st.st_ino;

@@ -40,6 +40,8 @@ struct remote *remote_open(const char *spec, const struct remote_opts *o,
 		r = remote_s3_open(spec, o, err, errlen);
 		if (r)
 			set_test_delay(r);
+		if (r && (!r->name_max || r->name_max > NAME_MAX))
+			r->name_max = NAME_MAX;
 		return r;
 	}
 	if (strncmp(spec, REMOTE_LOCAL_PREFIX,
@@ -57,6 +59,8 @@ struct remote *remote_open(const char *spec, const struct remote_opts *o,
 	}
 	if (r)
 		set_test_delay(r);
+	if (r && (!r->name_max || r->name_max > NAME_MAX))
+		r->name_max = NAME_MAX;
 	return r;
 }
 

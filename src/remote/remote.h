@@ -157,6 +157,9 @@ struct remote_ops {
 struct remote {
 	const struct remote_ops *ops;	/* the backend */
 	char *spec;			/* what the user gave, for messages */
+	uint32_t name_max;		/* longest name component it keeps, in
+					   bytes (at most NAME_MAX; set by
+					   remote_open) */
 	unsigned read_delay_us;		/* test only: latency added to each
 					   read and each piece of an upload
 					   (CLONEDRIVE_TEST_READ_DELAY_MS) */

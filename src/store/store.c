@@ -686,6 +686,8 @@ int store_mknod(struct store *s, uint64_t parent, const char *name,
 	struct meta_entry e;
 	int rc;
 
+	if (strlen(name) > META_NAME_MAX)
+		return -ENAMETOOLONG;	/* never cut to another's name */
 	memset(&e, 0, sizeof(e));
 	e.parent = parent;
 	snprintf(e.name, sizeof(e.name), "%s", name);
@@ -857,6 +859,8 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL;
+	if (strlen(newname) > META_NAME_MAX)
+		return -ENAMETOOLONG;
 	pthread_mutex_lock(&s->nodes_lock);
 	rc = meta_begin(s->meta);
 	if (rc)
