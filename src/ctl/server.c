@@ -683,6 +683,12 @@ static int do_clone(struct req *rq, struct textbuf *o)
 		textbuf_add(o, "clone: %d paths for %d files\n", i, rq->nfds);
 		return -EINVAL;
 	}
+	if (fs->readonly) {
+		/* what the kernel refuses on an ro mount, this door too */
+		textbuf_add(o, "clone: %s (mounted with -o ro)\n",
+			    strerror(EROFS));
+		return -EROFS;
+	}
 	for (k = 0, i = 0; k < rq->msg->count; k++) {
 		const struct ctl_field *f = &rq->msg->fields[k];
 		uint64_t ino = 0, bytes = 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # -o ro: files read normally; every change fails with EROFS and the remote
-# stays untouched.
+# stays untouched, also through the control socket (clonedrive cp).
 . "$(dirname "$0")/../../lib.sh"
 
 echo data >"$R/f"
@@ -14,6 +14,9 @@ assert_fails "Read-only file system" rm "$M/f"
 assert_fails "Read-only file system" mv "$M/f" "$M/g"
 assert_fails "Read-only file system" chmod 600 "$M/f"
 assert_fails "Read-only file system" setfattr -n user.x -v 1 "$M/f"
+echo copy >"$T/src"
+assert_fails "Read-only file system" "$CD_BIN" cp "$T/src" "$M/copied"
+assert_fails "No such file" stat "$M/copied"
 cd_unmount "$M"
 assert_eq "$(cd "$R" && find . | sort | tr '\n' ' ')" ". ./d ./f " "remote names"
 assert_eq "$(cat "$R/f")" data "remote content"
