@@ -66,6 +66,17 @@ chmod -R a+rX "$out/pjdfstest"
 # Of xfstests, only what ltp/fsx and ltp/fsstress need: its configure, the
 # headers and libtest.
 tar -xJf "$here"/xfstests-*.tar.xz -C "$out/src"
+# One line added to fsx: FSX_BLKSIZE, when set, stands for the file's
+# st_blksize, which decides how fsx draws clone, dedupe and exchange ranges
+# (random numbers drawn even when they are off). fsx-check.py replays a
+# run of the drive (1 MiB blocks) on a local disk (4 KiB) with it, to get
+# the same operations.
+sed -i 's/^\tblock_size = statbuf.st_blksize;$/&\n\tif (getenv("FSX_BLKSIZE")) block_size = atoi(getenv("FSX_BLKSIZE"));/' \
+	"$out/src/xfstests/ltp/fsx.c"
+grep -q FSX_BLKSIZE "$out/src/xfstests/ltp/fsx.c" || {
+	echo "conformance/build.sh: could not add FSX_BLKSIZE to fsx.c" >&2
+	exit 1
+}
 if ! (cd "$out/src/xfstests" && make configure &&
 	make include/builddefs && make -j2 include lib &&
 	make -C ltp -j2 fsx fsstress) >"$out/xfstests-build.log" 2>&1; then
