@@ -48,10 +48,15 @@ PROG_GENTREE=(python3 "$CD_LIB_DIR/gentree.py")
 PROG_FAILS=()
 PROG_ROUND=''
 
-# prog_n PLAIN SANITIZED: the size for this build.
+# prog_n PLAIN SANITIZED: the size for this build (ASan or TSan: the
+# smaller one).
 prog_n()
 {
-	if is_sanitized; then echo "$2"; else echo "$1"; fi
+	if is_sanitized || grep -qa '__tsan_init' "$CD_BIN"; then
+		echo "$2"
+	else
+		echo "$1"
+	fi
 }
 
 # prog_fail WHAT: record a failure; the case goes on and fails at the end.
