@@ -21,6 +21,8 @@ pkgs=(
 	autoconf automake libtool libtool-bin xz-utils uuid-dev xfslibs-dev
 	libacl1-dev libattr1-dev libaio-dev liburing-dev libcap-dev
 	libgdbm-dev libgdbm-compat-dev
+	# tests/cases/programs: real programs run in the mount
+	git vim
 )
 
 if ! command -v dpkg >/dev/null 2>&1; then
