@@ -263,3 +263,22 @@ fsx_started()
 {
 	[ "$(grep -oE '^[0-9]+ ' "$1" | tail -n1 | tr -d ' ')" -ge "$2" ] 2>/dev/null
 }
+
+# s3_same_files DIR: the bucket (S3_BUCKET) holds exactly the regular files
+# directly in DIR, as keys of their names, with the same bytes; each object
+# is left in $T/s3obj/NAME.
+s3_same_files()
+{
+	local dir=$1 f name keys want
+	keys=$(s3_ls) || die "could not list the bucket"
+	want=$(find "$dir" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort)
+	assert_eq "$keys" "$want" "keys in the bucket"
+	mkdir -p "$T/s3obj"
+	for f in "$dir"/*; do
+		name=${f##*/}
+		s3_get "$name" "$T/s3obj/$name" || die "could not get $name"
+		cmp -- "$f" "$T/s3obj/$name" ||
+			die "the object $name differs from the file in the mount"
+	done
+	echo "s3_same_files: $(echo "$want" | wc -w) objects equal the files of $dir"
+}
