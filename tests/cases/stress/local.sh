@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The model-checking stress tester (tests/stress/stress.py) on a local
+# remote: three workers issue random operations, in subtrees of their own
+# and in a shared one, while the daemon is killed, the cache disk fills up
+# and the remote goes away and comes back; the mount and the remote must
+# match the model after every sync, and after every kill hold what was
+# acknowledged. CD_STRESS_SEED=N replays a seed.
+. "$(dirname "$0")/../../lib.sh"
+need_root
+
+# shorter under a sanitizer (ASan or TSan): the daemon is slower there
+dur=${CD_STRESS_DURATION:-75}
+if is_sanitized || grep -qa '__tsan_init' "$CD_BIN"; then
+	dur=${CD_STRESS_DURATION:-25}
+fi
+seed=${CD_STRESS_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+
+# what the tester mounts, taken down at exit if it could not do it itself
+CD_MOUNTS+=("$T/stress/mnt")
+cd_track_mount "$T/stress/cachefs"
+
+step "stress: seed $seed, ${dur}s"
+/usr/bin/python3 "$CD_LIB_DIR/stress/stress.py" "$R" --workdir "$T/stress" \
+	--bin "$CD_BIN" --seed "$seed" --duration "$dur" --sync-timeout 40 \
+	--pid-file "$T/daemon.pid" --log-file "$T/daemon.log" ||
+	die "stress.py failed (seed $seed; CD_STRESS_SEED=$seed replays it)"
