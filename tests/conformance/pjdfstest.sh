@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+#
+# tests/conformance/pjdfstest.sh [CLONEDRIVE]: pjdfstest (POSIX syscall
+# assertions) on a fresh mount of an empty local-directory remote; prints
+# the failed assertions, one a line, and last
+#
+#	pjdfstest: F of N assertions failed (K of M files)
+#
+# Not a suite case: the drive does not pass it yet. As root (the tests
+# switch uids; the mount gets -o allow_other). CLONEDRIVE defaults to
+# build/clonedrive. By default the three exhaustive permutation files
+# (chown/00.t, rename/09.t, rename/10.t: two thirds of all assertions) are
+# left out; PJD_ALL=1 runs them too. PJD_DIRS="open rename" picks syscall
+# directories. Exit 0 when nothing failed, 1 otherwise, 2 on setup errors.
+#
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=$(realpath -- "${1:-$here/../../build/clonedrive}")
+conf=${CD_CONFORMANCE_DIR:-$here/../../build/conformance}
+[ "$(id -u)" -eq 0 ] || { echo "pjdfstest.sh: run as root" >&2; exit 2; }
+"$here/build.sh" "$conf" || exit 2
+conf=$(cd "$conf" && pwd)
+tests=$conf/pjdfstest/tests
+
+t=$(mktemp -d "${TMPDIR:-/tmp}/cd-pjd.XXXXXXXX")
+chmod 0755 "$t"
+mkdir -p "$t/remote" "$t/mnt"
+cleanup()
+{
+	"$bin" unmount --force "$t/mnt" >/dev/null 2>&1 ||
+		fusermount3 -u -z "$t/mnt" 2>/dev/null
+	rm -rf --one-file-system "$t"
+}
+trap cleanup EXIT
+"$bin" mount --cache-dir "$t/cache" --log-file "$t/daemon.log" \
+	-o allow_other "$t/remote" "$t/mnt" || exit 2
+mkdir "$t/mnt/pjd" && chmod 0755 "$t/mnt/pjd"
+
+files=()
+for d in ${PJD_DIRS:-$(cd "$tests" && ls -d -- */ | tr -d /)}; do
+	for f in "$tests/$d"/*.t; do
+		case ${f#"$tests"/} in
+		chown/00.t|rename/09.t|rename/10.t)
+			[ "${PJD_ALL:-0}" = 1 ] || continue ;;
+		esac
+		files+=("$f")
+	done
+done
+echo "pjdfstest.sh: ${#files[@]} files on $t/mnt ($bin)"
+(cd "$t/mnt/pjd" && timeout -k 10 900 prove -v -j 4 "${files[@]}") \
+	>"$t/prove.log" 2>&1
+awk -v tests="$tests/" '
+	/^\/.*\.t \.\./ { f = $1; sub(tests, "", f) }
+	/^ok / { n++ }
+	/^not ok / && !/# *TODO/ { n++; bad++; print f ": " $0; badf[f] = 1 }
+	/^(Failed|Wstat|Parse errors|  Failed)/ { }
+	END {
+		for (k in badf) kf++
+		printf "pjdfstest: %d of %d assertions failed (%d files)\n", bad, n, kf
+		exit bad > 0
+	}' "$t/prove.log"
+rc=$?
+grep -E '^(Files=|Result:)' "$t/prove.log"
+exit $rc
