@@ -27,6 +27,9 @@ enum stmt_id {
 	ST_LOOKUP,
 	ST_INSERT,
 	ST_UPDATE,
+	ST_UPDATE_CONTENT,
+	ST_SET_ERROR,
+	ST_SET_ETAG,
 	ST_DELETE,
 	ST_DELETE_XATTRS,
 	ST_CHILDREN,
@@ -91,10 +94,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      "has_data, pin, atime, spool, seen) VALUES (?2, ?3, ?4, ?5, "
 		      "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
 		      "0)",
-	[ST_UPDATE] = "UPDATE entries SET parent = ?2, name = ?3, mode = ?4, "
+	[ST_UPDATE] = "UPDATE entries SET mode = ?4, "
 		      "size = ?5, mtime = ?6, ctime = ?7, etag = ?8, base = ?9, "
 		      "dirty = ?10, populated = ?11, error = ?12, link = ?13, "
 		      "has_data = ?14, atime = ?16, spool = ?17 WHERE ino = ?1",
+	[ST_UPDATE_CONTENT] = "UPDATE entries SET size = ?5, mtime = ?6, "
+			      "etag = ?8, base = ?9, dirty = ?10, error = ?12, "
+			      "atime = ?16, spool = ?17 WHERE ino = ?1",
+	[ST_SET_ERROR] = "UPDATE entries SET error = ?2 WHERE ino = ?1",
+	[ST_SET_ETAG] = "UPDATE entries SET etag = ?3 WHERE ino = ?1 AND "
+			"etag = ?2",
 	[ST_DELETE] = "DELETE FROM entries WHERE ino = ?1",
 	[ST_DELETE_XATTRS] = "DELETE FROM xattrs WHERE ino = ?1",
 	[ST_CHILDREN] = "SELECT ino, mode FROM entries WHERE parent = ?1",
@@ -637,6 +646,53 @@ int meta_update(struct meta *m, const struct meta_entry *e)
 	s = stmt(m, ST_UPDATE);
 	bind_entry(s, e);
 	rc = step_done(m, s, "update");
+	unlock(m);
+	return rc;
+}
+
+int meta_set_error(struct meta *m, uint64_t ino, bool error)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_SET_ERROR);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_int(s, 2, error);
+	rc = step_done(m, s, "set error");
+	unlock(m);
+	return rc;
+}
+
+int meta_set_etag(struct meta *m, uint64_t ino, const char *old,
+		  const char *etag)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_SET_ETAG);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_text(s, 2, old, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, etag, -1, SQLITE_STATIC);
+	rc = step_done(m, s, "set etag");
+	if (!rc && sqlite3_changes(m->db) == 0)
+		rc = -ESTALE;
+	unlock(m);
+	return rc;
+}
+
+int meta_update_content(struct meta *m, const struct meta_entry *e)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_UPDATE_CONTENT);
+	bind_entry(s, e);
+	rc = step_done(m, s, "update content");
+	if (!rc && sqlite3_changes(m->db) == 0)
+		rc = -ENOENT;
 	unlock(m);
 	return rc;
 }

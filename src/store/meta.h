@@ -111,8 +111,22 @@ void meta_entry_release(struct meta_entry *e);
 /* Inserts e (e->ino is set to the new inode number). -EEXIST if the name
  * is taken. */
 int meta_insert(struct meta *m, struct meta_entry *e) CD_WUR;
-/* Writes every field of e to the row e->ino, except the pin state. */
+/*
+ * Writes every field of e to the row e->ino, except its place in the
+ * namespace (parent, name: meta_move's alone) and the pin state. A
+ * caller that read e outside its transaction writes back what another
+ * request may have changed since: use meta_update_content for what a
+ * file's content is.
+ */
 int meta_update(struct meta *m, const struct meta_entry *e) CD_WUR;
+/* Writes only what describes the content of file e->ino: size, mtime,
+ * etag, base, dirty, error, atime, spool. -ENOENT if there is no row. */
+int meta_update_content(struct meta *m, const struct meta_entry *e) CD_WUR;
+/* Sets only the error flag of ino. */
+int meta_set_error(struct meta *m, uint64_t ino, bool error) CD_WUR;
+/* Sets the etag of ino to etag if it is old (-ESTALE if it is not). */
+int meta_set_etag(struct meta *m, uint64_t ino, const char *old,
+		  const char *etag) CD_WUR;
 /* Deletes the entry, its xattrs, and (for directories) its subtree; the
  * callback, if given, is called with every file's inode deleted so the
  * caller can drop cache files. */

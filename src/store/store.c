@@ -602,12 +602,11 @@ int store_evict(struct store *s, uint64_t ino, uint64_t *freed)
 
 int store_node_commit(struct store *s, struct node *n)
 {
-	struct meta_entry e;
+	struct meta_entry e = { .ino = n->ino };
 	int rc;
 
-	rc = meta_get(s->meta, n->ino, &e);
-	if (rc)
-		return rc;
+	/* only what the node owns: a rename or chmod committed meanwhile
+	 * by another request is not written back over */
 	pthread_mutex_lock(&n->lock);
 	e.size = n->size;
 	e.base = n->base;
@@ -617,9 +616,8 @@ int store_node_commit(struct store *s, struct node *n)
 	e.atime_ns = util_now_ns();	/* the cache's LRU order */
 	e.spool = n->free_after_upload;
 	snprintf(e.etag, sizeof(e.etag), "%s", n->etag);
-	rc = meta_update(s->meta, &e);
+	rc = meta_update_content(s->meta, &e);
 	pthread_mutex_unlock(&n->lock);
-	meta_entry_release(&e);
 	return rc;
 }
 

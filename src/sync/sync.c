@@ -194,12 +194,9 @@ static void set_error(struct sync *y, uint64_t ino, bool error)
 	}
 	if (meta_get(y->meta, ino, &e))
 		return;
-	if (e.error != error) {
-		e.error = error;
-		if (meta_update(y->meta, &e))
-			log_warn("inode %llu: cannot record error state",
-				 (unsigned long long)ino);
-	}
+	if (e.error != error && meta_set_error(y->meta, ino, error))
+		log_warn("inode %llu: cannot record error state",
+			 (unsigned long long)ino);
 	meta_entry_release(&e);
 }
 
@@ -624,8 +621,10 @@ static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
 		store_node_put(y->store, n);
 	}
 	if (strcmp(e.etag, etag) != 0 && e.etag[0]) {
-		snprintf(e.etag, sizeof(e.etag), "%s", etag);
-		if (meta_update(y->meta, &e))
+		/* an upload that set another since has the last word */
+		int rc = meta_set_etag(y->meta, ino, e.etag, etag);
+
+		if (rc && rc != -ESTALE)
 			log_warn("inode %llu: cannot record new version",
 				 (unsigned long long)ino);
 	}
