@@ -309,7 +309,9 @@ static const enum jop_kind remote_change[FOP_COUNT] = {
 /*
  * The remote version of the file a rename replaces (parent, name), which
  * the remote must still have for the rename to replace it; NULL if there
- * is none to keep (no file there, or one never uploaded). Caller frees.
+ * is no file there; "" for a file of ours never uploaded yet (its upload
+ * may be in flight or queued before the rename: whatever it puts there
+ * is ours to replace). Caller frees.
  */
 static char *replaced_version(struct fs *fs, uint64_t parent,
 			      const char *name, uint64_t moved)
@@ -328,8 +330,7 @@ static char *replaced_version(struct fs *fs, uint64_t parent,
 			pthread_mutex_unlock(&n->lock);
 			store_node_put(fs->store, n);
 		}
-		if (e.etag[0])
-			etag = xstrdup(e.etag);
+		etag = xstrdup(e.etag);
 	}
 	meta_entry_release(&e);
 	return etag;

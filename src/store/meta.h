@@ -86,7 +86,8 @@ struct jop {
 	int last_error;		/* errno of the last failed attempt, or 0 */
 	char *match;		/* heap or NULL: a rename replaces the file
 				   at path2 only at this version (another
-				   client's change is not overwritten) */
+				   client's change is not overwritten); ""
+				   for a file of ours not uploaded yet */
 };
 
 struct meta;

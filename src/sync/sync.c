@@ -632,6 +632,49 @@ static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
 }
 
 /*
+ * A rename of a file never uploaded (its upload comes after the rename)
+ * over a file at path2: the upload replaces what the rename replaced,
+ * the version op->match names (for a file of ours uploaded meanwhile,
+ * whatever the remote has there now), instead of expecting nothing there
+ * and taking our own file for another client's.
+ */
+static void adopt_replaced(struct sync *y, const struct jop *op)
+{
+	char etag[REMOTE_ETAG_MAX];
+	struct remote_attr a;
+	struct meta_entry e;
+	struct node *n;
+
+	if (!op->ino || !op->match || !op->path2)
+		return;
+	snprintf(etag, sizeof(etag), "%s", op->match);
+	if (!*etag) {
+		if (remote_stat(y->remote, op->path2, &a) || !S_ISREG(a.mode))
+			return;
+		snprintf(etag, sizeof(etag), "%s", a.etag);
+	}
+	n = store_node_find(y->store, op->ino);
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		if (!n->etag[0])
+			snprintf(n->etag, sizeof(n->etag), "%s", etag);
+		pthread_mutex_unlock(&n->lock);
+		store_node_put(y->store, n);
+	}
+	if (meta_get(y->meta, op->ino, &e))
+		return;
+	if (S_ISREG(e.mode)) {
+		/* unless it was uploaded meanwhile */
+		int rc = meta_set_etag(y->meta, op->ino, "", etag);
+
+		if (rc && rc != -ESTALE)
+			log_warn("inode %llu: cannot record the version it "
+				 "replaces", (unsigned long long)op->ino);
+	}
+	meta_entry_release(&e);
+}
+
+/*
  * Whether the file a rename replaces is still the version it replaced
  * here (op->match), on the remote: 0 (or gone there: the rename makes
  * it again), -ESTALE if another client changed it. A HEAD before the
@@ -643,7 +686,7 @@ static int replaced_still(struct sync *y, const struct jop *op)
 	struct remote_attr a;
 	int rc;
 
-	if (!op->match || !op->path2)
+	if (!op->match || !*op->match || !op->path2)
 		return 0;
 	rc = remote_stat(y->remote, op->path2, &a);
 	if (rc == -ENOENT)
@@ -689,8 +732,13 @@ static int perform(struct sync *y, const struct jop *op)
 		if (!rc && out.etag[0])
 			adopt_etag(y, op->ino, out.etag);
 		/* a source that never reached the remote: the upload queued
-		 * after this rename creates it under the new name */
-		return rc == -ENOENT ? 0 : rc;
+		 * after this rename creates it under the new name, over
+		 * what the rename replaced */
+		if (rc == -ENOENT) {
+			adopt_replaced(y, op);
+			rc = 0;
+		}
+		return rc;
 	case JOP_SYMLINK:
 		rc = remote_symlink(y->remote, op->path2, op->path);
 		if (rc == -EEXIST) {
