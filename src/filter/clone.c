@@ -199,6 +199,11 @@ static struct backing *new_backing(struct fs *fs, struct node *n, int src,
 	return bk;
 }
 
+/* Makes the copy's state durable for an fsync: its record says where
+ * its acknowledged bytes are. */
+static int record(struct fs *fs, struct node *n, struct backing *bk,
+		  const struct file *file, bool backed);
+
 /*
  * Decides how the copy that op's first write starts keeps its bytes,
  * and takes that write if it is not to be stored. Returns the verdict.
@@ -232,9 +237,18 @@ static enum filter_verdict start_copy(struct filter *f, struct fop *op,
 	bk = new_backing(fs, n, src, st, op->pid, backed_policy(fs));
 	if (!bk)
 		return FILTER_PASS;
-	hash_update(bk->hash, op->in, op->size);
 	store_node_back(fs->store, n, bk);
-	rc = store_node_ack(fs->store, n, op->size);
+	/*
+	 * Recorded before the first byte is acknowledged: the file grows by
+	 * bytes that are not in the cache, and a restart must know that
+	 * only what a record says (none yet, more at each fsync) is the
+	 * copy's, or it would take the holes for data.
+	 */
+	rc = record(fs, n, bk, NULL, true);
+	if (!rc) {
+		hash_update(bk->hash, op->in, op->size);
+		rc = store_node_ack(fs->store, n, op->size);
+	}
 	if (rc) {
 		/* never acknowledged: the bytes go the ordinary way (with
 		 * nothing backed yet, this only ends the backing) */
@@ -367,10 +381,6 @@ static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 	return v;
 }
 
-/* Makes the copy's state durable for an fsync: its record says where
- * its acknowledged bytes are. */
-static int record(struct fs *fs, struct node *n, struct backing *bk,
-		  const struct file *file, bool backed);
 
 int clone_from_fd(struct fs *fs, struct node *n, int src,
 		  const struct stat *st)
@@ -633,11 +643,30 @@ static int restore_one(void *arg, uint64_t ino)
 				 (unsigned long long)ino, c.source);
 		goto out;
 	}
+	if (c.size == 0) {
+		/* cut short before any of it was synced: the file was sized
+		 * to what its record says (nothing) when loaded, and is an
+		 * empty file now, uploaded as such */
+		rc = store_node_get(fs->store, ino, &n);
+		if (rc)
+			goto out;
+		log_warn("inode %llu: a copy of %s was cut short by a stop "
+			 "before any of it was synced; it is left empty",
+			 (unsigned long long)ino, c.source);
+		pthread_mutex_lock(&n->lock);
+		n->clone_rec = false;
+		n->clone_lost = false;
+		pthread_mutex_unlock(&n->lock);
+		rc = meta_clone_delete(fs->store->meta, ino);
+		store_node_put(fs->store, n);
+		goto out;
+	}
 	/* the path the daemon itself recorded, and only the very file the
-	 * writer had open: same device and inode */
+	 * writer had open: same device and inode; a copy cut short keeps
+	 * what an fsync recorded, a prefix of its source */
 	fd = open(c.source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || st.st_dev != (dev_t)c.dev ||
-	    st.st_ino != (ino_t)c.src_ino || (uint64_t)st.st_size != c.size) {
+	    st.st_ino != (ino_t)c.src_ino || (uint64_t)st.st_size < c.size) {
 		log_error("inode %llu: the source %s of a copy waiting for its "
 			  "upload is gone or was replaced; the copy will be in "
 			  "error", (unsigned long long)ino, c.source);

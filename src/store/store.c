@@ -138,10 +138,22 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
 	st->st_blocks = (blkcnt_t)(cache_file_bytes(s->cache, e->ino) / 512);
 }
 
+/* Records size as the size of entry e (which keeps its own). */
+static int save_size(struct store *s, const struct meta_entry *e,
+		     uint64_t size)
+{
+	struct meta_entry copy = *e;
+
+	copy.size = size;
+	copy.base = CD_MIN(e->base, size);
+	return meta_update_content(s->meta, &copy);
+}
+
 /* Sets up n from its entry and its cache file; under nodes_lock. */
 static int load_node(struct store *s, struct node *n,
 		     const struct meta_entry *e)
 {
+	uint64_t backed = UINT64_MAX;	/* bytes a record says are the copy's */
 	struct meta_clone c;
 	struct stat st;
 	void *blob;
@@ -173,13 +185,31 @@ static int load_node(struct store *s, struct node *n,
 	n->clone_rec = e->dirty && meta_clone_get(s->meta, n->ino, &c) == 0;
 	if (n->clone_rec) {
 		n->clone_lost = c.backed;	/* until backed again */
+		if (c.backed)
+			backed = c.size;
 		meta_clone_release(&c);
 	}
 	snprintf(n->etag, sizeof(n->etag), "%s", e->etag);
-	if (e->dirty && (uint64_t)st.st_size != e->size) {
+	if (backed != UINT64_MAX && (uint64_t)st.st_size != backed) {
+		/* a copy cut short by a crash: the file grew by holes for
+		 * bytes acknowledged from its source, and only the ones its
+		 * record counts (an fsync's) are known to be the copy's */
+		if (ftruncate(n->fd, (off_t)backed) < 0) {
+			rc = -errno;
+			goto out_close;
+		}
+		n->size = backed;
+		n->base = CD_MIN(n->base, n->size);
+		rc = save_size(s, e, n->size);
+		if (rc)
+			goto out_close;
+	} else if (e->dirty && (uint64_t)st.st_size != e->size) {
 		/* written before a crash: the data file knows the size */
 		n->size = (uint64_t)st.st_size;
 		n->base = CD_MIN(n->base, n->size);
+		rc = save_size(s, e, n->size);
+		if (rc)
+			goto out_close;
 	} else if (!e->dirty && (uint64_t)st.st_size != e->size) {
 		/* stale or new: start over from the remote version */
 		if (ftruncate(n->fd, 0) < 0 ||

@@ -1366,16 +1366,52 @@ static void *save_thread(void *arg)
 	return NULL;
 }
 
-static int requeue_dirty(void *arg, const struct meta_entry *e)
-{
-	struct sync *y = arg;
+/* The dirty files found at start (meta_foreach_dirty holds the database,
+ * under which no node may be loaded). */
+struct dirty_list {
+	uint64_t *ino;
+	size_t n, cap;
+};
 
-	if (!S_ISREG(e->mode) || e->parent == 0 ||
-	    meta_journal_has_upload_after(y->meta, e->ino, 0))
+static int note_dirty(void *arg, const struct meta_entry *e)
+{
+	struct dirty_list *l = arg;
+
+	if (!S_ISREG(e->mode) || e->parent == 0)
 		return 0;
-	log_info("inode %llu (%s): upload resumes after a restart",
-		 (unsigned long long)e->ino, e->name);
-	return sync_queue_upload(y, e->ino);
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->ino = xrealloc(l->ino, l->cap * sizeof(*l->ino));
+	}
+	l->ino[l->n++] = e->ino;
+	return 0;
+}
+
+/*
+ * Queues the upload of every dirty file that a stop left without one.
+ * Each is loaded first: its entry gets the size its data file says (a
+ * crash comes before the size of the last writes is recorded), so that
+ * status and stat agree with what is uploaded.
+ */
+static int requeue_dirty(struct sync *y)
+{
+	struct dirty_list l = { NULL, 0, 0 };
+	struct node *n;
+	size_t i;
+	int rc;
+
+	rc = meta_foreach_dirty(y->meta, note_dirty, &l);
+	for (i = 0; i < l.n && !rc; i++) {
+		if (store_node_get(y->store, l.ino[i], &n) == 0)
+			store_node_put(y->store, n);
+		if (meta_journal_has_upload_after(y->meta, l.ino[i], 0))
+			continue;
+		log_info("inode %llu: upload resumes after a restart",
+			 (unsigned long long)l.ino[i]);
+		rc = sync_queue_upload(y, l.ino[i]);
+	}
+	free(l.ino);
+	return rc;
 }
 
 /* Stops the saver after it has saved everything queued; from then on the
@@ -1399,7 +1435,7 @@ int sync_start(struct sync *y, const struct sync_notify *notify)
 		y->notify = *notify;
 	rc = store_recover(y->store);
 	if (!rc)
-		rc = meta_foreach_dirty(y->meta, requeue_dirty, y);
+		rc = requeue_dirty(y);
 	if (rc)
 		return rc;
 	pending = meta_journal_count(y->meta);
