@@ -18,7 +18,13 @@
 #			1500, 400 under a sanitizer; 0: none)
 #	PROG_DELAYS	the --upload-delay of each round (default "0 2s")
 #	PROG_REMOTE	a function NAME ROUND: prints the remote for the round
-#			(default: a fresh directory $T/remote.ROUND)
+#			(default: a fresh directory $T/remote.ROUND); an
+#			s3://BUCKET/PREFIX remote is compared through S3
+#			listings and GETs (tests/treecmp.py), and copied out
+#			for prog_check (treecmp.py --fetch)
+#	PROG_MOUNT_OPTS	an array of more mount options (--endpoint ...)
+#	PROG_FRESH_OPTS	treecmp options for the mount with a fresh cache
+#			against the snapshot (default: --mtime ns)
 # and calls prog_main. Each round then
 #	1. mounts a fresh remote with the round's upload delay,
 #	2. extracts the bulk tar (PROG_BULK_FILES generated files, with
@@ -38,7 +44,7 @@
 # difference, so that the log shows every point that differs; the case
 # fails at the end with the list.
 #
-# Helpers for the cases: prog_n, prog_sync, prog_cmp, prog_fail,
+# Helpers for the cases: prog_n, prog_sync, prog_cmp, prog_fail, prog_git_*,
 # PROG_TREECMP, PROG_GENTREE.
 
 PROG_TREECMP=(python3 "$CD_LIB_DIR/treecmp.py")
@@ -132,10 +138,22 @@ _prog_default_remote()
 	echo "$T/remote.$1"
 }
 
-# Remote side of a comparison: a directory as is; s3:// through treecmp.
-_prog_remote_tree()
+# _prog_check_remote REMOTE WHAT: prog_check on the remote; an s3:// one
+# is copied out first.
+_prog_check_remote()
 {
-	echo "$1"
+	local remote=$1 what=$2 copy=$T/remote-copy
+	declare -F prog_check >/dev/null || return 0
+	if [[ $remote == s3://* ]]; then
+		rm -rf "$copy"
+		if ! "${PROG_TREECMP[@]}" --fetch "$remote" "$copy" >"$T/fetch.out" 2>&1; then
+			cat "$T/fetch.out" >&2
+			prog_fail "$what: could not copy $remote out: $(tail -n1 "$T/fetch.out")"
+			return 0
+		fi
+		remote=$copy
+	fi
+	_prog_checks "$remote" "$what"
 }
 
 # prog_round N DELAY: one round (see the top of this file).
@@ -170,7 +188,7 @@ prog_round()
 	if [ "${PROG_REF_OPTS:-}" != skip ]; then
 		# shellcheck disable=SC2086 # options, split on purpose
 		prog_cmp "remote after sync vs reference" "$T/ref" \
-			"$(_prog_remote_tree "$remote")" ${PROG_REF_OPTS:---mtime ns}
+			"$remote" ${PROG_REF_OPTS:---mtime ns}
 		# shellcheck disable=SC2086 # options, split on purpose
 		prog_cmp "mount after sync vs reference" "$T/ref" "$M" \
 			${PROG_REF_OPTS:---mtime ns}
@@ -178,12 +196,12 @@ prog_round()
 	_prog_checks "$M" "mount after sync"
 	"${PROG_TREECMP[@]}" --snapshot "$M" >"$snap" ||
 		die "$PROG_ROUND: no snapshot of the mount"
-	prog_cmp "remote after sync" "$snap" "$(_prog_remote_tree "$remote")" --mtime ns
-	_prog_checks "$(_prog_remote_tree "$remote")" "remote after sync"
+	prog_cmp "remote after sync" "$snap" "$remote" --mtime ns
+	_prog_check_remote "$remote" "remote after sync"
 
 	step "$PROG_ROUND: unmount"
 	cd_unmount "$M"
-	prog_cmp "remote after unmount" "$snap" "$(_prog_remote_tree "$remote")" --mtime ns
+	prog_cmp "remote after unmount" "$snap" "$remote" --mtime ns
 
 	step "$PROG_ROUND: mount again, same cache"
 	cd_mount "$remote" "$M" --upload-delay "$delay" \
@@ -195,10 +213,11 @@ prog_round()
 	step "$PROG_ROUND: mount again, fresh cache"
 	cd_mount "$remote" "$M" --upload-delay "$delay" \
 		--cache-dir "$T/cache.$n.fresh" "${mopts[@]}"
-	prog_cmp "mount again (fresh cache)" "$snap" "$M" --mtime ns
+	# shellcheck disable=SC2086 # options, split on purpose
+	prog_cmp "mount again (fresh cache)" "$snap" "$M" ${PROG_FRESH_OPTS:---mtime ns}
 	_prog_checks "$M" "mount again (fresh cache)"
 	cd_unmount "$M"
-	prog_cmp "remote at the end" "$snap" "$(_prog_remote_tree "$remote")" --mtime ns
+	prog_cmp "remote at the end" "$snap" "$remote" --mtime ns
 	echo "$PROG_ROUND: $((($(date +%s%N) - t0) / 1000000)) ms"
 	PROG_ROUND=''
 }
@@ -230,4 +249,79 @@ prog_main()
 		die "${#PROG_FAILS[@]} failed check(s); the first: ${PROG_FAILS[0]}"
 	fi
 	echo "all checks pass"
+}
+
+# --- git, for tests/cases/programs/git.sh and tests/cases/s3/programs.sh --
+
+# prog_git_setup: a git configuration of the case's own, fixed identities
+# and dates (the same commits in the mount and in the reference), no
+# background gc.
+prog_git_setup()
+{
+	command -v git >/dev/null || die "no git: run scripts/deps.sh"
+	export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=$T/gitconfig HOME=$T
+	export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.org
+	export GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.org
+	export GIT_AUTHOR_DATE='@1700000000 +0000'
+	export GIT_COMMITTER_DATE='@1700000000 +0000'
+	cat >"$GIT_CONFIG_GLOBAL" <<'CFG'
+[init]
+	defaultBranch = main
+[gc]
+	autoDetach = false
+[maintenance]
+	auto = false
+[pack]
+	threads = 1
+[advice]
+	detachedHead = false
+CFG
+}
+
+# prog_git_work REPO SRC: init REPO with the text files of SRC (names
+# f000NN.txt at its top), commit, branch, commit on both branches, tag,
+# checkout of the other branch, gc, fsck.
+prog_git_work()
+{
+	local r=$1
+	git init -q "$r"
+	cp -r "$2/." "$r/"
+	git -C "$r" add -A
+	git -C "$r" commit -q -m first
+	git -C "$r" checkout -q -b feature
+	sed -i 's/alpha/ALPHA/' "$r"/f0000*.txt
+	git -C "$r" rm -q "$r/f00010.txt" "$r/f00011.txt"
+	echo new >"$r/new-on-feature.txt"
+	git -C "$r" add -A
+	git -C "$r" commit -q -m 'feature work'
+	git -C "$r" checkout -q main
+	sed -i 's/bravo/BRAVO/' "$r"/f0001[5-9].txt
+	git -C "$r" commit -q -a -m 'main work'
+	git -C "$r" tag v1
+	git -C "$r" checkout -q feature
+	git -C "$r" gc -q --prune=now
+	git -C "$r" fsck --full --no-progress
+}
+
+# prog_git_check REPO REF_REPO: REPO passes git fsck --full, has the
+# same HEAD, branches and tag as REF_REPO, and a clean status.
+prog_git_check()
+{
+	local r=$1 ref=$2 head status
+	git -C "$r" fsck --full --no-progress ||
+		{ echo "git fsck of $r fails"; return 1; }
+	head=$(git -C "$r" rev-parse HEAD main feature v1)
+	[ "$head" = "$(git -C "$ref" rev-parse HEAD main feature v1)" ] || {
+		echo "HEAD main feature v1 of $r: $head; the reference's:" \
+			"$(git -C "$ref" rev-parse HEAD main feature v1)"
+		return 1
+	}
+	# --no-optional-locks: status must not rewrite the index there
+	status=$(git --no-optional-locks -C "$r" status --porcelain=v1 -uall)
+	[ -z "$status" ] || {
+		echo "git status of $r is not clean:"
+		head -n 20 <<<"$status"
+		return 1
+	}
+	echo "git: fsck ok, HEAD $(git -C "$r" rev-parse --short HEAD), status clean"
 }

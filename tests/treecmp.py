@@ -37,6 +37,10 @@ Options:
                    path relative to the root and against its last part),
                    with what is under it; may be given more than once
   --snapshot TREE  print TREE as a snapshot file instead of comparing
+  --fetch S3 DIR   copy the tree s3://BUCKET[/PREFIX] into the new
+                   directory DIR instead of comparing (files with the
+                   mode and mtime of their metadata; symlinks), for tools
+                   that need files (git fsck, sqlite3)
   --quiet          print only the count of differences
 """
 
@@ -138,18 +142,22 @@ def walk_dir(root, globs):
 
 
 class HashSink:
-    """A file-like object that only hashes and counts what is written."""
+    """A file-like object that hashes and counts what is written, and
+    copies it to the file object copy if given."""
 
-    def __init__(self):
+    def __init__(self, copy=None):
         self.h = hashlib.sha256()
         self.n = 0
         self.head = b""
+        self.copy = copy
 
     def write(self, b):
         self.h.update(b)
         self.n += len(b)
         if len(self.head) < 4096:
             self.head += b[:4096 - len(self.head)]
+        if self.copy is not None:
+            self.copy.write(b)
         return len(b)
 
 
@@ -161,7 +169,9 @@ def meta_mtime_ns(v):
     return int(d * 10**9)
 
 
-def walk_s3(url, globs):
+def walk_s3(url, globs, dest=None):
+    """{relative path: entry} of the objects under an s3:// URL; with
+    dest, also a copy of them in the directory dest."""
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path.insert(0, os.path.join(here, "s3"))
     import s3req  # noqa: E402 (the tests' own S3 client)
@@ -193,12 +203,16 @@ def walk_s3(url, globs):
     except (s3req.S3Error, OSError) as e:
         raise TreeError("%s: %s" % (url, e))
     out = {}
+    if dest is not None:
+        os.mkdir(dest)
 
     def add_dirs(rel):
         parts = rel.split("/")
         for i in range(1, len(parts)):
             d = "/".join(parts[:i])
             out.setdefault(d, {"kind": "dir", "mode": None, "mtime": None})
+        if dest is not None and len(parts) > 1:
+            os.makedirs(os.path.join(dest, *parts[:-1]), exist_ok=True)
 
     for key in keys:
         rel = key[len(prefix):]
@@ -213,9 +227,13 @@ def walk_s3(url, globs):
             add_dirs(rel.rstrip("/"))
             out.setdefault(rel.rstrip("/"),
                            {"kind": "dir", "mode": None, "mtime": None})
+            if dest is not None:
+                os.makedirs(os.path.join(dest, rel), exist_ok=True)
             continue
         add_dirs(rel)
-        sink = HashSink()
+        path = os.path.join(dest, rel) if dest is not None else None
+        copy = open(path, "wb") if path else None
+        sink = HashSink(copy)
         e = {"kind": "file", "mode": None, "mtime": None}
         try:
             resp = s3req.request(env, "GET", "/%s/%s" % (bucket, key),
@@ -224,6 +242,9 @@ def walk_s3(url, globs):
             e["error"] = "GET: %s" % x
             out[rel] = e
             continue
+        finally:
+            if copy is not None:
+                copy.close()
         mode = resp.getheader("x-amz-meta-mode")
         mtime = resp.getheader("x-amz-meta-mtime")
         if mode is not None:
@@ -245,6 +266,14 @@ def walk_s3(url, globs):
                 e["error"] = "no x-amz-meta-mode"
             elif mtime is None or e["mtime"] is None:
                 e["error"] = "no (valid) x-amz-meta-mtime: %r" % mtime
+        if path and e["kind"] == "symlink":
+            os.unlink(path)
+            os.symlink(e["target"], path)
+        elif path:
+            if e["mode"] is not None:
+                os.chmod(path, e["mode"])
+            if e["mtime"] is not None:
+                os.utime(path, ns=(e["mtime"], e["mtime"]))
         out[rel] = e
     return out
 
@@ -333,6 +362,7 @@ def main(argv):
     opts = {"mtime": "s", "mode": True, "dir_mtime": False, "quiet": False}
     globs = []
     snapshot = None
+    fetch = None
     args = []
     i = 0
     while i < len(argv):
@@ -340,6 +370,12 @@ def main(argv):
         if a in ("-h", "--help"):
             sys.stdout.write(__doc__.lstrip())
             return 0
+        if a == "--fetch":
+            if i + 2 >= len(argv) or not argv[i + 1].startswith("s3://"):
+                usage("--fetch takes an s3:// URL and a directory")
+            fetch = argv[i + 1:i + 3]
+            i += 3
+            continue
         if a in ("--mtime", "--exclude", "--snapshot"):
             if i + 1 >= len(argv):
                 usage("%s needs a value" % a)
@@ -369,6 +405,16 @@ def main(argv):
             args.append(a)
         i += 1
     try:
+        if fetch is not None:
+            if args:
+                usage("--fetch takes no other tree")
+            entries = walk_s3(fetch[0], globs, fetch[1])
+            bad = [k for k, v in sorted(entries.items()) if v.get("error")]
+            for k in bad:
+                print("%s: %s" % (k, entries[k]["error"]))
+            print("treecmp: fetched %d entries of %s into %s" % (
+                len(entries), fetch[0], fetch[1]))
+            return 1 if bad else 0
         if snapshot is not None:
             if args:
                 usage("--snapshot takes one tree")
