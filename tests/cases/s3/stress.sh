@@ -5,7 +5,7 @@
 # bucket (listed and read with tests/s3/s3req.py) must match the model
 # after every sync, and after every kill hold what was acknowledged.
 # Takes the S3 server to itself (it stops the gateway). CD_STRESS_SEED=N
-# replays a seed.
+# replays a seed; CD_STRESS_ARGS adds options (e.g. --keep-going).
 . "$(dirname "$0")/../../lib.sh"
 need_root
 s3_bucket
@@ -35,5 +35,6 @@ S3_STATE_DIR=$CD_TEST_S3_STATE /usr/bin/python3 \
 	--endpoint "$CD_TEST_S3_ENDPOINT" --workdir "$T/stress" \
 	--bin "$CD_BIN" --seed "$seed" --duration "$dur" --sync-timeout 40 \
 	--s3-server "$CD_TEST_S3_SERVER" --gateway-marker "$T/s3-gateway-down" \
-	--pid-file "$T/daemon.pid" --log-file "$T/daemon.log" ||
+	--pid-file "$T/daemon.pid" --log-file "$T/daemon.log" \
+	${CD_STRESS_ARGS:-} ||
 	die "stress.py failed (seed $seed; CD_STRESS_SEED=$seed replays it)"

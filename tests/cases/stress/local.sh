@@ -22,5 +22,6 @@ cd_track_mount "$T/stress/cachefs"
 step "stress: seed $seed, ${dur}s"
 /usr/bin/python3 "$CD_LIB_DIR/stress/stress.py" "$R" --workdir "$T/stress" \
 	--bin "$CD_BIN" --seed "$seed" --duration "$dur" --sync-timeout 40 \
-	--pid-file "$T/daemon.pid" --log-file "$T/daemon.log" ||
+	--pid-file "$T/daemon.pid" --log-file "$T/daemon.log" \
+	${CD_STRESS_ARGS:-} ||
 	die "stress.py failed (seed $seed; CD_STRESS_SEED=$seed replays it)"
