@@ -41,6 +41,10 @@
 #define FS_RESERVE(max) ((max) / 64)
 #define LRU_BATCH 64
 #define RESCAN_NS 1000000000LL
+/* Kept free on the cache's disk for the metadata whatever the limits:
+ * a 32nd of the disk, between these bounds. */
+#define HEADROOM_MIN (1ull << 20)
+#define HEADROOM_MAX (64ull << 20)
 
 struct residency {
 	struct store *store;
@@ -50,6 +54,8 @@ struct residency {
 	char *cache_dir;
 	struct residency_config cfg;
 	dev_t dev;			/* of the mount; 0: unknown */
+	uint64_t headroom;		/* bytes data never takes on the
+					   cache's disk: the database's */
 
 	pthread_mutex_t lock;		/* protects the fields below */
 	pthread_cond_t cond;		/* keeper: kicked or stopping */
@@ -111,7 +117,7 @@ static uint64_t disk_free(const struct residency *r)
  * walk (else at most once a second). */
 static uint64_t shortfall(struct residency *r, uint64_t extra, bool exact)
 {
-	uint64_t need = 0, used, avail;
+	uint64_t need = 0, used, avail, min_free;
 
 	if (r->cfg.cache_max) {
 		uint64_t limit = r->cfg.cache_max - FS_RESERVE(r->cfg.cache_max);
@@ -125,12 +131,10 @@ static uint64_t shortfall(struct residency *r, uint64_t extra, bool exact)
 		if (used > limit)
 			need = used - LOW_WATER(r->cfg.cache_max);
 	}
-	if (r->cfg.min_free) {
-		avail = disk_free(r);
-		if (avail < r->cfg.min_free + extra)
-			need = CD_MAX(need, r->cfg.min_free + extra - avail +
-						    r->cfg.min_free / 10);
-	}
+	min_free = CD_MAX(r->cfg.min_free, r->headroom);
+	avail = disk_free(r);
+	if (avail < min_free + extra)
+		need = CD_MAX(need, min_free + extra - avail + min_free / 10);
 	return need;
 }
 
@@ -236,7 +240,8 @@ static void admit_fetch(void *arg, uint64_t bytes)
 
 int residency_admit_write(struct residency *r, uint64_t bytes)
 {
-	if (!limited(r))
+	/* without limits, only the database's headroom is kept */
+	if (!limited(r) && disk_free(r) >= r->headroom + bytes)
 		return 0;
 	if (!make_room(r, bytes)) {
 		clear_full(r);
@@ -267,6 +272,13 @@ void residency_status(struct residency *r, struct res_status *out)
 		 r->full_reason);
 	pthread_mutex_unlock(&r->lock);
 	out->disk_free = disk_free(r);
+	if (!out->full_reason[0] && out->disk_free < r->headroom)
+		snprintf(out->full_reason, sizeof(out->full_reason),
+			 "full: its disk has %llu bytes free, less than the "
+			 "%llu kept for the metadata; writes get ENOSPC and "
+			 "the record of uploads waits for space",
+			 (unsigned long long)out->disk_free,
+			 (unsigned long long)r->headroom);
 }
 
 /* --- walking a tree ------------------------------------------------------ */
@@ -717,6 +729,23 @@ static void *keeper_thread(void *arg)
 
 /* --- life cycle ---------------------------------------------------------- */
 
+/*
+ * What data must leave free on the cache's disk whatever the limits, so
+ * that the database can always record what happens (a write refused, an
+ * upload done): without it a full disk failed every commit, and the
+ * journal retried its uploads in a loop it could not record.
+ */
+static uint64_t headroom_of(const char *dir)
+{
+	struct statvfs sv;
+	uint64_t total;
+
+	if (statvfs(dir, &sv) < 0)
+		return HEADROOM_MIN;
+	total = (uint64_t)sv.f_blocks * sv.f_frsize;
+	return CD_MIN(CD_MAX(total / 32, HEADROOM_MIN), HEADROOM_MAX);
+}
+
 struct residency *residency_new(struct store *s, struct fetcher *f,
 				struct sync *y, struct stats *st,
 				const char *cache_dir,
@@ -730,6 +759,7 @@ struct residency *residency_new(struct store *s, struct fetcher *f,
 	r->stats = st;
 	r->cache_dir = xstrdup(cache_dir);
 	r->cfg = *cfg;
+	r->headroom = headroom_of(cache_dir);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	pthread_mutex_init(&r->evict_lock, NULL);
@@ -737,10 +767,9 @@ struct residency *residency_new(struct store *s, struct fetcher *f,
 	 * itself): a mount without limits does not walk it at start;
 	 * and the hook goes in before any fetch is queued, whose lock
 	 * orders it */
-	if (limited(r)) {
+	if (limited(r))
 		rescan(r);
-		fetch_set_admit(f, admit_fetch, r);
-	}
+	fetch_set_admit(f, admit_fetch, r);
 	return r;
 }
 
