@@ -802,9 +802,34 @@ static void wait_until(struct sync *y, int64_t deadline_ns)
 		;
 }
 
+/*
+ * The database could not record an op's outcome (a full disk, an I/O
+ * error): waits, in memory, before the op is taken again, however often
+ * something is queued meanwhile, so that a failing database never turns
+ * the journal into a loop that redoes the op.
+ */
+static void hold_off(struct sync *y, int *failures)
+{
+	uint64_t ms = backoff_ms((*failures)++);
+	struct timespec ts;
+	int64_t deadline;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	deadline = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
+		   (int64_t)ms * 1000000;
+	ts.tv_sec = deadline / 1000000000;
+	ts.tv_nsec = deadline % 1000000000;
+	pthread_mutex_lock(&y->lock);
+	while (!y->stop_workers &&
+	       pthread_cond_timedwait(&y->cond, &y->lock, &ts) == 0)
+		;
+	pthread_mutex_unlock(&y->lock);
+}
+
 static void *journal_thread(void *arg)
 {
 	struct sync *y = arg;
+	int db_failures = 0;
 
 	for (;;) {
 		struct jop op;
@@ -853,9 +878,13 @@ static void *journal_thread(void *arg)
 			if (meta_journal_retry(y->meta, op.seq,
 					       util_now_ns() +
 						       (int64_t)ms * 1000000,
-					       op.attempts + 1, -rc))
+					       op.attempts + 1, -rc)) {
 				log_error("journal: cannot record retry of %s",
 					  op.path);
+				hold_off(y, &db_failures);
+			} else {
+				db_failures = 0;
+			}
 		} else {
 			stats_set(y->stats, remote_down, 0);
 			if (rc == -EILSEQ) {
@@ -873,9 +902,13 @@ static void *journal_thread(void *arg)
 			 * data, which may be in error */
 			if (rc || op.kind != JOP_RENAME)
 				set_error(y, op.ino, rc != 0);
-			if (meta_journal_done(y->meta, op.seq))
+			if (meta_journal_done(y->meta, op.seq)) {
 				log_error("journal: cannot remove done op on %s",
 					  op.path);
+				hold_off(y, &db_failures);
+			} else {
+				db_failures = 0;
+			}
 		}
 		jop_release(&op);
 	}
