@@ -443,6 +443,45 @@ static int64_t ctime_ns_of(int fd)
 	return util_ts_ns(&st.st_ctim);
 }
 
+/*
+ * Whether the remote's object at path holds bytes [0, size) of fd and no
+ * more; out gets its attributes then. Asked when a conditional upload
+ * finds another version than the one it was based on: if that version
+ * has our bytes, it is ours, not another client's.
+ */
+static bool same_on_remote(struct sync *y, const char *path, int fd,
+			   uint64_t size, struct remote_attr *out)
+{
+	const size_t piece = 1 << 20;
+	char *theirs, *ours;
+	struct remote_attr a;
+	uint64_t off;
+	bool same;
+
+	if (remote_stat(y->remote, path, &a) || !S_ISREG(a.mode) ||
+	    a.size != size)
+		return false;
+	theirs = xmalloc(piece);
+	ours = xmalloc(piece);
+	same = true;
+	for (off = 0; off < size && same; off += piece) {
+		size_t len = (size_t)CD_MIN((uint64_t)piece, size - off);
+
+		same = remote_read(y->remote, path, a.etag, theirs, len, off) ==
+			       (ssize_t)len &&
+		       pread(fd, ours, len, (off_t)off) == (ssize_t)len &&
+		       memcmp(theirs, ours, len) == 0;
+	}
+	free(theirs);
+	free(ours);
+	if (same) {
+		log_info("%s: the remote has this version already (an upload "
+			 "whose outcome was not recorded)", path);
+		*out = a;
+	}
+	return same;
+}
+
 /* Uploads the content of op->ino to op->path. */
 static int do_upload(struct sync *y, const struct jop *op)
 {
@@ -533,6 +572,10 @@ static int do_upload(struct sync *y, const struct jop *op)
 				mtime, "", &resume, op_progress, &prog,
 				&out);
 	}
+	/* an upload of ours whose outcome was not recorded (a crash, a
+	 * database that could not be written) left our version there */
+	if (rc == -ESTALE && same_on_remote(y, op->path, fd, size, &out))
+		rc = 0;
 	free(saved_path);
 	free(saved);
 	xfer_end(y->xfers, prog.xfer);
