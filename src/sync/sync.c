@@ -493,9 +493,9 @@ static int do_upload(struct sync *y, const struct jop *op)
 	struct meta_clone c = { 0 };
 	struct remote_attr out;
 	struct meta_entry e;
-	uint64_t gen, size;
+	uint64_t gen, size, base;
 	int64_t mtime, ctime = 0;
-	bool copy = false;
+	bool copy = false, idle;
 	struct node *n;
 	int rc, fd;
 
@@ -515,7 +515,11 @@ static int do_upload(struct sync *y, const struct jop *op)
 			abandon_upload(y, op->ino);
 		return rc == -ENOENT ? 0 : rc;
 	}
-	if (e.parent == 0 || !n->dirty || n->writers > 0) {
+	pthread_mutex_lock(&n->lock);
+	idle = !n->dirty || n->writers > 0;
+	base = n->base;
+	pthread_mutex_unlock(&n->lock);
+	if (e.parent == 0 || idle) {
 		/* unlinked, already clean, or a writer's close will requeue */
 		if (e.parent == 0)
 			abandon_upload(y, op->ino);
@@ -523,7 +527,7 @@ static int do_upload(struct sync *y, const struct jop *op)
 		goto out;
 	}
 	/* the parts never hydrated come from the version the remote has */
-	rc = fetch_range(y->fetcher, n, op->path, 0, n->base, NULL);
+	rc = fetch_range(y->fetcher, n, op->path, 0, base, NULL);
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&n->lock);
@@ -1231,8 +1235,11 @@ static int remove_unseen(void *arg, const struct meta_entry *e)
 	if (S_ISREG(e->mode))
 		n = store_node_find(y->store, e->ino);
 	if (n) {
-		bool busy = n->dirty || n->openers > 0;
+		bool busy;
 
+		pthread_mutex_lock(&n->lock);
+		busy = n->dirty || n->openers > 0;
+		pthread_mutex_unlock(&n->lock);
 		store_node_put(y->store, n);
 		if (busy)
 			return 0;	/* keep what is in use */
