@@ -368,23 +368,45 @@ int util_copy(int src, int dst, uint64_t size,
 	      void *arg)
 {
 	bool use_cfr = true;
-	uint64_t done = 0;
+	uint64_t done = 0, src_size;
+	off_t pos;
 	struct stat st;
 	char *buf = NULL;
 	int rc = 0;
 
+	if (fstat(src, &st) < 0)
+		return -errno;
+	src_size = (uint64_t)st.st_size;
+	pos = lseek(src, 0, SEEK_CUR);	/* SEEK_DATA moves it: put back */
 	/* a reflink where the file system has them (btrfs, XFS): instant,
 	 * and no blocks used twice */
-	if (size && fstat(src, &st) == 0 && (uint64_t)st.st_size == size &&
-	    ioctl(dst, FICLONE, src) == 0) {
+	if (size && src_size == size && ioctl(dst, FICLONE, src) == 0) {
 		if (progress)
 			progress(arg, size, size);
 		return 0;
 	}
 	while (done < size) {
 		size_t chunk = (size_t)CD_MIN(size - done, UTIL_COPY_PIECE);
+		off_t data, hole;
 		ssize_t n;
 
+		/* holes stay holes: a sparse file of 1 GiB with one byte
+		 * written costs one block, not a gigabyte of zeros */
+		data = lseek(src, (off_t)done, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)	/* a hole to the end */
+			data = (off_t)CD_MIN(size, src_size);
+		if (data > (off_t)done) {
+			done = CD_MIN((uint64_t)data, size);
+			if (progress && progress(arg, done, size)) {
+				rc = -ECANCELED;
+				break;
+			}
+			continue;
+		}
+		hole = lseek(src, (off_t)done, SEEK_HOLE);
+		if (hole > (off_t)done)
+			chunk = (size_t)CD_MIN((uint64_t)chunk,
+					       (uint64_t)hole - done);
 		if (use_cfr) {
 			n = copy_piece(src, dst, done, chunk);
 			if (n == -EXDEV || n == -EINVAL || n == -EOPNOTSUPP ||
@@ -422,6 +444,11 @@ int util_copy(int src, int dst, uint64_t size,
 		}
 	}
 	free(buf);
+	if (pos >= 0)
+		lseek(src, pos, SEEK_SET);
+	/* the size, where the copy ended in a hole */
+	if (!rc && ftruncate(dst, (off_t)size) < 0)
+		rc = -errno;
 	return rc;
 }
 

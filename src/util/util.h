@@ -78,7 +78,8 @@ int util_pread_all(int fd, void *buf, size_t len, uint64_t off) CD_WUR;
 /*
  * Copies [0, size) of src into dst at the same offsets, moving neither
  * file offset: a reflink where the file system shares blocks (when size
- * is all of src), else copy_file_range in pieces, else reads and writes.
+ * is all of src), else copy_file_range in pieces, else reads and writes;
+ * holes of src stay holes in dst, whose size ends as size.
  * progress (may be NULL) is called after each piece; non-zero stops the
  * copy. 0, -ECANCELED, -ENODATA if src is shorter than size, or -errno.
  */

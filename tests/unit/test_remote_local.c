@@ -330,6 +330,40 @@ static int make_source(const char *dir, const char *name, size_t size,
 	return fd;
 }
 
+/* A sparse source goes up sparse: its holes are not written as zeros. */
+static void test_put_sparse(struct remote *r, const char *base,
+			    const char *root)
+{
+	const uint64_t size = 64ull << 20;
+	struct remote_attr a;
+	char *path, got[2] = "";
+	struct stat st;
+	int fd, rc;
+
+	path = xasprintf("%s/outside/sparse", base);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || util_pwrite_all(fd, "y", 1, size - 1) < 0 ||
+	    util_pwrite_all(fd, "x", 1, 4096) < 0)
+		die(path);
+	free(path);
+	rc = remote_put(r, "sparse", fd, size, 0644, INT64_MIN, NULL, NULL,
+			NULL, NULL, &a);
+	close(fd);
+	path = xasprintf("%s/sparse", root);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	check(rc == 0 && fd >= 0 && fstat(fd, &st) == 0 &&
+	      (uint64_t)st.st_size == size &&
+	      (uint64_t)st.st_blocks * 512 < (1u << 20),
+	      "put of a 64 MiB file with two bytes keeps it sparse");
+	check(fd >= 0 && pread(fd, got, 1, 4096) == 1 && got[0] == 'x' &&
+	      pread(fd, got, 1, (off_t)size - 1) == 1 && got[0] == 'y' &&
+	      pread(fd, got, 1, 0) == 1 && got[0] == 0,
+	      "and its bytes");
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
 static void test_put(struct remote *r, const char *base, const char *root)
 {
 	const int64_t mtime = 1500000000123456789LL;
@@ -650,6 +684,7 @@ int main(void)
 	test_stat(r);
 	test_read(r, root);
 	test_put(r, base, root);
+	test_put_sparse(r, base, root);
 	test_namespace(r);
 	test_escape(r, base, root);
 	test_hostdown(r, base, root);
