@@ -38,6 +38,7 @@
 #include "sync/residency.h"
 #include "sync/sync.h"
 #include "util/log.h"
+#include "util/crash.h"
 #include "util/util.h"
 
 #define FETCH_THREADS 4
@@ -866,6 +867,7 @@ static int mount_run(struct mount_opts *opts)
 	/* errors before the mount is live go to the terminal too */
 	log_setup(logfd >= 0 ? logfd : 2,
 		  o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	crash_setup();
 	lockfd = lock_cache(cache);
 	if (lockfd < 0) {
 		report(pipefd[1], 1);

@@ -49,6 +49,7 @@
 #include "filter/filter.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "util/crash.h"
 #include "util/util.h"
 
 /* Descriptors of the writer looked at, at most. */
@@ -502,6 +503,8 @@ static void finish_copy(struct fs *fs, struct file *file, bool whole)
 			guard_closed(fs->guard, bk);
 		/* the record before the size: a restart finds the bytes */
 		ok = whole && record(fs, n, bk, file, true) == 0;
+		if (ok)
+			crash_point("clone-closed");
 		if (!ok && store_node_materialize(fs->store, n, -1))
 			log_warn("inode %llu: an incomplete copy could not be "
 				 "stored; its source still has the bytes",

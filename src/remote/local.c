@@ -39,6 +39,7 @@
 #endif
 
 #include "remote/remote.h"
+#include "util/crash.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -679,6 +680,7 @@ static int local_put(struct remote *r, const char *path, int fd,
 		rc = -errno;
 		goto out_unlink;
 	}
+	crash_point("remote-tmp");
 	if (match && *match)
 		rc = local_check_match(&loc, match);
 	if (rc < 0)

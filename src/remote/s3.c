@@ -53,6 +53,7 @@
 #include "remote/remote.h"
 #include "remote/s3_int.h"
 #include "util/log.h"
+#include "util/crash.h"
 #include "util/util.h"
 
 #define S3_POOL_MAX 16			/* idle handles kept */
@@ -1509,6 +1510,8 @@ static void *upload_worker(void *arg)
 		if (!rc) {
 			u->etags[i] = etag;
 			rc = resume_save(u);
+			if (!rc)
+				crash_point("multipart-part");
 		}
 		if (rc && !u->error)
 			u->error = rc;

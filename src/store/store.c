@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "util/crash.h"
 #include "util/hash.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -492,6 +493,7 @@ int store_node_save(struct store *s, struct node *n)
 			  (unsigned long long)n->ino, strerror(errno));
 		goto out_free;
 	}
+	crash_point("extent-save");
 	/* written under the lock, and only if nothing changed since the
 	 * snapshot: a drop or reset in between must not be overwritten by
 	 * extents describing data that is gone (a change that only added
@@ -926,6 +928,8 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 	if (rc)
 		goto out_rollback;
 	rc = meta_commit(s->meta);
+	if (!rc && jop)
+		crash_point("journal-commit");
 	goto out_unlock;
 out_rollback:
 	meta_rollback(s->meta);

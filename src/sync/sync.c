@@ -35,6 +35,7 @@
 #include "sync/sync.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "util/crash.h"
 #include "util/util.h"
 
 #define RETRY_MIN_MS 500
@@ -385,6 +386,7 @@ static int keep_conflict(struct sync *y, const struct jop *op,
 		memset(&e, 0, sizeof(e));
 		entry_from_remote(&e, &theirs);
 		snprintf(e.name, sizeof(e.name), "%s", last_name(path));
+		crash_point("conflict-rename");
 		rc = store_conflict(y->store, op, path, cpath, &e, &parent);
 	}
 	if (rc == -EEXIST)
@@ -583,6 +585,8 @@ static int do_upload(struct sync *y, const struct jop *op)
 	free(saved_path);
 	free(saved);
 	xfer_end(y->xfers, prog.xfer);
+	if (!rc)
+		crash_point("upload-put");
 	/* the source must not have changed while it was read */
 	if (!rc && bk && (backing_ended(bk) || ctime_ns_of(bk->fd) != ctime))
 		rc = -EAGAIN;
@@ -949,6 +953,7 @@ static void *journal_thread(void *arg)
 			 * data, which may be in error */
 			if (rc || op.kind != JOP_RENAME)
 				set_error(y, op.ino, rc != 0);
+			crash_point("journal-done");
 			if (meta_journal_done(y->meta, op.seq)) {
 				log_error("journal: cannot remove done op on %s",
 					  op.path);

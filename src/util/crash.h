@@ -1,0 +1,36 @@
+/*
+ * Crash points, for tests only: with CLONEDRIVE_TEST_CRASH_AT=NAME[:N] in
+ * the daemon's environment, the Nth time (default the first) the daemon
+ * passes crash_point(NAME) it logs the name and kills itself with
+ * SIGKILL, as a crash or an OOM kill would, at that very step. Without the
+ * variable a crash point costs one load and one branch.
+ *
+ * The points (docs/CONTRACT.md says what each must keep):
+ *   journal-commit   a namespace change and its journal op just committed
+ *   upload-put       an upload reached the remote, not yet recorded here
+ *   journal-done     a remote op done, not yet removed from the journal
+ *   remote-tmp       local remote: a put's temp file written and synced,
+ *                    not yet renamed into place
+ *   multipart-part   s3: a part of a multipart upload sent and recorded
+ *   extent-save      fetched data synced, its extents not yet recorded
+ *   clone-closed     a copy's record written at its close, not uploaded
+ *   conflict-rename  a conflict found, before the local file is renamed
+ */
+#ifndef CD_CRASH_H
+#define CD_CRASH_H
+
+#include "common.h"
+
+/* Set up from the environment; call once before any thread starts. */
+void crash_setup(void);
+
+extern const char *crash_armed;	/* NULL unless a crash point is set */
+void crash_check(const char *name);
+
+static inline void crash_point(const char *name)
+{
+	if (__builtin_expect(crash_armed != NULL, 0))
+		crash_check(name);
+}
+
+#endif
