@@ -584,6 +584,11 @@ static int do_sync(struct req *rq, struct textbuf *o)
 			break;
 		}
 	}
+	/* then what changed on the remote, now that nothing local waits */
+	if (!rc) {
+		left = (deadline - util_now_mono_ns()) / 1000000;
+		rc = sync_poll_wait(srv->fs->sync, (uint64_t)CD_MAX(left, 0));
+	}
 	if (rc == -ETIMEDOUT)
 		textbuf_add(o, "%lld remote operations still pending (see "
 			   "getfattr -n user.clonedrive.pending on the mount "

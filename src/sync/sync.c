@@ -58,6 +58,8 @@ struct sync {
 	bool saver_only;		/* workers stopped, saver still runs */
 	bool kicked;			/* journal has new work */
 	bool refresh;			/* poll now */
+	uint64_t polls_started;		/* poll_once() calls begun */
+	uint64_t polls_ended;		/* and ended */
 	bool busy;			/* worker is performing an op */
 	bool hurry;			/* skip debounce delays */
 	pthread_mutex_t populate_lock;	/* one listing at a time */
@@ -967,6 +969,37 @@ static void *journal_thread(void *arg)
 	return NULL;
 }
 
+int sync_poll_wait(struct sync *y, uint64_t timeout_ms)
+{
+	int64_t deadline = util_now_mono_ns() + (int64_t)timeout_ms * 1000000;
+	struct timespec ts;
+	uint64_t want;
+	int rc = 0;
+
+	pthread_mutex_lock(&y->lock);
+	/* one that began before the call may have listed too early */
+	want = y->polls_started + 1;
+	y->refresh = true;
+	pthread_cond_broadcast(&y->cond);
+	while (y->polls_ended < want && !y->stop_workers) {
+		if (util_now_mono_ns() >= deadline) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&y->cond, &y->lock, &ts);
+		if (y->polls_started < want)
+			y->refresh = true;	/* after the one in progress */
+	}
+	pthread_mutex_unlock(&y->lock);
+	return rc;
+}
+
 int sync_wait_idle(struct sync *y, uint64_t timeout_ms)
 {
 	int64_t deadline = util_now_mono_ns() + (int64_t)timeout_ms * 1000000;
@@ -1405,9 +1438,12 @@ static void *poll_thread(void *arg)
 		if (y->stop_workers)
 			break;
 		y->refresh = false;
+		y->polls_started++;
 		pthread_mutex_unlock(&y->lock);
 		poll_once(y);
 		pthread_mutex_lock(&y->lock);
+		y->polls_ended++;
+		pthread_cond_broadcast(&y->cond);
 	}
 	pthread_mutex_unlock(&y->lock);
 	return NULL;

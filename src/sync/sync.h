@@ -62,6 +62,10 @@ void sync_changed_entry(struct sync *y, uint64_t parent, const char *name);
 void sync_kick(struct sync *y);
 /* Polls the remote now. */
 void sync_refresh(struct sync *y);
+/* Polls the remote now and waits until a poll that began after the call
+ * has ended (one that finds local changes pending lists nothing): 0, or
+ * -ETIMEDOUT. */
+int sync_poll_wait(struct sync *y, uint64_t timeout_ms) CD_WUR;
 /* Waits until the journal is empty: 0, or -ETIMEDOUT. Skips the debounce
  * delay of queued uploads. */
 int sync_wait_idle(struct sync *y, uint64_t timeout_ms) CD_WUR;
