@@ -39,8 +39,8 @@
 #endif
 
 #include "remote/remote.h"
-#include "util/crash.h"
 #include "util/log.h"
+#include "util/crash.h"
 #include "util/util.h"
 
 #define LOCAL_TMP_PREFIX ".clonedrive-tmp."
@@ -627,6 +627,15 @@ static int local_check_match(const struct local_loc *loc, const char *match)
 	return S_ISREG(st.st_mode) && strcmp(etag, match) == 0 ? 0 : -ESTALE;
 }
 
+/* Whether name is one of put()'s temp names (and nothing else). */
+static bool local_is_tmp(const char *name)
+{
+	return name && strncmp(name, LOCAL_TMP_PREFIX,
+			       strlen(LOCAL_TMP_PREFIX)) == 0 &&
+	       strlen(name) == strlen(LOCAL_TMP_PREFIX) + 16 &&
+	       !strchr(name, '/');
+}
+
 static int local_put(struct remote *r, const char *path, int fd,
 		     uint64_t size, uint32_t mode, int64_t mtime_ns,
 		     const char *match, const struct remote_resume *resume,
@@ -648,9 +657,16 @@ static int local_put(struct remote *r, const char *path, int fd,
 		if (rc < 0)
 			goto out_close_dir;
 	}
+	/* a temp file a crash left of an earlier try goes first, and this
+	 * one is remembered until it is renamed into place or removed */
+	if (resume && local_is_tmp(resume->state))
+		unlinkat(loc.dfd, resume->state, 0);
 	rc = local_tmp_name(tmp, sizeof(tmp));
 	if (rc < 0)
 		goto out_close_dir;
+	if (resume && resume->save && resume->save(resume->arg, tmp))
+		log_warn("local: put %s: its temp file %s is not recorded; a "
+			 "crash would leave it", path, tmp);
 	tfd = openat(loc.dfd, tmp,
 		     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		     0600);
@@ -704,11 +720,26 @@ out_unlink:
 	if (rc < 0 && !renamed)
 		unlinkat(loc.dfd, tmp, 0);
 	close(tfd);
+	if (resume && resume->save && resume->save(resume->arg, NULL))
+		log_warn("local: put %s: its temp file stays recorded", path);
 out_close_dir:
 	close(loc.dfd);
 	if (rc < 0)
 		return local_errno(rc, "put", path);
 	return 0;
+}
+
+/* remote_ops.abandon: a put's temp file that a crash left behind. */
+static void local_abandon(struct remote *r, const char *path,
+			  const char *state)
+{
+	struct local_loc loc;
+
+	if (!local_is_tmp(state) ||
+	    local_begin(to_local(r), path, O_RDONLY, false, &loc) < 0)
+		return;
+	unlinkat(loc.dfd, state, 0);
+	close(loc.dfd);
 }
 
 /* A copy on the remote's own file system: the source opened beneath the
@@ -969,6 +1000,7 @@ static const struct remote_ops local_ops = {
 	.read = local_read,
 	.read_to_fd = local_read_to_fd,
 	.put = local_put,
+	.abandon = local_abandon,
 	.copy = local_copy_object,
 	.mkdir = local_mkdir,
 	.rmdir = local_rmdir,
