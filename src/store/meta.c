@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "store/meta.h"
+#include "util/crash.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -919,6 +920,9 @@ int meta_has_children(struct meta *m, uint64_t parent)
 	sqlite3_stmt *s;
 	int rc;
 
+	rc = fault_point("has-children");
+	if (rc)
+		return rc;
 	lock(m);
 	s = stmt(m, ST_HAS_CHILDREN);
 	sqlite3_bind_int64(s, 1, (int64_t)parent);

@@ -13,6 +13,7 @@
 #include "util/util.h"
 
 const char *crash_armed;
+const char *fault_armed;
 static char crash_name[64];
 static unsigned long crash_left;	/* passes before the kill; atomic */
 
@@ -22,6 +23,11 @@ void crash_setup(void)
 	const char *colon;
 	size_t len;
 
+	fault_armed = getenv("CLONEDRIVE_TEST_FAIL_AT");
+	if (fault_armed && !*fault_armed)
+		fault_armed = NULL;
+	if (fault_armed)
+		log_warn("test: every pass of %s fails", fault_armed);
 	if (!v || !*v)
 		return;
 	colon = strchr(v, ':');

@@ -15,6 +15,12 @@
  *   extent-save      fetched data synced, its extents not yet recorded
  *   clone-closed     a copy's record written at its close, not uploaded
  *   conflict-rename  a conflict found, before the local file is renamed
+ *
+ * Fault points, likewise: with CLONEDRIVE_TEST_FAIL_AT=NAME, every pass of
+ * fault_point(NAME) returns -EIO (0 otherwise), as a failing disk or
+ * database would, so that a test can see what an error there does:
+ *   has-children     the database cannot tell whether a directory has
+ *                    entries (rmdir, rename over a directory)
  */
 #ifndef CD_CRASH_H
 #define CD_CRASH_H
@@ -31,6 +37,16 @@ static inline void crash_point(const char *name)
 {
 	if (__builtin_expect(crash_armed != NULL, 0))
 		crash_check(name);
+}
+
+extern const char *fault_armed;	/* NULL unless a fault point is set */
+
+static inline int fault_point(const char *name)
+{
+	if (__builtin_expect(fault_armed != NULL, 0) &&
+	    strcmp(name, fault_armed) == 0)
+		return -EIO;
+	return 0;
 }
 
 #endif
