@@ -278,9 +278,9 @@ prog_git_setup()
 CFG
 }
 
-# prog_git_work REPO SRC: init REPO with the text files of SRC (names
-# f000NN.txt at its top), commit, branch, commit on both branches, tag,
-# checkout of the other branch, gc, fsck.
+# prog_git_work REPO SRC: init REPO with the text files of SRC (at least
+# f00000.txt to f00019.txt at its top), commit, branch, commit on both
+# branches, tag, checkout of the other branch, gc, fsck.
 prog_git_work()
 {
 	local r=$1

@@ -28,7 +28,7 @@ n=$(prog_n 80 30)
 	--modes --mtimes --names --max-size 30000
 cp -a "$T/src1" "$T/src2"
 "${PROG_GENTREE[@]}" "$T/src2" --mutate --files $((n / 5)) --seed 92 --mtimes
-"${PROG_GENTREE[@]}" "$T/text" --files "$(prog_n 30 15)" --per-dir 100 \
+"${PROG_GENTREE[@]}" "$T/text" --files "$(prog_n 30 24)" --per-dir 100 \
 	--text --seed 93 --max-size 8000
 prog_git_setup
 
