@@ -165,13 +165,16 @@ static int run_job(struct fetcher *f, struct fetch_job *j)
 		if (job_cancelled(j))
 			return -ECANCELED;
 		if (f->admit)
-			f->admit(f->admit_arg, want);
+			f->admit(f->admit_arg, want, false);
 		got = remote_read_to_fd(f->remote, j->path, j->etag, j->n->fd,
 					want, off);
 		stats_add(f->stats, fetch_requests, 1);
+		if (got > 0)
+			stats_add(f->stats, fetched_bytes, (uint64_t)got);
+		if (f->admit)
+			f->admit(f->admit_arg, want, true);
 		if (got < 0)
 			return (int)got;
-		stats_add(f->stats, fetched_bytes, (uint64_t)got);
 		if ((size_t)got < want) {
 			log_error("%s: remote object ends at %llu, before the "
 				  "%llu bytes expected", j->path,

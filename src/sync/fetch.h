@@ -34,8 +34,9 @@ typedef void (*fetch_stale_fn)(void *arg, uint64_t ino);
 
 /* Called before each piece of a fetch lands in the cache, with its size,
  * so the cache can make room first (it may evict other files; it is
- * called with no lock held). */
-typedef void (*fetch_admit_fn)(void *arg, uint64_t bytes);
+ * called with no lock held), and again with landed set once the piece
+ * is in the cache or failed: until then it is room taken. */
+typedef void (*fetch_admit_fn)(void *arg, uint64_t bytes, bool landed);
 
 struct fetcher *fetch_new(struct store *s, struct remote *r,
 			  struct stats *st, struct xfers *x, int threads,

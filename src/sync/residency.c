@@ -67,6 +67,7 @@ struct residency {
 	uint64_t scan_fetched;		/* counters at the last walk */
 	uint64_t scan_written;
 	uint64_t dropped;		/* bytes dropped since the last walk */
+	uint64_t inflight;		/* admitted fetches not landed yet */
 	int64_t scan_ns;		/* when (monotonic) */
 	char full_reason[256];		/* why the cache is full, or "" */
 	bool keep_failed;		/* keeper thread only */
@@ -87,7 +88,7 @@ static uint64_t estimate(struct residency *r)
 {
 	uint64_t grown = stats_get(r->stats, fetched_bytes) - r->scan_fetched +
 			 stats_get(r->stats, written_bytes) - r->scan_written;
-	uint64_t u = r->scan_bytes + grown;
+	uint64_t u = r->scan_bytes + grown + r->inflight;
 
 	return u > r->dropped ? u - r->dropped : 0;
 }
@@ -133,6 +134,7 @@ static uint64_t shortfall(struct residency *r, uint64_t extra, bool exact)
 	}
 	min_free = CD_MAX(r->cfg.min_free, r->headroom);
 	avail = disk_free(r);
+	extra += r->inflight;	/* admitted, not on the disk yet */
 	if (avail < min_free + extra)
 		need = CD_MAX(need, min_free + extra - avail + min_free / 10);
 	return need;
@@ -226,12 +228,27 @@ static void clear_full(struct residency *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* fetch_admit_fn: room for a piece about to be fetched. */
-static void admit_fetch(void *arg, uint64_t bytes)
+/*
+ * fetch_admit_fn: room for a piece about to be fetched, counted as taken
+ * until it lands, so that fetches admitted side by side do not each see
+ * the room the other is about to fill.
+ */
+static void admit_fetch(void *arg, uint64_t bytes, bool landed)
 {
 	struct residency *r = arg;
+	uint64_t need;
 
-	if (make_room(r, bytes))
+	if (landed) {
+		pthread_mutex_lock(&r->lock);
+		r->inflight -= CD_MIN(r->inflight, bytes);
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->inflight += bytes;
+	pthread_mutex_unlock(&r->lock);
+	need = make_room(r, 0);		/* the piece is in the estimate */
+	if (need)
 		set_full(r, "over its limit: what is left is dirty, pinned "
 			    "or in use (reads go on; writes wait for uploads)");
 	else
