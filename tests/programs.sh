@@ -160,7 +160,10 @@ _prog_check_remote()
 prog_round()
 {
 	local n=$1 delay=$2 remote snap t0 t1 pending
-	local mopts=("${PROG_MOUNT_OPTS[@]}")
+	local mopts=("${PROG_MOUNT_OPTS[@]}") refopts freshopts
+	# split on blanks, never globbed (--exclude '*/.git/index')
+	read -ra refopts <<<"${PROG_REF_OPTS:---mtime ns}"
+	read -ra freshopts <<<"${PROG_FRESH_OPTS:---mtime ns}"
 	PROG_ROUND="round $n (--upload-delay $delay)"
 	step "$PROG_ROUND: mount a fresh remote"
 	remote=$("${PROG_REMOTE:-_prog_default_remote}" "$n")
@@ -186,12 +189,10 @@ prog_round()
 
 	step "$PROG_ROUND: the remote and the mount after sync, against the reference"
 	if [ "${PROG_REF_OPTS:-}" != skip ]; then
-		# shellcheck disable=SC2086 # options, split on purpose
 		prog_cmp "remote after sync vs reference" "$T/ref" \
-			"$remote" ${PROG_REF_OPTS:---mtime ns}
-		# shellcheck disable=SC2086 # options, split on purpose
+			"$remote" "${refopts[@]}"
 		prog_cmp "mount after sync vs reference" "$T/ref" "$M" \
-			${PROG_REF_OPTS:---mtime ns}
+			"${refopts[@]}"
 	fi
 	_prog_checks "$M" "mount after sync"
 	"${PROG_TREECMP[@]}" --snapshot "$M" >"$snap" ||
@@ -213,8 +214,7 @@ prog_round()
 	step "$PROG_ROUND: mount again, fresh cache"
 	cd_mount "$remote" "$M" --upload-delay "$delay" \
 		--cache-dir "$T/cache.$n.fresh" "${mopts[@]}"
-	# shellcheck disable=SC2086 # options, split on purpose
-	prog_cmp "mount again (fresh cache)" "$snap" "$M" ${PROG_FRESH_OPTS:---mtime ns}
+	prog_cmp "mount again (fresh cache)" "$snap" "$M" "${freshopts[@]}"
 	_prog_checks "$M" "mount again (fresh cache)"
 	cd_unmount "$M"
 	prog_cmp "remote at the end" "$snap" "$remote" --mtime ns

@@ -47,7 +47,7 @@ prog_work()
 prog_check()
 {
 	local opts=(--mtime ns)
-	[[ $2 != *fresh* ]] || opts=($PROG_FRESH_OPTS)
+	[[ $2 != *fresh* ]] || read -ra opts <<<"$PROG_FRESH_OPTS"
 	"${PROG_TREECMP[@]}" "${opts[@]}" "$T/src2" "$1/rs" || return 1
 	prog_git_check "$1/repo" "$T/ref/repo"
 }
