@@ -311,22 +311,29 @@ static const enum jop_kind remote_change[FOP_COUNT] = {
  * the remote must still have for the rename to replace it; NULL if there
  * is no file there; "" for a file of ours never uploaded yet (its upload
  * may be in flight or queued before the rename: whatever it puts there
- * is ours to replace). Caller frees.
+ * is ours to replace). *replaced gets the file's inode (0 if none): the
+ * ops of ours queued before the rename that give it a new version make
+ * the rename expect that one (meta_journal_rematch). Caller frees.
  */
 static char *replaced_version(struct fs *fs, uint64_t parent,
-			      const char *name, uint64_t moved)
+			      const char *name, uint64_t moved,
+			      uint64_t *replaced)
 {
 	char *etag = NULL;
 	struct meta_entry e;
 	struct node *n;
 
+	*replaced = 0;
 	if (meta_lookup(fs->store->meta, parent, name, &e))
 		return NULL;
 	if (S_ISREG(e.mode) && e.ino != moved) {
+		*replaced = e.ino;
 		n = store_node_find(fs->store, e.ino);	/* newer, if loaded */
 		if (n) {
+			/* an upload in flight puts a version of ours there */
 			pthread_mutex_lock(&n->lock);
-			snprintf(e.etag, sizeof(e.etag), "%s", n->etag);
+			snprintf(e.etag, sizeof(e.etag), "%s",
+				 n->uploading ? "" : n->etag);
 			pthread_mutex_unlock(&n->lock);
 			store_node_put(fs->store, n);
 		}
@@ -345,6 +352,7 @@ static void make_jop(struct fs *fs, struct fop *op, enum jop_kind kind)
 	j->kind = kind;
 	if (kind == JOP_RENAME) {
 		struct meta_entry e;
+		uint64_t replaced;
 
 		j->arg = op->flags;
 		/* the entry moved, whose remote version the rename may
@@ -354,7 +362,8 @@ static void make_jop(struct fs *fs, struct fop *op, enum jop_kind kind)
 			meta_entry_release(&e);
 		}
 		j->match = replaced_version(fs, op->newparent, op->newname,
-					    j->ino);
+					    j->ino, &replaced);
+		j->arg2 = (int64_t)replaced;
 	}
 	if (kind == JOP_MKDIR)
 		j->arg = op->mode & 07777;

@@ -62,6 +62,7 @@ enum stmt_id {
 	ST_JSETPATH,
 	ST_JRENAMES,
 	ST_JSETTARGET,
+	ST_JREMATCH,
 	ST_PARENT_PIN,
 	ST_SET_PIN,
 	ST_CLEAR_PINS,
@@ -149,6 +150,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			"ORDER BY seq DESC",
 	[ST_JSETTARGET] = "UPDATE journal SET path2 = ?2, match = NULL "
 			  "WHERE seq = ?1",
+	[ST_JREMATCH] = "UPDATE journal SET match = ?2 WHERE kind = 5 AND "
+			"arg2 = ?1 AND match IS NOT NULL",
 	[ST_PARENT_PIN] = "SELECT parent, pin FROM entries WHERE ino = ?1",
 	[ST_SET_PIN] = "UPDATE entries SET pin = ?2 WHERE ino = ?1",
 	[ST_CLEAR_PINS] = "WITH RECURSIVE sub(ino) AS (SELECT ino FROM entries "
@@ -1509,6 +1512,20 @@ int meta_journal_set_target(struct meta *m, int64_t seq, const char *to)
 	sqlite3_bind_int64(s, 1, seq);
 	sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
 	rc = step_done(m, s, "journal target");
+	unlock(m);
+	return rc;
+}
+
+int meta_journal_rematch(struct meta *m, uint64_t ino, const char *etag)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_JREMATCH);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_text(s, 2, etag, -1, SQLITE_TRANSIENT);
+	rc = step_done(m, s, "journal rematch");
 	unlock(m);
 	return rc;
 }

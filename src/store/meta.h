@@ -80,7 +80,8 @@ struct jop {
 	char *path;		/* heap */
 	char *path2;		/* heap or NULL */
 	int64_t arg;		/* mode or rename flags */
-	int64_t arg2;		/* mtime_ns */
+	int64_t arg2;		/* a setattr's mtime_ns; a rename's: the
+				   inode of the file it replaces (0: none) */
 	int64_t not_before;	/* wall-clock ns before which it must wait */
 	int attempts;		/* failed attempts so far */
 	int last_error;		/* errno of the last failed attempt, or 0 */
@@ -277,6 +278,15 @@ int meta_journal_repath(struct meta *m, int64_t seq, uint64_t ino,
 /* Makes the rename seq go to path to, unconditionally. */
 int meta_journal_set_target(struct meta *m, int64_t seq,
 			    const char *to) CD_WUR;
+/*
+ * Our own op (an upload, a setattr, a rename by copy) gave file ino the
+ * remote version etag: the queued renames that replace that file (arg2)
+ * and expect a version of it (match) expect this one now. The version
+ * known when a rename was queued can be older than what the ops queued
+ * before it leave there, and would be taken for another client's.
+ */
+int meta_journal_rematch(struct meta *m, uint64_t ino,
+			 const char *etag) CD_WUR;
 /* Where the remote has what path names here now: path taken back
  * through the renames still queued, newest first. *out malloc'd. */
 int meta_journal_unrename(struct meta *m, const char *path,

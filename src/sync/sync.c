@@ -612,6 +612,9 @@ out_uploading:
 		n->error = true;
 	}
 	pthread_mutex_unlock(&n->lock);
+	if (!rc && meta_journal_rematch(y->meta, n->ino, out.etag))
+		log_warn("%s: uploaded, but the renames over it still expect "
+			 "the version before", op->path);
 	if (!rc && copy) {
 		if (bk)
 			store_node_unback(y->store, n);
@@ -659,7 +662,14 @@ static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
 	struct meta_entry e;
 	struct node *n;
 
-	if (!ino || meta_get(y->meta, ino, &e))
+	if (!ino)
+		return;
+	/* renames queued over the file expect this version now, even if
+	 * one of them has replaced it here already */
+	if (meta_journal_rematch(y->meta, ino, etag))
+		log_warn("inode %llu: cannot record new version for the "
+			 "renames over it", (unsigned long long)ino);
+	if (meta_get(y->meta, ino, &e))
 		return;
 	if (!S_ISREG(e.mode)) {
 		meta_entry_release(&e);
