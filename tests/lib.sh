@@ -134,10 +134,11 @@ mount_count()
 	awk -v d="${1%/}" '$2 == d { n++ } END { print n + 0 }' /proc/self/mounts
 }
 
-# is_sanitized: CD_BIN is built with AddressSanitizer (slower, more memory).
+# is_sanitized: CD_BIN is built with AddressSanitizer or ThreadSanitizer
+# (slower, more memory): cases do less work then.
 is_sanitized()
 {
-	grep -qa '__asan_init' "$CD_BIN"
+	grep -qaE '__(asan|tsan)_init' "$CD_BIN"
 }
 
 # --- mounting --------------------------------------------------------------

@@ -58,7 +58,7 @@ PROG_ROUND=''
 # smaller one).
 prog_n()
 {
-	if is_sanitized || grep -qa '__tsan_init' "$CD_BIN"; then
+	if is_sanitized; then
 		echo "$2"
 	else
 		echo "$1"

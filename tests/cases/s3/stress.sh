@@ -11,7 +11,7 @@ need_root
 s3_bucket
 
 dur=${CD_STRESS_DURATION:-60}
-if is_sanitized || grep -qa '__tsan_init' "$CD_BIN"; then
+if is_sanitized; then
 	dur=${CD_STRESS_DURATION:-25}
 fi
 seed=${CD_STRESS_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}

@@ -10,7 +10,7 @@ need_root
 
 # shorter under a sanitizer (ASan or TSan): the daemon is slower there
 dur=${CD_STRESS_DURATION:-75}
-if is_sanitized || grep -qa '__tsan_init' "$CD_BIN"; then
+if is_sanitized; then
 	dur=${CD_STRESS_DURATION:-25}
 fi
 seed=${CD_STRESS_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
