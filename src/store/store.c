@@ -948,7 +948,7 @@ int store_conflict(struct store *s, const struct jop *op, const char *path,
 		   uint64_t *parent)
 {
 	const char *cname = strrchr(cpath, '/');
-	bool upload = op->kind == JOP_UPLOAD;
+	bool upload = op->kind == JOP_UPLOAD, gone;
 	struct meta_entry e, other;
 	char *now = NULL;
 	struct node *n;
@@ -961,16 +961,26 @@ int store_conflict(struct store *s, const struct jop *op, const char *path,
 	if (rc)
 		goto out_unlock;
 	rc = meta_get(s->meta, op->ino, &e);
+	gone = rc == -ENOENT || (!rc && e.parent == 0);
+	if (gone) {
+		/* deleted here since: only its ops go to the new name (its
+		 * unlink removes the conflict copy, never theirs) */
+		if (!rc)
+			meta_entry_release(&e);
+		memset(&e, 0, sizeof(e));
+		rc = 0;
+	}
 	if (rc)
 		goto out_rollback;
-	rc = meta_path(s->meta, op->ino, &now);
-	if (!rc && upload) {
+	if (!gone)
+		rc = meta_path(s->meta, op->ino, &now);
+	if (!rc && !gone && upload) {
 		/* a file never uploaded: its data is all its own */
 		e.etag[0] = '\0';
 		e.base = 0;
 		rc = meta_update(s->meta, &e);
 	}
-	if (!rc && strcmp(now, path) == 0) {
+	if (!rc && !gone && strcmp(now, path) == 0) {
 		/* where it still has the name, the remote's version takes
 		 * it; a file renamed since only goes up under a new one */
 		rc = meta_lookup(s->meta, e.parent, cname, &other);
@@ -1001,7 +1011,7 @@ int store_conflict(struct store *s, const struct jop *op, const char *path,
 		goto out_rollback;
 	rc = meta_commit(s->meta);
 	/* under nodes_lock: the node cannot go meanwhile */
-	n = !rc && upload ? lookup_node(s, op->ino) : NULL;
+	n = !rc && upload && !gone ? lookup_node(s, op->ino) : NULL;
 	if (n) {
 		pthread_mutex_lock(&n->lock);
 		n->etag[0] = '\0';

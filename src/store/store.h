@@ -274,7 +274,8 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
  * Where the file still has that name locally, it is renamed to cpath's
  * last component in the same directory, and theirs (a placeholder of the
  * remote's version; its parent is set here) takes the name; *parent gets
- * the directory then, else 0. -EEXIST if the new name is taken locally.
+ * the directory then, else 0. A file deleted here since has only its
+ * ops moved to cpath. -EEXIST if the new name is taken locally.
  */
 int store_conflict(struct store *s, const struct jop *op, const char *path,
 		   const char *cpath, struct meta_entry *theirs,

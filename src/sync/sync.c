@@ -353,8 +353,9 @@ static const char *last_name(const char *path)
  * upload's: the version its data is based on, or none for a new file; a
  * rename's: the file it replaces here): another client wrote it. Nothing
  * is overwritten and nothing is lost: op's file goes up under a conflict
- * name beside it, and the name shows the remote's version
- * (store_conflict). AGAIN, or a negative errno to retry later.
+ * name beside it, and the name shows the remote's version, whatever its
+ * type (store_conflict); a file deleted here since only has its ops sent
+ * there. AGAIN, or a negative errno.
  */
 static int keep_conflict(struct sync *y, const struct jop *op,
 			 const char *path)
@@ -362,7 +363,7 @@ static int keep_conflict(struct sync *y, const struct jop *op,
 	struct remote_attr theirs, a;
 	struct meta_entry e;
 	time_t now = time(NULL);
-	char *cpath = NULL;
+	char *cpath = NULL, link[4096];
 	uint64_t parent;
 	int rc, nth;
 
@@ -371,10 +372,17 @@ static int keep_conflict(struct sync *y, const struct jop *op,
 		return -EAGAIN;	/* gone again: the next attempt writes */
 	if (rc)
 		return rc;
-	if (!S_ISREG(theirs.mode)) {
-		log_error("%s: the remote has a directory there now; the local "
-			  "file stays unsent", path);
-		return -EISDIR;
+	/* theirs may be a directory or a symlink: it takes the name all
+	 * the same, and ours goes beside it */
+	memset(&e, 0, sizeof(e));
+	entry_from_remote(&e, &theirs);
+	snprintf(e.name, sizeof(e.name), "%s", last_name(path));
+	if (S_ISLNK(theirs.mode)) {
+		rc = remote_readlink(y->remote, path, link, sizeof(link));
+		if (rc)	/* changed again: the next attempt looks again */
+			return rc == -ENOENT || rc == -EINVAL ? -EAGAIN : rc;
+		e.link = xstrdup(link);
+		e.size = strlen(link);
 	}
 	rc = -EEXIST;
 	for (nth = 1; nth <= 100 && rc == -EEXIST; nth++) {
@@ -385,9 +393,7 @@ static int keep_conflict(struct sync *y, const struct jop *op,
 			rc = -EEXIST;	/* taken on the remote */
 		if (rc != -ENOENT)
 			continue;
-		memset(&e, 0, sizeof(e));
-		entry_from_remote(&e, &theirs);
-		snprintf(e.name, sizeof(e.name), "%s", last_name(path));
+		e.ino = 0;
 		crash_point("conflict-rename");
 		rc = store_conflict(y->store, op, path, cpath, &e, &parent);
 	}
@@ -395,8 +401,9 @@ static int keep_conflict(struct sync *y, const struct jop *op,
 		log_error("%s: changed on the remote while it was changed here, "
 			  "and 100 conflict names are taken", path);
 	if (rc) {
+		meta_entry_release(&e);
 		free(cpath);
-		return rc == -ENOENT ? -EAGAIN : rc;
+		return rc;
 	}
 	stats_add(y->stats, conflicts, 1);
 	log_warn("%s: changed on the remote while it was changed here; this "
@@ -405,6 +412,7 @@ static int keep_conflict(struct sync *y, const struct jop *op,
 		y->notify.entry(y->notify.arg, parent, e.name);
 		y->notify.entry(y->notify.arg, parent, last_name(cpath));
 	}
+	meta_entry_release(&e);
 	free(cpath);
 	return AGAIN;
 }
