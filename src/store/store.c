@@ -1112,6 +1112,8 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 		pthread_mutex_lock(&n->lock);
 		if (set_mtime)
 			n->mtime_ns = mtime;
+		else
+			mtime = n->mtime_ns;	/* its last write's */
 		size = n->size;
 		base = n->base;
 		dirty = n->dirty;
@@ -1127,7 +1129,7 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 	}
 	if (to_set & STORE_SET_MODE)
 		e.mode = (e.mode & S_IFMT) | (attr->st_mode & 07777);
-	if (set_mtime)
+	if (set_mtime || n)
 		e.mtime_ns = mtime;
 	e.ctime_ns = now;
 	if (n) {
