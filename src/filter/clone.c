@@ -537,13 +537,14 @@ static void clone_post(struct filter *f, struct fop *op)
 	struct node *n;
 	bool whole, candidate;
 
-	if ((op->kind != FOP_WRITE || op->result >= 0) &&
+	if ((op->kind != FOP_WRITE || op->result == (int)op->size) &&
 	    op->kind != FOP_RELEASE)
 		return;
 	n = file->n;
 	pthread_mutex_lock(&n->lock);
 	if (op->kind == FOP_WRITE) {
-		/* a failed write: whatever it was, it is not a copy now */
+		/* a failed or short write: whatever it was, it is not a
+		 * copy now */
 		file->clone = FILE_CLONE_NOT;
 		pthread_mutex_unlock(&n->lock);
 		return;

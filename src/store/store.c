@@ -1218,9 +1218,36 @@ static bool note_write(struct node *n, uint64_t end)
 	return first;
 }
 
+/*
+ * Writes [off, off+len) of buf into fd as far as it goes: the bytes
+ * written (a prefix of them), and *err the error that stopped it, or 0.
+ */
+static size_t pwrite_some(int fd, const void *buf, size_t len, uint64_t off,
+			  int *err)
+{
+	const char *p = buf;
+	size_t done = 0;
+
+	*err = 0;
+	while (done < len) {
+		ssize_t w = pwrite(fd, p + done, len - done,
+				   (off_t)(off + done));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			*err = w < 0 ? -errno : -EIO;
+			break;
+		}
+		done += (size_t)w;
+	}
+	return done;
+}
+
 ssize_t store_write(struct store *s, struct node *n, const void *buf,
 		    size_t len, uint64_t off)
 {
+	size_t done;
 	bool first;
 	int rc;
 
@@ -1231,20 +1258,22 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 		forget_clone(s, n);
 	}
 	pthread_mutex_lock(&n->lock);
-	rc = util_pwrite_all(n->fd, buf, len, off);
-	if (rc) {
+	done = pwrite_some(n->fd, buf, len, off, &rc);
+	if (rc && rc != -ENOSPC && rc != -EDQUOT)
+		log_error("cache of inode %llu: write at %llu: %s",
+			  (unsigned long long)n->ino,
+			  (unsigned long long)(off + done), strerror(-rc));
+	if (!done) {
 		pthread_mutex_unlock(&n->lock);
-		if (rc != -ENOSPC && rc != -EDQUOT)
-			log_error("cache of inode %llu: write at %llu: %s",
-				  (unsigned long long)n->ino,
-				  (unsigned long long)off, strerror(-rc));
-		/* a partial write may have extended the file: undo it */
+		/* a failed write may have extended the file: undo it */
 		if (ftruncate(n->fd, (off_t)n->size) < 0) {
 			/* the size is recorded in n->size anyway */
 		}
 		return rc;
 	}
-	first = note_write(n, off + len);
+	/* a write cut short is a short write: the bytes it wrote are the
+	 * file's (a failure would leave them there, unsaid) */
+	first = note_write(n, off + done);
 	pthread_mutex_unlock(&n->lock);
 	if (first) {
 		/* the dirty mark must outlive a crash before the next sync */
@@ -1252,7 +1281,7 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 		if (rc)
 			return rc;
 	}
-	return (ssize_t)len;
+	return (ssize_t)done;
 }
 
 int store_clone_range(struct store *s, struct node *n, int src, uint64_t off,
