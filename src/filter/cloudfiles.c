@@ -813,8 +813,18 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		if (!rc)
 			rc = store_node_save(fs->store, n);
 		return rc ? done(op, rc) : FILTER_PASS;
-	case FOP_MKDIR:
 	case FOP_SYMLINK:
+		/*
+		 * A remote that keeps no symlinks (S3: a listing cannot
+		 * tell a link object from a file) refuses one here, where
+		 * the program sees it, as it refuses hard links: made only
+		 * locally, it would be dropped by its upload and vanish.
+		 */
+		if (!remote_has(fs->remote, REMOTE_CAP_SYMLINK))
+			return done(op, -EPERM);
+		make_jop(fs, op, remote_change[op->kind]);
+		return FILTER_PASS;
+	case FOP_MKDIR:
 	case FOP_UNLINK:
 	case FOP_RMDIR:
 		make_jop(fs, op, remote_change[op->kind]);
