@@ -180,6 +180,7 @@ static void status_mount(struct ctl_server *srv, bool json, struct textbuf *o)
 	int64_t pending = meta_journal_count(fs->store->meta);
 	bool down = stats_get(st, remote_down) != 0;
 	uint64_t blocked = stats_get(st, hydrations_blocked);
+	uint64_t dropped = sync_dropped(fs->sync);
 	struct res_status rs;
 	char last[sizeof(fs->policy.last)];
 
@@ -205,6 +206,8 @@ static void status_mount(struct ctl_server *srv, bool json, struct textbuf *o)
 			out_json_str(o, rs.full_reason);
 		else
 			textbuf_add(o, "null");
+		textbuf_add(o, ",\"changes_given_up\":%llu",
+			(unsigned long long)dropped);
 		textbuf_add(o, ",\"uploads_pending\":%lld,\"remote_reachable\":%s,"
 			   "\"fetched_bytes\":%llu,\"uploaded_bytes\":%llu,"
 			   "\"evicted_bytes\":%llu,\"hydrations_blocked\":%llu,"
@@ -247,6 +250,10 @@ static void status_mount(struct ctl_server *srv, bool json, struct textbuf *o)
 			   "evicted\n",
 			(long long)pending, down ? "unreachable" : "reachable",
 			got, sent, gone);
+		if (dropped)
+			textbuf_add(o, "  changes given up: %llu (in error; the "
+				   "log says why)\n",
+				(unsigned long long)dropped);
 		if (blocked)
 			textbuf_add(o, "  hydration policy: %llu reads refused, the "
 				   "last by %s\n",
@@ -564,7 +571,8 @@ static int do_sync(struct req *rq, struct textbuf *o)
 {
 	struct ctl_server *srv = rq->srv;
 	int64_t deadline, left;
-	uint64_t ms = 60000;
+	uint64_t ms = 60000, dropped;
+	char *report;
 	int rc;
 
 	if (ctl_get_u64(rq->msg, CTL_KEY_TIMEOUT_MS, &ms) == -EBADMSG)
@@ -594,6 +602,18 @@ static int do_sync(struct req *rq, struct textbuf *o)
 			   "getfattr -n user.clonedrive.pending on the mount "
 			   "root)\n",
 			(long long)meta_journal_count(srv->fs->store->meta));
+	/* a change given up is no success, even once nothing is pending */
+	dropped = sync_take_dropped(srv->fs->sync, &report);
+	if (dropped) {
+		textbuf_add(o, "%llu change%s could not be made on the remote "
+			   "and %s given up (the local copies are kept; the "
+			   "log says why):\n%s",
+			(unsigned long long)dropped, dropped > 1 ? "s" : "",
+			dropped > 1 ? "were" : "was", report);
+		free(report);
+		if (!rc)
+			rc = -EIO;
+	}
 	return rc;
 }
 

@@ -732,8 +732,13 @@ int store_mknod(struct store *s, uint64_t parent, const char *name,
 	if (rc)
 		goto out;
 	rc = meta_insert(s->meta, &e);
-	if (!rc)
-		rc = add_jop(s, jop, parent, name, 0, NULL);
+	if (!rc && jop) {
+		/* the op names the new entry, which its failure marks */
+		struct jop j = *jop;
+
+		j.ino = e.ino;
+		rc = add_jop(s, &j, parent, name, 0, NULL);
+	}
 	if (rc) {
 		meta_rollback(s->meta);
 		goto out;

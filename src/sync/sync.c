@@ -11,7 +11,8 @@
  * I/O error, remote disk full) leaves the row in place and retries after
  * an exponential backoff with jitter, blocking the rows behind it; a
  * permanent one (permission, invalid name) is logged with the path and
- * the cause, marks the entry as in error, and is dropped.
+ * the cause, marks the entry as in error, and is dropped, counted for
+ * status and for the next sync to report (sync_take_dropped).
  *
  * Uploads read the cache file (fetching first what is not hydrated) and
  * hand it to remote_put(), which publishes atomically. If the file was
@@ -41,6 +42,7 @@
 #define RETRY_MIN_MS 500
 #define RETRY_MAX_MS 30000
 #define RECONCILE_BATCH 512
+#define DROPPED_KEEP 16			/* descriptions of ops given up kept */
 
 struct sync {
 	struct store *store;
@@ -68,6 +70,12 @@ struct sync {
 	pthread_t save_thread;
 	struct saving *saves;		/* nodes to save; under lock */
 	bool started;
+	/* ops given up for a permanent error, under lock: how many since
+	 * the start, how many sync_take_dropped() has told of, and the
+	 * last DROPPED_KEEP of them ("op path: error"), a ring */
+	uint64_t dropped;
+	uint64_t dropped_told;
+	char *dropped_what[DROPPED_KEEP];
 };
 
 /* A node whose last reference waits for its state to be saved. */
@@ -843,6 +851,62 @@ const char *sync_op_name(enum jop_kind k)
 	return k >= JOP_UPLOAD && k <= JOP_SETATTR ? names[k] : "?";
 }
 
+/* Notes op as given up with error rc, for sync_take_dropped(). */
+static void note_dropped(struct sync *y, const struct jop *op, int rc)
+{
+	char *what = xasprintf("%s %s%s%s: %s", sync_op_name(op->kind),
+			       *op->path ? op->path : "/",
+			       op->path2 && op->kind == JOP_RENAME ? " -> " : "",
+			       op->path2 && op->kind == JOP_RENAME ? op->path2
+								   : "",
+			       strerror(-rc));
+	char **slot;
+
+	pthread_mutex_lock(&y->lock);
+	slot = &y->dropped_what[y->dropped % DROPPED_KEEP];
+	free(*slot);
+	*slot = what;
+	y->dropped++;
+	pthread_mutex_unlock(&y->lock);
+}
+
+uint64_t sync_dropped(struct sync *y)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&y->lock);
+	n = y->dropped;
+	pthread_mutex_unlock(&y->lock);
+	return n;
+}
+
+uint64_t sync_take_dropped(struct sync *y, char **report)
+{
+	uint64_t n, i, from;
+	size_t len = 0;
+	char *out = NULL;
+	FILE *f;
+
+	pthread_mutex_lock(&y->lock);
+	n = y->dropped - y->dropped_told;
+	y->dropped_told = y->dropped;
+	if (n) {
+		f = open_memstream(&out, &len);
+		if (!f)
+			abort();
+		from = y->dropped - CD_MIN(n, (uint64_t)DROPPED_KEEP);
+		if (from > y->dropped - n)
+			fprintf(f, "  (%llu more before, in the log)\n",
+				(unsigned long long)(from - (y->dropped - n)));
+		for (i = from; i < y->dropped; i++)
+			fprintf(f, "  %s\n", y->dropped_what[i % DROPPED_KEEP]);
+		fclose(f);
+	}
+	pthread_mutex_unlock(&y->lock);
+	*report = out;
+	return n;
+}
+
 static uint64_t backoff_ms(int attempts)
 {
 	uint64_t ms = RETRY_MIN_MS, jitter;
@@ -969,6 +1033,8 @@ static void *journal_thread(void *arg)
 					  op.path2 ? op.path2 : "",
 					  strerror(-rc));
 			}
+			if (rc)
+				note_dropped(y, &op, rc);
 			/* a rename's success says nothing of the file's
 			 * data, which may be in error */
 			if (rc || op.kind != JOP_RENAME)
@@ -1620,11 +1686,15 @@ void sync_stop(struct sync *y)
 
 void sync_free(struct sync *y)
 {
+	int i;
+
 	if (!y)
 		return;
 	sync_stop(y);
 	if (y->saver_only)
 		stop_saver(y);
+	for (i = 0; i < DROPPED_KEEP; i++)
+		free(y->dropped_what[i]);
 	pthread_mutex_destroy(&y->populate_lock);
 	pthread_cond_destroy(&y->cond);
 	pthread_mutex_destroy(&y->lock);

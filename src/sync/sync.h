@@ -69,6 +69,15 @@ int sync_poll_wait(struct sync *y, uint64_t timeout_ms) CD_WUR;
 /* Waits until the journal is empty: 0, or -ETIMEDOUT. Skips the debounce
  * delay of queued uploads. */
 int sync_wait_idle(struct sync *y, uint64_t timeout_ms) CD_WUR;
+/*
+ * Remote ops the journal gave up for a permanent error (each logged with
+ * its cause; the file or directory it was for is in error): how many
+ * since the start. take: how many since its previous call, and *report
+ * (caller frees; NULL when none) the last of them, one "  op path:
+ * error" line each.
+ */
+uint64_t sync_dropped(struct sync *y);
+uint64_t sync_take_dropped(struct sync *y, char **report);
 /* "upload", "rename", ... for messages. */
 const char *sync_op_name(enum jop_kind k);
 /* Remote path of entry ino as the remote knows it once the journal is
