@@ -1262,8 +1262,27 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 			return rc;
 		forget_clone(s, n);
 	}
+	/*
+	 * The dirty mark of a clean file is recorded before its bytes land
+	 * in the cache: a crash between the two would leave new bytes there
+	 * under a clean entry, shown by the mount and never uploaded. (A
+	 * write that then fails leaves a file uploaded once more as it is.)
+	 */
+	pthread_mutex_lock(&n->lock);
+	first = !n->dirty;
+	if (first) {
+		n->dirty = true;
+		n->write_gen++;
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (first) {
+		rc = store_node_commit(s, n);
+		if (rc)
+			return rc;
+	}
 	pthread_mutex_lock(&n->lock);
 	done = pwrite_some(n->fd, buf, len, off, &rc);
+	crash_point("write-landed");
 	if (rc && rc != -ENOSPC && rc != -EDQUOT)
 		log_error("cache of inode %llu: write at %llu: %s",
 			  (unsigned long long)n->ino,
@@ -1278,14 +1297,8 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 	}
 	/* a write cut short is a short write: the bytes it wrote are the
 	 * file's (a failure would leave them there, unsaid) */
-	first = note_write(n, off + done);
+	note_write(n, off + done);
 	pthread_mutex_unlock(&n->lock);
-	if (first) {
-		/* the dirty mark must outlive a crash before the next sync */
-		rc = store_node_commit(s, n);
-		if (rc)
-			return rc;
-	}
 	return (ssize_t)done;
 }
 

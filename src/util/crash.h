@@ -15,6 +15,8 @@
  *   extent-save      fetched data synced, its extents not yet recorded
  *   clone-closed     a copy's record written at its close, not uploaded
  *   conflict-rename  a conflict found, before the local file is renamed
+ *   write-landed     a write's bytes in the cache file, its size and time
+ *                    not yet recorded
  *
  * Fault points, likewise: with CLONEDRIVE_TEST_FAIL_AT=NAME, every pass of
  * fault_point(NAME) returns -EIO (0 otherwise), as a failing disk or
