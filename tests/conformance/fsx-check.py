@@ -196,8 +196,8 @@ def main():
         chunk = got[off:off + blk]
         ok = False
         for c in cands:
-            want = c[off:off + blk]
-            want += bytes(len(chunk) - len(want))
+            want = c[off:off + len(chunk)]
+            want += bytes(len(chunk) - len(want))   # past c's end: zeros
             if chunk == want:
                 ok = True
                 break
