@@ -144,6 +144,24 @@ static void exec_mknod(struct fs *fs, struct fop *op)
 
 static void exec_release(struct fs *fs, struct fop *op);
 
+/*
+ * A close (flush comes with every close, release only after it returned):
+ * the size and mtime of what a writer wrote are recorded now, so that a
+ * crash after close() returned finds them as the program left them.
+ */
+static int exec_flush(struct fs *fs, struct fop *op)
+{
+	struct node *n = op->file->n;
+	bool dirty;
+
+	if (!op->file->writer)
+		return 0;
+	pthread_mutex_lock(&n->lock);
+	dirty = n->dirty;
+	pthread_mutex_unlock(&n->lock);
+	return dirty ? store_node_commit(fs->store, n) : 0;
+}
+
 /* Opens the node of op->entry (or op->ino) into a new file handle. */
 static void exec_open(struct fs *fs, struct fop *op)
 {
@@ -289,7 +307,7 @@ static void exec(struct fs *fs, struct fop *op)
 		op->result = (int)n;
 		break;
 	case FOP_FLUSH:
-		op->result = 0;
+		op->result = exec_flush(fs, op);
 		break;
 	case FOP_RELEASE:
 		exec_release(fs, op);
