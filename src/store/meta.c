@@ -21,7 +21,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define META_SCHEMA_VERSION 8
+#define META_SCHEMA_VERSION 9
 
 enum stmt_id {
 	ST_GET,
@@ -76,6 +76,8 @@ enum stmt_id {
 	ST_UPLOAD_GET,
 	ST_UPLOAD_SET,
 	ST_UPLOAD_DELETE,
+	ST_TRIED_SET,
+	ST_TRIED_GET,
 	ST_COUNT
 };
 
@@ -178,6 +180,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_UPLOAD_SET] = "INSERT OR REPLACE INTO uploads (ino, path, state) "
 			  "VALUES (?1, ?2, ?3)",
 	[ST_UPLOAD_DELETE] = "DELETE FROM uploads WHERE ino = ?1",
+	[ST_TRIED_SET] = "UPDATE entries SET tried_size = ?2, tried_mtime = ?3 "
+			 "WHERE ino = ?1",
+	[ST_TRIED_GET] = "SELECT tried_size, tried_mtime FROM entries "
+			 "WHERE ino = ?1",
 };
 
 /* Copies of local files (the clone filter's), until uploaded: where the
@@ -217,7 +223,9 @@ static const char schema_sql[] =
 	" has_data INTEGER NOT NULL DEFAULT 0,"
 	" pin INTEGER NOT NULL DEFAULT 0,"
 	" atime INTEGER NOT NULL DEFAULT 0,"
-	" spool INTEGER NOT NULL DEFAULT 0);"
+	" spool INTEGER NOT NULL DEFAULT 0,"
+	" tried_size INTEGER NOT NULL DEFAULT -1,"
+	" tried_mtime INTEGER NOT NULL DEFAULT 0);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS entries_by_name"
 	" ON entries(parent, name);"
 	"CREATE INDEX IF NOT EXISTS entries_parent ON entries(parent);"
@@ -355,6 +363,10 @@ static const char *const migrations[] = {
 	[6] = CLONES_SQL,
 	[7] = UPLOADS_SQL,
 	[8] = "ALTER TABLE journal ADD COLUMN match TEXT",
+	[9] = "ALTER TABLE entries ADD COLUMN tried_size INTEGER NOT NULL "
+	      "DEFAULT -1;"
+	      "ALTER TABLE entries ADD COLUMN tried_mtime INTEGER NOT NULL "
+	      "DEFAULT 0",
 };
 
 static int migrate(struct meta *m)
@@ -1649,6 +1661,44 @@ void meta_clone_release(struct meta_clone *c)
 {
 	free(c->source);
 	c->source = NULL;
+}
+
+int meta_tried_set(struct meta *m, uint64_t ino, int64_t size,
+		   int64_t mtime_ns)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_TRIED_SET);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_int64(s, 2, size);
+	sqlite3_bind_int64(s, 3, mtime_ns);
+	rc = step_done(m, s, "record an upload's try");
+	unlock(m);
+	return rc;
+}
+
+int meta_tried_get(struct meta *m, uint64_t ino, int64_t *size,
+		   int64_t *mtime_ns)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = stmt(m, ST_TRIED_GET);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*size = sqlite3_column_int64(s, 0);
+		*mtime_ns = sqlite3_column_int64(s, 1);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : fail(m, rc, "upload's try");
+	}
+	done(s);
+	unlock(m);
+	return rc;
 }
 
 int meta_upload_get(struct meta *m, uint64_t ino, char **path, char **state)

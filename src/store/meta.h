@@ -243,6 +243,16 @@ void meta_clone_release(struct meta_clone *c);
  * for. get: -ENOENT if none; *path and *state are malloc'd. set with a
  * NULL state forgets it.
  */
+/*
+ * The size and mtime of file ino's last upload try, recorded before the
+ * try (size -1: none, or its outcome was recorded). A crash between the
+ * try and its record leaves the remote with our version, which only
+ * these can tell from another client's once the file changed again.
+ */
+int meta_tried_set(struct meta *m, uint64_t ino, int64_t size,
+		   int64_t mtime_ns) CD_WUR;
+int meta_tried_get(struct meta *m, uint64_t ino, int64_t *size,
+		   int64_t *mtime_ns) CD_WUR;
 int meta_upload_get(struct meta *m, uint64_t ino, char **path,
 		    char **state) CD_WUR;
 int meta_upload_set(struct meta *m, uint64_t ino, const char *path,

@@ -502,6 +502,25 @@ static bool same_on_remote(struct sync *y, const char *path, int fd,
 	return same;
 }
 
+/*
+ * Whether the remote's object at path is the one an earlier upload try
+ * of ours made (its size and mtime, recorded before the try); if so,
+ * match (REMOTE_ETAG_MAX) gets its version.
+ */
+static bool tried_by_us(struct sync *y, const char *path, int64_t size,
+			int64_t mtime_ns, char *match)
+{
+	struct remote_attr a;
+
+	if (remote_stat(y->remote, path, &a) || !S_ISREG(a.mode) ||
+	    a.size != (uint64_t)size || a.mtime_ns != mtime_ns || a.approx)
+		return false;
+	log_info("%s: the remote has an earlier upload of ours, whose outcome "
+		 "a stop took; this one replaces it", path);
+	snprintf(match, REMOTE_ETAG_MAX, "%s", a.etag);
+	return true;
+}
+
 /* Uploads the content of op->ino to op->path. */
 static int do_upload(struct sync *y, const struct jop *op)
 {
@@ -513,6 +532,7 @@ static int do_upload(struct sync *y, const struct jop *op)
 	struct meta_clone c = { 0 };
 	struct remote_attr out;
 	struct meta_entry e;
+	int64_t tried_size, tried_mtime;
 	uint64_t gen, size, base;
 	int64_t mtime, ctime = 0;
 	bool copy = false, idle;
@@ -586,10 +606,24 @@ static int do_upload(struct sync *y, const struct jop *op)
 		saved = NULL;
 	}
 	resume.state = saved;
+	/* what an earlier try left, then this try, recorded before it */
+	if (meta_tried_get(y->meta, n->ino, &tried_size, &tried_mtime))
+		tried_size = -1;
+	if (meta_tried_set(y->meta, n->ino, (int64_t)size, mtime))
+		log_warn("%s: its upload is not recorded before it is made; a "
+			 "crash now may end in a conflict copy", op->path);
 	/* only over the version the data is based on (or nothing, for a
 	 * new file): another client's is never overwritten unseen */
 	rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
 			mtime, match, &resume, op_progress, &prog, &out);
+	if (rc == -ESTALE && tried_size >= 0 &&
+	    tried_by_us(y, op->path, tried_size, tried_mtime, match)) {
+		/* an earlier try of ours got there and a crash took its
+		 * record: it is the version this one replaces */
+		rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
+				mtime, match, &resume, op_progress, &prog,
+				&out);
+	}
 	if (rc == -ENOENT && *match) {
 		/* deleted on the remote meanwhile: the changes here win */
 		rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
@@ -651,7 +685,7 @@ out_uploading:
 		    store_node_commit(y->store, n))
 			log_warn("%s: uploaded, but its clean state was not "
 				 "saved; it will be uploaded again", op->path);
-		else
+		else if (meta_tried_set(y->meta, n->ino, -1, 0) == 0)
 			drop_spooled(y, n);
 	} else if (rc == -EILSEQ && store_node_commit(y->store, n)) {
 		log_warn("%s: cannot record its error", op->path);
