@@ -566,8 +566,12 @@ static int do_upload(struct sync *y, const struct jop *op)
 		rc = 0;
 		goto out;
 	}
-	/* the parts never hydrated come from the version the remote has */
+	/* the parts never hydrated come from the version the remote has;
+	 * recorded as here before the upload replaces that version, which
+	 * after a crash could not be fetched again */
 	rc = fetch_range(y->fetcher, n, op->path, 0, base, NULL);
+	if (!rc)
+		rc = store_node_save(y->store, n);
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&n->lock);
