@@ -131,8 +131,11 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
 	pthread_mutex_lock(&s->nodes_lock);
 	n = lookup_node(s, e->ino);
 	if (n) {
+		/* a file in use has its size and mtime here first: they reach
+		 * its entry at its close */
 		pthread_mutex_lock(&n->lock);
 		st->st_size = (off_t)n->size;
+		ts_from_ns(&st->st_mtim, n->mtime_ns);
 		pthread_mutex_unlock(&n->lock);
 	}
 	pthread_mutex_unlock(&s->nodes_lock);
