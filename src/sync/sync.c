@@ -1091,10 +1091,24 @@ static void *journal_thread(void *arg)
 	return NULL;
 }
 
+/* Waits for a signal of y->cond or 50 ms, whichever comes first; under
+ * y->lock. */
+static void nap(struct sync *y)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 50000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&y->cond, &y->lock, &ts);
+}
+
 int sync_poll_wait(struct sync *y, uint64_t timeout_ms)
 {
 	int64_t deadline = util_now_mono_ns() + (int64_t)timeout_ms * 1000000;
-	struct timespec ts;
 	uint64_t want;
 	int rc = 0;
 
@@ -1108,13 +1122,7 @@ int sync_poll_wait(struct sync *y, uint64_t timeout_ms)
 			rc = -ETIMEDOUT;
 			break;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&y->cond, &y->lock, &ts);
+		nap(y);
 		if (y->polls_started < want)
 			y->refresh = true;	/* after the one in progress */
 	}
@@ -1132,7 +1140,6 @@ int sync_wait_idle(struct sync *y, uint64_t timeout_ms)
 	y->kicked = true;
 	pthread_cond_broadcast(&y->cond);
 	for (;;) {
-		struct timespec ts;
 		int64_t count;
 
 		pthread_mutex_unlock(&y->lock);
@@ -1144,13 +1151,7 @@ int sync_wait_idle(struct sync *y, uint64_t timeout_ms)
 			rc = -ETIMEDOUT;
 			break;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&y->cond, &y->lock, &ts);
+		nap(y);
 	}
 	y->hurry = false;
 	pthread_mutex_unlock(&y->lock);
