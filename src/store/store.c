@@ -1085,8 +1085,8 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 		  int to_set, const struct jop *jop, struct meta_entry *out)
 {
 	bool set_mtime = to_set & (STORE_SET_MTIME | STORE_SET_MTIME_NOW);
-	int64_t now = util_now_ns(), mtime = now;
-	uint64_t size = 0, base = 0;
+	int64_t now = util_now_ns(), mtime = now, old_mtime = 0;
+	uint64_t size = 0, base = 0, old_size = 0, gen = 0;
 	struct node *n = NULL;
 	struct meta_entry e;
 	bool dirty = false;
@@ -1105,13 +1105,28 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 			forget_clone(s, n);
 		}
 		pthread_mutex_lock(&n->lock);
+		old_size = n->size;
+		old_mtime = n->mtime_ns;
 		rc = resize_node(n, (uint64_t)attr->st_size);
-		n->mtime_ns = now;
+		if (!rc)
+			n->mtime_ns = now;
+		gen = n->write_gen;
 		pthread_mutex_unlock(&n->lock);
 		if (!rc)
 			rc = store_node_commit(s, n);
-		if (rc)
+		if (rc) {
+			/* not recorded (a full disk): a file grown goes back to
+			 * its size, so that the error the caller gets is true
+			 * (a shrink cannot be undone; the next commit has it) */
+			pthread_mutex_lock(&n->lock);
+			if (n->write_gen == gen && n->size > old_size &&
+			    ftruncate(n->fd, (off_t)old_size) == 0) {
+				n->size = old_size;
+				n->mtime_ns = old_mtime;
+			}
+			pthread_mutex_unlock(&n->lock);
 			goto out_put;
+		}
 	} else {
 		n = store_node_find(s, ino);	/* an open file keeps its own */
 	}
