@@ -892,8 +892,9 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 		pthread_mutex_unlock(&n->lock);
 		if (upload && sync_queue_upload(fs->sync, n->ino))
 			log_error("inode %llu: cannot queue its upload; it "
-				  "stays dirty and is retried at the next "
-				  "mount", (unsigned long long)n->ino);
+				  "stays dirty and is queued again once the "
+				  "database can record it",
+				  (unsigned long long)n->ino);
 	}
 	if (op->kind == FOP_SETATTR && (op->to_set & STORE_SET_SIZE)) {
 		/* a truncate of a closed file is a change to upload too */

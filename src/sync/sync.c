@@ -63,6 +63,9 @@ struct sync {
 	uint64_t polls_started;		/* poll_once() calls begun */
 	uint64_t polls_ended;		/* and ended */
 	bool busy;			/* worker is performing an op */
+	bool requeue;			/* an upload could not be queued: the
+					   worker queues those of every dirty
+					   file that has none, when it can */
 	bool hurry;			/* skip debounce delays */
 	pthread_mutex_t populate_lock;	/* one listing at a time */
 	pthread_t journal_thread;
@@ -137,7 +140,7 @@ void sync_refresh(struct sync *y)
 	pthread_mutex_unlock(&y->lock);
 }
 
-int sync_queue_upload(struct sync *y, uint64_t ino)
+static int add_upload(struct sync *y, uint64_t ino)
 {
 	struct jop op = { .kind = JOP_UPLOAD, .ino = ino };
 	int rc;
@@ -161,8 +164,21 @@ int sync_queue_upload(struct sync *y, uint64_t ino)
 	else
 		rc = meta_commit(y->meta);
 	free(op.path);
-	if (!rc)
-		sync_kick(y);
+	return rc;
+}
+
+int sync_queue_upload(struct sync *y, uint64_t ino)
+{
+	int rc = add_upload(y, ino);
+
+	if (rc) {
+		/* the database is full or failing: the worker queues it
+		 * again when it can, and sync waits for that */
+		pthread_mutex_lock(&y->lock);
+		y->requeue = true;
+		pthread_mutex_unlock(&y->lock);
+	}
+	sync_kick(y);
 	return rc;
 }
 
@@ -999,10 +1015,13 @@ static void hold_off(struct sync *y, int *failures)
 	pthread_mutex_unlock(&y->lock);
 }
 
+static int requeue_dirty(struct sync *y, const char *why);
+
 static void *journal_thread(void *arg)
 {
 	struct sync *y = arg;
 	int db_failures = 0;
+	bool requeue;
 
 	for (;;) {
 		struct jop op;
@@ -1014,7 +1033,16 @@ static void *journal_thread(void *arg)
 			pthread_mutex_unlock(&y->lock);
 			break;
 		}
+		requeue = y->requeue;
+		y->requeue = false;
 		pthread_mutex_unlock(&y->lock);
+		if (requeue && requeue_dirty(y, "queued again")) {
+			pthread_mutex_lock(&y->lock);
+			y->requeue = true;
+			pthread_mutex_unlock(&y->lock);
+			hold_off(y, &db_failures);
+			continue;
+		}
 
 		rc = meta_journal_next(y->meta, &op);
 		if (rc) {
@@ -1145,7 +1173,7 @@ int sync_wait_idle(struct sync *y, uint64_t timeout_ms)
 		pthread_mutex_unlock(&y->lock);
 		count = meta_journal_count(y->meta);
 		pthread_mutex_lock(&y->lock);
-		if (count == 0 && !y->busy)
+		if (count == 0 && !y->busy && !y->requeue)
 			break;
 		if (util_now_mono_ns() >= deadline) {
 			rc = -ETIMEDOUT;
@@ -1640,7 +1668,7 @@ static int note_dirty(void *arg, const struct meta_entry *e)
  * crash comes before the size of the last writes is recorded), so that
  * status and stat agree with what is uploaded.
  */
-static int requeue_dirty(struct sync *y)
+static int requeue_dirty(struct sync *y, const char *why)
 {
 	struct dirty_list l = { NULL, 0, 0 };
 	struct node *n;
@@ -1653,8 +1681,8 @@ static int requeue_dirty(struct sync *y)
 			store_node_put(y->store, n);
 		if (meta_journal_has_upload_after(y->meta, l.ino[i], 0))
 			continue;
-		log_info("inode %llu: upload resumes after a restart",
-			 (unsigned long long)l.ino[i]);
+		log_info("inode %llu: upload %s", (unsigned long long)l.ino[i],
+			 why);
 		rc = sync_queue_upload(y, l.ino[i]);
 	}
 	free(l.ino);
@@ -1682,7 +1710,7 @@ int sync_start(struct sync *y, const struct sync_notify *notify)
 		y->notify = *notify;
 	rc = store_recover(y->store);
 	if (!rc)
-		rc = requeue_dirty(y);
+		rc = requeue_dirty(y, "resumes after a restart");
 	if (rc)
 		return rc;
 	pending = meta_journal_count(y->meta);

@@ -5,7 +5,8 @@
 # while uploads are queued: the daemon neither spins nor floods its log,
 # status says the cache is full, and once space returns every file is on
 # the remote with its bytes and no conflict copy (an upload whose outcome
-# could not be recorded is recognised as ours).
+# could not be recorded is recognised as ours, and one whose upload could
+# not be queued at its close is queued once it can be).
 . "$(dirname "$0")/../../lib.sh"
 need_root
 
@@ -33,7 +34,10 @@ for i in 1 2 3; do
 	head -c $((2 * MiB)) /dev/urandom >"$T/new$i"
 	cat "$T/new$i" | cat >"$M/new$i"
 done
+exec 7>"$M/late"	# written now, closed once the disk is full
+printf 'late data\n' >&7
 dd if=/dev/zero of="$T/disk/filler" bs=1M 2>/dev/null || true
+exec 7>&- || true	# its upload cannot be queued now: it is, later
 pid=$(cd_pid)
 cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 lines0=$(wc -l <"$T/daemon.log")
@@ -51,5 +55,6 @@ rm "$T/disk/filler"
 for i in 1 2 3; do
 	cmp "$R/new$i" "$T/new$i" || die "new$i differs on the remote"
 done
+assert_eq "$(cat "$R/late" 2>&1)" "late data" "the file closed while full"
 assert_eq "$(ls "$R" | grep -c conflict || true)" 0 "conflict copies"
 cd_unmount "$M"
