@@ -393,8 +393,16 @@ int util_copy(int src, int dst, uint64_t size,
 		/* holes stay holes: a sparse file of 1 GiB with one byte
 		 * written costs one block, not a gigabyte of zeros */
 		data = lseek(src, (off_t)done, SEEK_DATA);
-		if (data < 0 && errno == ENXIO)	/* a hole to the end */
+		if (data < 0 && errno == ENXIO) {
+			/* a hole to the end, or src shrank since: never
+			 * zeros in place of bytes that are gone */
+			if (fstat(src, &st) < 0 ||
+			    (uint64_t)st.st_size < size) {
+				rc = -ENODATA;
+				break;
+			}
 			data = (off_t)CD_MIN(size, src_size);
+		}
 		if (data > (off_t)done) {
 			done = CD_MIN((uint64_t)data, size);
 			if (progress && progress(arg, done, size)) {
