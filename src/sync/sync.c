@@ -662,6 +662,14 @@ static int do_upload(struct sync *y, const struct jop *op)
 	/* the source must not have changed while it was read */
 	if (!rc && bk && (backing_ended(bk) || ctime_ns_of(bk->fd) != ctime))
 		rc = -EAGAIN;
+	/* the file shrank under the upload (a truncate meanwhile): not an
+	 * error of the remote's, the next try sends what it is now */
+	if (rc == -ENODATA && !bk) {
+		pthread_mutex_lock(&n->lock);
+		if (n->write_gen != gen)
+			rc = -EAGAIN;
+		pthread_mutex_unlock(&n->lock);
+	}
 out_uploading:
 	pthread_mutex_lock(&n->lock);
 	n->uploading = false;
