@@ -884,6 +884,10 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 		stats_add(&fs->stats, written_bytes, (uint64_t)op->result);
 	if (op->result)
 		return;
+	if (op->kind == FOP_FLUSH && op->file->writer && !op->file->closing) {
+		op->file->closing = true;
+		sync_closing(fs->sync, 1);
+	}
 	if (op->kind == FOP_RELEASE && op->file->writer) {
 		struct node *n = op->file->n;
 
@@ -895,6 +899,11 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 				  "stays dirty and is queued again once the "
 				  "database can record it",
 				  (unsigned long long)n->ino);
+	}
+	/* after its upload is queued: a sync waiting for it finds it */
+	if (op->kind == FOP_RELEASE && op->file->closing) {
+		op->file->closing = false;
+		sync_closing(fs->sync, -1);
 	}
 	if (op->kind == FOP_SETATTR && (op->to_set & STORE_SET_SIZE)) {
 		/* a truncate of a closed file is a change to upload too */

@@ -77,6 +77,7 @@ struct file {
 	struct node *n;		/* referenced for the handle's life */
 	int flags;		/* open(2) flags */
 	bool writer;		/* opened for writing */
+	bool closing;		/* closed (flushed), its release to come */
 	uint64_t version;	/* the node's version at open (store.h) */
 	enum file_clone clone;	/* the clone filter's; under n->lock */
 	uint64_t clone_size;	/* the source's size; under n->lock */

@@ -63,6 +63,7 @@ struct sync {
 	uint64_t polls_started;		/* poll_once() calls begun */
 	uint64_t polls_ended;		/* and ended */
 	bool busy;			/* worker is performing an op */
+	int closing;			/* writers closed, not released yet */
 	bool requeue;			/* an upload could not be queued: the
 					   worker queues those of every dirty
 					   file that has none, when it can */
@@ -122,6 +123,17 @@ void sync_changed_entry(struct sync *y, uint64_t parent, const char *name)
 {
 	if (y->notify.entry)
 		y->notify.entry(y->notify.arg, parent, name);
+}
+
+void sync_closing(struct sync *y, int delta)
+{
+	pthread_mutex_lock(&y->lock);
+	y->closing += delta;
+	if (y->closing <= 0) {
+		y->closing = 0;
+		pthread_cond_broadcast(&y->cond);
+	}
+	pthread_mutex_unlock(&y->lock);
 }
 
 void sync_kick(struct sync *y)
@@ -1169,12 +1181,18 @@ int sync_poll_wait(struct sync *y, uint64_t timeout_ms)
 int sync_wait_idle(struct sync *y, uint64_t timeout_ms)
 {
 	int64_t deadline = util_now_mono_ns() + (int64_t)timeout_ms * 1000000;
-	int rc = 0;
+	int rc = 0, naps;
 
 	pthread_mutex_lock(&y->lock);
 	y->hurry = true;
 	y->kicked = true;
 	pthread_cond_broadcast(&y->cond);
+	/* a file closed just before the sync: the kernel sends its release,
+	 * which queues its upload, right after close() returned (a handle
+	 * kept open through a dup is not waited for past a second) */
+	for (naps = 0; naps < 20 && y->closing > 0 &&
+		       util_now_mono_ns() < deadline; naps++)
+		nap(y);		/* 50 ms each */
 	for (;;) {
 		int64_t count;
 

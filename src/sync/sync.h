@@ -58,6 +58,10 @@ int sync_queue_upload(struct sync *y, uint64_t ino) CD_WUR;
 void sync_changed(struct sync *y, uint64_t ino, bool data);
 /* Tells the front end that name in parent appeared or went. */
 void sync_changed_entry(struct sync *y, uint64_t parent, const char *name);
+/* A writer's close (+1) and the release that follows it (-1): a sync
+ * waits a moment for the releases of files just closed, which queue
+ * their uploads. */
+void sync_closing(struct sync *y, int delta);
 /* Wakes the journal worker (something was queued). */
 void sync_kick(struct sync *y);
 /* Polls the remote now. */
