@@ -53,6 +53,8 @@ struct backing {
 };
 
 /* A regular file in use: open, being hydrated or being uploaded. */
+struct fetch_async;
+
 struct node {
 	uint64_t ino;			/* immutable */
 	int refs;			/* atomic; reaches 0 only under
@@ -78,6 +80,7 @@ struct node {
 	int writers;			/* open handles that may write */
 	int openers;			/* open handles */
 	struct fetch_job *jobs;		/* fetches in flight (fetch.c) */
+	struct fetch_async *asyncs;	/* requests pending on them (fetch.c) */
 	int fetching;			/* how many; store waits for 0 */
 	uint64_t fetch_epoch;		/* bumped to cancel them all (written
 					   under lock, atomically: fetch jobs

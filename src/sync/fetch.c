@@ -34,8 +34,6 @@
 
 /* Remote reads are issued in pieces this large, to notice cancels. */
 #define FETCH_PIECE (256u << 10)
-/* How many jobs one fetch_range() call waits for at a time. */
-#define FETCH_BATCH 16
 
 struct fetch_job {
 	struct fetch_job *next;		/* in node->jobs; under node->lock */
@@ -75,6 +73,7 @@ struct fetcher {
 	struct fetch_queue demand;
 	struct fetch_queue prefetch;
 	bool stop;
+	bool no_async;			/* no new pending fetches */
 	int nthreads;
 	pthread_t *threads;
 };
@@ -200,11 +199,58 @@ static int run_job(struct fetcher *f, struct fetch_job *j)
 	return 0;
 }
 
+/* Leaves the jobs of a pending request, keeping the first error that
+ * is not a cancel by a truncate; under n->lock. */
+static int async_leave(struct fetch_async *a, bool cancel)
+{
+	int i, rc = 0;
+
+	for (i = 0; i < a->count; i++) {
+		struct fetch_job *j = a->jobs[i];
+
+		if (--j->waiters == 0 && !j->done && !j->prefetch && cancel)
+			__atomic_store_n(&j->cancelled, true,
+					 __ATOMIC_RELAXED);
+		if (j->done && j->rc && j->rc != -ECANCELED && !rc)
+			rc = j->rc;
+		job_unref(j);
+	}
+	a->count = 0;
+	return rc;
+}
+
+/* Takes off n->asyncs the requests whose jobs are all done, as a list
+ * to tell; under n->lock. */
+static struct fetch_async *take_ready(struct node *n)
+{
+	struct fetch_async **pp = &n->asyncs, *ready = NULL, **tail = &ready;
+
+	while (*pp) {
+		struct fetch_async *a = *pp;
+		int i;
+
+		for (i = 0; i < a->count && a->jobs[i]->done; i++)
+			;
+		if (i < a->count) {
+			pp = &a->next;
+			continue;
+		}
+		*pp = a->next;
+		a->waiting = false;
+		a->rc = async_leave(a, false);
+		a->next = NULL;
+		*tail = a;
+		tail = &a->next;
+	}
+	return ready;
+}
+
 /* Publishes a job's result to its waiters, drops the queue's reference
  * to the job and the job's reference to its node. */
 static void finish_job(struct fetcher *f, struct fetch_job *j, int rc)
 {
 	struct node *n = j->n;
+	struct fetch_async *ready;
 
 	pthread_mutex_lock(&n->lock);
 	j->rc = rc;
@@ -215,8 +261,16 @@ static void finish_job(struct fetcher *f, struct fetch_job *j, int rc)
 		n->xfer = NULL;
 	}
 	pthread_cond_broadcast(&n->cond);
+	ready = take_ready(n);
 	job_unref(j);
 	pthread_mutex_unlock(&n->lock);
+	/* the requests pending on it go on, with no lock held */
+	while (ready) {
+		struct fetch_async *a = ready;
+
+		ready = a->next;
+		a->fn(a->arg, a->rc);
+	}
 	store_node_put(f->store, n);
 }
 
@@ -318,6 +372,22 @@ void fetch_free(struct fetcher *f)
 	pthread_mutex_destroy(&f->lock);
 	free(f->threads);
 	free(f);
+}
+
+void fetch_stop_async(struct fetcher *f)
+{
+	struct fetch_queue demand, prefetch;
+
+	pthread_mutex_lock(&f->lock);
+	__atomic_store_n(&f->no_async, true, __ATOMIC_RELAXED);
+	demand = f->demand;
+	prefetch = f->prefetch;
+	memset(&f->demand, 0, sizeof(f->demand));
+	memset(&f->prefetch, 0, sizeof(f->prefetch));
+	pthread_mutex_unlock(&f->lock);
+	/* readers that wait in place ask again, and run the job themselves */
+	fail_queue(f, &demand);
+	fail_queue(f, &prefetch);
 }
 
 void fetch_set_admit(struct fetcher *f, fetch_admit_fn fn, void *arg)
@@ -513,6 +583,72 @@ int fetch_range(struct fetcher *f, struct node *n, const char *path,
 	}
 	pthread_mutex_unlock(&n->lock);
 	return rc;
+}
+
+void fetch_async_init(struct fetch_async *a, struct fetcher *f,
+		      struct node *n, void (*fn)(void *arg, int rc),
+		      void *arg)
+{
+	memset(a, 0, sizeof(*a));
+	a->f = f;
+	a->n = n;
+	a->fn = fn;
+	a->arg = arg;
+}
+
+int fetch_range_async(struct fetch_async *a, const char *path, uint64_t off,
+		      uint64_t len)
+{
+	struct fetcher *f = a->f;
+	struct node *n = a->n;
+	uint64_t resume;
+	int rc = 1;
+
+	pthread_mutex_lock(&n->lock);
+	if (a->interrupted)
+		rc = -EINTR;
+	else if (__atomic_load_n(&f->stop, __ATOMIC_RELAXED) ||
+		 __atomic_load_n(&f->no_async, __ATOMIC_RELAXED))
+		rc = -ECANCELED;
+	else if (store_node_has(n, off, len))
+		rc = 0;
+	if (rc == 1) {
+		a->count = gather(f, n, path, off, off + len, false, a->jobs,
+				  FETCH_BATCH, &resume);
+		if (!a->count) {
+			rc = 0;	/* only bytes beyond base remain */
+		} else {
+			a->rc = 0;
+			a->waiting = true;
+			a->next = n->asyncs;
+			n->asyncs = a;
+		}
+	}
+	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
+bool fetch_async_cancel(struct fetch_async *a)
+{
+	struct node *n = a->n;
+	struct fetch_async **pp;
+	bool was = false;
+
+	pthread_mutex_lock(&n->lock);
+	a->interrupted = true;
+	if (a->waiting) {
+		for (pp = &n->asyncs; *pp; pp = &(*pp)->next) {
+			if (*pp == a) {
+				*pp = a->next;
+				break;
+			}
+		}
+		a->waiting = false;
+		async_leave(a, true);
+		was = true;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return was;
 }
 
 void fetch_prefetch(struct fetcher *f, struct node *n, const char *path,
