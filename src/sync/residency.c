@@ -255,7 +255,7 @@ static void admit_fetch(void *arg, uint64_t bytes, bool landed)
 		clear_full(r);
 }
 
-int residency_admit_write(struct residency *r, uint64_t bytes)
+int residency_admit_write_try(struct residency *r, uint64_t bytes)
 {
 	/* without limits, only the database's headroom is kept */
 	if (!limited(r) && disk_free(r) >= r->headroom + bytes)
@@ -266,8 +266,13 @@ int residency_admit_write(struct residency *r, uint64_t bytes)
 	}
 	/* only data that cannot go is left: let the uploads run, after
 	 * which what they uploaded can be evicted */
-	if (sync_wait_idle(r->sync, r->cfg.write_wait_ms) == 0 &&
-	    !make_room(r, bytes)) {
+	return -EAGAIN;
+}
+
+int residency_admit_write_after(struct residency *r, uint64_t bytes,
+				int waited)
+{
+	if (waited == 0 && !make_room(r, bytes)) {
 		clear_full(r);
 		return 0;
 	}
@@ -275,6 +280,21 @@ int residency_admit_write(struct residency *r, uint64_t bytes)
 	set_full(r, "full: writes get ENOSPC until uploads finish or files "
 		    "are unpinned or closed");
 	return -ENOSPC;
+}
+
+uint64_t residency_write_wait_ms(const struct residency *r)
+{
+	return r->cfg.write_wait_ms;
+}
+
+int residency_admit_write(struct residency *r, uint64_t bytes)
+{
+	int rc = residency_admit_write_try(r, bytes);
+
+	if (rc != -EAGAIN)
+		return rc;
+	return residency_admit_write_after(
+		r, bytes, sync_wait_idle(r->sync, r->cfg.write_wait_ms));
 }
 
 void residency_status(struct residency *r, struct res_status *out)

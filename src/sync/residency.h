@@ -73,6 +73,14 @@ int residency_free_tree(struct residency *r, uint64_t ino,
 /* Before a write of bytes into the cache: 0, or -ENOSPC when the limits
  * cannot be kept even after the uploads were given a chance. */
 int residency_admit_write(struct residency *r, uint64_t bytes) CD_WUR;
+/* The same in two steps, for a request that waits holding no thread:
+ * try says 0, or -EAGAIN to wait up to residency_write_wait_ms() for the
+ * uploads (sync_idle), after which after() gives the answer, told the
+ * outcome of that wait. */
+int residency_admit_write_try(struct residency *r, uint64_t bytes) CD_WUR;
+int residency_admit_write_after(struct residency *r, uint64_t bytes,
+				int waited) CD_WUR;
+uint64_t residency_write_wait_ms(const struct residency *r);
 
 /* For status: bytes held, the limits, and why the cache is full (NULL if
  * it is not). */

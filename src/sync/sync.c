@@ -67,7 +67,7 @@ struct sync {
 	bool requeue;			/* an upload could not be queued: the
 					   worker queues those of every dirty
 					   file that has none, when it can */
-	bool hurry;			/* skip debounce delays */
+	int hurry;			/* waiters: skip debounce delays */
 	pthread_mutex_t populate_lock;	/* one listing at a time */
 	pthread_t journal_thread;
 	pthread_t poll_thread;
@@ -1178,28 +1178,56 @@ int sync_poll_wait(struct sync *y, uint64_t timeout_ms)
 	return rc;
 }
 
-int sync_wait_idle(struct sync *y, uint64_t timeout_ms)
+/* How long a wait for idle waits for the releases of files just closed
+ * (a handle kept open through a dup is not waited for past that). */
+#define CLOSING_WAIT_NS 1000000000
+
+void sync_hurry(struct sync *y, int delta)
 {
-	int64_t deadline = util_now_mono_ns() + (int64_t)timeout_ms * 1000000;
-	int rc = 0, naps;
+	pthread_mutex_lock(&y->lock);
+	y->hurry += delta;
+	if (y->hurry < 0)
+		y->hurry = 0;
+	if (delta > 0) {
+		y->kicked = true;
+		pthread_cond_broadcast(&y->cond);
+	}
+	pthread_mutex_unlock(&y->lock);
+}
+
+int sync_idle(struct sync *y, int64_t since_ns)
+{
+	int64_t count;
+	bool idle;
 
 	pthread_mutex_lock(&y->lock);
-	y->hurry = true;
-	y->kicked = true;
-	pthread_cond_broadcast(&y->cond);
-	/* a file closed just before the sync: the kernel sends its release,
-	 * which queues its upload, right after close() returned (a handle
-	 * kept open through a dup is not waited for past a second) */
-	for (naps = 0; naps < 20 && y->closing > 0 &&
-		       util_now_mono_ns() < deadline; naps++)
-		nap(y);		/* 50 ms each */
-	for (;;) {
-		int64_t count;
-
+	/* a file closed just before the wait: the kernel sends its release,
+	 * which queues its upload, right after close() returned */
+	if (y->closing > 0 && util_now_mono_ns() < since_ns + CLOSING_WAIT_NS) {
 		pthread_mutex_unlock(&y->lock);
-		count = meta_journal_count(y->meta);
+		return -EAGAIN;
+	}
+	pthread_mutex_unlock(&y->lock);
+	count = meta_journal_count(y->meta);
+	pthread_mutex_lock(&y->lock);
+	idle = count == 0 && !y->busy && !y->requeue;
+	pthread_mutex_unlock(&y->lock);
+	return idle ? 0 : -EAGAIN;
+}
+
+int sync_wait_idle(struct sync *y, uint64_t timeout_ms)
+{
+	int64_t start = util_now_mono_ns();
+	int64_t deadline = start + (int64_t)timeout_ms * 1000000;
+	int rc;
+
+	sync_hurry(y, 1);
+	pthread_mutex_lock(&y->lock);
+	for (;;) {
+		pthread_mutex_unlock(&y->lock);
+		rc = sync_idle(y, start);
 		pthread_mutex_lock(&y->lock);
-		if (count == 0 && !y->busy && !y->requeue)
+		if (rc == 0)
 			break;
 		if (util_now_mono_ns() >= deadline) {
 			rc = -ETIMEDOUT;
@@ -1207,8 +1235,8 @@ int sync_wait_idle(struct sync *y, uint64_t timeout_ms)
 		}
 		nap(y);
 	}
-	y->hurry = false;
 	pthread_mutex_unlock(&y->lock);
+	sync_hurry(y, -1);
 	return rc;
 }
 
@@ -1530,6 +1558,16 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 	}
 	free(path);
 	return rc;
+}
+
+bool sync_listed(struct sync *y, uint64_t ino)
+{
+	struct meta_entry e;
+
+	if (meta_get(y->meta, ino, &e))
+		return false;
+	meta_entry_release(&e);
+	return e.populated || !S_ISDIR(e.mode);
 }
 
 int sync_populate(struct sync *y, uint64_t ino)

@@ -49,6 +49,9 @@ void sync_stop(struct sync *y);
 /* Saves what is left to save and frees. */
 void sync_free(struct sync *y);
 
+/* Whether ino needs no listing from the remote before its entries are
+ * known (listed, or not a directory). */
+bool sync_listed(struct sync *y, uint64_t ino);
 /* Lists directory ino from the remote if that was never done. */
 int sync_populate(struct sync *y, uint64_t ino) CD_WUR;
 /* Queues the upload of file ino after the debounce delay. */
@@ -73,6 +76,13 @@ int sync_poll_wait(struct sync *y, uint64_t timeout_ms) CD_WUR;
 /* Waits until the journal is empty: 0, or -ETIMEDOUT. Skips the debounce
  * delay of queued uploads. */
 int sync_wait_idle(struct sync *y, uint64_t timeout_ms) CD_WUR;
+/* What sync_wait_idle waits for, without waiting: 0 when the journal is
+ * empty and nothing runs, else -EAGAIN; since_ns (monotonic): when the
+ * wait began, to allow files just closed a moment for their releases. */
+int sync_idle(struct sync *y, int64_t since_ns) CD_WUR;
+/* A waiter for idle comes (1) or goes (-1): while any waits, queued
+ * uploads skip their debounce delay. */
+void sync_hurry(struct sync *y, int delta);
 /*
  * Remote ops the journal gave up for a permanent error (each logged with
  * its cause; the file or directory it was for is in error): how many
