@@ -57,6 +57,7 @@ struct mount_opts {
 	uint64_t cache_max;
 	uint64_t min_free;
 	uint64_t full_wait_ms;
+	uint64_t max_pending;
 	char *no_hydrate_for;
 	int no_hydrate_errno;
 	int clone_mode;
@@ -82,6 +83,7 @@ enum {
 	OPT_CACHE_MAX,
 	OPT_MIN_FREE,
 	OPT_FULL_WAIT,
+	OPT_MAX_PENDING,
 	OPT_NO_HYDRATE_FOR,
 	OPT_NO_HYDRATE_ERRNO,
 	OPT_CLONE,
@@ -106,6 +108,7 @@ static const struct option mount_longopts[] = {
 	{ "cache-max", required_argument, NULL, OPT_CACHE_MAX },
 	{ "min-free", required_argument, NULL, OPT_MIN_FREE },
 	{ "cache-full-wait", required_argument, NULL, OPT_FULL_WAIT },
+	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
 	{ "no-hydrate-for", required_argument, NULL, OPT_NO_HYDRATE_FOR },
 	{ "no-hydrate-errno", required_argument, NULL, OPT_NO_HYDRATE_ERRNO },
 	{ "clone", required_argument, NULL, OPT_CLONE },
@@ -153,6 +156,9 @@ static const char mount_usage[] =
 	"                          way (default: none)\n"
 	"  --cache-full-wait DUR   how long a write into a full cache waits for\n"
 	"                          uploads before ENOSPC (default 30s)\n"
+	"  --max-pending N         requests that may wait for the remote at once\n"
+	"                          holding no thread; more wait in a worker\n"
+	"                          (default 4096; 0: no limit)\n"
 	"  --no-hydrate-for NAMES  programs (executable names, comma-separated,\n"
 	"                          e.g. tracker-extract,tumblerd) whose reads of\n"
 	"                          data not held locally fail instead of\n"
@@ -362,6 +368,11 @@ static int set_opt(struct mount_opts *o, int id, const char *val)
 		if (util_parse_duration_ms(val, &o->full_wait_ms))
 			break;
 		return 0;
+	case OPT_MAX_PENDING:
+		if (util_parse_u64(val, &o->max_pending) ||
+		    o->max_pending > UINT32_MAX)
+			break;
+		return 0;
 	case OPT_NO_HYDRATE_FOR:
 		free(o->no_hydrate_for);
 		o->no_hydrate_for = xstrdup(val);
@@ -485,6 +496,7 @@ static int parse_mount_opts(int argc, char **argv, struct mount_opts *o)
 	o->timeout = 3600;
 	o->readahead = 1 << 20;
 	o->full_wait_ms = 30000;
+	o->max_pending = 4096;
 	o->no_hydrate_errno = EAGAIN;
 	o->clone_mode = CLONE_AUTO;
 	optind = 1;
@@ -650,6 +662,7 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	fs.clone_mode = (enum clone_mode)o->clone_mode;
 	fs.mount_id = -1;
 	fs.timeout = o->timeout;
+	fs.max_pending = (unsigned)o->max_pending;
 	ropts.endpoint = o->endpoint;
 	ropts.region = o->region;
 	ropts.profile = o->profile;
@@ -752,6 +765,8 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	}
 	rc = frontend_loop(fe);
 	log_info("unmounting %s", mnt);
+	/* the requests still pending end before the files they use go */
+	pend_drain(&fs);
 	frontend_release_all(fe);
 out_frontend:
 	/* tree operations of control requests stop at their next step */

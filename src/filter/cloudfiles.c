@@ -39,6 +39,12 @@
 #define RA_MAX (8u << 20)
 #define XATTR_PREFIX "user.clonedrive."
 
+static enum filter_verdict done(struct fop *op, int result)
+{
+	op->result = result;
+	return FILTER_DONE;
+}
+
 static void interrupt_cb(void *arg)
 {
 	fetch_interrupt(arg);
@@ -84,6 +90,126 @@ static int hydrate(struct fs *fs, struct fop *op, uint64_t off, uint64_t len)
 	    rc != -ENOMEM)
 		rc = -EIO;
 	return rc;
+}
+
+/* --- waits that hold no thread (pend.c) ---------------------------------- */
+
+/* Where a pending op stopped, in op->stage. */
+enum {
+	STAGE_NONE,
+	STAGE_HYDRATE,		/* a fetch of its range */
+	STAGE_HYDRATE_AGAIN,	/* the same, after the object had moved */
+	STAGE_ROOM,		/* a write: uploads to make room */
+	STAGE_ADMITTED,		/* a write: room made */
+	STAGE_LIST,		/* a directory listing */
+	STAGE_COPY_IDLE,	/* a server-side copy: earlier changes out */
+	STAGE_COPY,		/* a server-side copy: made on the remote */
+	STAGE_SYNC,		/* user.clonedrive.sync: the journal empty */
+};
+
+static void wait_interrupted(void *arg)
+{
+	fop_cancel_wait(arg);
+}
+
+static void fetch_interrupted(void *arg)
+{
+	struct fop *op = arg;
+
+	if (fetch_async_cancel(&op->fetch))
+		fop_wake(op, -EINTR);
+}
+
+static void fetch_woke(void *arg, int rc)
+{
+	fop_wake(arg, rc);
+}
+
+/* The end of a wait: no more interrupts; its outcome. */
+static int resumed(struct fop *op)
+{
+	if (op->set_interrupt)
+		op->set_interrupt(op, NULL, NULL);
+	op->stage = STAGE_NONE;
+	return op->waited;
+}
+
+/* Pends op on the slow lane for work (a remote round trip). */
+static enum filter_verdict pend_lane(struct fop *op, int stage,
+				     int (*work)(struct fop *op))
+{
+	op->stage = stage;
+	if (op->set_interrupt)
+		op->set_interrupt(op, wait_interrupted, op);
+	return fop_defer(op, work);
+}
+
+/* Pends op until the sync engine is idle: the journal drained. */
+static int idle_ready(struct fop *op)
+{
+	return sync_idle(op->fs->sync, op->since_ns);
+}
+
+static enum filter_verdict pend_idle(struct fs *fs, struct fop *op, int stage,
+				     uint64_t timeout_ms)
+{
+	op->stage = stage;
+	op->since_ns = util_now_mono_ns();
+	sync_hurry(fs->sync, 1);
+	if (op->set_interrupt)
+		op->set_interrupt(op, wait_interrupted, op);
+	return fop_wait_until(op, idle_ready, timeout_ms);
+}
+
+/* The errno a reader gets for a fetch that failed: that data is
+ * unavailable, not why (the log says): a remote away, or an object gone,
+ * is EIO. */
+static int fetch_errno(int rc)
+{
+	if (rc && rc != -EINTR && rc != -ENOSPC && rc != -EDQUOT &&
+	    rc != -ENOMEM)
+		return -EIO;
+	return rc;
+}
+
+/*
+ * Pends op until [off, off+len) of its file is local. Its pre hook runs
+ * again then (STAGE_HYDRATE, or _AGAIN after a fetch found the object
+ * moved by a queued rename) and checks the range again.
+ */
+static enum filter_verdict hydrate_pend(struct fs *fs, struct fop *op,
+					uint64_t off, uint64_t len, int stage)
+{
+	struct node *n = op->file->n;
+	char *path;
+	int rc;
+
+	rc = store_node_remote_path(fs->store, n, &path);
+	if (rc)
+		return done(op, rc == -ENOENT ? -EIO : rc);
+	op->stage = stage;
+	if (!fop_pend(op)) {
+		/* over the limit of requests pending: wait here */
+		free(path);
+		return fop_woken(op, hydrate(fs, op, off, len));
+	}
+	fetch_async_init(&op->fetch, fs->fetcher, n, fetch_woke, op);
+	if (op->set_interrupt)
+		op->set_interrupt(op, fetch_interrupted, op);
+	rc = fetch_range_async(&op->fetch, path, off, len);
+	free(path);
+	return rc == 1 ? FILTER_PENDING : fop_woken(op, rc);
+}
+
+/* After a fetch op pended on: -errno to fail op with, 0 to go on, or 1
+ * to fetch once more (the object was renamed on the remote meanwhile). */
+static int hydrate_resumed(struct fop *op)
+{
+	int again = op->stage == STAGE_HYDRATE, rc = resumed(op);
+
+	if (rc == -ENOENT && again)
+		return 1;
+	return fetch_errno(rc);
 }
 
 /* Grows or resets the readahead window and queues the prefetch. */
@@ -228,20 +354,20 @@ static bool policy_blocks(struct fs *fs, const struct fop *op)
 
 /*
  * A copy_file_range of [off, off+len) of op->file to the same offset of
- * op->file2: the count "copied", or -EOPNOTSUPP for the kernel to copy
- * by reads and writes. The first call of a whole-file copy (both offsets
- * 0, an empty destination, a source in sync) makes the copy on the
- * remote; the calls that follow for the rest of it find it done.
+ * op->file2. The first call of a whole-file copy (both offsets 0, an
+ * empty destination, a source in sync) makes the copy on the remote; the
+ * calls that follow for the rest of it find it done. copy_plan says: 1
+ * for a copy to make on the remote (*gen, etag: the destination's write
+ * generation and the source's version it is made of), else the answer: a
+ * count "copied", or -EOPNOTSUPP for the kernel to copy by reads and
+ * writes.
  */
-static int server_copy(struct fs *fs, struct fop *op)
+static int copy_plan(struct fop *op, uint64_t *gen, char *etag,
+		     uint64_t *sizep)
 {
 	struct node *src = op->file->n, *dst = op->file2->n;
-	char etag[REMOTE_ETAG_MAX], *from = NULL, *to = NULL;
-	struct remote_attr a;
-	struct meta_entry e;
-	uint64_t size, gen;
+	uint64_t size;
 	bool whole, rest;
-	int rc;
 
 	if (src == dst || op->off != op->off2)
 		return -EOPNOTSUPP;
@@ -249,7 +375,7 @@ static int server_copy(struct fs *fs, struct fop *op)
 	size = src->size;
 	whole = !src->dirty && !src->uploading && !src->error &&
 		src->etag[0] && src->base == size;
-	snprintf(etag, sizeof(etag), "%s", src->etag);
+	snprintf(etag, REMOTE_ETAG_MAX, "%s", src->etag);
 	pthread_mutex_unlock(&src->lock);
 	if (!whole || op->off >= size)
 		return -EOPNOTSUPP;
@@ -257,13 +383,30 @@ static int server_copy(struct fs *fs, struct fop *op)
 	rest = op->off > 0 && !dst->dirty && dst->copy_of == src->ino &&
 	       strcmp(dst->copy_etag, etag) == 0 && dst->size == size;
 	whole = op->off == 0 && dst->size == 0 && op->size >= size;
-	gen = dst->write_gen;
+	*gen = dst->write_gen;
 	pthread_mutex_unlock(&dst->lock);
+	*sizep = size;
 	if (rest)
 		return (int)CD_MIN(CD_MIN(size - op->off, (uint64_t)op->size),
 				   (uint64_t)COPY_REPLY_MAX);
-	if (!whole || sync_wait_idle(fs->sync, COPY_WAIT_MS))
-		return -EOPNOTSUPP;
+	return whole ? 1 : -EOPNOTSUPP;
+}
+
+/* The slow lane's part of a server-side copy: made on the remote, after
+ * earlier changes reached it. */
+static int copy_work(struct fop *op)
+{
+	struct fs *fs = op->fs;
+	struct node *src = op->file->n, *dst = op->file2->n;
+	char etag[REMOTE_ETAG_MAX], *from = NULL, *to = NULL;
+	struct remote_attr a;
+	struct meta_entry e;
+	uint64_t gen, size;
+	int rc;
+
+	rc = copy_plan(op, &gen, etag, &size);
+	if (rc != 1)
+		return rc;
 	rc = store_node_path(fs->store, src, &from);
 	if (!rc)
 		rc = store_node_path(fs->store, dst, &to);
@@ -291,10 +434,31 @@ static int server_copy(struct fs *fs, struct fop *op)
 	return rc;
 }
 
-static enum filter_verdict done(struct fop *op, int result)
+/* copy_file_range: a copy made by the remote where it can be; it waits
+ * (pending) for earlier changes to reach the remote, then for the copy. */
+static enum filter_verdict server_copy(struct fs *fs, struct fop *op)
 {
-	op->result = result;
-	return FILTER_DONE;
+	char etag[REMOTE_ETAG_MAX];
+	uint64_t gen, size;
+	int rc;
+
+	switch (op->stage) {
+	case STAGE_COPY_IDLE:
+		sync_hurry(fs->sync, -1);
+		if (resumed(op))
+			return done(op, -EOPNOTSUPP);
+		return pend_lane(op, STAGE_COPY, copy_work);
+	case STAGE_COPY:
+		rc = resumed(op);
+		return done(op, rc == -EINTR || rc == -ECANCELED ? -EOPNOTSUPP
+								  : rc);
+	default:
+		rc = copy_plan(op, &gen, etag, &size);
+		if (rc != 1)
+			return done(op, rc);
+		/* a copy must not overtake the mkdir of its directory */
+		return pend_idle(fs, op, STAGE_COPY_IDLE, COPY_WAIT_MS);
+	}
 }
 
 /* The remote operation each namespace change of one name becomes. */
@@ -458,6 +622,7 @@ static char *stats_text(struct fs *fs)
 	struct stats *st = &fs->stats;
 	uint64_t materialized = __atomic_load_n(
 		&fs->store->materialized_bytes, __ATOMIC_RELAXED);
+	unsigned peak, pending = pend_count(fs, &peak);
 
 	return xasprintf("fetched_bytes=%llu\nfetch_requests=%llu\n"
 			 "uploaded_bytes=%llu\nuploads_done=%llu\n"
@@ -470,7 +635,10 @@ static char *stats_text(struct fs *fs)
 			 "clone_freed_bytes=%llu\nclone_stored_bytes=%llu\n"
 			 "clone_avoided_bytes=%llu\nguard_snapshots=%llu\n"
 			 "clone_errors=%llu\nserver_copies=%llu\n"
-			 "server_copied_bytes=%llu\nconflicts=%llu\npid=%d\n",
+			 "server_copied_bytes=%llu\nconflicts=%llu\n"
+			 "requests_pending=%u\nrequests_pending_peak=%u\n"
+			 "requests_pended=%llu\nrequests_waited_in_place=%llu\n"
+			 "pid=%d\n",
 			 (unsigned long long)stats_get(st, fetched_bytes),
 			 (unsigned long long)stats_get(st, fetch_requests),
 			 (unsigned long long)stats_get(st, uploaded_bytes),
@@ -498,6 +666,9 @@ static char *stats_text(struct fs *fs)
 			 (unsigned long long)stats_get(st, server_copies),
 			 (unsigned long long)stats_get(st, server_copied_bytes),
 			 (unsigned long long)stats_get(st, conflicts),
+			 pending, peak,
+			 (unsigned long long)stats_get(st, pended),
+			 (unsigned long long)stats_get(st, pend_refused),
 			 (int)getpid());
 }
 
@@ -668,9 +839,13 @@ static enum filter_verdict set_virtual(struct fs *fs, struct fop *op,
 	if (op->ino != META_ROOT_INO)
 		return done(op, -EPERM);
 	if (strcmp(name, "sync") == 0) {
+		if (op->stage == STAGE_SYNC) {
+			sync_hurry(fs->sync, -1);
+			return done(op, resumed(op));
+		}
 		if (*value && util_parse_u64(value, &secs))
 			return done(op, -EINVAL);
-		return done(op, sync_wait_idle(fs->sync, secs * 1000));
+		return pend_idle(fs, op, STAGE_SYNC, secs * 1000);
 	}
 	if (strcmp(name, "refresh") == 0) {
 		sync_refresh(fs->sync);
@@ -762,9 +937,19 @@ static int name_errno(const struct fs *fs, const struct fop *op)
 	return 0;
 }
 
+/* The slow lane's listing of the directory a lookup, opendir or rename
+ * needs listed. */
+static int list_work(struct fop *op)
+{
+	return sync_populate(op->fs->sync, op->kind == FOP_RENAME
+						   ? op->newparent
+						   : op->ino);
+}
+
 static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 {
 	struct fs *fs = f->fs;
+	int stage = STAGE_HYDRATE;
 	struct node *n;
 	uint64_t end;
 	int rc;
@@ -779,39 +964,77 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 	switch (op->kind) {
 	case FOP_LOOKUP:
 	case FOP_OPENDIR:
-		rc = sync_populate(fs->sync, op->ino);
-		return rc ? done(op, rc) : FILTER_PASS;
+		if (op->stage == STAGE_LIST) {
+			rc = resumed(op);
+			return rc ? done(op, rc) : FILTER_PASS;
+		}
+		if (sync_listed(fs->sync, op->ino))
+			return FILTER_PASS;
+		return pend_lane(op, STAGE_LIST, list_work);
 	case FOP_READ:
+		if (op->stage == STAGE_HYDRATE ||
+		    op->stage == STAGE_HYDRATE_AGAIN) {
+			rc = hydrate_resumed(op);
+			if (rc < 0)
+				return done(op, rc);
+			stage = rc ? STAGE_HYDRATE_AGAIN : STAGE_HYDRATE;
+		}
 		n = op->file->n;
 		pthread_mutex_lock(&n->lock);
 		end = CD_MIN(op->off + op->size, n->size);
 		rc = op->off < end && store_node_has(n, op->off,
 						      end - op->off);
 		pthread_mutex_unlock(&n->lock);
-		if (op->off < end && !rc && policy_blocks(fs, op))
-			return done(op, -fs->policy.err);
-		if (op->off < end) {
-			rc = hydrate(fs, op, op->off, end - op->off);
-			if (rc)
-				return done(op, rc);
+		if (op->off < end && !rc) {
+			if (stage == STAGE_HYDRATE && policy_blocks(fs, op))
+				return done(op, -fs->policy.err);
+			return hydrate_pend(fs, op, op->off, end - op->off,
+					    stage);
 		}
 		grow_readahead(fs, op);
 		return FILTER_PASS;
 	case FOP_WRITE:
-		rc = residency_admit_write(fs->res, op->size);
-		if (rc)
-			return done(op, rc);
+		switch (op->stage) {
+		case STAGE_NONE:
+			rc = residency_admit_write_try(fs->res, op->size);
+			if (rc == -EAGAIN)
+				return pend_idle(
+					fs, op, STAGE_ROOM,
+					residency_write_wait_ms(fs->res));
+			if (rc)
+				return done(op, rc);
+			break;
+		case STAGE_ROOM:
+			sync_hurry(fs->sync, -1);
+			rc = residency_admit_write_after(fs->res, op->size,
+							 resumed(op));
+			if (rc)
+				return done(op, rc);
+			break;
+		case STAGE_HYDRATE:
+		case STAGE_HYDRATE_AGAIN:
+			rc = hydrate_resumed(op);
+			if (rc < 0)
+				return done(op, rc);
+			stage = rc ? STAGE_HYDRATE_AGAIN : STAGE_HYDRATE;
+			break;
+		}
+		op->stage = STAGE_ADMITTED;
 		n = op->file->n;
 		pthread_mutex_lock(&n->lock);
 		end = n->base;
+		rc = op->off < end && store_node_has(n, op->off, op->size);
 		pthread_mutex_unlock(&n->lock);
-		if (op->off >= end)
+		if (op->off >= end) {
+			op->stage = STAGE_NONE;
 			return FILTER_PASS;	/* all local: nothing to keep */
+		}
 		/* the old bytes around the write must be here, and known to
 		 * be here after a crash, before new ones land among them */
-		rc = hydrate(fs, op, op->off, op->size);
 		if (!rc)
-			rc = store_node_save(fs->store, n);
+			return hydrate_pend(fs, op, op->off, op->size, stage);
+		op->stage = STAGE_NONE;
+		rc = store_node_save(fs->store, n);
 		return rc ? done(op, rc) : FILTER_PASS;
 	case FOP_SYMLINK:
 		/*
@@ -832,9 +1055,13 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 	case FOP_RENAME:
 		if (op->flags & ~(unsigned)RENAME_NOREPLACE)
 			return done(op, -EINVAL);
-		rc = sync_populate(fs->sync, op->newparent);
-		if (rc)
-			return done(op, rc);
+		if (op->stage == STAGE_LIST) {
+			rc = resumed(op);
+			if (rc)
+				return done(op, rc);
+		} else if (!sync_listed(fs->sync, op->newparent)) {
+			return pend_lane(op, STAGE_LIST, list_work);
+		}
 		make_jop(fs, op, remote_change[op->kind]);
 		return FILTER_PASS;
 	case FOP_SETATTR:
@@ -843,7 +1070,7 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 	case FOP_LINK:
 		return done(op, -EPERM);
 	case FOP_COPY:
-		return done(op, server_copy(fs, op));
+		return server_copy(fs, op);
 	case FOP_GETXATTR:
 		if (strncmp(op->newname, XATTR_PREFIX,
 			    strlen(XATTR_PREFIX)) == 0)

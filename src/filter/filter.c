@@ -49,6 +49,9 @@ int filter_stack_init(struct fs *fs)
 	size_t i;
 	int rc;
 
+	rc = pend_init(fs);
+	if (rc)
+		return rc;
 	fs->filters = xcalloc(CD_ARRAY_SIZE(builtin), sizeof(*fs->filters));
 	fs->nfilters = 0;
 	for (i = 0; i < CD_ARRAY_SIZE(builtin); i++) {
@@ -80,6 +83,7 @@ void filter_stack_release(struct fs *fs)
 	free(fs->filters);
 	fs->filters = NULL;
 	fs->nfilters = 0;
+	pend_release(fs);
 }
 
 /* Fills op->st from op->entry. */
@@ -376,44 +380,134 @@ static void exec(struct fs *fs, struct fop *op)
  * the cache file is run again, this many times at most. */
 #define READ_RETRIES 8
 
-static void run_once(struct fs *fs, struct fop *op)
+/*
+ * Runs op from the pre hook of filter from down, then the store, then
+ * the post hooks of every filter it went through, bottom-up, and tells
+ * op->done. A pre hook that pends it stops the walk: the thread that ends
+ * the wait calls this again from that filter (fop_wake).
+ */
+static void advance(struct fs *fs, struct fop *op, int from)
 {
-	int i, depth = fs->nfilters;
+	int i, depth;
 
-	for (i = 0; i < fs->nfilters; i++) {
-		const struct filter_ops *ops = fs->filters[i].ops;
+	for (;;) {
+		depth = fs->nfilters;
+		for (i = from; i < fs->nfilters; i++) {
+			const struct filter_ops *ops = fs->filters[i].ops;
+			enum filter_verdict v;
 
-		if (ops->pre && ops->pre(&fs->filters[i], op) == FILTER_DONE) {
-			depth = i;
+			if (!ops->pre)
+				continue;
+			v = ops->pre(&fs->filters[i], op);
+			if (v == FILTER_PASS)
+				continue;
+			if (v == FILTER_DONE) {
+				depth = i;
+				break;
+			}
+			/* pending: whoever drops the last reference goes on */
+			op->pend_filter = i;
+			if (__atomic_sub_fetch(&op->pend_refs, 1,
+					       __ATOMIC_ACQ_REL) > 0)
+				return;
+			i--;	/* the wait is over: this filter again */
+		}
+		if (depth == fs->nfilters)
+			exec(fs, op);
+		for (i = CD_MIN(depth, fs->nfilters - 1); i >= 0; i--)
+			if (fs->filters[i].ops->post)
+				fs->filters[i].ops->post(&fs->filters[i], op);
+		if (op->kind != FOP_READ || op->result != -ESTALE)
+			break;
+		free(op->out);
+		op->out = NULL;
+		op->out_len = 0;
+		if (++op->tries == READ_RETRIES) {
+			log_error("inode %llu: data dropped under every read; "
+				  "giving up", (unsigned long long)op->ino);
+			op->result = -EIO;
 			break;
 		}
+		from = 0;
 	}
-	if (depth == fs->nfilters)
-		exec(fs, op);
-	for (i = depth; i >= 0; i--) {
-		if (i >= fs->nfilters)
-			continue;
-		if (fs->filters[i].ops->post)
-			fs->filters[i].ops->post(&fs->filters[i], op);
-	}
+	fop_unpend(op);
+	op->done(op);
+}
+
+void fop_wake(struct fop *op, int rc)
+{
+	op->waited = rc;
+	if (__atomic_sub_fetch(&op->pend_refs, 1, __ATOMIC_ACQ_REL) == 0)
+		advance(op->fs, op, op->pend_filter);
+}
+
+void filter_submit(struct fs *fs, struct fop *op)
+{
+	op->fs = fs;
+	advance(fs, op, 0);
+}
+
+/* filter_run's wait for its op. */
+struct waited {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void run_done(struct fop *op)
+{
+	struct waited *w = op->done_arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
 }
 
 void filter_run(struct fs *fs, struct fop *op)
 {
-	int tries = 0;
+	struct waited w = { .done = false };
 
-	for (;;) {
-		run_once(fs, op);
-		if (op->kind != FOP_READ || op->result != -ESTALE)
-			return;
-		free(op->out);
-		op->out = NULL;
-		op->out_len = 0;
-		if (++tries == READ_RETRIES) {
-			log_error("inode %llu: data dropped under every read; "
-				  "giving up", (unsigned long long)op->ino);
-			op->result = -EIO;
-			return;
-		}
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	op->done = run_done;
+	op->done_arg = &w;
+	filter_submit(fs, op);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	op->done = NULL;
+	op->done_arg = NULL;
+	free(op->kept);
+	op->kept = NULL;
+}
+
+void fop_keep_inputs(struct fop *op)
+{
+	size_t name = op->name ? strlen(op->name) + 1 : 0;
+	size_t newname = op->newname ? strlen(op->newname) + 1 : 0;
+	size_t link = op->link ? strlen(op->link) + 1 : 0;
+	size_t in = op->in ? op->size : 0;
+	char *p;
+
+	if (op->kept || !(name + newname + link + in))
+		return;
+	p = op->kept = xmalloc(name + newname + link + in);
+	if (name) {
+		op->name = memcpy(p, op->name, name);
+		p += name;
 	}
+	if (newname) {
+		op->newname = memcpy(p, op->newname, newname);
+		p += newname;
+	}
+	if (link) {
+		op->link = memcpy(p, op->link, link);
+		p += link;
+	}
+	if (in)
+		op->in = memcpy(p, op->in, in);
 }

@@ -127,6 +127,28 @@ struct fop {
 	uint64_t after;			/* readdir: resume after this inode */
 	int64_t start_ns;		/* when the op entered the stack */
 
+	/* a request that pends (pend.c): it waits holding no thread */
+	struct fs *fs;			/* set by filter_run/filter_submit */
+	void (*done)(struct fop *op);	/* told once it is complete, after
+					   the post hooks; NULL: filter_run */
+	void *done_arg;
+	int pend_filter;		/* the filter it pended in */
+	int pend_refs;			/* atomic; see pend.c */
+	int waited;			/* outcome of its wait, for the filter */
+	int waited_rc;			/* pend.c's */
+	int stage;			/* the pending filter's progress */
+	bool pended;			/* counted as pending, inputs kept */
+	bool queued;			/* in a queue of pend.c */
+	int tries;			/* reads run again (filter.c) */
+	char *kept;			/* the inputs kept, one block */
+	struct fop *qnext;		/* pend.c's queues */
+	int (*work)(struct fop *op);	/* what the slow lane does, or the
+					   condition waited for */
+	int64_t deadline_ns;		/* of a condition */
+	int64_t since_ns;		/* when the filter's wait began */
+	struct fetch_async fetch;	/* a fetch waited for */
+	void *wait_arg;			/* the filter's, for its wait */
+
 	int result;			/* 0, a count, or -errno */
 	struct meta_entry entry;	/* lookup, mknod, setattr, ... */
 	struct stat st;			/* attributes to reply with */
@@ -189,6 +211,8 @@ int clone_from_fd(struct fs *fs, struct node *n, int src,
  * stop (clone.c), before the sync engine starts. */
 int clone_restore(struct fs *fs) CD_WUR;
 
+struct pender;
+
 /* The mounted file system: what every filter can reach. */
 struct fs {
 	struct store *store;
@@ -209,11 +233,14 @@ struct fs {
 	struct filter *filters;		/* the stack, highest first */
 	int nfilters;
 	char *control_path;		/* the control socket, or NULL */
+	struct pender *pend;		/* requests pending (pend.c) */
+	unsigned max_pending;		/* the most at once; 0: no limit */
 };
 
 enum filter_verdict {
 	FILTER_PASS,
 	FILTER_DONE,
+	FILTER_PENDING,	/* see pend.c: the pre hook runs again later */
 };
 
 struct filter;
@@ -240,8 +267,54 @@ struct filter {
 /* Builds the stack of the enabled built-in filters. */
 int filter_stack_init(struct fs *fs) CD_WUR;
 void filter_stack_release(struct fs *fs);
-/* Runs op through the stack and the store. */
+/* Runs op through the stack and the store, and returns when it is
+ * complete (a pending op is waited for). */
 void filter_run(struct fs *fs, struct fop *op);
+/* Runs op through the stack and the store; op->done(op) is called once
+ * it is complete, by this thread or, if it pended, by the one that ends
+ * its wait. op must then live until done. */
+void filter_submit(struct fs *fs, struct fop *op);
+
+/*
+ * Pending (pend.c). A pre hook that must wait returns what one of these
+ * returns (FILTER_PENDING); its hook is called again once the wait is
+ * over, with the outcome in op->waited (op->stage is the filter's own to
+ * tell where it was). Over the limit of requests pending, they wait in
+ * place instead, which the hook does not see.
+ */
+int pend_init(struct fs *fs) CD_WUR;
+/* Ends every wait of the slow lane and of conditions (-ECANCELED) and
+ * has them waited for in place from then on. */
+void pend_stop(struct fs *fs);
+/* At the end: every wait ends (fetches not started too) and the requests
+ * still pending are waited for, so that their files may go. */
+void pend_drain(struct fs *fs);
+void pend_release(struct fs *fs);
+/* Requests pending now, and the most at once so far. */
+unsigned pend_count(struct fs *fs, unsigned *peak);
+/* Readies op to pend (its inputs are copied: the front end's buffers go
+ * with its worker); false over the limit. For waits other than those
+ * below; the wait must end with fop_wake. */
+bool fop_pend(struct fop *op) CD_WUR;
+/* The wait op pended on is over, with rc: op goes on. */
+void fop_wake(struct fop *op, int rc);
+/* A wait done in place, over at once with rc: op goes on. */
+enum filter_verdict fop_woken(struct fop *op, int rc);
+/* Runs work(op) on the slow lane (a remote round trip), and goes on with
+ * its result. */
+enum filter_verdict fop_defer(struct fop *op, int (*work)(struct fop *op));
+/* Goes on when ready(op) returns other than -EAGAIN (checked every 50 ms,
+ * on a thread that must not block long), or with -ETIMEDOUT. */
+enum filter_verdict fop_wait_until(struct fop *op,
+				   int (*ready)(struct fop *op),
+				   uint64_t timeout_ms);
+/* If op still waits in the slow lane's queue or for a condition, it goes
+ * on with -EINTR (for an interrupted request). */
+void fop_cancel_wait(struct fop *op);
+/* Copies the inputs of op that point into the front end's buffers. */
+void fop_keep_inputs(struct fop *op);
+/* Called as op completes (filter.c). */
+void fop_unpend(struct fop *op);
 /* The name of an op kind, for logs. */
 const char *fop_name(enum fop_kind kind);
 

@@ -50,32 +50,56 @@ struct frontend {
 	bool mounted;
 };
 
-/* Per-request context reached from the fop. */
-struct fe_req {
+/*
+ * One request: the op and what its reply needs. Requests are on the heap:
+ * one that pends is answered later, from the thread that ends its wait,
+ * after its worker went back to the kernel.
+ */
+struct fe_op {
+	struct fop op;
 	fuse_req_t req;
-	void (*fn)(void *arg);
+	struct frontend *fe;
+	void (*reply)(struct fe_op *o);
+	void (*fn)(void *arg);		/* the filter's interrupt hook */
 	void *arg;
+	bool armed;			/* libfuse has our interrupt hook */
+	struct fuse_file_info fi;	/* open, create */
 };
+
+/* The request whose interrupt hook this thread runs: libfuse holds its
+ * lock, so the hook may neither be set nor cleared through libfuse. */
+static __thread struct fe_op *interrupting;
+
+static struct fe_op *fe_op_of(struct fop *op)
+{
+	return (struct fe_op *)((char *)op - offsetof(struct fe_op, op));
+}
 
 static void interrupt_trampoline(fuse_req_t req, void *data)
 {
-	struct fe_req *r = data;
+	struct fe_op *o = data, *was = interrupting;
 
-	if (r->fn)
-		r->fn(r->arg);
+	interrupting = o;
+	if (o->fn)
+		o->fn(o->arg);	/* may complete o: it is not touched after */
+	interrupting = was;
 }
 
 static void set_interrupt(struct fop *op, void (*fn)(void *arg), void *arg)
 {
-	struct fe_req *r = op->fe;
+	struct fe_op *o = fe_op_of(op);
 
+	o->fn = fn;
+	o->arg = arg;
+	if (interrupting == o)
+		return;
 	if (fn) {
-		r->fn = fn;
-		r->arg = arg;
-		fuse_req_interrupt_func(r->req, interrupt_trampoline, r);
-	} else {
-		fuse_req_interrupt_func(r->req, NULL, NULL);
-		r->fn = NULL;
+		o->armed = true;
+		fuse_req_interrupt_func(o->req, interrupt_trampoline, o);
+	} else if (o->armed) {
+		/* waits for a hook running on another thread to return */
+		fuse_req_interrupt_func(o->req, NULL, NULL);
+		o->armed = false;
 	}
 }
 
@@ -122,148 +146,245 @@ static void release_file(struct fs *fs, struct file *file, struct fop *op)
 	free(file);
 }
 
-/* Starts an op for req. */
-static void op_init(struct fop *op, struct fe_req *r, fuse_req_t req,
-		    enum fop_kind kind, fuse_ino_t ino)
+/* Starts op for req. */
+static void op_init(struct fe_op *o, fuse_req_t req, enum fop_kind kind,
+		    fuse_ino_t ino)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
-	memset(op, 0, sizeof(*op));
-	r->req = req;
-	r->fn = NULL;
-	op->kind = kind;
-	op->ino = ino;
-	op->pid = ctx->pid;
-	op->uid = ctx->uid;
-	op->gid = ctx->gid;
-	op->fe = r;
-	op->set_interrupt = set_interrupt;
+	memset(o, 0, sizeof(*o));
+	o->req = req;
+	o->fe = fe_of(req);
+	o->op.kind = kind;
+	o->op.ino = ino;
+	o->op.pid = ctx->pid;
+	o->op.uid = ctx->uid;
+	o->op.gid = ctx->gid;
+	o->op.set_interrupt = set_interrupt;
 }
 
 static void op_done(struct fop *op)
 {
 	meta_entry_release(&op->entry);
 	free(op->out);
+	op->out = NULL;
 }
 
-static void reply_entry(fuse_req_t req, struct fop *op)
+/* op->done of a request: replies and frees it. */
+static void fe_done(struct fop *op)
+{
+	struct fe_op *o = fe_op_of(op);
+
+	if (o->armed && interrupting != o)
+		fuse_req_interrupt_func(o->req, NULL, NULL);
+	o->reply(o);
+	op_done(op);
+	free(op->kept);
+	free(o);
+}
+
+/* A new request of kind, answered by reply once complete. */
+static struct fe_op *fe_op_new(fuse_req_t req, enum fop_kind kind,
+			       fuse_ino_t ino, void (*reply)(struct fe_op *o))
+{
+	struct fe_op *o = malloc(sizeof(*o));
+
+	if (!o)
+		return NULL;
+	op_init(o, req, kind, ino);
+	o->reply = reply;
+	o->op.done = fe_done;
+	return o;
+}
+
+/* Runs o; it is answered and freed by fe_done, now or later. */
+static void fe_submit(struct fe_op *o)
+{
+	filter_submit(o->fe->fs, &o->op);
+}
+
+#define NEW_OP(o, req, kind, ino, reply)				\
+	do {								\
+		(o) = fe_op_new((req), (kind), (ino), (reply));		\
+		if (!(o)) {						\
+			fuse_reply_err((req), ENOMEM);			\
+			return;						\
+		}							\
+	} while (0)
+
+static void reply_err(struct fe_op *o)
+{
+	fuse_reply_err(o->req, o->op.result < 0 ? -o->op.result : 0);
+}
+
+static void fill_entry(struct fe_op *o, struct fuse_entry_param *e)
+{
+	struct fs *fs = o->fe->fs;
+
+	memset(e, 0, sizeof(*e));
+	e->ino = o->op.entry.ino;
+	e->generation = 1;
+	e->attr = o->op.st;
+	e->attr_timeout = fs->timeout;
+	e->entry_timeout = fs->timeout;
+}
+
+static void reply_entry(struct fe_op *o)
 {
 	struct fuse_entry_param e;
-	struct fs *fs = fs_of(req);
 
-	if (op->result) {
-		fuse_reply_err(req, -op->result);
+	if (o->op.result) {
+		reply_err(o);
 		return;
 	}
-	memset(&e, 0, sizeof(e));
-	e.ino = op->entry.ino;
-	e.generation = 1;
-	e.attr = op->st;
-	e.attr_timeout = fs->timeout;
-	e.entry_timeout = fs->timeout;
-	fuse_reply_entry(req, &e);
+	fill_entry(o, &e);
+	fuse_reply_entry(o->req, &e);
 }
 
-static void reply_err(fuse_req_t req, struct fop *op)
+static void reply_attr(struct fe_op *o)
 {
-	fuse_reply_err(req, op->result < 0 ? -op->result : 0);
+	if (o->op.result)
+		reply_err(o);
+	else
+		fuse_reply_attr(o->req, &o->op.st, o->fe->fs->timeout);
 }
 
 /* The reply to a write or a copy: the bytes it covered, or the error. */
-static void reply_count(fuse_req_t req, struct fop *op)
+static void reply_count(struct fe_op *o)
 {
-	if (op->result < 0)
-		reply_err(req, op);
+	if (o->op.result < 0)
+		reply_err(o);
 	else
-		fuse_reply_write(req, (size_t)op->result);
+		fuse_reply_write(o->req, (size_t)o->op.result);
+}
+
+static void reply_buf(struct fe_op *o)
+{
+	if (o->op.result < 0)
+		reply_err(o);
+	else
+		fuse_reply_buf(o->req, o->op.out, o->op.out_len);
+}
+
+static void reply_readlink(struct fe_op *o)
+{
+	if (o->op.result)
+		reply_err(o);
+	else
+		fuse_reply_readlink(o->req, o->op.out);
+}
+
+static void reply_statfs(struct fe_op *o)
+{
+	if (o->op.result)
+		reply_err(o);
+	else
+		fuse_reply_statfs(o->req, &o->op.stv);
+}
+
+static void reply_xattr(struct fe_op *o)
+{
+	if (o->op.result < 0)
+		reply_err(o);
+	else if (o->op.size == 0)
+		fuse_reply_xattr(o->req, (size_t)o->op.result);
+	else
+		fuse_reply_buf(o->req, o->op.out, (size_t)o->op.result);
+}
+
+/* open and create: the handle, undone if the opener went away. */
+static void reply_open(struct fe_op *o)
+{
+	struct fs *fs = o->fe->fs;
+	struct file *file = o->op.file;
+	int rc;
+
+	if (o->op.result) {
+		reply_err(o);
+		return;
+	}
+	o->fi.fh = (uint64_t)(uintptr_t)file;
+	o->fi.keep_cache = 1;
+	track_file(o->fe, file);
+	if (o->op.kind == FOP_CREATE) {
+		struct fuse_entry_param e;
+
+		fill_entry(o, &e);
+		rc = fuse_reply_create(o->req, &e, &o->fi);
+	} else {
+		rc = fuse_reply_open(o->req, &o->fi);
+	}
+	if (rc == -ENOENT) {
+		struct fop op;
+
+		untrack_file(o->fe, file);
+		memset(&op, 0, sizeof(op));
+		release_file(fs, file, &op);
+		op_done(&op);
+	}
 }
 
 static void fe_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_LOOKUP, parent);
-	op.name = name;
-	filter_run(fs_of(req), &op);
-	reply_entry(req, &op);
-	op_done(&op);
+	NEW_OP(o, req, FOP_LOOKUP, parent, reply_entry);
+	o->op.name = name;
+	fe_submit(o);
 }
 
 static void fe_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_GETATTR, ino);
-	filter_run(fs_of(req), &op);
-	if (op.result)
-		reply_err(req, &op);
-	else
-		fuse_reply_attr(req, &op.st, fs_of(req)->timeout);
-	op_done(&op);
+	NEW_OP(o, req, FOP_GETATTR, ino, reply_attr);
+	fe_submit(o);
 }
 
 static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_SETATTR, ino);
 	if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->store->uid) ||
 	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->store->gid)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	op.attr = *attr;
+	NEW_OP(o, req, FOP_SETATTR, ino, reply_attr);
+	o->op.attr = *attr;
 	if (to_set & FUSE_SET_ATTR_MODE)
-		op.to_set |= STORE_SET_MODE;
+		o->op.to_set |= STORE_SET_MODE;
 	if (to_set & FUSE_SET_ATTR_SIZE)
-		op.to_set |= STORE_SET_SIZE;
+		o->op.to_set |= STORE_SET_SIZE;
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-		op.to_set |= STORE_SET_MTIME_NOW;
+		o->op.to_set |= STORE_SET_MTIME_NOW;
 	else if (to_set & FUSE_SET_ATTR_MTIME)
-		op.to_set |= STORE_SET_MTIME;
-	filter_run(fs, &op);
-	if (op.result)
-		reply_err(req, &op);
-	else
-		fuse_reply_attr(req, &op.st, fs->timeout);
-	op_done(&op);
+		o->op.to_set |= STORE_SET_MTIME;
+	fe_submit(o);
 }
 
 static void fe_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_READLINK, ino);
-	filter_run(fs_of(req), &op);
-	if (op.result)
-		reply_err(req, &op);
-	else
-		fuse_reply_readlink(req, op.out);
-	op_done(&op);
+	NEW_OP(o, req, FOP_READLINK, ino, reply_readlink);
+	fe_submit(o);
 }
 
 /* mknod, mkdir, symlink: the shared path. */
 static void make(fuse_req_t req, enum fop_kind kind, fuse_ino_t parent,
 		 const char *name, mode_t mode, const char *link)
 {
-	struct fs *fs = fs_of(req);
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, kind, parent);
-	op.name = name;
-	op.mode = mode;
-	op.link = link;
-	filter_run(fs, &op);
-	reply_entry(req, &op);
-	op_done(&op);
+	NEW_OP(o, req, kind, parent, reply_entry);
+	o->op.name = name;
+	o->op.mode = mode;
+	o->op.link = link;
+	fe_submit(o);
 }
 
 static void fe_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -287,15 +408,11 @@ static void fe_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 static void remove_name(fuse_req_t req, enum fop_kind kind, fuse_ino_t parent,
 			const char *name)
 {
-	struct fs *fs = fs_of(req);
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, kind, parent);
-	op.name = name;
-	filter_run(fs, &op);
-	reply_err(req, &op);
-	op_done(&op);
+	NEW_OP(o, req, kind, parent, reply_err);
+	o->op.name = name;
+	fe_submit(o);
 }
 
 static void fe_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -312,76 +429,39 @@ static void fe_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
-	struct fs *fs = fs_of(req);
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_RENAME, parent);
-	op.name = name;
-	op.newparent = newparent;
-	op.newname = newname;
-	op.flags = flags;
-	filter_run(fs, &op);
-	reply_err(req, &op);
-	op_done(&op);
+	NEW_OP(o, req, FOP_RENAME, parent, reply_err);
+	o->op.name = name;
+	o->op.newparent = newparent;
+	o->op.newname = newname;
+	o->op.flags = flags;
+	fe_submit(o);
 }
 
 static void fe_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		    const char *newname)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_LINK, ino);
-	op.newparent = newparent;
-	op.newname = newname;
-	filter_run(fs_of(req), &op);
-	reply_entry(req, &op);
-	op_done(&op);
+	NEW_OP(o, req, FOP_LINK, ino, reply_entry);
+	o->op.newparent = newparent;
+	o->op.newname = newname;
+	fe_submit(o);
 }
 
 static void open_common(fuse_req_t req, enum fop_kind kind, fuse_ino_t ino,
 			const char *name, mode_t mode,
 			struct fuse_file_info *fi)
 {
-	struct fs *fs = fs_of(req);
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, kind, ino);
-	op.name = name;
-	op.mode = mode;
-	op.flags = (unsigned)fi->flags;
-	filter_run(fs, &op);
-	if (op.result) {
-		reply_err(req, &op);
-	} else {
-		fi->fh = (uint64_t)(uintptr_t)op.file;
-		fi->keep_cache = 1;
-		if (kind == FOP_CREATE) {
-			struct fuse_entry_param e;
-
-			memset(&e, 0, sizeof(e));
-			e.ino = op.entry.ino;
-			e.generation = 1;
-			e.attr = op.st;
-			e.attr_timeout = fs->timeout;
-			e.entry_timeout = fs->timeout;
-			track_file(fe_of(req), op.file);
-			if (fuse_reply_create(req, &e, fi) == -ENOENT) {
-				/* the opener went away: undo the open */
-				untrack_file(fe_of(req), op.file);
-				release_file(fs, op.file, &op);
-			}
-		} else {
-			track_file(fe_of(req), op.file);
-			if (fuse_reply_open(req, fi) == -ENOENT) {
-				untrack_file(fe_of(req), op.file);
-				release_file(fs, op.file, &op);
-			}
-		}
-	}
-	op_done(&op);
+	NEW_OP(o, req, kind, ino, reply_open);
+	o->fi = *fi;
+	o->op.name = name;
+	o->op.mode = mode;
+	o->op.flags = (unsigned)fi->flags;
+	fe_submit(o);
 }
 
 static void fe_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -403,35 +483,26 @@ static struct file *file_of(struct fuse_file_info *fi)
 static void fe_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_READ, ino);
-	op.file = file_of(fi);
-	op.off = (uint64_t)off;
-	op.size = size;
-	filter_run(fs_of(req), &op);
-	if (op.result < 0)
-		reply_err(req, &op);
-	else
-		fuse_reply_buf(req, op.out, op.out_len);
-	op_done(&op);
+	NEW_OP(o, req, FOP_READ, ino, reply_buf);
+	o->op.file = file_of(fi);
+	o->op.off = (uint64_t)off;
+	o->op.size = size;
+	fe_submit(o);
 }
 
 static void fe_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_WRITE, ino);
-	op.file = file_of(fi);
-	op.off = (uint64_t)off;
-	op.size = size;
-	op.in = buf;
-	filter_run(fs_of(req), &op);
-	reply_count(req, &op);
-	op_done(&op);
+	NEW_OP(o, req, FOP_WRITE, ino, reply_count);
+	o->op.file = file_of(fi);
+	o->op.off = (uint64_t)off;
+	o->op.size = size;
+	o->op.in = buf;
+	fe_submit(o);
 }
 
 static void fe_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
@@ -440,32 +511,26 @@ static void fe_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 			       struct fuse_file_info *fi_out, size_t len,
 			       int flags)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_COPY, ino_out);
-	op.file = file_of(fi_in);
-	op.file2 = file_of(fi_out);
-	op.off = (uint64_t)off_in;
-	op.off2 = (uint64_t)off_out;
-	op.size = len;
-	op.flags = (unsigned)flags;
-	filter_run(fs_of(req), &op);
-	reply_count(req, &op);
-	op_done(&op);
+	NEW_OP(o, req, FOP_COPY, ino_out, reply_count);
+	o->op.file = file_of(fi_in);
+	o->op.file2 = file_of(fi_out);
+	o->op.off = (uint64_t)off_in;
+	o->op.off2 = (uint64_t)off_out;
+	o->op.size = len;
+	o->op.flags = (unsigned)flags;
+	fe_submit(o);
 }
 
 static void fe_flush(fuse_req_t req, fuse_ino_t ino,
 		     struct fuse_file_info *fi)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_FLUSH, ino);
-	op.file = file_of(fi);
-	filter_run(fs_of(req), &op);
-	reply_err(req, &op);
-	op_done(&op);
+	NEW_OP(o, req, FOP_FLUSH, ino, reply_err);
+	o->op.file = file_of(fi);
+	fe_submit(o);
 }
 
 static void fe_release(fuse_req_t req, fuse_ino_t ino,
@@ -473,48 +538,47 @@ static void fe_release(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fs *fs = fs_of(req);
 	struct file *file = file_of(fi);
-	struct fe_req r;
-	struct fop op;
+	struct fe_op o;
 
-	op_init(&op, &r, req, FOP_RELEASE, ino);
+	op_init(&o, req, FOP_RELEASE, ino);
 	untrack_file(fe_of(req), file);
-	release_file(fs, file, &op);
-	reply_err(req, &op);
-	op_done(&op);
+	release_file(fs, file, &o.op);
+	reply_err(&o);
+	op_done(&o.op);
 }
 
 static void fe_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_FSYNC, ino);
-	op.file = file_of(fi);
-	op.flags = datasync != 0;
-	filter_run(fs_of(req), &op);
-	reply_err(req, &op);
-	op_done(&op);
+	NEW_OP(o, req, FOP_FSYNC, ino, reply_err);
+	o->op.file = file_of(fi);
+	o->op.flags = datasync != 0;
+	fe_submit(o);
+}
+
+static void reply_opendir(struct fe_op *o)
+{
+	if (o->op.result) {
+		reply_err(o);
+		return;
+	}
+	/* the kernel keeps listings; local changes drop them, and the
+	 * poller drops those of directories changed on the remote */
+	o->fi.cache_readdir = 1;
+	o->fi.keep_cache = 1;
+	fuse_reply_open(o->req, &o->fi);
 }
 
 static void fe_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_OPENDIR, ino);
-	filter_run(fs_of(req), &op);
-	if (op.result) {
-		reply_err(req, &op);
-	} else {
-		/* the kernel keeps listings; local changes drop them, and the
-		 * poller drops those of directories changed on the remote */
-		fi->cache_readdir = 1;
-		fi->keep_cache = 1;
-		fuse_reply_open(req, fi);
-	}
-	op_done(&op);
+	NEW_OP(o, req, FOP_OPENDIR, ino, reply_opendir);
+	o->fi = *fi;
+	fe_submit(o);
 }
 
 /* Fills a readdir reply buffer. */
@@ -577,8 +641,8 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct fs *fs = fs_of(req);
 	struct dirbuf d = { req, fs, NULL, size, 0, plus, false, 0 };
-	struct fe_req r;
-	struct fop op;
+	struct fe_op o;
+	struct fop *op = &o.op;
 	struct stat st;
 
 	d.buf = malloc(size);
@@ -593,19 +657,19 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 		goto reply;
 	if (off < 2 && !dirbuf_add(&d, "..", &st, 2))
 		goto reply;
-	op_init(&op, &r, req, FOP_READDIR, ino);
-	op.after = off > 2 ? (uint64_t)off - 2 : 0;
-	op.fill = dirbuf_fill;
-	op.fill_arg = &d;
+	op_init(&o, req, FOP_READDIR, ino);
+	op->after = off > 2 ? (uint64_t)off - 2 : 0;
+	op->fill = dirbuf_fill;
+	op->fill_arg = &d;
 	/* pages of entries until the reply buffer is full */
 	for (;;) {
 		size_t before = d.used;
 
-		filter_run(fs, &op);
-		if (op.result < 0) {
+		filter_run(fs, op);
+		if (op->result < 0) {
 			if (!d.used) {
-				reply_err(req, &op);
-				op_done(&op);
+				reply_err(&o);
+				op_done(op);
 				free(d.buf);
 				return;
 			}
@@ -613,9 +677,9 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 		}
 		if (d.full || d.used == before)
 			break;
-		op.after = d.last_ino;
+		op->after = d.last_ino;
 	}
-	op_done(&op);
+	op_done(op);
 reply:
 	fuse_reply_buf(req, d.buf, d.used);
 	free(d.buf);
@@ -635,82 +699,54 @@ static void fe_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 static void fe_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_STATFS, ino);
-	filter_run(fs_of(req), &op);
-	if (op.result)
-		reply_err(req, &op);
-	else
-		fuse_reply_statfs(req, &op.stv);
-	op_done(&op);
+	NEW_OP(o, req, FOP_STATFS, ino, reply_statfs);
+	fe_submit(o);
 }
 
 static void fe_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_SETXATTR, ino);
-	op.newname = name;
-	op.in = value;
-	op.size = size;
-	op.flags = (unsigned)(flags == XATTR_CREATE	 ? 1
-			      : flags == XATTR_REPLACE ? 2
-						       : 0);
-	filter_run(fs_of(req), &op);
-	reply_err(req, &op);
-	op_done(&op);
-}
-
-static void reply_xattr(fuse_req_t req, struct fop *op)
-{
-	if (op->result < 0)
-		reply_err(req, op);
-	else if (op->size == 0)
-		fuse_reply_xattr(req, (size_t)op->result);
-	else
-		fuse_reply_buf(req, op->out, (size_t)op->result);
+	NEW_OP(o, req, FOP_SETXATTR, ino, reply_err);
+	o->op.newname = name;
+	o->op.in = value;
+	o->op.size = size;
+	o->op.flags = (unsigned)(flags == XATTR_CREATE	   ? 1
+				 : flags == XATTR_REPLACE ? 2
+							  : 0);
+	fe_submit(o);
 }
 
 static void fe_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_GETXATTR, ino);
-	op.newname = name;
-	op.size = size;
-	filter_run(fs_of(req), &op);
-	reply_xattr(req, &op);
-	op_done(&op);
+	NEW_OP(o, req, FOP_GETXATTR, ino, reply_xattr);
+	o->op.newname = name;
+	o->op.size = size;
+	fe_submit(o);
 }
 
 static void fe_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_LISTXATTR, ino);
-	op.size = size;
-	filter_run(fs_of(req), &op);
-	reply_xattr(req, &op);
-	op_done(&op);
+	NEW_OP(o, req, FOP_LISTXATTR, ino, reply_xattr);
+	o->op.size = size;
+	fe_submit(o);
 }
 
 static void fe_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	struct fe_req r;
-	struct fop op;
+	struct fe_op *o;
 
-	op_init(&op, &r, req, FOP_REMOVEXATTR, ino);
-	op.newname = name;
-	filter_run(fs_of(req), &op);
-	reply_err(req, &op);
-	op_done(&op);
+	NEW_OP(o, req, FOP_REMOVEXATTR, ino, reply_err);
+	o->op.newname = name;
+	fe_submit(o);
 }
 
 static void fe_init(void *userdata, struct fuse_conn_info *conn)

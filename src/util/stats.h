@@ -35,6 +35,10 @@ struct stats {
 	uint64_t server_copied_bytes;
 	uint64_t conflicts;		/* local versions kept under a conflict
 					   name: the remote's changed too */
+	uint64_t pended;		/* requests that waited holding no
+					   thread */
+	uint64_t pend_refused;		/* waits done in place: over the limit
+					   of requests pending */
 };
 
 #define stats_add(st, field, v) \
