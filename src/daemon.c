@@ -41,7 +41,7 @@
 #include "util/crash.h"
 #include "util/util.h"
 
-#define FETCH_THREADS 4
+#define FETCH_THREADS 16
 
 struct mount_opts {
 	bool foreground;
