@@ -292,7 +292,7 @@ static int meta_errno(int rc)
 }
 
 /* Logs a failed statement once, with the database path and the cause. */
-static int fail(struct meta *m, int rc, const char *what)
+static int meta_fail(struct meta *m, int rc, const char *what)
 {
 	int err = meta_errno(rc);
 
@@ -313,7 +313,7 @@ static void unlock(struct meta *m)
 }
 
 /* The prepared statement id, reset and ready to bind; under the lock. */
-static sqlite3_stmt *stmt(struct meta *m, enum stmt_id id)
+static sqlite3_stmt *meta_stmt(struct meta *m, enum stmt_id id)
 {
 	sqlite3_stmt *s = m->stmt[id];
 
@@ -377,7 +377,8 @@ static int migrate(struct meta *m)
 
 	if (sqlite3_prepare_v2(m->db, "SELECT value FROM kv WHERE key = "
 				      "'schema'", -1, &s, NULL))
-		return fail(m, sqlite3_errcode(m->db), "read schema version");
+		return meta_fail(m, sqlite3_errcode(m->db),
+				 "read schema version");
 	if (sqlite3_step(s) == SQLITE_ROW)
 		version = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
@@ -566,7 +567,7 @@ static int get_one(struct meta *m, sqlite3_stmt *s, struct meta_entry *e,
 	} else if (rc == SQLITE_DONE) {
 		rc = -ENOENT;
 	} else {
-		rc = fail(m, rc, what);
+		rc = meta_fail(m, rc, what);
 	}
 	done(s);
 	return rc;
@@ -578,7 +579,7 @@ int meta_get(struct meta *m, uint64_t ino, struct meta_entry *e)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_GET);
+	s = meta_stmt(m, ST_GET);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	rc = get_one(m, s, e, "get");
 	unlock(m);
@@ -592,7 +593,7 @@ int meta_lookup(struct meta *m, uint64_t parent, const char *name,
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_LOOKUP);
+	s = meta_stmt(m, ST_LOOKUP);
 	sqlite3_bind_int64(s, 1, (int64_t)parent);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	rc = get_one(m, s, e, "lookup");
@@ -628,11 +629,11 @@ static void bind_entry(sqlite3_stmt *s, const struct meta_entry *e)
 }
 
 /* Runs a statement that returns no rows. */
-static int step_done(struct meta *m, sqlite3_stmt *s, const char *what)
+static int meta_step_done(struct meta *m, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 
-	rc = rc == SQLITE_DONE ? 0 : fail(m, rc, what);
+	rc = rc == SQLITE_DONE ? 0 : meta_fail(m, rc, what);
 	done(s);
 	return rc;
 }
@@ -643,10 +644,10 @@ int meta_insert(struct meta *m, struct meta_entry *e)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_INSERT);
+	s = meta_stmt(m, ST_INSERT);
 	bind_entry(s, e);
 	sqlite3_bind_null(s, 1);
-	rc = step_done(m, s, "insert");
+	rc = meta_step_done(m, s, "insert");
 	if (!rc)
 		e->ino = (uint64_t)sqlite3_last_insert_rowid(m->db);
 	unlock(m);
@@ -659,9 +660,9 @@ int meta_update(struct meta *m, const struct meta_entry *e)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_UPDATE);
+	s = meta_stmt(m, ST_UPDATE);
 	bind_entry(s, e);
-	rc = step_done(m, s, "update");
+	rc = meta_step_done(m, s, "update");
 	unlock(m);
 	return rc;
 }
@@ -672,10 +673,10 @@ int meta_set_error(struct meta *m, uint64_t ino, bool error)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_SET_ERROR);
+	s = meta_stmt(m, ST_SET_ERROR);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_int(s, 2, error);
-	rc = step_done(m, s, "set error");
+	rc = meta_step_done(m, s, "set error");
 	unlock(m);
 	return rc;
 }
@@ -687,11 +688,11 @@ int meta_set_etag(struct meta *m, uint64_t ino, const char *old,
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_SET_ETAG);
+	s = meta_stmt(m, ST_SET_ETAG);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_text(s, 2, old, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, etag, -1, SQLITE_STATIC);
-	rc = step_done(m, s, "set etag");
+	rc = meta_step_done(m, s, "set etag");
 	if (!rc && sqlite3_changes(m->db) == 0)
 		rc = -ESTALE;
 	unlock(m);
@@ -704,9 +705,9 @@ int meta_update_content(struct meta *m, const struct meta_entry *e)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_UPDATE_CONTENT);
+	s = meta_stmt(m, ST_UPDATE_CONTENT);
 	bind_entry(s, e);
-	rc = step_done(m, s, "update content");
+	rc = meta_step_done(m, s, "update content");
 	if (!rc && sqlite3_changes(m->db) == 0)
 		rc = -ENOENT;
 	unlock(m);
@@ -723,7 +724,7 @@ static int delete_tree(struct meta *m, uint64_t ino,
 	sqlite3_stmt *s;
 	int rc;
 
-	s = stmt(m, ST_CHILDREN);
+	s = meta_stmt(m, ST_CHILDREN);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (n == cap) {
@@ -734,19 +735,19 @@ static int delete_tree(struct meta *m, uint64_t ino,
 		kids[n] = (uint64_t)sqlite3_column_int64(s, 0);
 		modes[n++] = (uint32_t)sqlite3_column_int64(s, 1);
 	}
-	rc = rc == SQLITE_DONE ? 0 : fail(m, rc, "list children");
+	rc = rc == SQLITE_DONE ? 0 : meta_fail(m, rc, "list children");
 	done(s);
 	for (i = 0; i < n && !rc; i++) {
 		if (S_ISDIR(modes[i]))
 			rc = delete_tree(m, kids[i], on_delete, arg);
 		else {
-			s = stmt(m, ST_DELETE_XATTRS);
+			s = meta_stmt(m, ST_DELETE_XATTRS);
 			sqlite3_bind_int64(s, 1, (int64_t)kids[i]);
-			rc = step_done(m, s, "delete xattrs");
-			s = stmt(m, ST_DELETE);
+			rc = meta_step_done(m, s, "delete xattrs");
+			s = meta_stmt(m, ST_DELETE);
 			sqlite3_bind_int64(s, 1, (int64_t)kids[i]);
 			if (!rc)
-				rc = step_done(m, s, "delete");
+				rc = meta_step_done(m, s, "delete");
 			if (!rc && on_delete)
 				on_delete(arg, kids[i]);
 		}
@@ -755,13 +756,13 @@ static int delete_tree(struct meta *m, uint64_t ino,
 	free(modes);
 	if (rc)
 		return rc;
-	s = stmt(m, ST_DELETE_XATTRS);
+	s = meta_stmt(m, ST_DELETE_XATTRS);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
-	rc = step_done(m, s, "delete xattrs");
-	s = stmt(m, ST_DELETE);
+	rc = meta_step_done(m, s, "delete xattrs");
+	s = meta_stmt(m, ST_DELETE);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	if (!rc)
-		rc = step_done(m, s, "delete");
+		rc = meta_step_done(m, s, "delete");
 	if (!rc && on_delete)
 		on_delete(arg, ino);
 	return rc;
@@ -796,11 +797,11 @@ int meta_move(struct meta *m, uint64_t ino, uint64_t parent,
 		name = orphan;
 	}
 	lock(m);
-	s = stmt(m, ST_MOVE);
+	s = meta_stmt(m, ST_MOVE);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_int64(s, 2, (int64_t)parent);
 	sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
-	rc = step_done(m, s, "move");
+	rc = meta_step_done(m, s, "move");
 	unlock(m);
 	return rc;
 }
@@ -812,13 +813,13 @@ int meta_set_extents(struct meta *m, uint64_t ino, const void *blob,
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_SET_EXTENTS);
+	s = meta_stmt(m, ST_SET_EXTENTS);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	if (len)
 		sqlite3_bind_blob(s, 2, blob, (int)len, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, 2);
-	rc = step_done(m, s, "save extents");
+	rc = meta_step_done(m, s, "save extents");
 	unlock(m);
 	return rc;
 }
@@ -831,7 +832,7 @@ int meta_get_extents(struct meta *m, uint64_t ino, void **blob, size_t *len)
 	*blob = NULL;
 	*len = 0;
 	lock(m);
-	s = stmt(m, ST_GET_EXTENTS);
+	s = meta_stmt(m, ST_GET_EXTENTS);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -844,7 +845,8 @@ int meta_get_extents(struct meta *m, uint64_t ino, void **blob, size_t *len)
 		}
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? -ENOENT : fail(m, rc, "load extents");
+		rc = rc == SQLITE_DONE ? -ENOENT
+				       : meta_fail(m, rc, "load extents");
 	}
 	done(s);
 	unlock(m);
@@ -871,7 +873,7 @@ static int foreach_entry(struct meta *m, sqlite3_stmt *s,
 		if (stop)
 			break;
 	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(m, rc, what);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : meta_fail(m, rc, what);
 	done(s);
 	if (rc)
 		return rc;
@@ -910,7 +912,7 @@ int meta_readdir(struct meta *m, uint64_t parent, uint64_t after, int max,
 	/* a page is collected first and handed out without the lock: fn
 	 * fills attributes, which takes the store's node locks */
 	lock(m);
-	s = stmt(m, ST_READDIR);
+	s = meta_stmt(m, ST_READDIR);
 	sqlite3_bind_int64(s, 1, (int64_t)parent);
 	sqlite3_bind_int64(s, 2, (int64_t)after);
 	sqlite3_bind_int(s, 3, max);
@@ -939,11 +941,12 @@ int meta_has_children(struct meta *m, uint64_t parent)
 	if (rc)
 		return rc;
 	lock(m);
-	s = stmt(m, ST_HAS_CHILDREN);
+	s = meta_stmt(m, ST_HAS_CHILDREN);
 	sqlite3_bind_int64(s, 1, (int64_t)parent);
 	rc = sqlite3_step(s);
-	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0
-						       : fail(m, rc, "children");
+	rc = rc == SQLITE_ROW ? 1
+	   : rc == SQLITE_DONE ? 0
+	   : meta_fail(m, rc, "children");
 	done(s);
 	unlock(m);
 	return rc;
@@ -957,11 +960,12 @@ int meta_path(struct meta *m, uint64_t ino, char **path)
 
 	lock(m);
 	while (ino != META_ROOT_INO) {
-		s = stmt(m, ST_PARENT_NAME);
+		s = meta_stmt(m, ST_PARENT_NAME);
 		sqlite3_bind_int64(s, 1, (int64_t)ino);
 		rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW) {
-			rc = rc == SQLITE_DONE ? -ENOENT : fail(m, rc, "path");
+			rc = rc == SQLITE_DONE ? -ENOENT
+					       : meta_fail(m, rc, "path");
 			done(s);
 			break;
 		}
@@ -992,10 +996,10 @@ int meta_mark_seen(struct meta *m, uint64_t ino, int64_t gen)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_MARK_SEEN);
+	s = meta_stmt(m, ST_MARK_SEEN);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_int64(s, 2, gen);
-	rc = step_done(m, s, "mark seen");
+	rc = meta_step_done(m, s, "mark seen");
 	unlock(m);
 	return rc;
 }
@@ -1010,7 +1014,7 @@ int meta_unseen(struct meta *m, uint64_t parent, int64_t gen,
 
 	/* collected first: fn may take the locks that come before ours */
 	lock(m);
-	s = stmt(m, ST_UNSEEN);
+	s = meta_stmt(m, ST_UNSEEN);
 	sqlite3_bind_int64(s, 1, (int64_t)parent);
 	sqlite3_bind_int64(s, 2, gen);
 	rc = foreach_entry(m, s, collect_entry, &l, "unseen");
@@ -1026,8 +1030,8 @@ int meta_unseen(struct meta *m, uint64_t parent, int64_t gen,
 }
 
 /* Steps a statement whose first column is an inode number. */
-static int foreach_ino(struct meta *m, enum stmt_id id,
-		       int (*fn)(void *arg, uint64_t ino), void *arg)
+static int meta_foreach_ino(struct meta *m, enum stmt_id id,
+			    int (*fn)(void *arg, uint64_t ino), void *arg)
 {
 	uint64_t *v = NULL;
 	size_t n = 0, cap = 0, i;
@@ -1036,7 +1040,7 @@ static int foreach_ino(struct meta *m, enum stmt_id id,
 
 	/* collected first so that fn may use the database */
 	lock(m);
-	s = stmt(m, id);
+	s = meta_stmt(m, id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -1044,7 +1048,7 @@ static int foreach_ino(struct meta *m, enum stmt_id id,
 		}
 		v[n++] = (uint64_t)sqlite3_column_int64(s, 0);
 	}
-	rc = rc == SQLITE_DONE ? 0 : fail(m, rc, "scan");
+	rc = rc == SQLITE_DONE ? 0 : meta_fail(m, rc, "scan");
 	done(s);
 	unlock(m);
 	for (i = 0; i < n && !rc; i++)
@@ -1056,19 +1060,19 @@ static int foreach_ino(struct meta *m, enum stmt_id id,
 int meta_populated_dirs(struct meta *m, int (*fn)(void *arg, uint64_t ino),
 			void *arg)
 {
-	return foreach_ino(m, ST_POPULATED, fn, arg);
+	return meta_foreach_ino(m, ST_POPULATED, fn, arg);
 }
 
 int meta_foreach_orphan(struct meta *m, int (*fn)(void *arg, uint64_t ino),
 			void *arg)
 {
-	return foreach_ino(m, ST_ORPHANS, fn, arg);
+	return meta_foreach_ino(m, ST_ORPHANS, fn, arg);
 }
 
 int meta_foreach_pinned(struct meta *m, int (*fn)(void *arg, uint64_t ino),
 			void *arg)
 {
-	return foreach_ino(m, ST_PINNED, fn, arg);
+	return meta_foreach_ino(m, ST_PINNED, fn, arg);
 }
 
 int meta_set_pin(struct meta *m, uint64_t ino, enum meta_pin pin)
@@ -1079,16 +1083,16 @@ int meta_set_pin(struct meta *m, uint64_t ino, enum meta_pin pin)
 	rc = meta_begin(m);
 	if (rc)
 		return rc;
-	s = stmt(m, ST_SET_PIN);
+	s = meta_stmt(m, ST_SET_PIN);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_int(s, 2, pin);
-	rc = step_done(m, s, "set pin");
+	rc = meta_step_done(m, s, "set pin");
 	if (!rc && sqlite3_changes(m->db) == 0)
 		rc = -ENOENT;
 	if (!rc) {
-		s = stmt(m, ST_CLEAR_PINS);
+		s = meta_stmt(m, ST_CLEAR_PINS);
 		sqlite3_bind_int64(s, 1, (int64_t)ino);
-		rc = step_done(m, s, "clear pins below");
+		rc = meta_step_done(m, s, "clear pins below");
 	}
 	if (rc) {
 		meta_rollback(m);
@@ -1107,7 +1111,7 @@ int meta_pin_effective(struct meta *m, uint64_t ino, enum meta_pin *pin,
 	lock(m);
 	/* bounded: a cycle would be a corrupt database, not a hang */
 	for (depth = 0; ino && depth < 4096; depth++) {
-		sqlite3_stmt *s = stmt(m, ST_PARENT_PIN);
+		sqlite3_stmt *s = meta_stmt(m, ST_PARENT_PIN);
 		uint64_t parent;
 		int p;
 
@@ -1115,7 +1119,7 @@ int meta_pin_effective(struct meta *m, uint64_t ino, enum meta_pin *pin,
 		rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW) {
 			rc = rc == SQLITE_DONE ? -ENOENT
-					       : fail(m, rc, "pin lookup");
+					       : meta_fail(m, rc, "pin lookup");
 			done(s);
 			break;
 		}
@@ -1152,7 +1156,7 @@ int meta_lru(struct meta *m, int64_t after_atime, uint64_t after_ino,
 	int rc, n = 0;
 
 	lock(m);
-	s = stmt(m, ST_LRU);
+	s = meta_stmt(m, ST_LRU);
 	sqlite3_bind_int64(s, 1, after_atime);
 	sqlite3_bind_int64(s, 2, (int64_t)after_ino);
 	sqlite3_bind_int(s, 3, max);
@@ -1162,7 +1166,7 @@ int meta_lru(struct meta *m, int64_t after_atime, uint64_t after_ino,
 		n++;
 	}
 	if (n < max && rc != SQLITE_DONE)
-		n = fail(m, rc, "lru scan");
+		n = meta_fail(m, rc, "lru scan");
 	done(s);
 	unlock(m);
 	return n;
@@ -1174,9 +1178,9 @@ int meta_drop_data(struct meta *m, uint64_t ino)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_DROP_DATA);
+	s = meta_stmt(m, ST_DROP_DATA);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
-	rc = step_done(m, s, "drop data");
+	rc = meta_step_done(m, s, "drop data");
 	if (!rc && sqlite3_changes(m->db) == 0)
 		rc = -EBUSY;
 	unlock(m);
@@ -1191,7 +1195,7 @@ int meta_foreach_dirty(struct meta *m,
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_DIRTY);
+	s = meta_stmt(m, ST_DIRTY);
 	rc = foreach_entry(m, s, fn, arg, "dirty scan");
 	unlock(m);
 	return rc < 0 ? rc : 0;
@@ -1206,11 +1210,11 @@ int meta_xattr_set(struct meta *m, uint64_t ino, const char *name,
 	int rc;
 
 	lock(m);
-	s = stmt(m, id);
+	s = meta_stmt(m, id);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 3, size ? value : "", (int)size, SQLITE_STATIC);
-	rc = step_done(m, s, "set xattr");
+	rc = meta_step_done(m, s, "set xattr");
 	if (!rc && id == ST_XUPDATE && sqlite3_changes(m->db) == 0)
 		rc = -ENODATA;
 	unlock(m);
@@ -1224,7 +1228,7 @@ int meta_xattr_get(struct meta *m, uint64_t ino, const char *name,
 	int rc, n;
 
 	lock(m);
-	s = stmt(m, ST_XGET);
+	s = meta_stmt(m, ST_XGET);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -1239,7 +1243,8 @@ int meta_xattr_get(struct meta *m, uint64_t ino, const char *name,
 			rc = n;
 		}
 	} else {
-		rc = rc == SQLITE_DONE ? -ENODATA : fail(m, rc, "get xattr");
+		rc = rc == SQLITE_DONE ? -ENODATA
+				       : meta_fail(m, rc, "get xattr");
 	}
 	done(s);
 	unlock(m);
@@ -1253,7 +1258,7 @@ int meta_xattr_list(struct meta *m, uint64_t ino, char *buf, size_t size)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_XLIST);
+	s = meta_stmt(m, ST_XLIST);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		size_t n = (size_t)sqlite3_column_bytes(s, 0) + 1;
@@ -1262,7 +1267,7 @@ int meta_xattr_list(struct meta *m, uint64_t ino, char *buf, size_t size)
 			memcpy(buf + used, sqlite3_column_text(s, 0), n);
 		used += n;
 	}
-	rc = rc == SQLITE_DONE ? 0 : fail(m, rc, "list xattrs");
+	rc = rc == SQLITE_DONE ? 0 : meta_fail(m, rc, "list xattrs");
 	done(s);
 	unlock(m);
 	if (rc)
@@ -1278,10 +1283,10 @@ int meta_xattr_remove(struct meta *m, uint64_t ino, const char *name)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_XREMOVE);
+	s = meta_stmt(m, ST_XREMOVE);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	rc = step_done(m, s, "remove xattr");
+	rc = meta_step_done(m, s, "remove xattr");
 	if (!rc && sqlite3_changes(m->db) == 0)
 		rc = -ENODATA;
 	unlock(m);
@@ -1294,7 +1299,7 @@ int meta_journal_add(struct meta *m, struct jop *op)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_JADD);
+	s = meta_stmt(m, ST_JADD);
 	sqlite3_bind_int(s, 1, op->kind);
 	sqlite3_bind_int64(s, 2, (int64_t)op->ino);
 	sqlite3_bind_text(s, 3, op->path, -1, SQLITE_STATIC);
@@ -1309,7 +1314,7 @@ int meta_journal_add(struct meta *m, struct jop *op)
 		sqlite3_bind_text(s, 8, op->match, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, 8);
-	rc = step_done(m, s, "journal add");
+	rc = meta_step_done(m, s, "journal add");
 	if (!rc)
 		op->seq = sqlite3_last_insert_rowid(m->db);
 	/* counted even if the caller's transaction is rolled back: a
@@ -1353,13 +1358,14 @@ int meta_journal_next(struct meta *m, struct jop *op)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_JNEXT);
+	s = meta_stmt(m, ST_JNEXT);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		row_to_jop(s, op);
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? -ENOENT : fail(m, rc, "journal next");
+		rc = rc == SQLITE_DONE ? -ENOENT
+				       : meta_fail(m, rc, "journal next");
 	}
 	done(s);
 	unlock(m);
@@ -1372,9 +1378,9 @@ int meta_journal_done(struct meta *m, int64_t seq)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_JDONE);
+	s = meta_stmt(m, ST_JDONE);
 	sqlite3_bind_int64(s, 1, seq);
-	rc = step_done(m, s, "journal done");
+	rc = meta_step_done(m, s, "journal done");
 	unlock(m);
 	return rc;
 }
@@ -1386,12 +1392,12 @@ int meta_journal_retry(struct meta *m, int64_t seq, int64_t not_before,
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_JRETRY);
+	s = meta_stmt(m, ST_JRETRY);
 	sqlite3_bind_int64(s, 1, seq);
 	sqlite3_bind_int64(s, 2, not_before);
 	sqlite3_bind_int(s, 3, attempts);
 	sqlite3_bind_int(s, 4, error);
-	rc = step_done(m, s, "journal retry");
+	rc = meta_step_done(m, s, "journal retry");
 	unlock(m);
 	return rc;
 }
@@ -1403,10 +1409,10 @@ int64_t meta_journal_count(struct meta *m)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_JCOUNT);
+	s = meta_stmt(m, ST_JCOUNT);
 	rc = sqlite3_step(s);
 	n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0)
-			     : fail(m, rc, "journal count");
+			     : meta_fail(m, rc, "journal count");
 	done(s);
 	unlock(m);
 	return n;
@@ -1419,7 +1425,7 @@ bool meta_journal_has_upload_after(struct meta *m, uint64_t ino,
 	bool found;
 
 	lock(m);
-	s = stmt(m, ST_JUPLOAD_AFTER);
+	s = meta_stmt(m, ST_JUPLOAD_AFTER);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_int64(s, 2, after);
 	found = sqlite3_step(s) == SQLITE_ROW;
@@ -1436,7 +1442,7 @@ int meta_journal_foreach(struct meta *m,
 	int rc, stop = 0;
 
 	lock(m);
-	s = stmt(m, ST_JALL);
+	s = meta_stmt(m, ST_JALL);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		row_to_jop(s, &op);
 		stop = fn(arg, &op);
@@ -1445,7 +1451,7 @@ int meta_journal_foreach(struct meta *m,
 			break;
 	}
 	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
-						   : fail(m, rc, "journal");
+	   : meta_fail(m, rc, "journal");
 	done(s);
 	unlock(m);
 	return rc ? rc : stop < 0 ? stop : 0;
@@ -1488,7 +1494,7 @@ int meta_journal_repath(struct meta *m, int64_t seq, uint64_t ino,
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_JFROM);
+	s = meta_stmt(m, ST_JFROM);
 	sqlite3_bind_int64(s, 1, seq);
 	while (!last && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		row_to_jop(s, &op);
@@ -1501,13 +1507,13 @@ int meta_journal_repath(struct meta *m, int64_t seq, uint64_t ino,
 		}
 		jop_release(&op);
 	}
-	rc = last || rc == SQLITE_DONE ? 0 : fail(m, rc, "journal");
+	rc = last || rc == SQLITE_DONE ? 0 : meta_fail(m, rc, "journal");
 	done(s);
 	for (i = 0; i < n && !rc; i++) {
-		s = stmt(m, ST_JSETPATH);
+		s = meta_stmt(m, ST_JSETPATH);
 		sqlite3_bind_int64(s, 1, seqs[i]);
 		sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
-		rc = step_done(m, s, "journal repath");
+		rc = meta_step_done(m, s, "journal repath");
 	}
 	unlock(m);
 	free(seqs);
@@ -1520,10 +1526,10 @@ int meta_journal_set_target(struct meta *m, int64_t seq, const char *to)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_JSETTARGET);
+	s = meta_stmt(m, ST_JSETTARGET);
 	sqlite3_bind_int64(s, 1, seq);
 	sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
-	rc = step_done(m, s, "journal target");
+	rc = meta_step_done(m, s, "journal target");
 	unlock(m);
 	return rc;
 }
@@ -1534,10 +1540,10 @@ int meta_journal_rematch(struct meta *m, uint64_t ino, const char *etag)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_JREMATCH);
+	s = meta_stmt(m, ST_JREMATCH);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_text(s, 2, etag, -1, SQLITE_TRANSIENT);
-	rc = step_done(m, s, "journal rematch");
+	rc = meta_step_done(m, s, "journal rematch");
 	unlock(m);
 	return rc;
 }
@@ -1549,7 +1555,7 @@ int meta_journal_unrename(struct meta *m, const char *path, char **out)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_JRENAMES);
+	s = meta_stmt(m, ST_JRENAMES);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *from = (const char *)sqlite3_column_text(s, 0);
 		const char *to = (const char *)sqlite3_column_text(s, 1);
@@ -1563,7 +1569,7 @@ int meta_journal_unrename(struct meta *m, const char *path, char **out)
 		free(p);
 		p = q;
 	}
-	rc = rc == SQLITE_DONE ? 0 : fail(m, rc, "journal renames");
+	rc = rc == SQLITE_DONE ? 0 : meta_fail(m, rc, "journal renames");
 	done(s);
 	unlock(m);
 	if (rc)
@@ -1589,7 +1595,7 @@ int meta_clone_put(struct meta *m, const struct meta_clone *c)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_CLONE_PUT);
+	s = meta_stmt(m, ST_CLONE_PUT);
 	sqlite3_bind_int64(s, 1, (int64_t)c->ino);
 	sqlite3_bind_text(s, 2, c->source, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, (int64_t)c->dev);
@@ -1599,7 +1605,7 @@ int meta_clone_put(struct meta *m, const struct meta_clone *c)
 	sqlite3_bind_int(s, 7, c->policy);
 	sqlite3_bind_int(s, 8, c->backed);
 	sqlite3_bind_int64(s, 9, c->ctime_ns);
-	rc = step_done(m, s, "record a clone");
+	rc = meta_step_done(m, s, "record a clone");
 	unlock(m);
 	return rc;
 }
@@ -1611,7 +1617,7 @@ int meta_clone_get(struct meta *m, uint64_t ino, struct meta_clone *c)
 
 	memset(c, 0, sizeof(*c));
 	lock(m);
-	s = stmt(m, ST_CLONE_GET);
+	s = meta_stmt(m, ST_CLONE_GET);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -1631,7 +1637,8 @@ int meta_clone_get(struct meta *m, uint64_t ino, struct meta_clone *c)
 		c->ctime_ns = sqlite3_column_int64(s, 7);
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? -ENOENT : fail(m, rc, "read a clone");
+		rc = rc == SQLITE_DONE ? -ENOENT
+				       : meta_fail(m, rc, "read a clone");
 	}
 	done(s);
 	unlock(m);
@@ -1644,9 +1651,9 @@ int meta_clone_delete(struct meta *m, uint64_t ino)
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_CLONE_DELETE);
+	s = meta_stmt(m, ST_CLONE_DELETE);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
-	rc = step_done(m, s, "forget a clone");
+	rc = meta_step_done(m, s, "forget a clone");
 	unlock(m);
 	return rc;
 }
@@ -1654,7 +1661,7 @@ int meta_clone_delete(struct meta *m, uint64_t ino)
 int meta_foreach_clone(struct meta *m, int (*fn)(void *arg, uint64_t ino),
 		       void *arg)
 {
-	return foreach_ino(m, ST_CLONES, fn, arg);
+	return meta_foreach_ino(m, ST_CLONES, fn, arg);
 }
 
 void meta_clone_release(struct meta_clone *c)
@@ -1670,11 +1677,11 @@ int meta_tried_set(struct meta *m, uint64_t ino, int64_t size,
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_TRIED_SET);
+	s = meta_stmt(m, ST_TRIED_SET);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_int64(s, 2, size);
 	sqlite3_bind_int64(s, 3, mtime_ns);
-	rc = step_done(m, s, "record an upload's try");
+	rc = meta_step_done(m, s, "record an upload's try");
 	unlock(m);
 	return rc;
 }
@@ -1686,7 +1693,7 @@ int meta_tried_get(struct meta *m, uint64_t ino, int64_t *size,
 	int rc;
 
 	lock(m);
-	s = stmt(m, ST_TRIED_GET);
+	s = meta_stmt(m, ST_TRIED_GET);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -1694,7 +1701,8 @@ int meta_tried_get(struct meta *m, uint64_t ino, int64_t *size,
 		*mtime_ns = sqlite3_column_int64(s, 1);
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? -ENOENT : fail(m, rc, "upload's try");
+		rc = rc == SQLITE_DONE ? -ENOENT
+				       : meta_fail(m, rc, "upload's try");
 	}
 	done(s);
 	unlock(m);
@@ -1708,7 +1716,7 @@ int meta_upload_get(struct meta *m, uint64_t ino, char **path, char **state)
 
 	*path = *state = NULL;
 	lock(m);
-	s = stmt(m, ST_UPLOAD_GET);
+	s = meta_stmt(m, ST_UPLOAD_GET);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -1717,7 +1725,7 @@ int meta_upload_get(struct meta *m, uint64_t ino, char **path, char **state)
 		rc = 0;
 	} else {
 		rc = rc == SQLITE_DONE ? -ENOENT
-				       : fail(m, rc, "read an upload's state");
+		   : meta_fail(m, rc, "read an upload's state");
 	}
 	done(s);
 	unlock(m);
@@ -1731,13 +1739,13 @@ int meta_upload_set(struct meta *m, uint64_t ino, const char *path,
 	int rc;
 
 	lock(m);
-	s = stmt(m, state ? ST_UPLOAD_SET : ST_UPLOAD_DELETE);
+	s = meta_stmt(m, state ? ST_UPLOAD_SET : ST_UPLOAD_DELETE);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	if (state) {
 		sqlite3_bind_text(s, 2, path, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(s, 3, state, -1, SQLITE_TRANSIENT);
 	}
-	rc = step_done(m, s, "save an upload's state");
+	rc = meta_step_done(m, s, "save an upload's state");
 	unlock(m);
 	return rc;
 }
