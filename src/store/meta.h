@@ -11,6 +11,8 @@
  * may run while it is held (in a transaction, or in a callback of a
  * function that says it holds it).
  * Inode numbers are row ids that are never reused; the root is inode 1.
+ *
+ * The sections below name the file that implements each.
  */
 #ifndef CD_META_H
 #define CD_META_H
@@ -22,6 +24,23 @@
 
 #define META_ROOT_INO 1
 #define META_NAME_MAX 255
+
+struct meta;
+
+/* --------------------------------------------------------------- meta.c */
+
+/* Opens (creating if needed) the database at path. */
+int meta_open(const char *path, struct meta **out) CD_WUR;
+void meta_close(struct meta *m);
+
+/* Transactions; see the top of this file. */
+int meta_begin(struct meta *m) CD_WUR;
+int meta_commit(struct meta *m) CD_WUR;
+void meta_rollback(struct meta *m);
+/* Makes every commit so far durable against power loss. */
+int meta_sync(struct meta *m) CD_WUR;
+
+/* --------------------------------------------------------- meta_entry.c */
 
 /* One entry of the namespace. */
 struct meta_entry {
@@ -61,48 +80,6 @@ struct meta_lru {
 	uint64_t ino;
 	int64_t atime_ns;
 };
-
-/* Remote operations, in the order they must reach the remote. */
-enum jop_kind {
-	JOP_UPLOAD = 1,		/* upload the content of ino to path */
-	JOP_MKDIR,		/* path, mode */
-	JOP_RMDIR,		/* path */
-	JOP_UNLINK,		/* path */
-	JOP_RENAME,		/* path -> path2, flags, match */
-	JOP_SYMLINK,		/* path -> target in path2 */
-	JOP_SETATTR,		/* path: mode (or -1), mtime_ns (or INT64_MIN) */
-};
-
-struct jop {
-	int64_t seq;		/* order; assigned by meta_journal_add */
-	enum jop_kind kind;
-	uint64_t ino;		/* entry concerned (0 if none) */
-	char *path;		/* heap */
-	char *path2;		/* heap or NULL */
-	int64_t arg;		/* mode or rename flags */
-	int64_t arg2;		/* a setattr's mtime_ns; a rename's: the
-				   inode of the file it replaces (0: none) */
-	int64_t not_before;	/* wall-clock ns before which it must wait */
-	int attempts;		/* failed attempts so far */
-	int last_error;		/* errno of the last failed attempt, or 0 */
-	char *match;		/* heap or NULL: a rename replaces the file
-				   at path2 only at this version (another
-				   client's change is not overwritten); ""
-				   for a file of ours not uploaded yet */
-};
-
-struct meta;
-
-/* Opens (creating if needed) the database at path. */
-int meta_open(const char *path, struct meta **out) CD_WUR;
-void meta_close(struct meta *m);
-
-/* Transactions; see the top of this file. */
-int meta_begin(struct meta *m) CD_WUR;
-int meta_commit(struct meta *m) CD_WUR;
-void meta_rollback(struct meta *m);
-/* Makes every commit so far durable against power loss. */
-int meta_sync(struct meta *m) CD_WUR;
 
 /* Entry access. get/lookup fill e (caller releases e->link with
  * meta_entry_release); -ENOENT if absent. */
@@ -207,6 +184,83 @@ int meta_xattr_list(struct meta *m, uint64_t ino, char *buf,
 		    size_t size) CD_WUR;
 int meta_xattr_remove(struct meta *m, uint64_t ino, const char *name) CD_WUR;
 
+/* ------------------------------------------------------- meta_journal.c */
+
+/* Remote operations, in the order they must reach the remote. */
+enum jop_kind {
+	JOP_UPLOAD = 1,		/* upload the content of ino to path */
+	JOP_MKDIR,		/* path, mode */
+	JOP_RMDIR,		/* path */
+	JOP_UNLINK,		/* path */
+	JOP_RENAME,		/* path -> path2, flags, match */
+	JOP_SYMLINK,		/* path -> target in path2 */
+	JOP_SETATTR,		/* path: mode (or -1), mtime_ns (or INT64_MIN) */
+};
+
+struct jop {
+	int64_t seq;		/* order; assigned by meta_journal_add */
+	enum jop_kind kind;
+	uint64_t ino;		/* entry concerned (0 if none) */
+	char *path;		/* heap */
+	char *path2;		/* heap or NULL */
+	int64_t arg;		/* mode or rename flags */
+	int64_t arg2;		/* a setattr's mtime_ns; a rename's: the
+				   inode of the file it replaces (0: none) */
+	int64_t not_before;	/* wall-clock ns before which it must wait */
+	int attempts;		/* failed attempts so far */
+	int last_error;		/* errno of the last failed attempt, or 0 */
+	char *match;		/* heap or NULL: a rename replaces the file
+				   at path2 only at this version (another
+				   client's change is not overwritten); ""
+				   for a file of ours not uploaded yet */
+};
+
+/* The journal. add assigns op->seq. next gives the oldest op (-ENOENT if
+ * none); the caller frees it with jop_release. */
+int meta_journal_add(struct meta *m, struct jop *op) CD_WUR;
+int meta_journal_next(struct meta *m, struct jop *op) CD_WUR;
+int meta_journal_done(struct meta *m, int64_t seq) CD_WUR;
+int meta_journal_retry(struct meta *m, int64_t seq, int64_t not_before,
+		       int attempts, int error) CD_WUR;
+/* How many ops were ever added since the database was opened: a change
+ * of it says a local change was made. */
+uint64_t meta_journal_gen(struct meta *m);
+/* Number of ops in the journal (negative errno on failure). */
+int64_t meta_journal_count(struct meta *m);
+/* Whether an upload of ino with seq > after is queued. */
+bool meta_journal_has_upload_after(struct meta *m, uint64_t ino,
+				   int64_t after);
+/* Calls fn with each queued op, oldest first (for status listings). */
+int meta_journal_foreach(struct meta *m,
+			 int (*fn)(void *arg, const struct jop *op),
+			 void *arg) CD_WUR;
+/*
+ * After the remote's object at path from turned out to be another
+ * client's (a conflict), the ops from seq on that act on ino's file
+ * there (its uploads and setattrs, and an unlink or rename of the name
+ * until another entry takes it) are made to act on path to instead.
+ */
+int meta_journal_repath(struct meta *m, int64_t seq, uint64_t ino,
+			const char *from, const char *to) CD_WUR;
+/* Makes the rename seq go to path to, unconditionally. */
+int meta_journal_set_target(struct meta *m, int64_t seq,
+			    const char *to) CD_WUR;
+/*
+ * Our own op (an upload, a setattr, a rename by copy) gave file ino the
+ * remote version etag: the queued renames that replace that file (arg2)
+ * and expect a version of it (match) expect this one now. The version
+ * known when a rename was queued can be older than what the ops queued
+ * before it leave there, and would be taken for another client's.
+ */
+int meta_journal_rematch(struct meta *m, uint64_t ino,
+			 const char *etag) CD_WUR;
+/* Where the remote has what path names here now: path taken back
+ * through the renames still queued, newest first. *out malloc'd. */
+int meta_journal_unrename(struct meta *m, const char *path,
+			  char **out) CD_WUR;
+void jop_release(struct jop *op);
+/* -------------------------------------------------------- meta_upload.c */
+
 /*
  * Copies of local files made by the clone filter, until uploaded: the
  * source's path (for messages and to find it again after a restart) and
@@ -257,50 +311,5 @@ int meta_upload_get(struct meta *m, uint64_t ino, char **path,
 		    char **state) CD_WUR;
 int meta_upload_set(struct meta *m, uint64_t ino, const char *path,
 		    const char *state) CD_WUR;
-
-/* The journal. add assigns op->seq. next gives the oldest op (-ENOENT if
- * none); the caller frees it with jop_release. */
-int meta_journal_add(struct meta *m, struct jop *op) CD_WUR;
-int meta_journal_next(struct meta *m, struct jop *op) CD_WUR;
-int meta_journal_done(struct meta *m, int64_t seq) CD_WUR;
-int meta_journal_retry(struct meta *m, int64_t seq, int64_t not_before,
-		       int attempts, int error) CD_WUR;
-/* How many ops were ever added since the database was opened: a change
- * of it says a local change was made. */
-uint64_t meta_journal_gen(struct meta *m);
-/* Number of ops in the journal (negative errno on failure). */
-int64_t meta_journal_count(struct meta *m);
-/* Whether an upload of ino with seq > after is queued. */
-bool meta_journal_has_upload_after(struct meta *m, uint64_t ino,
-				   int64_t after);
-/* Calls fn with each queued op, oldest first (for status listings). */
-int meta_journal_foreach(struct meta *m,
-			 int (*fn)(void *arg, const struct jop *op),
-			 void *arg) CD_WUR;
-/*
- * After the remote's object at path from turned out to be another
- * client's (a conflict), the ops from seq on that act on ino's file
- * there (its uploads and setattrs, and an unlink or rename of the name
- * until another entry takes it) are made to act on path to instead.
- */
-int meta_journal_repath(struct meta *m, int64_t seq, uint64_t ino,
-			const char *from, const char *to) CD_WUR;
-/* Makes the rename seq go to path to, unconditionally. */
-int meta_journal_set_target(struct meta *m, int64_t seq,
-			    const char *to) CD_WUR;
-/*
- * Our own op (an upload, a setattr, a rename by copy) gave file ino the
- * remote version etag: the queued renames that replace that file (arg2)
- * and expect a version of it (match) expect this one now. The version
- * known when a rename was queued can be older than what the ops queued
- * before it leave there, and would be taken for another client's.
- */
-int meta_journal_rematch(struct meta *m, uint64_t ino,
-			 const char *etag) CD_WUR;
-/* Where the remote has what path names here now: path taken back
- * through the renames still queued, newest first. *out malloc'd. */
-int meta_journal_unrename(struct meta *m, const char *path,
-			  char **out) CD_WUR;
-void jop_release(struct jop *op);
 
 #endif
