@@ -292,12 +292,6 @@ int meta_foreach_clone(struct meta *m, int (*fn)(void *arg, uint64_t ino),
 void meta_clone_release(struct meta_clone *c);
 
 /*
- * Uploads that can go on where they stopped (remote.h's remote_resume):
- * the state the remote saved for file ino, and the remote path it is
- * for. get: -ENOENT if none; *path and *state are malloc'd. set with a
- * NULL state forgets it.
- */
-/*
  * The size and mtime of file ino's last upload try, recorded before the
  * try (size -1: none, or its outcome was recorded). A crash between the
  * try and its record leaves the remote with our version, which only
@@ -307,6 +301,13 @@ int meta_tried_set(struct meta *m, uint64_t ino, int64_t size,
 		   int64_t mtime_ns) CD_WUR;
 int meta_tried_get(struct meta *m, uint64_t ino, int64_t *size,
 		   int64_t *mtime_ns) CD_WUR;
+
+/*
+ * Uploads that can go on where they stopped (remote.h's remote_resume):
+ * the state the remote saved for file ino, and the remote path it is
+ * for. get: -ENOENT if none; *path and *state are malloc'd. set with a
+ * NULL state forgets it.
+ */
 int meta_upload_get(struct meta *m, uint64_t ino, char **path,
 		    char **state) CD_WUR;
 int meta_upload_set(struct meta *m, uint64_t ino, const char *path,
