@@ -3,9 +3,10 @@
  *
  * Tables: entries (the namespace; row id = inode number, AUTOINCREMENT so
  * numbers are never reused), xattrs (user attributes), journal (remote
- * operations in order), kv (schema version). WAL mode with
- * synchronous=NORMAL: a commit survives the daemon being killed at any
- * moment; meta_sync() makes it survive power loss too (fsync path).
+ * operations in order), clones (copies of local files until uploaded),
+ * uploads (multipart uploads to resume), kv (schema version). WAL mode
+ * with synchronous=NORMAL: a commit survives the daemon being killed at
+ * any moment; meta_sync() makes it survive power loss too (fsync path).
  *
  * One connection, used under one recursive mutex. Statements are prepared
  * once, from the table below, and reset after each use.
