@@ -99,13 +99,19 @@ _cd_on_err()
 
 # --- small predicates ------------------------------------------------------
 
-# pid_alive PID: the process exists and is not a zombie. (Daemons are
-# reparented to whatever reaps orphans here, which may be slow to do so.)
+# pid_alive PID: the process exists and one of its threads is not a
+# zombie. (Daemons are reparented to whatever reaps orphans here, which
+# may be slow to do so.) Every thread counts: a killed daemon's main
+# thread can be a zombie while another thread still ends a system call,
+# its files open and the cache directory's lock held.
 pid_alive()
 {
-	local s
-	s=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) || return 1
-	[ -n "$s" ] && [ "$s" != Z ]
+	local t s
+	for t in "/proc/$1/task/"*/stat; do
+		s=$(sed 's/^.*) //' "$t" 2>/dev/null | cut -c1) || continue
+		[ -z "$s" ] || [ "$s" = Z ] || [ "$s" = X ] || return 0
+	done
+	return 1
 }
 
 # is_mounted MNT: a FUSE file system is mounted on MNT (/proc/self/mounts).
