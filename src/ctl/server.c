@@ -181,6 +181,7 @@ static void status_mount(struct ctl_server *srv, bool json, struct textbuf *o)
 	bool down = stats_get(st, remote_down) != 0;
 	uint64_t blocked = stats_get(st, hydrations_blocked);
 	uint64_t dropped = sync_dropped(fs->sync);
+	struct stats_view counters;
 	struct res_status rs;
 	char last[sizeof(fs->policy.last)];
 
@@ -208,15 +209,12 @@ static void status_mount(struct ctl_server *srv, bool json, struct textbuf *o)
 			textbuf_add(o, "null");
 		textbuf_add(o, ",\"changes_given_up\":%llu",
 			(unsigned long long)dropped);
-		textbuf_add(o, ",\"uploads_pending\":%lld,\"remote_reachable\":%s,"
-			   "\"fetched_bytes\":%llu,\"uploaded_bytes\":%llu,"
-			   "\"evicted_bytes\":%llu,\"hydrations_blocked\":%llu,"
-			   "\"last_blocked\":",
-			(long long)pending, down ? "false" : "true",
-			(unsigned long long)stats_get(st, fetched_bytes),
-			(unsigned long long)stats_get(st, uploaded_bytes),
-			(unsigned long long)stats_get(st, evicted_bytes),
-			(unsigned long long)blocked);
+		textbuf_add(o, ",\"uploads_pending\":%lld,"
+			   "\"remote_reachable\":%s",
+			(long long)pending, down ? "false" : "true");
+		stats_read(st, &counters);
+		stats_add_json(&counters, o);
+		textbuf_add(o, ",\"last_blocked\":");
 		if (last[0])
 			out_json_str(o, last);
 		else

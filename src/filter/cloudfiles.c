@@ -617,59 +617,25 @@ const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 	return have ? "partial" : "placeholder";
 }
 
+/* user.clonedrive.stats: the counters, and what the store holds now. */
 static char *stats_text(struct fs *fs)
 {
-	struct stats *st = &fs->stats;
 	uint64_t materialized = __atomic_load_n(
 		&fs->store->materialized_bytes, __ATOMIC_RELAXED);
-	unsigned peak, pending = pend_count(fs, &peak);
+	struct textbuf o = { xstrdup(""), 0 };
+	struct stats_view v;
+	unsigned peak;
 
-	return xasprintf("fetched_bytes=%llu\nfetch_requests=%llu\n"
-			 "uploaded_bytes=%llu\nuploads_done=%llu\n"
-			 "cache_bytes=%llu\nuploads_pending=%lld\n"
-			 "fetches_cancelled=%llu\nremote_errors=%llu\n"
-			 "remote_down=%llu\npolls=%llu\nwritten_bytes=%llu\n"
-			 "evicted_bytes=%llu\nevicted_files=%llu\n"
-			 "freed_bytes=%llu\nwrites_refused=%llu\n"
-			 "hydrations_blocked=%llu\nclones_detected=%llu\n"
-			 "clone_freed_bytes=%llu\nclone_stored_bytes=%llu\n"
-			 "clone_avoided_bytes=%llu\nguard_snapshots=%llu\n"
-			 "clone_errors=%llu\nserver_copies=%llu\n"
-			 "server_copied_bytes=%llu\nconflicts=%llu\n"
-			 "requests_pending=%u\nrequests_pending_peak=%u\n"
-			 "requests_pended=%llu\nrequests_waited_in_place=%llu\n"
-			 "pid=%d\n",
-			 (unsigned long long)stats_get(st, fetched_bytes),
-			 (unsigned long long)stats_get(st, fetch_requests),
-			 (unsigned long long)stats_get(st, uploaded_bytes),
-			 (unsigned long long)stats_get(st, uploads_done),
-			 (unsigned long long)cache_bytes(fs->store->cache),
-			 (long long)meta_journal_count(fs->store->meta),
-			 (unsigned long long)stats_get(st, fetches_cancelled),
-			 (unsigned long long)stats_get(st, remote_errors),
-			 (unsigned long long)stats_get(st, remote_down),
-			 (unsigned long long)stats_get(st, polls),
-			 (unsigned long long)stats_get(st, written_bytes),
-			 (unsigned long long)stats_get(st, evicted_bytes),
-			 (unsigned long long)stats_get(st, evicted_files),
-			 (unsigned long long)stats_get(st, freed_bytes),
-			 (unsigned long long)stats_get(st, writes_refused),
-			 (unsigned long long)stats_get(st, hydrations_blocked),
-			 (unsigned long long)stats_get(st, clones_detected),
-			 (unsigned long long)stats_get(st, clone_freed_bytes),
-			 (unsigned long long)(stats_get(st, clone_stored_bytes) +
-					      materialized),
-			 (unsigned long long)(stats_get(st, clone_avoided_bytes) -
-					      materialized),
-			 (unsigned long long)stats_get(st, guard_snapshots),
-			 (unsigned long long)stats_get(st, clone_errors),
-			 (unsigned long long)stats_get(st, server_copies),
-			 (unsigned long long)stats_get(st, server_copied_bytes),
-			 (unsigned long long)stats_get(st, conflicts),
-			 pending, peak,
-			 (unsigned long long)stats_get(st, pended),
-			 (unsigned long long)stats_get(st, pend_refused),
-			 (int)getpid());
+	stats_read(&fs->stats, &v);
+	v.requests_pending = pend_count(fs, &peak);
+	v.requests_pending_peak = peak;
+	v.cache_bytes = cache_bytes(fs->store->cache);
+	v.uploads_pending = (uint64_t)meta_journal_count(fs->store->meta);
+	v.clone_stored_bytes += materialized;
+	v.clone_avoided_bytes -= materialized;
+	v.pid = (uint64_t)getpid();
+	stats_add_text(&v, &o);
+	return o.s;
 }
 
 #define PENDING_LIST_MAX 100

@@ -67,7 +67,7 @@ bool fop_pend(struct fop *op)
 
 		if (op->fs->max_pending && now > op->fs->max_pending) {
 			__atomic_sub_fetch(&p->pending, 1, __ATOMIC_RELAXED);
-			stats_add(&op->fs->stats, pend_refused, 1);
+			stats_add(&op->fs->stats, requests_waited_in_place, 1);
 			return false;
 		}
 		while (now > peak &&
@@ -75,7 +75,7 @@ bool fop_pend(struct fop *op)
 						    __ATOMIC_RELAXED,
 						    __ATOMIC_RELAXED))
 			;
-		stats_add(&op->fs->stats, pended, 1);
+		stats_add(&op->fs->stats, requests_pended, 1);
 		fop_keep_inputs(op);
 		op->pended = true;
 	}
