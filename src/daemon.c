@@ -1,13 +1,14 @@
 /*
  * The mount and unmount commands.
  *
- * mount: checks what it is given (a mountpoint that is a directory, not
- * inside the remote; a remote and a cache directory not inside the
- * mountpoint), cleans up a stale mount a killed daemon left, forks (unless
- * --foreground), and in the child builds the layers bottom-up: remote,
- * store, fetcher, sync engine, filters, front end. The parent returns
- * once the mount is live, with the child's verdict. One daemon per cache
- * directory: a lock file in it says who has it.
+ * mount: parses its options (mount_opts.c), checks what it is given (a
+ * mountpoint that is a directory, not inside the remote; a remote and a
+ * cache directory not inside the mountpoint), cleans up a stale mount a
+ * killed daemon left, forks (unless --foreground), and in the child
+ * builds the layers bottom-up: remote, store, fetcher, sync engine,
+ * filters, front end. The parent returns once the mount is live, with the
+ * child's verdict. One daemon per cache directory: a lock file in it says
+ * who has it.
  *
  * unmount: asks the daemon (through the user.clonedrive.sync xattr of the
  * root) to flush pending remote operations, says what is still pending if
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "mount_opts.h"
 #include "ctl/server.h"
 #include "filter/filter.h"
 #include "fuse/frontend.h"
@@ -42,159 +44,6 @@
 #include "util/util.h"
 
 #define FETCH_THREADS 16
-
-struct mount_opts {
-	bool foreground;
-	bool trace;
-	bool debug;
-	char *cache_dir;
-	char *log_file;
-	char *pid_file;
-	char *fuse_opts;
-	uint64_t poll_ms;
-	uint64_t upload_delay_ms;
-	uint64_t readahead;
-	uint64_t cache_max;
-	uint64_t min_free;
-	uint64_t full_wait_ms;
-	uint64_t max_pending;
-	char *no_hydrate_for;
-	int no_hydrate_errno;
-	int clone_mode;
-	char *endpoint;			/* s3 */
-	char *region;
-	char *profile;
-	int addressing;			/* enum remote_s3_addressing */
-	double timeout;
-	const char *remote;
-	const char *mountpoint;
-};
-
-enum {
-	OPT_CACHE_DIR = 256,
-	OPT_POLL,
-	OPT_UPLOAD_DELAY,
-	OPT_PID_FILE,
-	OPT_LOG_FILE,
-	OPT_TRACE,
-	OPT_DEBUG,
-	OPT_ATTR_TIMEOUT,
-	OPT_READ_AHEAD,
-	OPT_CACHE_MAX,
-	OPT_MIN_FREE,
-	OPT_FULL_WAIT,
-	OPT_MAX_PENDING,
-	OPT_NO_HYDRATE_FOR,
-	OPT_NO_HYDRATE_ERRNO,
-	OPT_CLONE,
-	OPT_ENDPOINT,
-	OPT_REGION,
-	OPT_PROFILE,
-	OPT_ADDRESSING,
-};
-
-/* The options of mount, with their defaults in the help text. */
-static const struct option mount_longopts[] = {
-	{ "foreground", no_argument, NULL, 'f' },
-	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
-	{ "poll-interval", required_argument, NULL, OPT_POLL },
-	{ "upload-delay", required_argument, NULL, OPT_UPLOAD_DELAY },
-	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
-	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
-	{ "trace", no_argument, NULL, OPT_TRACE },
-	{ "debug", no_argument, NULL, OPT_DEBUG },
-	{ "attr-timeout", required_argument, NULL, OPT_ATTR_TIMEOUT },
-	{ "read-ahead", required_argument, NULL, OPT_READ_AHEAD },
-	{ "cache-max", required_argument, NULL, OPT_CACHE_MAX },
-	{ "min-free", required_argument, NULL, OPT_MIN_FREE },
-	{ "cache-full-wait", required_argument, NULL, OPT_FULL_WAIT },
-	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
-	{ "no-hydrate-for", required_argument, NULL, OPT_NO_HYDRATE_FOR },
-	{ "no-hydrate-errno", required_argument, NULL, OPT_NO_HYDRATE_ERRNO },
-	{ "clone", required_argument, NULL, OPT_CLONE },
-	{ "endpoint", required_argument, NULL, OPT_ENDPOINT },
-	{ "region", required_argument, NULL, OPT_REGION },
-	{ "profile", required_argument, NULL, OPT_PROFILE },
-	{ "s3-addressing", required_argument, NULL, OPT_ADDRESSING },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static const char mount_usage[] =
-	"usage: clonedrive mount [options] REMOTE MOUNTPOINT\n"
-	"\n"
-	"Mounts REMOTE at MOUNTPOINT as a files-on-demand drive: every remote\n"
-	"file shows at once, data is fetched when read, changes are uploaded\n"
-	"in the background. Returns once the mount is live.\n"
-	"\n"
-	"REMOTE is a directory (local disk, NAS), optionally written local:DIR,\n"
-	"or s3://BUCKET[/PREFIX] for a bucket of any S3-compatible service\n"
-	"(credentials as the AWS tools find them: AWS_ACCESS_KEY_ID and\n"
-	"AWS_SECRET_ACCESS_KEY, or a profile of ~/.aws/credentials).\n"
-	"\n"
-	"options:\n"
-	"  -f, --foreground        stay in the foreground, log to stderr\n"
-	"  -o OPTS                 mount options: allow_other, ro, ... and\n"
-	"                          any option below as key=value, with '_'\n"
-	"                          for '-' (-o cache_dir=DIR,poll_interval=1m)\n"
-	"                          default_permissions is always on\n"
-	"  --cache-dir DIR         local store (default: $XDG_CACHE_HOME/\n"
-	"                          clonedrive/NAME-HASH, one per remote and\n"
-	"                          mountpoint)\n"
-	"  --poll-interval DUR     how often remote changes are looked for\n"
-	"                          (default 30s; units ms, s, m, h)\n"
-	"  --upload-delay DUR      wait after the last close before uploading\n"
-	"                          (default 2s)\n"
-	"  --attr-timeout SECS     how long the kernel keeps attributes\n"
-	"                          (default 3600)\n"
-	"  --read-ahead SIZE       kernel readahead of the mount (default 1M;\n"
-	"                          needs root, else the system's default)\n"
-	"  --cache-max SIZE        keep the cache under SIZE (e.g. 20G) by\n"
-	"                          evicting the least recently used clean,\n"
-	"                          unpinned files (default: no limit)\n"
-	"  --min-free SIZE         keep SIZE free on the cache's disk, the same\n"
-	"                          way (default: none)\n"
-	"  --cache-full-wait DUR   how long a write into a full cache waits for\n"
-	"                          uploads before ENOSPC (default 30s)\n"
-	"  --max-pending N         requests that may wait for the remote at once\n"
-	"                          holding no thread; more wait in a worker\n"
-	"                          (default 4096; 0: no limit)\n"
-	"  --no-hydrate-for NAMES  programs (executable names, comma-separated,\n"
-	"                          e.g. tracker-extract,tumblerd) whose reads of\n"
-	"                          data not held locally fail instead of\n"
-	"                          downloading (default: none)\n"
-	"  --no-hydrate-errno ERR  what they get: EAGAIN (default), EIO,\n"
-	"                          EACCES, EPERM, ENODATA or ETIMEDOUT\n"
-	"  --clone MODE            copies of local files written into the drive\n"
-	"                          keep no second copy on this disk: auto\n"
-	"                          (default: reflink, else guard, else spool),\n"
-	"                          reflink (cloned into the cache), guard (not\n"
-	"                          stored; the source guarded until uploaded;\n"
-	"                          root), inplace (not stored, unguarded: a\n"
-	"                          source changed first leaves the copy in\n"
-	"                          error), spool (stored until uploaded), or off\n"
-	"  --endpoint URL          s3: the service (default: AWS_ENDPOINT_URL,\n"
-	"                          the profile's endpoint_url, else AWS)\n"
-	"  --region REGION         s3: (default: AWS_REGION, the profile's\n"
-	"                          region, else us-east-1)\n"
-	"  --profile NAME          s3: the profile of ~/.aws/credentials and\n"
-	"                          ~/.aws/config (default: AWS_PROFILE, else\n"
-	"                          default)\n"
-	"  --s3-addressing MODE    s3: path (http://host/bucket/key), virtual\n"
-	"                          (http://bucket.host/key) or auto (default:\n"
-	"                          path with --endpoint, else virtual)\n"
-	"  --log-file FILE         (default: $XDG_STATE_HOME/clonedrive/\n"
-	"                          NAME-HASH.log)\n"
-	"  --pid-file FILE         write the daemon's pid there\n"
-	"  --trace                 log every operation with pid and latency\n"
-	"  --debug                 verbose log\n"
-	"  -h, --help              this text\n"
-	"\n"
-	"In /etc/fstab (through mount.fuse3):\n"
-	"  /srv/remote  /home/me/Cloud  fuse.clonedrive  "
-	"noauto,user,cache_dir=/var/cache/cd  0 0\n"
-	"\n"
-	"Exit status: 0 mounted, 1 error (the message says which), 2 usage.\n";
 
 static const char unmount_usage[] =
 	"usage: clonedrive unmount [--force] [--timeout DUR] MOUNTPOINT\n"
@@ -309,223 +158,6 @@ static int resolve_mountpoint(const char *mnt, char *out)
 				"unmount it first\n", out, type);
 		return -EBUSY;
 	}
-	return 0;
-}
-
-/* Appends one option to the comma-separated FUSE options. */
-static void add_fuse_opt(struct mount_opts *o, const char *opt)
-{
-	char *joined;
-
-	if (!o->fuse_opts) {
-		o->fuse_opts = xstrdup(opt);
-		return;
-	}
-	joined = xasprintf("%s,%s", o->fuse_opts, opt);
-	free(o->fuse_opts);
-	o->fuse_opts = joined;
-}
-
-/* Sets the option id (from mount_longopts) to val; 0 or exit status 2. */
-static int set_opt(struct mount_opts *o, int id, const char *val)
-{
-	uint64_t v;
-
-	switch (id) {
-	case 'f':
-		o->foreground = true;
-		return 0;
-	case OPT_CACHE_DIR:
-		free(o->cache_dir);
-		o->cache_dir = xstrdup(val);
-		return 0;
-	case OPT_POLL:
-		if (util_parse_duration_ms(val, &o->poll_ms) || !o->poll_ms)
-			break;
-		return 0;
-	case OPT_UPLOAD_DELAY:
-		if (util_parse_duration_ms(val, &o->upload_delay_ms))
-			break;
-		return 0;
-	case OPT_ATTR_TIMEOUT:
-		if (util_parse_u64(val, &v))
-			break;
-		o->timeout = (double)v;
-		return 0;
-	case OPT_READ_AHEAD:
-		if (util_parse_size(val, &o->readahead))
-			break;
-		return 0;
-	case OPT_CACHE_MAX:
-		if (util_parse_size(val, &o->cache_max))
-			break;
-		return 0;
-	case OPT_MIN_FREE:
-		if (util_parse_size(val, &o->min_free))
-			break;
-		return 0;
-	case OPT_FULL_WAIT:
-		if (util_parse_duration_ms(val, &o->full_wait_ms))
-			break;
-		return 0;
-	case OPT_MAX_PENDING:
-		if (util_parse_u64(val, &o->max_pending) ||
-		    o->max_pending > UINT32_MAX)
-			break;
-		return 0;
-	case OPT_NO_HYDRATE_FOR:
-		free(o->no_hydrate_for);
-		o->no_hydrate_for = xstrdup(val);
-		return 0;
-	case OPT_CLONE:
-		o->clone_mode = clone_mode_parse(val);
-		if (o->clone_mode < 0)
-			break;
-		return 0;
-	case OPT_ENDPOINT:
-		free(o->endpoint);
-		o->endpoint = xstrdup(val);
-		return 0;
-	case OPT_REGION:
-		free(o->region);
-		o->region = xstrdup(val);
-		return 0;
-	case OPT_PROFILE:
-		free(o->profile);
-		o->profile = xstrdup(val);
-		return 0;
-	case OPT_ADDRESSING:
-		if (strcmp(val, "path") == 0)
-			o->addressing = REMOTE_S3_PATH;
-		else if (strcmp(val, "virtual") == 0)
-			o->addressing = REMOTE_S3_VIRTUAL;
-		else if (strcmp(val, "auto") == 0)
-			o->addressing = REMOTE_S3_AUTO;
-		else
-			break;
-		return 0;
-	case OPT_NO_HYDRATE_ERRNO:
-		o->no_hydrate_errno = policy_parse_errno(val);
-		if (!o->no_hydrate_errno)
-			break;
-		return 0;
-	case OPT_PID_FILE:
-		free(o->pid_file);
-		o->pid_file = xstrdup(val);
-		return 0;
-	case OPT_LOG_FILE:
-		free(o->log_file);
-		o->log_file = xstrdup(val);
-		return 0;
-	case OPT_TRACE:
-		o->trace = true;
-		return 0;
-	case OPT_DEBUG:
-		o->debug = true;
-		return 0;
-	}
-	fprintf(stderr, "clonedrive mount: bad value '%s' for this option "
-			"(sizes like 1M, durations like 30s or 200ms)\n", val);
-	return 2;
-}
-
-/* Options of mount(8) and fstab that mean nothing to a FUSE mount. */
-static bool ignored_mount_opt(const char *key)
-{
-	static const char *const names[] = {
-		"defaults", "auto", "noauto", "user", "nouser", "users",
-		"_netdev", "nofail", "rw",
-	};
-	size_t i;
-
-	if (strncmp(key, "x-", 2) == 0 || strncmp(key, "comment=", 8) == 0)
-		return true;
-	for (i = 0; i < CD_ARRAY_SIZE(names); i++)
-		if (strcmp(key, names[i]) == 0)
-			return true;
-	return false;
-}
-
-/*
- * Splits a -o list: the drive's own options (cache_dir=DIR, the long
- * options with '_' for '-') are applied, mount(8) noise is dropped, and
- * the rest is left for FUSE (allow_other, ro, ...). This is what makes an
- * fstab line through mount.fuse3 work.
- */
-static int apply_o(struct mount_opts *o, const char *list)
-{
-	char *copy = xstrdup(list), *tok, *save = NULL;
-	const struct option *lo;
-	int rc = 0;
-
-	for (tok = strtok_r(copy, ",", &save); tok && !rc;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char key[64], *eq = strchr(tok, '='), *k;
-		size_t n = eq ? (size_t)(eq - tok) : strlen(tok);
-
-		snprintf(key, sizeof(key), "%.*s", (int)CD_MIN(n, 63), tok);
-		for (k = key; *k; k++)
-			if (*k == '_')
-				*k = '-';
-		for (lo = mount_longopts; lo->name; lo++)
-			if (strcmp(lo->name, key) == 0 && lo->val != 'h')
-				break;
-		if (lo->name) {
-			if ((lo->has_arg == required_argument) != (eq != NULL)) {
-				fprintf(stderr, "clonedrive mount: -o %s: %s\n",
-					tok, eq ? "takes no value"
-						: "needs a value");
-				rc = 2;
-			} else {
-				rc = set_opt(o, lo->val, eq ? eq + 1 : NULL);
-			}
-		} else if (!ignored_mount_opt(tok)) {
-			add_fuse_opt(o, tok);
-		}
-	}
-	free(copy);
-	return rc;
-}
-
-static int parse_mount_opts(int argc, char **argv, struct mount_opts *o)
-{
-	int c, rc;
-
-	o->poll_ms = 30000;
-	o->upload_delay_ms = 2000;
-	o->timeout = 3600;
-	o->readahead = 1 << 20;
-	o->full_wait_ms = 30000;
-	o->max_pending = 4096;
-	o->no_hydrate_errno = EAGAIN;
-	o->clone_mode = CLONE_AUTO;
-	optind = 1;
-	/* options may follow the operands: mount.fuse3 puts -o last */
-	while ((c = getopt_long(argc, argv, "fho:", mount_longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'h':
-			fputs(mount_usage, stdout);
-			return -1;
-		case 'o':
-			rc = apply_o(o, optarg);
-			break;
-		case '?':
-			fputs(mount_usage, stderr);
-			return 2;
-		default:
-			rc = set_opt(o, c, optarg);
-			break;
-		}
-		if (rc)
-			return rc;
-	}
-	if (argc - optind != 2) {
-		fputs(mount_usage, stderr);
-		return 2;
-	}
-	o->remote = argv[optind];
-	o->mountpoint = argv[optind + 1];
 	return 0;
 }
 
@@ -900,20 +532,13 @@ int daemon_mount_main(int argc, char **argv)
 	struct mount_opts o;
 	int rc;
 
-	memset(&o, 0, sizeof(o));
-	rc = parse_mount_opts(argc, argv, &o);
+	mount_opts_init(&o);
+	rc = mount_opts_parse(&o, argc, argv);
 	if (rc == 0)
 		rc = mount_run(&o);
 	else if (rc < 0)
 		rc = 0;		/* --help */
-	free(o.cache_dir);
-	free(o.log_file);
-	free(o.pid_file);
-	free(o.fuse_opts);
-	free(o.no_hydrate_for);
-	free(o.endpoint);
-	free(o.region);
-	free(o.profile);
+	mount_opts_release(&o);
 	return rc;
 }
 
