@@ -18,8 +18,8 @@ for i in 1 2 3 4 5 6; do
 	random_file "$T/src/s$i" $((8 * MiB + i * 4096))
 	cp "$T/src/s$i" "$T/ref/s$i"	# to compare with: reading a guarded
 done				# source is an access that snapshots it
-# uploads slowed to ~1 MiB per 100 ms, so the copies wait visibly
-CLONEDRIVE_TEST_READ_DELAY_MS=100 cd_mount "$R" "$M" --upload-delay 0
+# uploads slowed to ~1 MiB per 300 ms, so the copies wait visibly
+CLONEDRIVE_TEST_READ_DELAY_MS=300 cd_mount "$R" "$M" --upload-delay 0
 
 cache_bytes() { stat_of "$M" cache_bytes; }
 
@@ -41,7 +41,13 @@ step "reads of a waiting copy come from its source; no snapshot, no hang"
 snaps=$(stat_of "$M" guard_snapshots)
 timeout 20 cmp "$M/dd.bin" "$T/ref/s3" || die "the copy reads wrong (or hung)"
 assert_eq "$(stat_of "$M" guard_snapshots)" "$snaps" "snapshots from our own reads"
-assert_le "$(cache_bytes)" $((32 * 1024)) "cache bytes after reading a copy"
+# a copy whose upload ended before the read is a placeholder, and its
+# read rightly fetches: the check holds for a copy still waiting
+if [ "$(state_of "$M/dd.bin")" = uploading ]; then
+	assert_le "$(cache_bytes)" $((32 * 1024)) "cache bytes after reading a copy"
+else
+	echo "dd.bin was uploaded before the read ended: cache not checked"
+fi
 
 step "a copy deleted or renamed over before its upload lets its source go"
 random_file "$T/src/s7" $((4 * MiB))
