@@ -79,13 +79,46 @@ static void out_json_str(struct textbuf *o, const char *s)
 	textbuf_add(o, "\"");
 }
 
-/* Finds the entry at path (relative to the mount root; "" is the root),
- * listing directories on the way if they never were. */
-static int resolve(struct fs *fs, const char *path, struct meta_entry *out)
+/* An op of the control socket's client, to run through the filter stack
+ * like the kernel's: the same checks, policies and trace apply. */
+static void op_init(struct req *rq, struct fop *op, enum fop_kind kind,
+		    uint64_t ino)
 {
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->ino = ino;
+	op->src_fd = -1;
+	if (rq->fd >= 0 &&
+	    getsockopt(rq->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		op->pid = cred.pid;
+		op->uid = cred.uid;
+		op->gid = cred.gid;
+	} else {
+		op->uid = getuid();
+		op->gid = getgid();
+	}
+}
+
+static void op_release(struct fop *op)
+{
+	meta_entry_release(&op->entry);
+	free(op->out);
+	free(op->report);
+	op->out = op->report = NULL;
+}
+
+/* Finds the entry at path (relative to the mount root; "" is the root)
+ * by lookups through the filter stack, which list directories on the
+ * way if they never were. */
+static int resolve(struct req *rq, const char *path, struct meta_entry *out)
+{
+	struct fs *fs = rq->srv->fs;
 	char *copy = xstrdup(path), *name, *save = NULL;
 	uint64_t ino = META_ROOT_INO;
-	struct meta_entry e;
+	struct fop op;
 	int rc = 0;
 
 	for (name = strtok_r(copy, "/", &save); name && !rc;
@@ -96,13 +129,13 @@ static int resolve(struct fs *fs, const char *path, struct meta_entry *out)
 			rc = -EINVAL;	/* the CLI sends normalized paths */
 			break;
 		}
-		rc = sync_populate(fs->sync, ino);
+		op_init(rq, &op, FOP_LOOKUP, ino);
+		op.name = name;
+		filter_run(fs, &op);
+		rc = op.result;
 		if (!rc)
-			rc = meta_lookup(fs->store->meta, ino, name, &e);
-		if (!rc) {
-			ino = e.ino;
-			meta_entry_release(&e);
-		}
+			ino = op.entry.ino;
+		op_release(&op);
 	}
 	free(copy);
 	if (!rc)
@@ -294,9 +327,10 @@ static bool spooled(struct fs *fs, const struct meta_entry *e)
 }
 
 /* status PATH: one file or directory. */
-static int status_file(struct ctl_server *srv, const char *path, bool json,
+static int status_file(struct req *rq, const char *path, bool json,
 		       struct textbuf *o)
 {
+	struct ctl_server *srv = rq->srv;
 	struct fs *fs = srv->fs;
 	struct last_error le = { 0, 0, 0 };
 	const char *pin;
@@ -306,7 +340,7 @@ static int status_file(struct ctl_server *srv, const char *path, bool json,
 	uint64_t local = 0;
 	int rc;
 
-	rc = resolve(fs, path, &e);
+	rc = resolve(rq, path, &e);
 	if (rc)
 		return rc;
 	if (S_ISREG(e.mode)) {
@@ -390,7 +424,7 @@ static int do_status(struct req *rq, struct textbuf *o)
 	}
 	if (rc)
 		return rc;
-	rc = status_file(rq->srv, path, flags & CTL_F_JSON, o);
+	rc = status_file(rq, path, flags & CTL_F_JSON, o);
 	free(path);
 	return rc;
 }
@@ -462,7 +496,7 @@ static int target(struct req *rq, struct meta_entry *e, char **path)
 		rc = 0;
 	}
 	if (!rc)
-		rc = resolve(rq->srv->fs, *path, e);
+		rc = resolve(rq, *path, e);
 	if (rc) {
 		free(*path);
 		*path = NULL;
@@ -474,8 +508,8 @@ static int target(struct req *rq, struct meta_entry *e, char **path)
  * pinned), with progress; the text says how it ended. */
 static int fetch_tree(struct req *rq, struct textbuf *o, bool pin)
 {
-	struct residency *res = rq->srv->fs->res;
 	char *path, *failed = NULL, gone[32];
+	struct fop op;
 	uint64_t left = 0;
 	struct meta_entry e;
 	const char *name;
@@ -485,11 +519,16 @@ static int fetch_tree(struct req *rq, struct textbuf *o, bool pin)
 	if (rc)
 		return rc;
 	name = *path ? path : "/";
-	if (pin)
-		rc = residency_pin(res, e.ino, META_PIN_PINNED);
-	if (!rc)
-		rc = residency_hydrate(res, e.ino, tree_progress, rq, &failed,
-				       &left);
+	op_init(rq, &op, FOP_HYDRATE, e.ino);
+	op.flags = pin ? FOP_F_PIN : 0;
+	op.progress = tree_progress;
+	op.progress_arg = rq;
+	filter_run(rq->srv->fs, &op);
+	rc = op.result;
+	left = op.left;
+	failed = op.report;
+	op.report = NULL;
+	op_release(&op);
 	util_human_size(left, gone, sizeof(gone));
 	if (!rc && !left)
 		textbuf_add(o, "%s: %sall local\n", name, pin ? "pinned, " : "");
@@ -499,6 +538,9 @@ static int fetch_tree(struct req *rq, struct textbuf *o, bool pin)
 			       "it, or raise --cache-max)\n", name, gone);
 	else if (rc == -ECANCELED)
 		textbuf_add(o, "%s: stopped; what was fetched stays\n", name);
+	else if (rc == -EROFS)
+		textbuf_add(o, "%s: %s (mounted with -o ro)\n", name,
+			    strerror(EROFS));
 	else if (failed)
 		textbuf_add(o, "%s: cannot fetch %s: %s (is the remote "
 			       "reachable? see clonedrive status)\n",
@@ -523,6 +565,7 @@ static int do_hydrate(struct req *rq, struct textbuf *o)
 static int do_unpin(struct req *rq, struct textbuf *o)
 {
 	struct meta_entry e;
+	struct fop op;
 	uint64_t flags = 0;
 	char *path;
 	int rc;
@@ -532,9 +575,15 @@ static int do_unpin(struct req *rq, struct textbuf *o)
 	rc = target(rq, &e, &path);
 	if (rc)
 		return rc;
-	rc = residency_pin(rq->srv->fs->res, e.ino,
-			   flags & CTL_F_INHERIT ? META_PIN_UNSPECIFIED
-						 : META_PIN_UNPINNED);
+	op_init(rq, &op, FOP_PIN, e.ino);
+	op.flags = flags & CTL_F_INHERIT ? META_PIN_UNSPECIFIED
+					 : META_PIN_UNPINNED;
+	filter_run(rq->srv->fs, &op);
+	rc = op.result;
+	op_release(&op);
+	if (rc == -EROFS)
+		textbuf_add(o, "%s: %s (mounted with -o ro)\n",
+			    *path ? path : "/", strerror(EROFS));
 	if (!rc)
 		textbuf_add(o, "%s: %s\n", *path ? path : "/",
 			flags & CTL_F_INHERIT ? "follows its directory again"
@@ -548,13 +597,23 @@ static int do_unpin(struct req *rq, struct textbuf *o)
 static int do_free(struct req *rq, struct textbuf *o)
 {
 	struct meta_entry e;
+	struct fop op;
 	char *path, *report = NULL;
 	int rc;
 
 	rc = target(rq, &e, &path);
 	if (rc)
 		return rc;
-	rc = residency_free_tree(rq->srv->fs->res, e.ino, &report);
+	op_init(rq, &op, FOP_FREE, e.ino);
+	op.progress_arg = rq;	/* the client gets the report */
+	filter_run(rq->srv->fs, &op);
+	rc = op.result;
+	report = op.report;
+	op.report = NULL;
+	op_release(&op);
+	if (rc == -EROFS)
+		textbuf_add(o, "%s: %s (mounted with -o ro)\n",
+			    *path ? path : "/", strerror(EROFS));
 	if (report)
 		textbuf_add(o, "%s: %s", *path ? path : "/", report);
 	free(report);
@@ -570,17 +629,23 @@ static int do_sync(struct req *rq, struct textbuf *o)
 	struct ctl_server *srv = rq->srv;
 	int64_t deadline, left;
 	uint64_t ms = 60000, dropped;
+	struct fop op;
 	char *report;
 	int rc;
 
 	if (ctl_get_u64(rq->msg, CTL_KEY_TIMEOUT_MS, &ms) == -EBADMSG)
 		return -EBADMSG;
-	sync_refresh(srv->fs->sync);
+	op_init(rq, &op, FOP_REFRESH, META_ROOT_INO);
+	filter_run(srv->fs, &op);
+	op_release(&op);
 	deadline = util_now_mono_ns() + (int64_t)ms * 1000000;
 	for (;;) {
 		left = (deadline - util_now_mono_ns()) / 1000000;
-		rc = sync_wait_idle(srv->fs->sync,
-				    (uint64_t)CD_MAX(CD_MIN(left, 200), 0));
+		op_init(rq, &op, FOP_SYNC, META_ROOT_INO);
+		op.size = (size_t)CD_MAX(CD_MIN(left, 200), 0);
+		filter_run(srv->fs, &op);
+		rc = op.result;
+		op_release(&op);
 		if (rc != -ETIMEDOUT || left <= 0)
 			break;
 		if (send_progress(rq, NULL,
@@ -617,19 +682,21 @@ static int do_sync(struct req *rq, struct textbuf *o)
 
 /*
  * One file of a clone: a new file at path (relative to the root) with
- * the bytes of src, a descriptor the client opened and passed. It is
- * uploaded as any written file, and its local data dropped after (the
- * client has the original).
+ * the bytes of src, a descriptor the client opened and passed. The file
+ * is made and filled by ops through the filter stack (mknod, then clone)
+ * like the kernel's; it is uploaded as any written file, and its local
+ * data dropped after (the client has the original).
  */
-static int clone_one(struct fs *fs, int src, const char *path,
+static int clone_one(struct req *rq, int src, const char *path,
 		     uint64_t *ino, uint64_t *bytes)
 {
+	struct fs *fs = rq->srv->fs;
 	const char *slash = strrchr(path, '/');
 	const char *name = slash ? slash + 1 : path;
 	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
-	struct meta_entry parent, e;
+	struct meta_entry parent;
 	struct stat st;
-	struct node *n;
+	struct fop op;
 	int rc, acc;
 
 	acc = fcntl(src, F_GETFL);
@@ -641,61 +708,38 @@ static int clone_one(struct fs *fs, int src, const char *path,
 		rc = -EBADF;
 	else if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		rc = -EINVAL;
-	else if (strlen(name) > fs->remote->name_max)
-		rc = -ENAMETOOLONG;
 	else
-		rc = resolve(fs, dir, &parent);
+		rc = resolve(rq, dir, &parent);
 	free(dir);
 	if (rc)
 		return rc;
 	meta_entry_release(&parent);
 	if (!S_ISDIR(parent.mode))
 		return -ENOTDIR;
-	rc = store_mknod(fs->store, parent.ino, name,
-				 S_IFREG | (st.st_mode & 0777), NULL, NULL, &e);
+	op_init(rq, &op, FOP_MKNOD, parent.ino);
+	op.name = name;
+	op.mode = S_IFREG | (st.st_mode & 0777);
+	filter_run(fs, &op);
+	rc = op.result;
+	*ino = op.entry.ino;
+	op_release(&op);
 	if (rc)
 		return rc;
-	*ino = e.ino;
-	meta_entry_release(&e);
 	sync_changed_entry(fs->sync, parent.ino, name);
-	rc = store_node_get(fs->store, e.ino, &n);
-	if (rc)
-		return rc;
-	/* not stored where the policy allows; else in the kernel */
-	rc = clone_from_fd(fs, n, src, &st);
-	if (rc == -EOPNOTSUPP) {
-		rc = residency_admit_write(fs->res, (uint64_t)st.st_size);
-		if (!rc)
-			rc = util_copy(src, n->fd, (uint64_t)st.st_size, NULL,
-				       NULL);
-		if (!rc)
-			stats_add(&fs->stats, clone_stored_bytes,
-				  (uint64_t)st.st_size);
-	}
-	pthread_mutex_lock(&n->lock);
-	if (!rc) {
-		n->size = (uint64_t)st.st_size;
-		n->mtime_ns = util_now_ns();
-		n->write_gen++;
-		n->dirty = true;
-		n->free_after_upload = true;
-	}
-	pthread_mutex_unlock(&n->lock);
-	if (!rc)
-		rc = store_node_commit(fs->store, n);
-	store_node_put(fs->store, n);
+	op_init(rq, &op, FOP_CLONE, *ino);
+	op.src_fd = src;
+	filter_run(fs, &op);
+	rc = op.result;
+	op_release(&op);
 	if (rc)
 		return rc;	/* the empty file stays: the user sees it */
 	*bytes = (uint64_t)st.st_size;
-	stats_add(&fs->stats, written_bytes, *bytes);
-	stats_add(&fs->stats, clones_detected, 1);
-	return sync_queue_upload(fs->sync, e.ino);
+	return 0;
 }
 
 /* clone PATH... with descriptors: see proto.h. */
 static int do_clone(struct req *rq, struct textbuf *o)
 {
-	struct fs *fs = rq->srv->fs;
 	uint64_t total = 0, files = 0;
 	int rc = 0, i = 0, k;
 
@@ -705,12 +749,6 @@ static int do_clone(struct req *rq, struct textbuf *o)
 	if (i != rq->nfds || !rq->nfds) {
 		textbuf_add(o, "clone: %d paths for %d files\n", i, rq->nfds);
 		return -EINVAL;
-	}
-	if (fs->readonly) {
-		/* what the kernel refuses on an ro mount, this door too */
-		textbuf_add(o, "clone: %s (mounted with -o ro)\n",
-			    strerror(EROFS));
-		return -EROFS;
 	}
 	for (k = 0, i = 0; k < rq->msg->count; k++) {
 		const struct ctl_field *f = &rq->msg->fields[k];
@@ -722,11 +760,13 @@ static int do_clone(struct req *rq, struct textbuf *o)
 			continue;
 		path = xstrndup((const char *)f->value, f->len);
 		one = strlen(path) == f->len && f->len < PATH_MAX
-			      ? clone_one(fs, rq->fds[i], path, &ino, &bytes)
+			      ? clone_one(rq, rq->fds[i], path, &ino, &bytes)
 			      : -EINVAL;
 		i++;
 		if (one) {
-			textbuf_add(o, "%s: %s\n", path, strerror(-one));
+			textbuf_add(o, "%s: %s%s\n", path, strerror(-one),
+				    one == -EROFS ? " (mounted with -o ro)"
+						  : "");
 			rc = rc ? rc : one;
 		} else {
 			files++;

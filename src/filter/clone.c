@@ -458,6 +458,32 @@ static int record(struct fs *fs, struct node *n, struct backing *bk,
 	return rc;
 }
 
+/* clonedrive cp: the new file op->ino becomes a copy of op->src_fd,
+ * not stored where the policy allows; else the store keeps the bytes. */
+static enum filter_verdict clone_fd(struct filter *f, struct fop *op)
+{
+	struct node *n;
+	struct stat st;
+	int rc;
+
+	if (fstat(op->src_fd, &st) < 0) {
+		op->result = -errno;
+		return FILTER_DONE;
+	}
+	rc = store_node_get(f->fs->store, op->ino, &n);
+	if (!rc) {
+		rc = clone_from_fd(f->fs, n, op->src_fd, &st);
+		if (!rc)
+			rc = filter_clone_commit(f->fs, n,
+						 (uint64_t)st.st_size);
+		store_node_put(f->fs->store, n);
+	}
+	if (rc == -EOPNOTSUPP)
+		return FILTER_PASS;
+	op->result = rc;
+	return FILTER_DONE;
+}
+
 static enum filter_verdict clone_pre(struct filter *f, struct fop *op)
 {
 	struct backing *bk;
@@ -465,6 +491,8 @@ static enum filter_verdict clone_pre(struct filter *f, struct fop *op)
 
 	if (op->kind == FOP_WRITE)
 		return clone_write(f, op);
+	if (op->kind == FOP_CLONE)
+		return clone_fd(f, op);
 	if (op->kind != FOP_FSYNC)
 		return FILTER_PASS;
 	/* an fsync of a copy not stored: its record is what survives */

@@ -733,6 +733,16 @@ static const char *const pin_names[] = {
 	[META_PIN_UNPINNED] = "unpinned",
 };
 
+int cloudfiles_pin_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CD_ARRAY_SIZE(pin_names); i++)
+		if (strcmp(name, pin_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 const char *cloudfiles_pin_name(struct fs *fs, uint64_t ino, bool *inherited)
 {
 	enum meta_pin pin;
@@ -774,49 +784,55 @@ char *cloudfiles_progress(struct fs *fs, uint64_t ino)
 	return text;
 }
 
-/* Answers a setxattr of user.clonedrive.NAME: pin and free on any entry,
- * sync and refresh on the root. */
+/*
+ * The drive's own operations (clonedrive pin, free, hydrate, sync; the
+ * user.clonedrive.* xattrs): each is complete here. sync pends until
+ * the journal drains.
+ */
+static enum filter_verdict own_op(struct fs *fs, struct fop *op)
+{
+	int rc;
+
+	switch (op->kind) {
+	case FOP_PIN:
+		return done(op, residency_pin(fs->res, op->ino,
+					      (enum meta_pin)op->flags));
+	case FOP_HYDRATE:
+		rc = 0;
+		if (op->flags & FOP_F_PIN)
+			rc = residency_pin(fs->res, op->ino, META_PIN_PINNED);
+		if (!rc)
+			rc = residency_hydrate(fs->res, op->ino, op->progress,
+					       op->progress_arg, &op->report,
+					       &op->left);
+		return done(op, rc);
+	case FOP_FREE:
+		rc = residency_free_tree(fs->res, op->ino, &op->report);
+		if (rc == -EBUSY && op->report && !op->progress_arg)
+			log_info("free: %s", op->report);
+		return done(op, rc);
+	case FOP_SYNC:
+		if (op->stage == STAGE_SYNC) {
+			sync_hurry(fs->sync, -1);
+			rc = resumed(op);
+			if (!rc && (op->flags & FOP_F_POLL))
+				rc = sync_poll_wait(fs->sync, op->size);
+			return done(op, rc);
+		}
+		return pend_idle(fs, op, STAGE_SYNC, op->size);
+	case FOP_REFRESH:
+		sync_refresh(fs->sync);
+		return done(op, 0);
+	default:
+		return FILTER_PASS;
+	}
+}
+
+/* A setxattr of user.clonedrive.NAME that is no operation (the front end
+ * makes ops of pin, free, sync and refresh). */
 static enum filter_verdict set_virtual(struct fs *fs, struct fop *op,
 				       const char *name)
 {
-	char value[32], *report = NULL;
-	uint64_t secs = 60;
-	size_t i;
-	int rc;
-
-	snprintf(value, sizeof(value), "%.*s",
-		 (int)CD_MIN(op->size, sizeof(value) - 1),
-		 (const char *)op->in);
-	value[strcspn(value, "\n")] = '\0';
-	if (strcmp(name, "pin") == 0) {
-		for (i = 0; i < CD_ARRAY_SIZE(pin_names); i++)
-			if (strcmp(value, pin_names[i]) == 0)
-				return done(op, residency_pin(fs->res, op->ino,
-							      (enum meta_pin)i));
-		return done(op, -EINVAL);
-	}
-	if (strcmp(name, "free") == 0) {
-		rc = residency_free_tree(fs->res, op->ino, &report);
-		if (rc == -EBUSY)
-			log_info("free by xattr: %s", report);
-		free(report);
-		return done(op, rc);
-	}
-	if (op->ino != META_ROOT_INO)
-		return done(op, -EPERM);
-	if (strcmp(name, "sync") == 0) {
-		if (op->stage == STAGE_SYNC) {
-			sync_hurry(fs->sync, -1);
-			return done(op, resumed(op));
-		}
-		if (*value && util_parse_u64(value, &secs))
-			return done(op, -EINVAL);
-		return pend_idle(fs, op, STAGE_SYNC, secs * 1000);
-	}
-	if (strcmp(name, "refresh") == 0) {
-		sync_refresh(fs->sync);
-		return done(op, 0);
-	}
 	return done(op, -EPERM);
 }
 
@@ -856,11 +872,16 @@ static bool mutates(const struct fop *op)
 	case FOP_WRITE:
 	case FOP_REMOVEXATTR:
 	case FOP_COPY:
+	case FOP_PIN:
+	case FOP_FREE:
+	case FOP_CLONE:
 		return true;
 	case FOP_SETATTR:
 		return op->to_set != 0;
 	case FOP_OPEN:
 		return acc != O_RDONLY || (op->flags & O_TRUNC);
+	case FOP_HYDRATE:	/* a fetch changes nothing; a pin does */
+		return op->flags & FOP_F_PIN;
 	case FOP_SETXATTR:	/* the drive's own controls stay usable */
 		return strncmp(op->newname, XATTR_PREFIX,
 			       strlen(XATTR_PREFIX)) != 0;
@@ -1037,6 +1058,12 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		return done(op, -EPERM);
 	case FOP_COPY:
 		return server_copy(fs, op);
+	case FOP_PIN:
+	case FOP_HYDRATE:
+	case FOP_FREE:
+	case FOP_SYNC:
+	case FOP_REFRESH:
+		return own_op(fs, op);
 	case FOP_GETXATTR:
 		if (strncmp(op->newname, XATTR_PREFIX,
 			    strlen(XATTR_PREFIX)) == 0)
@@ -1097,6 +1124,19 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 	if (op->kind == FOP_RELEASE && op->file->closing) {
 		op->file->closing = false;
 		sync_closing(fs->sync, -1);
+	}
+	if (op->kind == FOP_CLONE) {
+		/* a copy handed in by clonedrive cp: uploaded as written */
+		struct stat st;
+
+		if (fstat(op->src_fd, &st) == 0) {
+			stats_add(&fs->stats, written_bytes,
+				  (uint64_t)st.st_size);
+			stats_add(&fs->stats, clones_detected, 1);
+		}
+		if (sync_queue_upload(fs->sync, op->ino))
+			log_error("inode %llu: cannot queue its upload",
+				  (unsigned long long)op->ino);
 	}
 	if (op->kind == FOP_SETATTR && (op->to_set & STORE_SET_SIZE)) {
 		/* a truncate of a closed file is a change to upload too */

@@ -37,6 +37,8 @@ static const char *const fop_names[FOP_COUNT] = {
 	[FOP_STATFS] = "statfs", [FOP_SETXATTR] = "setxattr",
 	[FOP_GETXATTR] = "getxattr", [FOP_LISTXATTR] = "listxattr",
 	[FOP_REMOVEXATTR] = "removexattr", [FOP_COPY] = "copy_file_range",
+	[FOP_PIN] = "pin", [FOP_HYDRATE] = "hydrate", [FOP_FREE] = "free",
+	[FOP_SYNC] = "sync", [FOP_REFRESH] = "refresh", [FOP_CLONE] = "clone",
 };
 
 const char *fop_name(enum fop_kind kind)
@@ -164,6 +166,46 @@ static int exec_flush(struct fs *fs, struct fop *op)
 	dirty = n->dirty;
 	pthread_mutex_unlock(&n->lock);
 	return dirty ? store_node_commit(fs->store, n) : 0;
+}
+
+int filter_clone_commit(struct fs *fs, struct node *n, uint64_t size)
+{
+	pthread_mutex_lock(&n->lock);
+	n->size = size;
+	n->mtime_ns = util_now_ns();
+	n->write_gen++;
+	n->dirty = true;
+	n->free_after_upload = true;
+	pthread_mutex_unlock(&n->lock);
+	return store_node_commit(fs->store, n);
+}
+
+/*
+ * clonedrive cp of a file whose copy no filter made: the bytes of
+ * op->src_fd are stored in the cache (and dropped once uploaded, as the
+ * client keeps the original).
+ */
+static int exec_clone(struct fs *fs, struct fop *op)
+{
+	struct node *n;
+	struct stat st;
+	int rc;
+
+	if (fstat(op->src_fd, &st) < 0)
+		return -errno;
+	rc = store_node_get(fs->store, op->ino, &n);
+	if (rc)
+		return rc;
+	rc = residency_admit_write(fs->res, (uint64_t)st.st_size);
+	if (!rc)
+		rc = util_copy(op->src_fd, n->fd, (uint64_t)st.st_size, NULL,
+			       NULL);
+	if (!rc) {
+		stats_add(&fs->stats, clone_stored_bytes, (uint64_t)st.st_size);
+		rc = filter_clone_commit(fs, n, (uint64_t)st.st_size);
+	}
+	store_node_put(fs->store, n);
+	return rc;
 }
 
 /* Opens the node of op->entry (or op->ino) into a new file handle. */
@@ -370,6 +412,15 @@ static void exec(struct fs *fs, struct fop *op)
 		 * and writes (a filter may have made a server-side copy) */
 		op->result = -EOPNOTSUPP;
 		break;
+	case FOP_CLONE:
+		op->result = exec_clone(fs, op);
+		break;
+	case FOP_PIN:
+	case FOP_HYDRATE:
+	case FOP_FREE:
+	case FOP_SYNC:
+	case FOP_REFRESH:
+		/* the filter that owns them completes them */
 	case FOP_COUNT:
 		op->result = -ENOSYS;
 		break;

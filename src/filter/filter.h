@@ -52,6 +52,14 @@ enum fop_kind {
 	FOP_LISTXATTR,
 	FOP_REMOVEXATTR,
 	FOP_COPY,		/* copy_file_range: file -> file2 */
+	/* the drive's own operations: from the control socket (the CLI)
+	 * and from the user.clonedrive.* xattrs, through the same stack */
+	FOP_PIN,		/* ino (a tree) to pin state flags */
+	FOP_HYDRATE,		/* fetch the tree at ino; flags: FOP_F_PIN */
+	FOP_FREE,		/* drop what is in sync of the tree at ino */
+	FOP_SYNC,		/* wait size ms for the journal to drain */
+	FOP_REFRESH,		/* poll the remote now */
+	FOP_CLONE,		/* the new empty file ino gets src_fd's bytes */
 	FOP_COUNT
 };
 
@@ -148,6 +156,13 @@ struct fop {
 	int64_t since_ns;		/* when the filter's wait began */
 	struct fetch_async fetch;	/* a fetch waited for */
 	void *wait_arg;			/* the filter's, for its wait */
+	/* the drive's own operations */
+	int src_fd;			/* clone: the source, the caller's */
+	res_progress_fn progress;	/* hydrate: told as it goes */
+	void *progress_arg;
+	uint64_t left;			/* hydrate: bytes evicted again */
+	char *report;			/* free: what was kept and why; hydrate:
+					   the file that failed (op frees) */
 
 	int result;			/* 0, a count, or -errno */
 	struct meta_entry entry;	/* lookup, mknod, setattr, ... */
@@ -207,6 +222,9 @@ void guard_closed(struct guard *g, struct backing *bk);
  */
 int clone_from_fd(struct fs *fs, struct node *n, int src,
 		  const struct stat *st) CD_WUR;
+/* Makes n, a new file, a copy of size bytes just made (clonedrive cp):
+ * dirty, to upload, and its data dropped after. */
+int filter_clone_commit(struct fs *fs, struct node *n, uint64_t size) CD_WUR;
 /* Restores the copies that were waiting for their upload at the last
  * stop (clone.c), before the sync engine starts. */
 int clone_restore(struct fs *fs) CD_WUR;
@@ -236,6 +254,10 @@ struct fs {
 	struct pender *pend;		/* requests pending (pend.c) */
 	unsigned max_pending;		/* the most at once; 0: no limit */
 };
+
+/* FOP_HYDRATE: pin the tree first; FOP_SYNC: then wait for a poll. */
+#define FOP_F_PIN 1u
+#define FOP_F_POLL 1u
 
 enum filter_verdict {
 	FILTER_PASS,
@@ -328,6 +350,8 @@ char *cloudfiles_copy_source(struct fs *fs, uint64_t ino, bool *backed);
 /* The effective pin state of ino by name (pinned, unpinned,
  * unspecified); inherited, if non-NULL, says whether it comes from above. */
 const char *cloudfiles_pin_name(struct fs *fs, uint64_t ino, bool *inherited);
+/* enum meta_pin by name (pinned, unpinned, unspecified), or -1. */
+int cloudfiles_pin_parse(const char *name);
 /* The user.clonedrive.progress of ino: one line per transfer in flight
  * ("hydrating DONE/TOTAL bytes RATE B/s"), or "idle". Caller frees. */
 char *cloudfiles_progress(struct fs *fs, uint64_t ino);

@@ -168,6 +168,8 @@ static void op_done(struct fop *op)
 	meta_entry_release(&op->entry);
 	free(op->out);
 	op->out = NULL;
+	free(op->report);
+	op->report = NULL;
 }
 
 /* op->done of a request: replies and frees it. */
@@ -705,10 +707,67 @@ static void fe_statfs(fuse_req_t req, fuse_ino_t ino)
 	fe_submit(o);
 }
 
+/*
+ * The user.clonedrive.* xattrs that are operations of the drive (pin,
+ * free, sync, refresh): a thin adapter that makes the same op as the
+ * CLI's. 1 if name is none of them; else 0, having answered.
+ */
+static int own_op(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  const char *value, size_t size)
+{
+	static const char prefix[] = "user.clonedrive.";
+	enum fop_kind kind;
+	char val[32];
+	uint64_t secs = 60;
+	struct fe_op *o;
+	int pin = 0;
+
+	if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
+		return 1;
+	name += sizeof(prefix) - 1;
+	snprintf(val, sizeof(val), "%.*s",
+		 (int)CD_MIN(size, sizeof(val) - 1), value ? value : "");
+	val[strcspn(val, "\n")] = '\0';
+	if (strcmp(name, "pin") == 0) {
+		kind = FOP_PIN;
+		pin = cloudfiles_pin_parse(val);
+		if (pin < 0) {
+			fuse_reply_err(req, EINVAL);
+			return 0;
+		}
+	} else if (strcmp(name, "free") == 0) {
+		kind = FOP_FREE;
+	} else if (strcmp(name, "sync") == 0 || strcmp(name, "refresh") == 0) {
+		kind = name[0] == 's' ? FOP_SYNC : FOP_REFRESH;
+		if (ino != FUSE_ROOT_ID) {
+			fuse_reply_err(req, EPERM);
+			return 0;
+		}
+		if (kind == FOP_SYNC && *val && util_parse_u64(val, &secs)) {
+			fuse_reply_err(req, EINVAL);
+			return 0;
+		}
+	} else {
+		return 1;
+	}
+	o = fe_op_new(req, kind, ino, reply_err);
+	if (!o) {
+		fuse_reply_err(req, ENOMEM);
+		return 0;
+	}
+	o->op.flags = (unsigned)pin;
+	o->op.size = secs * 1000;	/* sync: its timeout in ms */
+	fe_submit(o);
+	return 0;
+}
+
 static void fe_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
 	struct fe_op *o;
+
+	if (own_op(req, ino, name, value, size) == 0)
+		return;
 
 	NEW_OP(o, req, FOP_SETXATTR, ino, reply_err);
 	o->op.newname = name;
