@@ -463,6 +463,8 @@ static int hydrate_file(struct hydration *h, uint64_t ino, char **failed)
 	free(path);
 	free(from);
 	store_node_put(r->store, n);
+	/* the kernel's attributes say how much is local (st_blocks) */
+	sync_changed(r->sync, ino, false);
 	return rc;
 }
 

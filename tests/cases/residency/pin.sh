@@ -19,6 +19,8 @@ assert_eq "$(pin_of "$M/photos")" unspecified "pin of a fresh directory"
 assert_eq "$(state_of "$M/photos/a.jpg")" placeholder "before pin"
 
 step "pin hydrates the whole tree, without a TTY: plain progress lines"
+# the kernel holds these attributes (an hour): pin must make it drop them
+assert_eq "$(stat -c %b "$M/photos/a.jpg")" 0 "blocks before pin"
 "$CD_BIN" pin "$M/photos" 2>"$T/pin.err" </dev/null || die "pin failed: $(cat "$T/pin.err")"
 cat "$T/pin.err"
 grep -q $'\r' "$T/pin.err" && die "a progress bar was drawn without a TTY"
@@ -27,6 +29,8 @@ for f in a.jpg 2026/b.jpg; do
 	assert_eq "$(pin_of "$M/photos/$f")" pinned "$f inherits the pin"
 done
 assert_eq "$(state_of "$M/other/c.bin")" placeholder "outside the pinned tree"
+blocks() { test "$(stat -c %b "$M/photos/a.jpg")" -gt 0; }
+wait_for 2 blocks
 fetched=$(stat_of "$M" fetched_bytes)
 assert_file_eq "$M/photos/2026/b.jpg" "$R/photos/2026/b.jpg"
 assert_eq "$(stat_of "$M" fetched_bytes)" "$fetched" "pinned data is read without a fetch"
