@@ -15,7 +15,12 @@
 
 #include "common.h"
 
+#include <curl/curl.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <time.h>
+
+#include "remote/remote.h"
 
 /* ------------------------------------------------------------ s3_cred.c */
 
@@ -209,5 +214,90 @@ int s3_iso8601_ns(const char *s, int64_t *out) CD_WUR;
 /* An HTTP date ("Sun, 22 Nov 2026 10:15:00 GMT": the Last-Modified
  * header of HEAD and GET) to ns; -EINVAL. */
 int s3_http_date(const char *s, int64_t *out) CD_WUR;
+
+/* ----------------------------------------------------------------- s3.c */
+
+#define S3_POOL_MAX 16			/* idle handles kept */
+#define S3_WARNED 1021			/* odd keys remembered, at most */
+#define S3_DIR_MODE (S_IFDIR | 0755)
+#define S3_FILE_MODE (S_IFREG | 0644)
+
+struct s3 {
+	struct remote r;		/* what callers hold */
+	char *scheme_host;		/* "http://127.0.0.1:7480" */
+	char *host;			/* the Host header: "127.0.0.1:7480" */
+	char *bucket;
+	char *prefix;			/* "" or "photos/2026/" */
+	char *path_base;		/* "/bucket" (path style) or "" */
+	char *region;
+	struct s3_profile prof;
+	long connect_timeout_ms;
+	uint64_t multipart_min;		/* tests lower these (environment) */
+	uint64_t part_min;
+	uint64_t copy_max;		/* CopyObject up to, else parts */
+	pthread_mutex_t pool_lock;
+	CURL *pool[S3_POOL_MAX];
+	int npool;
+	uint64_t warned[S3_WARNED];	/* keys warned about (hashes) */
+	bool tls_said;			/* a certificate refused: logged once
+					   (atomic) */
+	bool bare_match;		/* the server compares a write's
+					   If-Match with the ETag unquoted
+					   (RGW Pacific); atomic */
+};
+
+static inline struct s3 *to_s3(struct remote *r)
+{
+	return (struct s3 *)r;
+}
+
+/* ------------------------------------------------------------ s3_http.c */
+
+#define S3_MAX_HEADERS 16
+
+/* One request and what came back. */
+struct s3_req {
+	const char *method;
+	const char *key;		/* full key; NULL: the bucket itself */
+	const char *query;		/* encoded; NULL if none */
+	struct s3_header hdr[S3_MAX_HEADERS];	/* to send and sign */
+	size_t nhdr;
+	const char *what;		/* for messages: the remote path */
+
+	/* the body: bytes in memory, or [body_off, +body_len) of body_fd */
+	const char *body;
+	int body_fd;
+	uint64_t body_off;
+	uint64_t body_len;
+	uint64_t sent;
+	remote_progress_fn progress;	/* called as the body goes */
+	void *progress_arg;
+	uint64_t progress_base;		/* added to sent in progress calls */
+	uint64_t progress_total;
+	bool cancelled;
+
+	/* where a 2xx body goes: a buffer, a file at an offset, or text */
+	char *sink_buf;
+	size_t sink_cap;
+	int sink_fd;
+	uint64_t sink_off;
+	uint64_t got;
+	int sink_err;
+
+	/* what came back */
+	long status;
+	char *text;			/* a body not for the sink (XML) */
+	size_t text_len;
+	bool text_cut;
+	char etag[REMOTE_ETAG_MAX];
+	uint64_t length;		/* Content-Length */
+	bool have_length;
+	int64_t last_modified_ns;
+	int64_t meta_mtime_ns;
+	bool have_meta_mtime;
+	uint32_t meta_mode;
+	bool have_meta_mode;
+	char code[64];			/* the S3 error code, if any */
+};
 
 #endif
