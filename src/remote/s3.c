@@ -67,8 +67,8 @@
 #define S3_COPY_PART (1ull << 30)	/* UploadPartCopy part size */
 #define S3_PART_STREAMS 4		/* parts in flight */
 
-static void req_init(struct s3_req *q, const char *method, const char *key,
-		     const char *what)
+void s3_req_init(struct s3_req *q, const char *method, const char *key,
+		 const char *what)
 {
 	memset(q, 0, sizeof(*q));
 	q->method = method;
@@ -78,13 +78,13 @@ static void req_init(struct s3_req *q, const char *method, const char *key,
 	q->sink_fd = -1;
 }
 
-static void req_release(struct s3_req *q)
+void s3_req_release(struct s3_req *q)
 {
 	free(q->text);
 	q->text = NULL;
 }
 
-static void req_header(struct s3_req *q, const char *name, const char *value)
+void s3_req_header(struct s3_req *q, const char *name, const char *value)
 {
 	if (q->nhdr < S3_MAX_HEADERS) {
 		q->hdr[q->nhdr].name = name;
@@ -558,7 +558,7 @@ static void backoff(int attempt)
  * negative errno, logged with the path, the status and S3's code and
  * message (404 and 412 are left to the caller to judge, unlogged).
  */
-static int call(struct s3 *s, struct s3_req *q)
+int s3_call(struct s3 *s, struct s3_req *q)
 {
 	char *code = NULL, *msg = NULL;
 	int attempt, rc;
@@ -596,13 +596,13 @@ static int call(struct s3 *s, struct s3_req *q)
 /* ---------------------------------------------------------- the mapping */
 
 /* The key of remote path p ("" is the prefix itself). */
-static char *key_of(struct s3 *s, const char *p)
+char *s3_key_of(struct s3 *s, const char *p)
 {
 	return xasprintf("%s%s", s->prefix, p);
 }
 
 /* The key prefix of the entries of directory p. */
-static char *dir_prefix(struct s3 *s, const char *p)
+char *s3_dir_prefix(struct s3 *s, const char *p)
 {
 	return *p ? xasprintf("%s%s/", s->prefix, p) : xstrdup(s->prefix);
 }
@@ -620,7 +620,7 @@ static void attr_from_head(const struct s3_req *q, struct remote_attr *a)
 }
 
 /* A directory is a name only: no time of its own but when first seen. */
-static void dir_attr(struct remote_attr *a)
+void s3_dir_attr(struct remote_attr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->mode = S3_DIR_MODE;
@@ -630,9 +630,9 @@ static void dir_attr(struct remote_attr *a)
 }
 
 /* One ListObjectsV2 page of prefix; the parsed page's items go to fn. */
-static int list_page(struct s3 *s, const char *prefix, const char *delim,
-		     int max_keys, const char *token, s3_list_fn fn,
-		     void *arg, bool *more, char **next, const char *what)
+int s3_list_page(struct s3 *s, const char *prefix, const char *delim,
+		 int max_keys, const char *token, s3_list_fn fn,
+		 void *arg, bool *more, char **next, const char *what)
 {
 	struct textbuf qs = { 0 };
 	struct s3_req q;
@@ -653,9 +653,9 @@ static int list_page(struct s3 *s, const char *prefix, const char *delim,
 	textbuf_add(&qs, "&prefix=%s", enc);
 	free(enc);
 
-	req_init(&q, "GET", NULL, what);
+	s3_req_init(&q, "GET", NULL, what);
 	q.query = qs.s;
-	rc = call(s, &q);
+	rc = s3_call(s, &q);
 	if (!rc) {
 		rc = s3_xml_list(q.text ? q.text : "", q.text_len, fn, arg,
 				 more, next);
@@ -663,7 +663,7 @@ static int list_page(struct s3 *s, const char *prefix, const char *delim,
 			log_warn("s3: listing %s: the answer is not a listing",
 				 *what ? what : "/");
 	}
-	req_release(&q);
+	s3_req_release(&q);
 	free(qs.s);
 	return rc;
 }
@@ -718,7 +718,7 @@ static int page_item(void *arg, const struct s3_list_item *it)
 	x->name = xstrndup(name, len);
 	x->dir = it->is_prefix || name[len] == '/';
 	if (x->dir) {
-		dir_attr(&x->a);
+		s3_dir_attr(&x->a);
 	} else {
 		x->a.mode = S3_FILE_MODE;
 		x->a.size = it->size;
@@ -861,12 +861,12 @@ static int flush_page(struct lister *l)
 	return rc;
 }
 
-static int s3_list(struct remote *r, const char *dir, remote_list_fn fn,
-		   void *arg)
+int s3_list(struct remote *r, const char *dir, remote_list_fn fn,
+	    void *arg)
 {
 	struct s3 *s = to_s3(r);
 	struct lister l = { 0 };
-	char *prefix = dir_prefix(s, dir), *token = NULL, *next = NULL;
+	char *prefix = s3_dir_prefix(s, dir), *token = NULL, *next = NULL;
 	bool more = true, any = !*dir;
 	size_t i;
 	int rc = 0;
@@ -878,8 +878,8 @@ static int s3_list(struct remote *r, const char *dir, remote_list_fn fn,
 	l.fn = fn;
 	l.arg = arg;
 	while (more && !rc) {
-		rc = list_page(s, prefix, "/", 0, token, page_item, &l, &more,
-			       &next, l.what);
+		rc = s3_list_page(s, prefix, "/", 0, token, page_item, &l,
+				  &more, &next, l.what);
 		free(token);
 		token = next;
 		next = NULL;
@@ -928,13 +928,13 @@ static int peek_item(void *arg, const struct s3_list_item *it)
 /* Whether any key lies below directory p (its marker counts). */
 static int dir_exists(struct s3 *s, const char *p)
 {
-	char *prefix = dir_prefix(s, p), *next = NULL;
+	char *prefix = s3_dir_prefix(s, p), *next = NULL;
 	struct peek k = { NULL, 0 };
 	bool more = false;
 	int rc;
 
-	rc = list_page(s, prefix, NULL, 1, NULL, peek_item, &k, &more, &next,
-		       p);
+	rc = s3_list_page(s, prefix, NULL, 1, NULL, peek_item, &k, &more, &next,
+			  p);
 	free(next);
 	free(prefix);
 	if (rc)
@@ -942,17 +942,17 @@ static int dir_exists(struct s3 *s, const char *p)
 	return k.others > 0 ? 1 : 0;
 }
 
-static int head(struct s3 *s, const char *key, const char *what,
-		struct remote_attr *out)
+int s3_head(struct s3 *s, const char *key, const char *what,
+	    struct remote_attr *out)
 {
 	struct s3_req q;
 	int rc;
 
-	req_init(&q, "HEAD", key, what);
-	rc = call(s, &q);
+	s3_req_init(&q, "HEAD", key, what);
+	rc = s3_call(s, &q);
 	if (!rc)
 		attr_from_head(&q, out);
-	req_release(&q);
+	s3_req_release(&q);
 	return rc;
 }
 
@@ -964,18 +964,18 @@ static int s3_stat(struct remote *r, const char *path,
 	int rc;
 
 	if (!*path) {
-		dir_attr(out);
+		s3_dir_attr(out);
 		return 0;
 	}
 	rc = dir_exists(s, path);
 	if (rc < 0)
 		return rc;
 	if (rc > 0) {
-		dir_attr(out);
+		s3_dir_attr(out);
 		return 0;
 	}
-	key = key_of(s, path);
-	rc = head(s, key, path, out);
+	key = s3_key_of(s, path);
+	rc = s3_head(s, key, path, out);
 	free(key);
 	return rc;
 }
@@ -986,9 +986,9 @@ static int s3_check(struct remote *r)
 	struct s3_req q;
 	int rc;
 
-	req_init(&q, "HEAD", NULL, "(the bucket)");
-	rc = call(s, &q);
-	req_release(&q);
+	s3_req_init(&q, "HEAD", NULL, "(the bucket)");
+	rc = s3_call(s, &q);
+	s3_req_release(&q);
 	return rc;
 }
 
@@ -1003,18 +1003,18 @@ static ssize_t get_range(struct s3 *s, const char *path, const char *etag,
 
 	if (len == 0)
 		return 0;
-	key = key_of(s, path);
+	key = s3_key_of(s, path);
 	snprintf(range, sizeof(range), "bytes=%llu-%llu",
 		 (unsigned long long)off, (unsigned long long)(off + len - 1));
-	req_init(&q, "GET", key, path);
-	req_header(&q, "Range", range);
+	s3_req_init(&q, "GET", key, path);
+	s3_req_header(&q, "Range", range);
 	if (etag && *etag)
-		req_header(&q, "If-Match", etag);
+		s3_req_header(&q, "If-Match", etag);
 	q.sink_buf = buf;
 	q.sink_fd = buf ? -1 : fd;
 	q.sink_off = off;
 	q.sink_cap = len;
-	rc = call(s, &q);
+	rc = s3_call(s, &q);
 	if (rc == -ERANGE) {
 		rc = 0;		/* at or past the end */
 	} else if (rc == 0 && q.status == 200 && off > 0) {
@@ -1024,7 +1024,7 @@ static ssize_t get_range(struct s3 *s, const char *path, const char *etag,
 	} else if (rc == 0) {
 		rc = (ssize_t)q.got;
 	}
-	req_release(&q);
+	s3_req_release(&q);
 	free(key);
 	return rc;
 }
@@ -1044,14 +1044,8 @@ static ssize_t s3_read_to_fd(struct remote *r, const char *path,
 
 /* --------------------------------------------------------------- writes */
 
-/* The metadata headers of an object the drive writes. */
-struct meta_hdrs {
-	char mtime[32];
-	char mode[16];
-};
-
-static void meta_hdrs(struct s3_req *q, struct meta_hdrs *m, uint32_t mode,
-		      int64_t mtime_ns)
+void s3_meta_hdrs(struct s3_req *q, struct s3_meta_hdrs *m, uint32_t mode,
+		  int64_t mtime_ns)
 {
 	int64_t sec = mtime_ns / 1000000000, ns = mtime_ns % 1000000000;
 
@@ -1062,8 +1056,8 @@ static void meta_hdrs(struct s3_req *q, struct meta_hdrs *m, uint32_t mode,
 	snprintf(m->mtime, sizeof(m->mtime), "%lld.%09lld", (long long)sec,
 		 (long long)ns);
 	snprintf(m->mode, sizeof(m->mode), "%u", (unsigned)mode);
-	req_header(q, "x-amz-meta-mtime", m->mtime);
-	req_header(q, "x-amz-meta-mode", m->mode);
+	s3_req_header(q, "x-amz-meta-mtime", m->mtime);
+	s3_req_header(q, "x-amz-meta-mode", m->mode);
 }
 
 /* The header that makes a write conditional (put()'s match), if any;
@@ -1076,7 +1070,7 @@ static void match_hdr(struct s3 *s, struct s3_req *q, const char *match,
 	if (!match)
 		return;
 	if (!*match) {
-		req_header(q, "If-None-Match", "*");
+		s3_req_header(q, "If-None-Match", "*");
 		return;
 	}
 	len = strlen(match);
@@ -1085,7 +1079,7 @@ static void match_hdr(struct s3 *s, struct s3_req *q, const char *match,
 		snprintf(buf, REMOTE_ETAG_MAX, "%.*s", (int)len - 2, match + 1);
 	else
 		snprintf(buf, REMOTE_ETAG_MAX, "%s", match);
-	req_header(q, "If-Match", buf);
+	s3_req_header(q, "If-Match", buf);
 }
 
 /*
@@ -1102,7 +1096,7 @@ static int check_match(struct s3 *s, const char *key, const char *what,
 
 	if (!match)
 		return 0;
-	rc = head(s, key, what, &a);
+	rc = s3_head(s, key, what, &a);
 	if (!*match)
 		return rc == -ENOENT ? 0 : rc ? rc : -ESTALE;
 	if (rc)
@@ -1126,7 +1120,7 @@ static int refused(struct s3 *s, const char *key, const char *what,
 	struct remote_attr a;
 	int rc;
 
-	rc = head(s, key, what, &a);
+	rc = s3_head(s, key, what, &a);
 	if (rc == -ENOENT && *match)
 		return -ENOENT;
 	if (rc)
@@ -1149,20 +1143,20 @@ static int put_single(struct s3 *s, const char *path, const char *key,
 		      struct remote_attr *out)
 {
 	char cond[REMOTE_ETAG_MAX];
-	struct meta_hdrs m;
+	struct s3_meta_hdrs m;
 	struct s3_req q;
 	int rc;
 
 again:
-	req_init(&q, "PUT", key, path);
-	meta_hdrs(&q, &m, mode, mtime_ns);
+	s3_req_init(&q, "PUT", key, path);
+	s3_meta_hdrs(&q, &m, mode, mtime_ns);
 	match_hdr(s, &q, match, cond);
 	q.body_fd = fd;
 	q.body_len = size;
 	q.progress = progress;
 	q.progress_arg = arg;
 	q.progress_total = size;
-	rc = call(s, &q);
+	rc = s3_call(s, &q);
 	if (!rc && !*q.etag) {
 		log_warn("s3: PUT %s: the answer has no ETag", path);
 		rc = -EIO;
@@ -1174,7 +1168,7 @@ again:
 		out->mtime_ns = mtime_ns;
 		snprintf(out->etag, sizeof(out->etag), "%s", q.etag);
 	}
-	req_release(&q);
+	s3_req_release(&q);
 	if (rc == -ESTALE && match)
 		rc = refused(s, key, path, match, size, mode, mtime_ns, out);
 	if (rc == -EAGAIN)
@@ -1352,7 +1346,7 @@ static int upload_start(struct upload *u, struct s3_req *init)
 	int rc;
 
 	init->query = "uploads";
-	rc = call(u->s, init);
+	rc = s3_call(u->s, init);
 	if (!rc && (!init->text ||
 		    s3_xml_upload_id(init->text, init->text_len, &u->id))) {
 		log_warn("s3: starting the upload of %s: no upload id in the "
@@ -1372,14 +1366,14 @@ static int upload_part(struct upload *u, int i, char **etag_out)
 	int rc;
 
 	query = xasprintf("partNumber=%d&uploadId=%s", i + 1, u->id);
-	req_init(&q, "PUT", u->key, u->path);
+	s3_req_init(&q, "PUT", u->key, u->path);
 	q.query = query;
 	if (u->copy_source) {
 		snprintf(range, sizeof(range), "bytes=%llu-%llu",
 			 (unsigned long long)off,
 			 (unsigned long long)(off + len - 1));
-		req_header(&q, "x-amz-copy-source", u->copy_source);
-		req_header(&q, "x-amz-copy-source-range", range);
+		s3_req_header(&q, "x-amz-copy-source", u->copy_source);
+		s3_req_header(&q, "x-amz-copy-source-range", range);
 	} else {
 		q.body_fd = u->fd;
 		q.body_off = off;
@@ -1389,7 +1383,7 @@ static int upload_part(struct upload *u, int i, char **etag_out)
 	 * the part differ from its sum, and so sent again on resume */
 	rc = u->resume ? part_sum(u->fd, off, len, u->sums[i]) : 0;
 	if (!rc)
-		rc = call(u->s, &q);
+		rc = s3_call(u->s, &q);
 	if (!rc) {
 		char *etag = NULL;
 
@@ -1407,7 +1401,7 @@ static int upload_part(struct upload *u, int i, char **etag_out)
 	} else if (rc == -ENOENT && strcmp(q.code, "NoSuchUpload") == 0) {
 		__atomic_store_n(&u->gone, true, __ATOMIC_RELAXED);
 	}
-	req_release(&q);
+	s3_req_release(&q);
 	free(query);
 	return rc;
 }
@@ -1453,13 +1447,13 @@ static void upload_abort(struct upload *u)
 	char *query = xasprintf("uploadId=%s", u->id);
 	struct s3_req q;
 
-	req_init(&q, "DELETE", u->key, u->path);
+	s3_req_init(&q, "DELETE", u->key, u->path);
 	q.query = query;
-	if (call(u->s, &q) && q.status != 404)
+	if (s3_call(u->s, &q) && q.status != 404)
 		log_warn("s3: the unfinished upload of %s could not be "
 			 "aborted; its parts stay on the server until it is",
 			 u->path);
-	req_release(&q);
+	s3_req_release(&q);
 	free(query);
 }
 
@@ -1476,12 +1470,12 @@ static int upload_complete(struct upload *u, char *etag_out, size_t size)
 		return rc;
 	body = s3_xml_complete_body((const char *const *)u->etags, u->nparts);
 	query = xasprintf("uploadId=%s", u->id);
-	req_init(&q, "POST", u->key, u->path);
+	s3_req_init(&q, "POST", u->key, u->path);
 	match_hdr(u->s, &q, u->match, cond);
 	q.query = query;
 	q.body = body;
 	q.body_len = strlen(body);
-	rc = call(u->s, &q);
+	rc = s3_call(u->s, &q);
 	if (!rc) {
 		/* an error can come with status 200 here */
 		rc = q.text ? s3_xml_etag(q.text, q.text_len, &etag) : -EPROTO;
@@ -1489,7 +1483,7 @@ static int upload_complete(struct upload *u, char *etag_out, size_t size)
 			/* RGW answers an empty ETag: the object has one */
 			struct remote_attr a;
 
-			rc = head(u->s, u->key, u->path, &a);
+			rc = s3_head(u->s, u->key, u->path, &a);
 			if (!rc && a.size != u->size)
 				rc = -ESTALE;	/* replaced meanwhile */
 			if (!rc)
@@ -1505,7 +1499,7 @@ static int upload_complete(struct upload *u, char *etag_out, size_t size)
 		u->gone = true;	/* or a part of it: start again */
 	}
 	free(etag);
-	req_release(&q);
+	s3_req_release(&q);
 	free(query);
 	free(body);
 	return rc;
@@ -1611,16 +1605,16 @@ static uint64_t part_size(struct s3 *s, uint64_t size, uint64_t min)
 	return part;
 }
 
-static int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
-		  uint32_t mode, int64_t mtime_ns, const char *match,
-		  const struct remote_resume *resume,
-		  remote_progress_fn progress, void *arg,
-		  struct remote_attr *out)
+int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
+	   uint32_t mode, int64_t mtime_ns, const char *match,
+	   const struct remote_resume *resume,
+	   remote_progress_fn progress, void *arg,
+	   struct remote_attr *out)
 {
 	struct s3 *s = to_s3(r);
-	char *key = key_of(s, path);
+	char *key = s3_key_of(s, path);
 	struct upload u = { 0 };
-	struct meta_hdrs m;
+	struct s3_meta_hdrs m;
 	struct s3_req init;
 	int rc;
 
@@ -1648,11 +1642,11 @@ static int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
 	u.part = part_size(s, size, s->part_min);
 	u.progress = progress;
 	u.progress_arg = arg;
-	req_init(&init, "POST", key, path);
-	meta_hdrs(&init, &m, mode, mtime_ns);
+	s3_req_init(&init, "POST", key, path);
+	s3_meta_hdrs(&init, &m, mode, mtime_ns);
 	memset(out, 0, sizeof(*out));
 	rc = multipart(&u, &init, out->etag, sizeof(out->etag));
-	req_release(&init);
+	s3_req_release(&init);
 	if (!rc) {
 		out->mode = mode;
 		out->size = size;
@@ -1662,8 +1656,8 @@ static int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
 	return rc;
 }
 
-static void s3_abandon(struct remote *r, const char *path,
-		       const char *state)
+void s3_abandon(struct remote *r, const char *path,
+		const char *state)
 {
 	struct s3 *s = to_s3(r);
 	unsigned long long size, part;
@@ -1671,7 +1665,7 @@ static void s3_abandon(struct remote *r, const char *path,
 
 	u.s = s;
 	u.path = path;
-	u.key = key_of(s, path);
+	u.key = s3_key_of(s, path);
 	u.id = resume_id(state, &size, &part);
 	if (u.id) {
 		log_info("s3: %s: its unfinished upload will not be gone on "
@@ -1697,12 +1691,12 @@ static char *copy_source(struct s3 *s, const char *key)
  * (REPLACE) or the source's (mode == (uint32_t)-1: COPY). etag, if set,
  * is the version the source must have.
  */
-static int copy_key(struct s3 *s, const char *from, const char *to,
-		    const char *what, const char *etag, uint64_t size,
-		    uint32_t mode, int64_t mtime_ns, struct remote_attr *out)
+int s3_copy_key(struct s3 *s, const char *from, const char *to,
+		const char *what, const char *etag, uint64_t size,
+		uint32_t mode, int64_t mtime_ns, struct remote_attr *out)
 {
 	char *src = copy_source(s, from), *got = NULL;
-	struct meta_hdrs m;
+	struct s3_meta_hdrs m;
 	struct s3_req q;
 	int rc;
 
@@ -1712,7 +1706,7 @@ static int copy_key(struct s3 *s, const char *from, const char *to,
 
 		if (mode == (uint32_t)-1) {
 			/* parts carry no metadata: the source's, given */
-			rc = head(s, from, what, &a);
+			rc = s3_head(s, from, what, &a);
 			if (rc) {
 				free(src);
 				return rc;
@@ -1728,26 +1722,26 @@ static int copy_key(struct s3 *s, const char *from, const char *to,
 		u.copy_source = src;
 		u.size = size;
 		u.part = part_size(s, size, CD_MIN(S3_COPY_PART, s->copy_max));
-		req_init(&q, "POST", to, what);
+		s3_req_init(&q, "POST", to, what);
 		if (mode != (uint32_t)-1)
-			meta_hdrs(&q, &m, mode, mtime_ns);
+			s3_meta_hdrs(&q, &m, mode, mtime_ns);
 		rc = multipart(&u, &q, out->etag, sizeof(out->etag));
-		req_release(&q);
+		s3_req_release(&q);
 		free(src);
 		return rc;
 	}
-	req_init(&q, "PUT", to, what);
-	req_header(&q, "x-amz-copy-source", src);
+	s3_req_init(&q, "PUT", to, what);
+	s3_req_header(&q, "x-amz-copy-source", src);
 	if (etag && *etag) {
-		req_header(&q, "x-amz-copy-source-if-match", etag);
+		s3_req_header(&q, "x-amz-copy-source-if-match", etag);
 		/* RGW's own spelling, which it honours instead */
-		req_header(&q, "x-amz-copy-if-match", etag);
+		s3_req_header(&q, "x-amz-copy-if-match", etag);
 	}
 	if (mode != (uint32_t)-1) {
-		req_header(&q, "x-amz-metadata-directive", "REPLACE");
-		meta_hdrs(&q, &m, mode, mtime_ns);
+		s3_req_header(&q, "x-amz-metadata-directive", "REPLACE");
+		s3_meta_hdrs(&q, &m, mode, mtime_ns);
 	}
-	rc = call(s, &q);
+	rc = s3_call(s, &q);
 	if (!rc) {
 		rc = q.text ? s3_xml_etag(q.text, q.text_len, &got) : -EPROTO;
 		if (rc == 0)
@@ -1757,29 +1751,29 @@ static int copy_key(struct s3 *s, const char *from, const char *to,
 				 what);
 	}
 	free(got);
-	req_release(&q);
+	s3_req_release(&q);
 	free(src);
 	return rc;
 }
 
-static int s3_copy(struct remote *r, const char *from, const char *etag,
-		   const char *to, uint32_t mode, int64_t mtime_ns,
-		   struct remote_attr *out)
+int s3_copy(struct remote *r, const char *from, const char *etag,
+	    const char *to, uint32_t mode, int64_t mtime_ns,
+	    struct remote_attr *out)
 {
 	struct s3 *s = to_s3(r);
-	char *kfrom = key_of(s, from), *kto = key_of(s, to);
+	char *kfrom = s3_key_of(s, from), *kto = s3_key_of(s, to);
 	struct remote_attr a;
 	int rc;
 
 	mode = S_IFREG | (mode & 07777);
 
-	rc = head(s, kfrom, from, &a);
+	rc = s3_head(s, kfrom, from, &a);
 	if (!rc && etag && *etag && strcmp(a.etag, etag) != 0)
 		rc = -ESTALE;
 	if (!rc) {
 		memset(out, 0, sizeof(*out));
-		rc = copy_key(s, kfrom, kto, to, etag, a.size, mode, mtime_ns,
-			      out);
+		rc = s3_copy_key(s, kfrom, kto, to, etag, a.size, mode,
+				 mtime_ns, out);
 	}
 	if (!rc) {
 		out->mode = mode;
@@ -1796,9 +1790,9 @@ static int delete_key(struct s3 *s, const char *key, const char *what)
 	struct s3_req q;
 	int rc;
 
-	req_init(&q, "DELETE", key, what);
-	rc = call(s, &q);
-	req_release(&q);
+	s3_req_init(&q, "DELETE", key, what);
+	rc = s3_call(s, &q);
+	s3_req_release(&q);
 	return rc == -ENOENT ? 0 : rc;
 }
 
@@ -1806,7 +1800,7 @@ static int s3_mkdir(struct remote *r, const char *path, uint32_t mode)
 {
 	struct s3 *s = to_s3(r);
 	char *key = xasprintf("%s%s/", s->prefix, path);
-	struct meta_hdrs m;
+	struct s3_meta_hdrs m;
 	struct s3_req q;
 	int rc;
 
@@ -1815,12 +1809,12 @@ static int s3_mkdir(struct remote *r, const char *path, uint32_t mode)
 		free(key);
 		return -EEXIST;
 	}
-	req_init(&q, "PUT", key, path);
-	meta_hdrs(&q, &m, S_IFDIR | (mode & 07777), util_now_ns());
+	s3_req_init(&q, "PUT", key, path);
+	s3_meta_hdrs(&q, &m, S_IFDIR | (mode & 07777), util_now_ns());
 	q.body = "";
 	q.body_len = 0;
-	rc = rc < 0 ? rc : call(s, &q);
-	req_release(&q);
+	rc = rc < 0 ? rc : s3_call(s, &q);
+	s3_req_release(&q);
 	free(key);
 	return rc;
 }
@@ -1828,13 +1822,13 @@ static int s3_mkdir(struct remote *r, const char *path, uint32_t mode)
 static int s3_rmdir(struct remote *r, const char *path)
 {
 	struct s3 *s = to_s3(r);
-	char *prefix = dir_prefix(s, path), *next = NULL;
+	char *prefix = s3_dir_prefix(s, path), *next = NULL;
 	struct peek p = { prefix, 0 };
 	bool more = false;
 	int rc;
 
-	rc = list_page(s, prefix, "/", 2, NULL, peek_item, &p, &more, &next,
-		       path);
+	rc = s3_list_page(s, prefix, "/", 2, NULL, peek_item, &p, &more, &next,
+			  path);
 	free(next);
 	if (!rc && p.others > 0)
 		rc = -ENOTEMPTY;
@@ -1847,7 +1841,7 @@ static int s3_rmdir(struct remote *r, const char *path)
 static int s3_unlink(struct remote *r, const char *path)
 {
 	struct s3 *s = to_s3(r);
-	char *key = key_of(s, path);
+	char *key = s3_key_of(s, path);
 	int rc = delete_key(s, key, path);
 
 	free(key);
@@ -1863,7 +1857,7 @@ static int move_key(struct s3 *s, const char *from, const char *to,
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = copy_key(s, from, to, what, NULL, size, (uint32_t)-1, 0, &a);
+	rc = s3_copy_key(s, from, to, what, NULL, size, (uint32_t)-1, 0, &a);
 	if (!rc)
 		rc = delete_key(s, from, what);
 	if (!rc && etag)
@@ -1926,8 +1920,8 @@ static int s3_rename(struct remote *r, const char *from, const char *to,
 		rc = 0;
 	}
 	if (!S_ISDIR(a.mode)) {
-		kfrom = key_of(s, from);
-		kto = key_of(s, to);
+		kfrom = s3_key_of(s, from);
+		kto = s3_key_of(s, to);
 		rc = move_key(s, kfrom, kto, from, a.size, etag);
 		free(kfrom);
 		free(kto);
@@ -1935,8 +1929,8 @@ static int s3_rename(struct remote *r, const char *from, const char *to,
 	}
 	/* key by key, the listing always from the start: what was moved
 	 * is no longer there, so a rename cut short just goes on */
-	kfrom = dir_prefix(s, from);
-	kto = dir_prefix(s, to);
+	kfrom = s3_dir_prefix(s, from);
+	kto = s3_dir_prefix(s, to);
 	m.s = s;
 	m.from = kfrom;
 	m.to = kto;
@@ -1944,8 +1938,8 @@ static int s3_rename(struct remote *r, const char *from, const char *to,
 	m.progress = progress;
 	m.progress_arg = arg;
 	while (more && !rc) {
-		rc = list_page(s, kfrom, NULL, 1000, NULL, move_item, &m,
-			       &more, &next, from);
+		rc = s3_list_page(s, kfrom, NULL, 1000, NULL, move_item, &m,
+				  &more, &next, from);
 		free(next);
 		next = NULL;
 	}
@@ -1981,9 +1975,9 @@ static int s3_setattr(struct remote *r, const char *path, uint32_t mode,
 		mtime_ns = a.mtime_ns;
 	mode = S_IFREG | (mode & 07777);
 	/* a copy onto itself with new metadata: the bytes stay */
-	key = key_of(s, path);
+	key = s3_key_of(s, path);
 	memset(&o, 0, sizeof(o));
-	rc = copy_key(s, key, key, path, a.etag, a.size, mode, mtime_ns, &o);
+	rc = s3_copy_key(s, key, key, path, a.etag, a.size, mode, mtime_ns, &o);
 	free(key);
 	if (!rc && out) {
 		*out = o;

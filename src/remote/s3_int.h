@@ -251,6 +251,29 @@ static inline struct s3 *to_s3(struct remote *r)
 	return (struct s3 *)r;
 }
 
+struct s3_req;
+
+/* The key of remote path p ("" is the prefix itself); caller frees. */
+char *s3_key_of(struct s3 *s, const char *p);
+/* The key prefix of the entries of directory p; caller frees. */
+char *s3_dir_prefix(struct s3 *s, const char *p);
+/* The attributes of a directory, which S3 does not keep. */
+void s3_dir_attr(struct remote_attr *a);
+/* Fills out from a HEAD of key (what: the remote path, for messages). */
+int s3_head(struct s3 *s, const char *key, const char *what,
+	    struct remote_attr *out) CD_WUR;
+
+/* The metadata headers of an object the drive writes. */
+struct s3_meta_hdrs {
+	char mtime[32];
+	char mode[16];
+};
+
+/* Adds to q the headers that keep mode and mtime_ns with the object; m
+ * holds their values, and must outlive q. */
+void s3_meta_hdrs(struct s3_req *q, struct s3_meta_hdrs *m, uint32_t mode,
+		  int64_t mtime_ns);
+
 /* ------------------------------------------------------------ s3_http.c */
 
 #define S3_MAX_HEADERS 16
@@ -299,5 +322,62 @@ struct s3_req {
 	bool have_meta_mode;
 	char code[64];			/* the S3 error code, if any */
 };
+
+/* Sets q up for method on key (NULL: the bucket itself); what names it
+ * in messages. Nothing to send, and a 2xx body is kept as text. */
+void s3_req_init(struct s3_req *q, const char *method, const char *key,
+		 const char *what);
+/* Frees what came back with q. */
+void s3_req_release(struct s3_req *q);
+/* Adds a header to send and sign (ignored past S3_MAX_HEADERS); name and
+ * value are borrowed until q is released. */
+void s3_req_header(struct s3_req *q, const char *name, const char *value);
+/*
+ * Sends q, retrying what may be retried. 0 for a 2xx answer; else a
+ * negative errno (-EHOSTDOWN: the server cannot be reached), logged but
+ * for a 404, 412 or 416. q keeps the status, S3's error code and the
+ * headers that came back.
+ */
+int s3_call(struct s3 *s, struct s3_req *q) CD_WUR;
+
+/* ------------------------------------------------------------ s3_list.c */
+
+/*
+ * One ListObjectsV2 page of the keys under prefix, grouped by '/' if
+ * delim, at most max_keys (0: the server's page size), from token (NULL:
+ * the first page). Its items go to fn, as s3_xml_list() hands them out;
+ * *more says whether another page follows, *next (caller frees) its
+ * token. what names the listing in messages.
+ */
+int s3_list_page(struct s3 *s, const char *prefix, const char *delim,
+		 int max_keys, const char *token, s3_list_fn fn,
+		 void *arg, bool *more, char **next, const char *what) CD_WUR;
+/* remote_ops.list */
+int s3_list(struct remote *r, const char *dir, remote_list_fn fn,
+	    void *arg) CD_WUR;
+
+/* ---------------------------------------------------------- s3_upload.c */
+
+/* remote_ops.put, .abandon and .copy */
+int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
+	   uint32_t mode, int64_t mtime_ns, const char *match,
+	   const struct remote_resume *resume,
+	   remote_progress_fn progress, void *arg,
+	   struct remote_attr *out) CD_WUR;
+void s3_abandon(struct remote *r, const char *path,
+		const char *state);
+int s3_copy(struct remote *r, const char *from, const char *etag,
+	    const char *to, uint32_t mode, int64_t mtime_ns,
+	    struct remote_attr *out) CD_WUR;
+/*
+ * Copies key from (size bytes) to key to on the server, with mode and
+ * mtime_ns, or with the source's metadata if mode is (uint32_t)-1. etag,
+ * if set, is the version the source must have (checked by the server on
+ * a CopyObject, not on a copy in parts). out->etag gets the copy's.
+ */
+int s3_copy_key(struct s3 *s, const char *from, const char *to,
+		const char *what, const char *etag, uint64_t size,
+		uint32_t mode, int64_t mtime_ns,
+		struct remote_attr *out) CD_WUR;
 
 #endif
