@@ -1,7 +1,8 @@
 /*
  * The remote interface: what the sync engine and the hydration path need
- * from a place that stores files. One backend per file (local.c, s3.c);
- * remote_open() picks the backend from the remote's spelling.
+ * from a place that stores files. The backends are local.c and s3.c (with
+ * its parts, s3_*.c); remote_open() picks the backend from the remote's
+ * spelling.
  *
  * Paths are relative to the remote's root, '/'-separated, with no leading
  * or trailing slash; "" is the root itself. Every component is a valid

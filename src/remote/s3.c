@@ -7,8 +7,8 @@
  * the zero-byte "dir/" markers the drive makes so that an empty
  * directory exists. A key that cannot be a POSIX path ("a//b", a "." or
  * ".." component, a component over 255 bytes) is skipped with one log
- * line per listing, never shown under another name. A file and a
- * directory of the same name ("a" and "a/x"): the directory is shown.
+ * line, never shown under another name. A file and a directory of the
+ * same name ("a" and "a/x"): the directory is shown.
  *
  * Attributes. size and etag come from HEAD, GET and listings. mtime and
  * mode are kept in x-amz-meta-mtime (seconds, with a fraction) and
@@ -17,27 +17,12 @@
  * Listings cannot see metadata: their entries say so (approx), and the
  * store keeps what it knows for the same etag.
  *
- * Transport. libcurl, one easy handle per request taken from a pool (a
- * handle keeps its connections alive between requests); every request
- * signed here (s3_sign.c). Requests that fail for the network, a 5xx or
- * a 429/503 SlowDown are retried with exponential backoff and full
- * jitter; every retried request is idempotent (a PUT or a DELETE of a
- * whole object, a GET, a part of a multipart upload) except the two
- * POSTs of a multipart upload, whose retry at worst leaves an upload the
- * abort removes, or fails the upload (retried whole by the sync engine).
- * A remote that cannot be reached at all is -EHOSTDOWN.
- *
- * Writes. put() streams from the file with pread, never holding it in
- * memory: one PUT up to S3_MULTIPART_MIN, else a multipart upload with
- * parts sent S3_PART_STREAMS at a time. Its state (the upload id, and
- * each part sent with its ETag and a checksum of its bytes) is saved
- * through remote_resume as parts are done: an upload cut by a crash, an
- * unmount or a server away goes on from there, sending again only the
- * parts whose bytes changed since. One that fails for good is aborted,
- * so no part is left behind. copy() is CopyObject (a multipart upload of
- * UploadPartCopy parts above 5 GiB): no byte passes through here.
- * rename() is copy + delete, key by key under a directory: a rename cut
- * short is finished by running it again.
+ * This file holds the ops table, the opening, the mapping, reads, and
+ * the changes of names: mkdir, rmdir, unlink, rename, setattr. The rest
+ * has a file each, and s3_int.h says what each gives the others: the
+ * transport (s3_http.c), listing (s3_list.c), and put() and copy()
+ * (s3_upload.c). rename() is copy + delete, key by key under a
+ * directory: a rename cut short is finished by running it again.
  */
 #include "common.h"
 

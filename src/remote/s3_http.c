@@ -1,3 +1,17 @@
+/*
+ * The S3 backend's transport: how one request (struct s3_req) is signed,
+ * sent and retried, and how its answer maps to an errno.
+ *
+ * Transport. libcurl, one easy handle per request taken from a pool (a
+ * handle keeps its connections alive between requests); every request
+ * signed here (s3_sign.c). Requests that fail for the network, a 5xx or
+ * a 429/503 SlowDown are retried with exponential backoff and full
+ * jitter; every retried request is idempotent (a PUT or a DELETE of a
+ * whole object, a GET, a part of a multipart upload) except the two
+ * POSTs of a multipart upload, whose retry at worst leaves an upload the
+ * abort removes, or fails the upload (retried whole by the sync engine).
+ * A remote that cannot be reached at all is -EHOSTDOWN.
+ */
 #include "common.h"
 
 #include <curl/curl.h>

@@ -6,7 +6,14 @@
  *              used for transport only)
  *   s3_xml.c   the XML of S3's responses (expat), and the one request body
  *              that is XML
- *   s3.c       the remote_ops, over libcurl
+ *   s3.c       the remote_ops: the table, opening, the mapping of paths
+ *              and attributes to keys and headers, reads, and the changes
+ *              of names
+ *   s3_http.c  one request: signed, sent over libcurl (a pool of
+ *              handles), retried, and its failure mapped to an errno
+ *   s3_list.c  the listing of a directory
+ *   s3_upload.c put (one PUT, or a multipart upload that resumes) and
+ *              copies on the server
  * Nothing here logs a secret: a secret key, a session token or a
  * signature never reaches a log line, an error message or `status`.
  */

@@ -1,3 +1,17 @@
+/*
+ * The S3 backend's listing of a directory: ListObjectsV2 with delimiter
+ * '/' under the directory's key prefix, page by page, each page parsed
+ * whole (s3_xml.c) before any of it is handed on.
+ *
+ * S3 gives a page's files first, then its common prefixes; each page is
+ * sorted into one order, so that a file and a directory of the same name
+ * meet. A file is held back until the listing is past the place where a
+ * directory of its name would sort, and dropped (the directory is shown)
+ * if one comes. Keys that cannot be POSIX names are skipped, with one
+ * log line per key however often the directory is listed (it is, at
+ * every poll). Memory holds a page and the files held back, never the
+ * whole directory.
+ */
 #include "common.h"
 
 #include <pthread.h>

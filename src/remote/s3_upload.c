@@ -1,3 +1,17 @@
+/*
+ * The S3 backend's uploads: put() of a file, and copy() on the server,
+ * which shares put()'s multipart upload above CopyObject's limit.
+ *
+ * Writes. put() streams from the file with pread, never holding it in
+ * memory: one PUT up to S3_MULTIPART_MIN, else a multipart upload with
+ * parts sent S3_PART_STREAMS at a time. Its state (the upload id, and
+ * each part sent with its ETag and a checksum of its bytes) is saved
+ * through remote_resume as parts are done: an upload cut by a crash, an
+ * unmount or a server away goes on from there, sending again only the
+ * parts whose bytes changed since. One that fails for good is aborted,
+ * so no part is left behind. copy() is CopyObject (a multipart upload of
+ * UploadPartCopy parts above 5 GiB): no byte passes through here.
+ */
 #include "common.h"
 
 #include <pthread.h>
