@@ -16,6 +16,7 @@
  */
 #include "common.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -124,6 +125,23 @@ static bool is_stale_mount(const char *path)
 	return statfs(path, &sf) < 0 && errno == ENOTCONN;
 }
 
+/* 1 if the directory dir holds no entry, 0 if it does, or -errno. */
+static int dir_is_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int empty = 1;
+
+	if (!d)
+		return -errno;
+	while (empty && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
 /* Resolves the mountpoint, cleaning up stale mounts first. */
 static int resolve_mountpoint(const char *mnt, char *out)
 {
@@ -207,6 +225,20 @@ static int check_places(const char *remote_dir, const char *cache,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * Refuses a mountpoint that is not empty unless nonempty: the mount
+ * would hide what is in it (other FUSE file systems refuse it too).
+ */
+static int check_empty(const char *mnt, bool nonempty)
+{
+	if (nonempty || dir_is_empty(mnt) != 0)
+		return 0;
+	fprintf(stderr, "clonedrive: the mountpoint %s is not empty: the "
+			"mount would hide what is in it; empty it, or mount "
+			"with -o nonempty\n", mnt);
+	return -ENOTEMPTY;
 }
 
 /* Takes the cache directory's lock: one daemon per local store. */
@@ -473,7 +505,8 @@ static int mount_run(struct mount_opts *opts)
 			o.cache_dir, strerror(rc ? -rc : errno));
 		return 1;
 	}
-	if (check_places(is_dir_remote ? remote_dir : NULL, cache, mnt))
+	if (check_places(is_dir_remote ? remote_dir : NULL, cache, mnt) ||
+	    check_empty(mnt, o.nonempty))
 		return 1;
 	if (o.log_file) {
 		logfd = open(o.log_file,

@@ -294,6 +294,12 @@ const struct mount_opt mount_opt_table[] = {
 		.help = "write the daemon's pid there",
 	},
 	{
+		.name = "nonempty",
+		.set = set_true, .field = F(nonempty),
+		.help = "mount over a directory that is not empty,\n"
+			"hiding what is in it (-o nonempty)",
+	},
+	{
 		.name = "trace",
 		.set = set_true, .field = F(trace),
 		.help = "log every operation with pid and latency",

@@ -13,6 +13,7 @@
 /* What the mount command was given. */
 struct mount_opts {
 	bool foreground;		/* -f: no fork, log to stderr */
+	bool nonempty;			/* mount over a non-empty directory */
 	bool trace;			/* log every operation */
 	bool debug;			/* verbose log */
 	char *cache_dir;		/* NULL: one under XDG_CACHE_HOME */
