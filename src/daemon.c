@@ -18,6 +18,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -305,9 +306,13 @@ static void on_stale(void *arg, uint64_t ino)
 		sync_refresh(fs->sync);
 }
 
-/* Builds the layers, serves until unmounted, takes the layers down. */
+/*
+ * Builds the layers, serves until unmounted, takes the layers down.
+ * Reports success on ready_fd once the mount is live (*live is then
+ * true); a failure before that is for the caller to report.
+ */
 static int serve(struct mount_opts *o, const char *mnt, const char *cache,
-		 int ready_fd)
+		 int ready_fd, bool *live)
 {
 	struct sync_config cfg = { o->poll_ms, o->upload_delay_ms };
 	struct residency_config rcfg = { o->cache_max, o->min_free,
@@ -412,8 +417,9 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	if (o->pid_file)
 		write_pid_file(o->pid_file);
 	log_info("mounted %s at %s (cache %s)", remote->spec, mnt, cache);
+	log_tee(-1);
+	*live = true;
 	report(ready_fd, 0);
-	ready_fd = -1;
 	if (!o->foreground) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -456,9 +462,46 @@ out_sync:
 out_remote:
 	free(fs.control_path);
 	remote_close(remote);
-	if (ready_fd >= 0)
-		report(ready_fd, 1);
 	return rc ? 1 : 0;
+}
+
+/* The topmost directory of path that does not exist yet, which making
+ * path creates (caller frees); NULL if path exists or cannot be told. */
+static char *first_missing(const char *path)
+{
+	char *p = xstrdup(path), *missing = NULL, *slash;
+	struct stat st;
+
+	while (stat(p, &st) < 0 && errno == ENOENT) {
+		free(missing);
+		missing = xstrdup(p);
+		slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			break;
+		*slash = '\0';
+	}
+	free(p);
+	return missing;
+}
+
+static int remove_one(const char *path, const struct stat *st, int type,
+		      struct FTW *ftw)
+{
+	if ((type == FTW_DP ? rmdir(path) : unlink(path)) < 0)
+		log_debug("%s: cannot remove: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Removes *fresh, a directory this mount made and that never held a
+ * mount's data, with all in it; frees it. */
+static void drop_fresh(char **fresh)
+{
+	if (*fresh &&
+	    nftw(*fresh, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
+		fprintf(stderr, "clonedrive: cannot remove %s: %s\n", *fresh,
+			strerror(errno));
+	free(*fresh);
+	*fresh = NULL;
 }
 
 /* Everything mount does after parsing; returns the exit status. */
@@ -470,7 +513,8 @@ static int mount_run(struct mount_opts *opts)
 	bool is_dir_remote;
 	int pipefd[2] = { -1, -1 };
 	int lockfd, logfd = -1, rc;
-	char *name, *dir;
+	char *name, *dir, *fresh;
+	bool live = false;
 	unsigned char status;
 	pid_t pid;
 
@@ -499,35 +543,39 @@ static int mount_run(struct mount_opts *opts)
 		free(dir);
 	}
 	free(name);
+	fresh = first_missing(o.cache_dir);
 	rc = util_mkdir_p(o.cache_dir, 0700);
 	if (rc || !realpath(o.cache_dir, cache)) {
 		fprintf(stderr, "clonedrive: cache directory %s: %s\n",
 			o.cache_dir, strerror(rc ? -rc : errno));
-		return 1;
+		goto out_fresh;
 	}
 	if (check_places(is_dir_remote ? remote_dir : NULL, cache, mnt) ||
 	    check_empty(mnt, o.nonempty))
-		return 1;
+		goto out_fresh;
 	if (o.log_file) {
 		logfd = open(o.log_file,
 			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (logfd < 0) {
 			fprintf(stderr, "clonedrive: log file %s: %s\n",
 				o.log_file, strerror(errno));
-			return 1;
+			goto out_fresh;
 		}
 	}
 	if (!o.foreground) {
 		if (pipe2(pipefd, O_CLOEXEC) < 0) {
 			perror("clonedrive: pipe");
-			return 1;
+			goto out_log;
 		}
 		pid = fork();
 		if (pid < 0) {
 			perror("clonedrive: fork");
-			return 1;
+			close(pipefd[0]);
+			close(pipefd[1]);
+			goto out_log;
 		}
 		if (pid > 0) {
+			/* the child says why it failed, and cleans up */
 			close(pipefd[1]);
 			if (read(pipefd[0], &status, 1) != 1)
 				status = 1;
@@ -539,6 +587,7 @@ static int mount_run(struct mount_opts *opts)
 			close(pipefd[0]);
 			if (logfd >= 0)
 				close(logfd);
+			free(fresh);
 			return status;
 		}
 		close(pipefd[0]);
@@ -547,17 +596,30 @@ static int mount_run(struct mount_opts *opts)
 	/* errors before the mount is live go to the terminal too */
 	log_setup(logfd >= 0 ? logfd : 2,
 		  o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	log_tee(2);
 	crash_setup();
 	lockfd = lock_cache(cache);
-	if (lockfd < 0) {
-		report(pipefd[1], 1);
-		return 1;
-	}
-	rc = serve(&o, mnt, cache, pipefd[1]);
+	if (lockfd < 0)
+		goto out_report;
+	rc = serve(&o, mnt, cache, pipefd[1], &live);
 	close(lockfd);
+	if (live) {
+		if (logfd >= 0)
+			close(logfd);
+		free(fresh);
+		return rc;
+	}
+out_report:
+	/* the parent returns once told: what never was a mount is gone */
+	log_tee(-1);
+	drop_fresh(&fresh);
+	report(pipefd[1], 1);
+out_log:
 	if (logfd >= 0)
 		close(logfd);
-	return rc;
+out_fresh:
+	drop_fresh(&fresh);
+	return 1;
 }
 
 int daemon_mount_main(int argc, char **argv)

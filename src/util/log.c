@@ -1,6 +1,8 @@
 /*
  * The logger: one write(2) per line, so lines from several threads never
  * interleave, and no lock is needed. Timestamps are UTC with milliseconds.
+ * Until a mount is live, its errors and warnings also go to the terminal
+ * (log_tee), without the time and pid a terminal needs no more than once.
  */
 #include "common.h"
 
@@ -10,6 +12,7 @@
 #include "util/log.h"
 
 static int log_fd = 2;
+static int tee_fd = -1;		/* atomic: set while threads log */
 static enum log_level log_level = LOG_LVL_INFO;
 
 static const char *const level_names[] = {
@@ -30,6 +33,11 @@ int log_get_fd(void)
 	return log_fd;
 }
 
+void log_tee(int fd)
+{
+	__atomic_store_n(&tee_fd, fd, __ATOMIC_RELAXED);
+}
+
 enum log_level log_get_level(void)
 {
 	return log_level;
@@ -41,8 +49,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
-	size_t n;
-	int k;
+	size_t n, head;
+	int k, tee;
 
 	if (level > log_level)
 		return;
@@ -53,6 +61,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		     ts.tv_nsec / 1000000, (int)getpid(), level_names[level]);
 	if (k > 0)
 		n += (size_t)k;
+	head = n;
 	va_start(ap, fmt);
 	k = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);
@@ -62,4 +71,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (write(log_fd, line, n) < 0) {
 		/* nowhere left to report it */
 	}
+	tee = __atomic_load_n(&tee_fd, __ATOMIC_RELAXED);
+	if (tee >= 0 && tee != log_fd && level <= LOG_LVL_WARN)
+		dprintf(tee, "clonedrive: %s: %.*s", level_names[level],
+			(int)(n - head), line + head);
 }

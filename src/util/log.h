@@ -20,6 +20,13 @@ void log_setup(int fd, enum log_level level);
 enum log_level log_get_level(void);
 /* Where the lines go (2 until log_setup). */
 int log_get_fd(void);
+/*
+ * Also sends errors and warnings to fd, as "clonedrive: error: MESSAGE"
+ * without the time: the terminal of a mount that is not live yet, so
+ * that its failure says why there and not only in the log. -1 stops it
+ * (the default). Safe to call while other threads log.
+ */
+void log_tee(int fd);
 
 void log_msg(enum log_level level, const char *fmt, ...) CD_PRINTF(2, 3);
 
