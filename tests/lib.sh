@@ -31,6 +31,7 @@
 #	data		random_file, pipe_copy, sha, rename_noreplace
 #	S3		need_s3, s3_bucket, s3_put, s3_get, s3_rm, s3_ls,
 #			s3_head, s3_gateway
+#	not root	as_test_user, give_test_user
 #
 # Conventions: assert_eq ACTUAL EXPECTED; helpers that read state (stat_of,
 # state_of) print the value and return non-zero on error, so they can be used
@@ -430,6 +431,60 @@ if libc.renameat2(AT_FDCWD, os.fsencode(sys.argv[1]),
                   AT_FDCWD, os.fsencode(sys.argv[2]), RENAME_NOREPLACE):
     sys.exit("renameat2: " + os.strerror(ctypes.get_errno()))
 EOF
+}
+
+# --- the test user -----------------------------------------------------------
+#
+# What a user who is not root gets is checked as the suite's test user,
+# nobody (CD_TEST_UID; tests/conformance uses it too).
+
+CD_TEST_UID=65534
+
+# give_test_user PATH...: makes each PATH the test user's (chown), creating
+# what does not exist as an empty file: a directory it writes to, a pid
+# file for the runner to find ($T/NAME.pid).
+give_test_user()
+{
+	local p
+	for p in "$@"; do
+		[ -e "$p" ] || : >"$p"
+		chown "$CD_TEST_UID:$CD_TEST_UID" -- "$p"
+	done
+}
+
+# as_test_user SCRIPT [ARG...]: runs the bash SCRIPT (its text, with ARGs
+# as $1...) as the test user, in a mount namespace of its own in which
+# /dev/fuse is a node of mode 0666 bound over it, there only: the user can
+# mount through fusermount3 as on stock Debian, where udev makes the device
+# 0666 (without udev it stays root's 0600, and the machine's is never
+# changed). Mounts made there are seen there only. The script must unmount
+# what it mounts, or its daemon keeps the namespace alive; pid files it
+# gives as $T/NAME.pid (made with give_test_user) let the runner end such
+# a daemon. T and CD_BIN are in its environment, and HOME=$T/home, the
+# user's own; T is made reachable for the user (0755). Returns the
+# script's exit status. Skips unless root.
+as_test_user()
+{
+	local script=$1
+	shift
+	need_root
+	command -v unshare >/dev/null || skip "unshare is missing (util-linux)"
+	chmod 755 "$T"
+	mkdir -p "$T/home" "$T/ns-dev"
+	give_test_user "$T/home"
+	setpriv --reuid="$CD_TEST_UID" --regid="$CD_TEST_UID" --clear-groups \
+		test -x "$CD_BIN" || skip "the test user cannot run $CD_BIN"
+	T=$T CD_BIN=$CD_BIN unshare --mount --propagation private -- bash -c '
+		set -e
+		uid=$1 script=$2
+		shift 2
+		mount -t tmpfs -o mode=0755,size=64k cd-test-dev "$T/ns-dev"
+		mknod -m 0666 "$T/ns-dev/fuse" c 10 229
+		mount --bind "$T/ns-dev/fuse" /dev/fuse
+		exec setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+			env HOME="$T/home" USER=nobody LOGNAME=nobody \
+			bash -c "$script" test-user "$@"
+	' as-test-user "$CD_TEST_UID" "$script" "$@"
 }
 
 # --- S3 ----------------------------------------------------------------------

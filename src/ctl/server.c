@@ -216,7 +216,9 @@ static void status_mount(struct ctl_server *srv, bool json, struct textbuf *o)
 	uint64_t dropped = sync_dropped(fs->sync);
 	struct stats_view counters;
 	struct res_status rs;
-	char last[sizeof(fs->policy.last)];
+	char last[sizeof(fs->policy.last)], why[128];
+	const char *clone = clone_mode_name(fs->clone_mode);
+	const char *effect = clone_policy(fs, why, sizeof(why));
 
 	residency_status(fs->res, &rs);
 	pthread_mutex_lock(&fs->policy.lock);
@@ -252,6 +254,12 @@ static void status_mount(struct ctl_server *srv, bool json, struct textbuf *o)
 			out_json_str(o, last);
 		else
 			textbuf_add(o, "null");
+		textbuf_add(o, ",\"clone\":\"%s\",\"clone_effect\":\"%s\","
+			   "\"clone_fallback\":", clone, effect);
+		if (why[0])
+			out_json_str(o, why);
+		else
+			textbuf_add(o, "null");
 		add_transfers(srv, 0, true, o);
 		textbuf_add(o, "}\n");
 		return;
@@ -281,6 +289,11 @@ static void status_mount(struct ctl_server *srv, bool json, struct textbuf *o)
 			   "evicted\n",
 			(long long)pending, down ? "unreachable" : "reachable",
 			got, sent, gone);
+		textbuf_add(o, "  clone: %s", clone);
+		if (strcmp(effect, clone) != 0 || why[0])
+			textbuf_add(o, " (%s%s%s)", effect,
+				    why[0] ? "; no guard: " : "", why);
+		textbuf_add(o, "\n");
 		if (dropped)
 			textbuf_add(o, "  changes given up: %llu (in error; the "
 				   "log says why)\n",

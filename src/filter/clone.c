@@ -604,13 +604,17 @@ static int clone_init(struct filter *f)
 	if (fs->clone_mode != CLONE_GUARD && fs->clone_mode != CLONE_AUTO)
 		return 0;
 	rc = guard_open(fs, &fs->guard);
-	if (rc && fs->clone_mode == CLONE_GUARD)
-		log_warn("--clone guard: fanotify pre-content events are not "
-			 "available (%s; they need root and Linux 6.14); "
-			 "copies are stored, then dropped once uploaded",
-			 strerror(-rc));
-	else if (rc)
-		log_debug("clone: no guard (%s)", strerror(-rc));
+	if (rc) {
+		char why[128];
+		const char *effect;
+
+		fs->guard_error = rc;
+		effect = clone_policy(fs, why, sizeof(why));
+		/* also on the terminal of the mount command */
+		log_warn("--clone %s comes to %s: no guard for the sources "
+			 "of copies, as %s", clone_mode_name(fs->clone_mode),
+			 effect, why);
+	}
 	return 0;
 }
 
@@ -789,6 +793,36 @@ int clone_mode_parse(const char *name)
 		if (strcmp(name, mode_names[i]) == 0)
 			return i;
 	return -1;
+}
+
+const char *clone_policy(const struct fs *fs, char *why, size_t size)
+{
+	bool guard = fs->guard != NULL;
+	int err = -fs->guard_error;
+
+	*why = '\0';
+	if ((fs->clone_mode == CLONE_GUARD || fs->clone_mode == CLONE_AUTO) &&
+	    !guard && err) {
+		if (err == EPERM || err == EACCES)
+			snprintf(why, size, "fanotify pre-content events need "
+				 "root");
+		else if (err == EINVAL || err == ENOSYS || err == EOPNOTSUPP)
+			snprintf(why, size, "this kernel has no fanotify "
+				 "pre-content events (they came in Linux 6.14)");
+		else
+			snprintf(why, size, "fanotify: %s", strerror(err));
+	}
+	switch (fs->clone_mode) {
+	case CLONE_AUTO:
+		return guard ? "reflink, else guard, else spool"
+			     : "reflink, else spool";
+	case CLONE_GUARD:
+		return guard ? "guard, else spool" : "spool";
+	case CLONE_REFLINK:
+		return "reflink, else spool";
+	default:
+		return clone_mode_name(fs->clone_mode);
+	}
 }
 
 const struct filter_ops clone_filter = {

@@ -205,6 +205,13 @@ int clone_mode_parse(const char *name);
 struct guard;
 struct fs;
 /*
+ * What the policy of fs comes to on this mount, as the chain of ways a
+ * copy's bytes are kept ("reflink, else guard, else spool"). When guard
+ * or auto asked for a guard that cannot be had, why gets the reason
+ * ("fanotify pre-content events need root"), else "".
+ */
+const char *clone_policy(const struct fs *fs, char *why, size_t size);
+/*
  * Guards the sources of copies not stored (guard.c). open: -EPERM and
  * the like where fanotify pre-content events cannot be had. add marks
  * bk's source and sets bk->on_release to unmark it; -EBUSY if another
@@ -243,6 +250,7 @@ struct fs {
 	struct hydration_policy policy;
 	enum clone_mode clone_mode;
 	struct guard *guard;		/* NULL: no guarded copies */
+	int guard_error;		/* why guard or auto has none: -errno */
 	dev_t mount_dev;		/* of the mount, once mounted */
 	int mount_id;			/* its mountinfo id, or -1 */
 	bool trace;			/* --trace */
