@@ -339,6 +339,109 @@ static bool spooled(struct fs *fs, const struct meta_entry *e)
 	return spool;
 }
 
+/* What a directory holds: its entries by type, its files' bytes. */
+struct dir_count {
+	struct fs *fs;
+	uint64_t last;			/* the last inode counted */
+	uint64_t seen;			/* entries counted */
+	uint64_t files;
+	uint64_t dirs;
+	uint64_t links;
+	uint64_t size;			/* of the files */
+	uint64_t local;			/* of that, held here */
+};
+
+static int count_entry(void *arg, const struct meta_entry *e)
+{
+	struct dir_count *c = arg;
+	struct stat sb;
+
+	c->last = e->ino;
+	c->seen++;
+	if (S_ISDIR(e->mode)) {
+		c->dirs++;
+	} else if (S_ISLNK(e->mode)) {
+		c->links++;
+	} else if (S_ISREG(e->mode)) {
+		store_fill_stat(c->fs->store, e, &sb);
+		c->files++;
+		c->size += e->size;
+		c->local += CD_MIN((uint64_t)sb.st_blocks * 512, e->size);
+	}
+	return 0;
+}
+
+/*
+ * status PATH of a directory: what it holds, and its pin state. It is
+ * read as ls reads it, by an opendir (which lists it from the remote if
+ * it never was; if that fails, what is known is counted) and readdirs
+ * through the filter stack.
+ */
+static int status_dir(struct req *rq, const char *path,
+		      const struct meta_entry *e, const struct last_error *le,
+		      bool json, struct textbuf *o)
+{
+	struct fs *fs = rq->srv->fs;
+	struct dir_count c = { fs, 0, 0, 0, 0, 0, 0, 0 };
+	const char *pin;
+	struct fop op;
+	uint64_t before;
+	bool inherited;
+	int rc;
+
+	op_init(rq, &op, FOP_OPENDIR, e->ino);
+	filter_run(fs, &op);
+	if (op.result)
+		log_debug("status %s: cannot list it (%s); counting what is "
+			  "known", path, strerror(-op.result));
+	op_release(&op);
+	op_init(rq, &op, FOP_READDIR, e->ino);
+	op.fill = count_entry;
+	op.fill_arg = &c;
+	do {
+		before = c.seen;
+		op.after = c.last;
+		filter_run(fs, &op);
+	} while (!op.result && c.seen != before);
+	rc = op.result;
+	op_release(&op);
+	if (rc)
+		return rc;
+	pin = cloudfiles_pin_name(fs, e->ino, &inherited);
+	if (json) {
+		textbuf_add(o, "{\"path\":");
+		out_json_str(o, path);
+		textbuf_add(o, ",\"type\":\"directory\",\"files\":%llu,"
+			   "\"directories\":%llu,\"symlinks\":%llu,\"size\":%llu,"
+			   "\"local_bytes\":%llu,\"pin\":\"%s\","
+			   "\"pin_inherited\":%s,\"last_error\":",
+			(unsigned long long)c.files, (unsigned long long)c.dirs,
+			(unsigned long long)c.links, (unsigned long long)c.size,
+			(unsigned long long)c.local, pin,
+			inherited ? "true" : "false");
+		if (le->error)
+			out_json_str(o, strerror(le->error));
+		else
+			textbuf_add(o, "null");
+		textbuf_add(o, "}\n");
+		return 0;
+	}
+	textbuf_add(o, "%s: directory%s, %llu file%s, %llu director%s",
+		    path, e->error ? " in error" : "",
+		    (unsigned long long)c.files, c.files == 1 ? "" : "s",
+		    (unsigned long long)c.dirs, c.dirs == 1 ? "y" : "ies");
+	if (c.links)
+		textbuf_add(o, ", %llu symlink%s", (unsigned long long)c.links,
+			    c.links == 1 ? "" : "s");
+	textbuf_add(o, "; %llu of %llu bytes of its files local, %s%s\n",
+		    (unsigned long long)c.local, (unsigned long long)c.size,
+		    pin, inherited ? " (inherited)" : "");
+	if (le->error)
+		textbuf_add(o, "  last error: %s (%d attempts; retried with "
+			       "backoff)\n", strerror(le->error), le->attempts);
+	return 0;
+}
+
 /* status PATH: one file or directory. */
 static int status_file(struct req *rq, const char *path, bool json,
 		       struct textbuf *o)
@@ -366,16 +469,22 @@ static int status_file(struct req *rq, const char *path, bool json,
 		store_fill_stat(fs->store, &e, &sb);
 		local = CD_MIN((uint64_t)sb.st_blocks * 512, e.size);
 	}
-	pin = cloudfiles_pin_name(fs, e.ino, &inherited);
 	le.ino = e.ino;
 	if (meta_journal_foreach(fs->store->meta, find_error, &le))
 		le.error = 0;
+	if (S_ISDIR(e.mode)) {
+		rc = status_dir(rq, *path ? path : "/", &e, &le, json, o);
+		meta_entry_release(&e);
+		return rc;
+	}
+	pin = cloudfiles_pin_name(fs, e.ino, &inherited);
 	if (json) {
 		textbuf_add(o, "{\"path\":");
 		out_json_str(o, path);
-		textbuf_add(o, ",\"state\":\"%s\",\"size\":%llu,\"local_bytes\":"
-			   "%llu,\"pin\":\"%s\",\"pin_inherited\":%s,"
-			   "\"copy_of_local_file\":%s,\"source\":",
+		textbuf_add(o, ",\"type\":\"%s\",\"state\":\"%s\",\"size\":%llu,"
+			   "\"local_bytes\":%llu,\"pin\":\"%s\","
+			   "\"pin_inherited\":%s,\"copy_of_local_file\":%s,"
+			   "\"source\":", S_ISLNK(e.mode) ? "symlink" : "file",
 			cloudfiles_state(fs, e.ino), (unsigned long long)e.size,
 			(unsigned long long)local, pin,
 			inherited ? "true" : "false", spool ? "true" : "false");
