@@ -21,6 +21,7 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -58,16 +59,37 @@ static const char unmount_usage[] =
 	"  --timeout DUR  how long to wait for pending uploads\n"
 	"  -h, --help     this text\n";
 
+/*
+ * The home directory of the user who mounts: $HOME, unless it is not
+ * that user's. mount(8) drops HOME from the environment of the helper it
+ * runs for the user of a "user" line of fstab, and mount.fuse3 then sets
+ * it to /root; so a HOME that is missing or owned by another user gives
+ * way to the user's entry in the password database. (The XDG variables
+ * mount(8) leaves as the user set them.)
+ */
+static const char *home_dir(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+	struct stat st;
+
+	if (home && *home == '/' &&
+	    (stat(home, &st) < 0 || st.st_uid == getuid()))
+		return home;
+	pw = getpwuid(getuid());
+	if (pw && pw->pw_dir && *pw->pw_dir == '/')
+		return pw->pw_dir;
+	return home && *home == '/' ? home : "/";
+}
+
 /* A directory under an XDG base: $VAR or ~/FALLBACK, plus "clonedrive". */
 static char *xdg_dir(const char *var, const char *fallback)
 {
 	const char *v = getenv(var);
-	const char *home = getenv("HOME");
 
 	if (v && *v == '/')
 		return xasprintf("%s/clonedrive", v);
-	return xasprintf("%s/%s/clonedrive", home && *home ? home : "/root",
-			 fallback);
+	return xasprintf("%s/%s/clonedrive", home_dir(), fallback);
 }
 
 /* NAME-HASH: the mountpoint's last component and a hash of both paths. */

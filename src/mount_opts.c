@@ -42,8 +42,7 @@ static const char usage_head[] =
 static const char usage_tail[] =
 	"\n"
 	"In /etc/fstab (through mount.fuse3):\n"
-	"  /srv/remote  /home/me/Cloud  fuse.clonedrive  "
-	"noauto,user,cache_dir=/var/cache/cd  0 0\n"
+	"  /srv/remote  /home/me/Cloud  fuse.clonedrive  noauto,user  0 0\n"
 	"\n"
 	"Exit status: 0 mounted, 1 error (the message says which), 2 usage.\n";
 

@@ -452,8 +452,10 @@ give_test_user()
 	done
 }
 
-# as_test_user SCRIPT [ARG...]: runs the bash SCRIPT (its text, with ARGs
-# as $1...) as the test user, in a mount namespace of its own in which
+# as_test_user [--bind SRC DST]... SCRIPT [ARG...]: runs the bash SCRIPT
+# (its text, with ARGs as $1...) as the test user, in a mount namespace of
+# its own in which each SRC is bound over its DST (a private fstab, say),
+# and in which
 # /dev/fuse is a node of mode 0666 bound over it, there only: the user can
 # mount through fusermount3 as on stock Debian, where udev makes the device
 # 0666 (without udev it stays root's 0600, and the machine's is never
@@ -465,7 +467,12 @@ give_test_user()
 # script's exit status. Skips unless root.
 as_test_user()
 {
-	local script=$1
+	local script binds=()
+	while [ "${1:-}" = --bind ]; do
+		binds+=("$2" "$3")
+		shift 3
+	done
+	script=$1
 	shift
 	need_root
 	command -v unshare >/dev/null || skip "unshare is missing (util-linux)"
@@ -476,15 +483,22 @@ as_test_user()
 		test -x "$CD_BIN" || skip "the test user cannot run $CD_BIN"
 	T=$T CD_BIN=$CD_BIN unshare --mount --propagation private -- bash -c '
 		set -e
-		uid=$1 script=$2
+		uid=$1 n=$2
 		shift 2
 		mount -t tmpfs -o mode=0755,size=64k cd-test-dev "$T/ns-dev"
 		mknod -m 0666 "$T/ns-dev/fuse" c 10 229
 		mount --bind "$T/ns-dev/fuse" /dev/fuse
+		for ((i = 0; i < n; i++)); do
+			mount --bind "$1" "$2"
+			shift 2
+		done
+		script=$1
+		shift
 		exec setpriv --reuid="$uid" --regid="$uid" --clear-groups \
 			env HOME="$T/home" USER=nobody LOGNAME=nobody \
 			bash -c "$script" test-user "$@"
-	' as-test-user "$CD_TEST_UID" "$script" "$@"
+	' as-test-user "$CD_TEST_UID" $((${#binds[@]} / 2)) "${binds[@]}" \
+		"$script" "$@"
 }
 
 # --- S3 ----------------------------------------------------------------------
