@@ -26,6 +26,10 @@ AWS_SECRET_ACCESS_KEY, AWS_REGION).
                              object, not counted)
   copy BUCKET SRC DST        CopyObject SRC to DST in the bucket (one
                              request); prints "secs=S"
+  copymany BUCKET SRC PREFIX FIRST END [THREADS]
+                             CopyObject SRC to PREFIX{FIRST} ..
+                             PREFIX{END-1} (metadata copied too), THREADS
+                             requests at a time (default 8)
 
 The times printed are of the requests alone (from the connection's opening to
 the last response), not of the interpreter's start.
@@ -203,6 +207,28 @@ def cmd_copy(env, bucket, src, dst):
     print("secs=%.6f" % secs)
 
 
+def cmd_copymany(env, bucket, src, prefix, first, end, threads="8"):
+    first, end, threads = int(first), int(end), int(threads)
+
+    def worker(part):
+        url, conn = connect(env)
+        for i in part:
+            _, _, data = call(env, conn, url, "PUT",
+                              "/%s/%s%d" % (bucket, prefix, i),
+                              headers={"x-amz-copy-source":
+                                       "/%s/%s" % (bucket, src)})
+            if b"<Error>" in data:
+                raise s3req.S3Error("copy %s to %s%d: %s"
+                                    % (src, prefix, i, data[:300]))
+        conn.close()
+
+    numbers = list(range(first, end))
+    parts = [numbers[i::threads] for i in range(threads)]
+    with concurrent.futures.ThreadPoolExecutor(threads) as ex:
+        for fut in [ex.submit(worker, p) for p in parts if p]:
+            fut.result()
+
+
 def cmd_presign(env, bucket, key):
     import datetime
     url = urllib.parse.urlsplit(env["endpoint"])
@@ -227,6 +253,7 @@ COMMANDS = {
     "randget": (4, 0, cmd_randget),
     "list": (2, 0, cmd_list),
     "copy": (3, 0, cmd_copy),
+    "copymany": (5, 1, cmd_copymany),
     "presign": (2, 0, cmd_presign),
 }
 
