@@ -1,6 +1,6 @@
 # bench/lib.sh - helpers shared by the benchmark scripts (foundation.sh,
-# residency.sh, clone.sh, s3.sh). Sourced, not run: each script sets
-# 'set -uo pipefail' and SCRIPT_DIR first, then '. "$SCRIPT_DIR/lib.sh"'.
+# residency.sh, clone.sh, s3.sh, latency.sh). Sourced, not run: each script
+# sets 'set -uo pipefail' and SCRIPT_DIR first, then '. "$SCRIPT_DIR/lib.sh"'.
 #
 # What a script provides: RUNS (its default) and OP_TIMEOUT before
 # parse_options; usage; optionally extra_option (its own flags); report (its
