@@ -147,6 +147,8 @@ struct fop {
 	int stage;			/* the pending filter's progress */
 	bool pended;			/* counted as pending, inputs kept */
 	bool queued;			/* in a queue of pend.c */
+	bool polled;			/* that queue: the conditions' */
+	bool cancel;			/* atomic: interrupted while polled */
 	int tries;			/* reads run again (filter.c) */
 	char *kept;			/* the inputs kept, one block */
 	struct fop *qnext;		/* pend.c's queues */

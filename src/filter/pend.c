@@ -153,6 +153,7 @@ enum filter_verdict fop_defer(struct fop *op, int (*work)(struct fop *op))
 	pthread_mutex_lock(&p->lock);
 	op->qnext = NULL;
 	op->queued = true;
+	op->polled = false;
 	if (p->lane_tail)
 		p->lane_tail->qnext = op;
 	else
@@ -165,6 +166,12 @@ enum filter_verdict fop_defer(struct fop *op, int (*work)(struct fop *op))
 
 /* --- conditions ------------------------------------------------------------ */
 
+/*
+ * The conditions are checked with no lock held (a check may wait for the
+ * database): the thread takes the whole list, checks it, and puts back
+ * what must still wait. Meanwhile an interrupt only flags its request
+ * (op->cancel), and the next round ends it.
+ */
 static void *poll_thread(void *arg)
 {
 	struct pender *p = arg;
@@ -172,28 +179,44 @@ static void *poll_thread(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop || p->polled) {
-		struct fop **pp = &p->polled, *ready = NULL;
+		struct fop *mine = p->polled, *keep = NULL, *ready = NULL;
+		bool stopping = p->stop;
 		int64_t now = util_now_mono_ns();
 
-		while (*pp) {
-			struct fop *op = *pp;
+		p->polled = NULL;
+		pthread_mutex_unlock(&p->lock);
+		while (mine) {
+			struct fop *op = mine;
 			int rc;
 
-			/* checks run under p->lock: they are short and take
-			 * no lock of a request */
-			rc = p->stop ? -ECANCELED : op->work(op);
+			mine = op->qnext;
+			if (stopping)
+				rc = -ECANCELED;
+			else if (__atomic_load_n(&op->cancel, __ATOMIC_ACQUIRE))
+				rc = -EINTR;
+			else
+				rc = op->work(op);
 			if (rc == -EAGAIN && now >= op->deadline_ns)
 				rc = -ETIMEDOUT;
-			if (rc == -EAGAIN) {
-				pp = &op->qnext;
-				continue;
-			}
-			*pp = op->qnext;
-			op->queued = false;
 			op->waited_rc = rc;
-			op->qnext = ready;
-			ready = op;
+			if (rc == -EAGAIN) {
+				op->qnext = keep;
+				keep = op;
+			} else {
+				op->qnext = ready;
+				ready = op;
+			}
 		}
+		pthread_mutex_lock(&p->lock);
+		while (keep) {
+			struct fop *op = keep;
+
+			keep = op->qnext;
+			op->qnext = p->polled;
+			p->polled = op;
+		}
+		for (mine = ready; mine; mine = mine->qnext)
+			mine->queued = false;
 		pthread_mutex_unlock(&p->lock);
 		while (ready) {
 			struct fop *op = ready;
@@ -240,8 +263,10 @@ enum filter_verdict fop_wait_until(struct fop *op, int (*ready)(struct fop *op),
 	}
 	op->work = ready;
 	op->deadline_ns = deadline;
+	op->cancel = false;
 	pthread_mutex_lock(&p->lock);
 	op->queued = true;
+	op->polled = true;
 	op->qnext = p->polled;
 	p->polled = op;
 	pthread_cond_signal(&p->poll_cond);
@@ -249,30 +274,27 @@ enum filter_verdict fop_wait_until(struct fop *op, int (*ready)(struct fop *op),
 	return FILTER_PENDING;
 }
 
-/* Takes op out of the lane's queue or the conditions, if it waits there
- * still; true if it did. */
+/* Takes op out of the lane's queue, if it waits there still (true); one
+ * that waits for a condition is flagged, for the checks to end it. */
 static bool unqueue(struct pender *p, struct fop *op)
 {
 	struct fop **pp, *prev = NULL;
 	bool found = false;
 
 	pthread_mutex_lock(&p->lock);
-	if (op->queued) {
-		for (pp = &p->polled; *pp; pp = &(*pp)->qnext)
-			if (*pp == op) {
-				*pp = op->qnext;
-				found = true;
-				break;
-			}
-		for (pp = &p->lane_head; !found && *pp;
-		     prev = *pp, pp = &(*pp)->qnext)
+	if (op->queued && op->polled) {
+		__atomic_store_n(&op->cancel, true, __ATOMIC_RELEASE);
+		pthread_cond_signal(&p->poll_cond);
+	} else if (op->queued) {
+		for (pp = &p->lane_head; *pp; prev = *pp, pp = &(*pp)->qnext)
 			if (*pp == op) {
 				*pp = op->qnext;
 				if (p->lane_tail == op)
 					p->lane_tail = prev;
 				found = true;
+				break;
 			}
-		op->queued = false;
+		op->queued = !found;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return found;
