@@ -232,15 +232,41 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Whether pre-content events can be had, not only a group of that class:
+ * kernels before 6.14 make the group and refuse each mark (EINVAL), which
+ * would leave every copy stored while status said guard. The daemon's own
+ * executable is marked and unmarked at once.
+ */
+static int probe_mark(int fan)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return 0;	/* nothing to try it on: copies will tell */
+	if (fanotify_mark(fan, FAN_MARK_ADD, FAN_PRE_ACCESS, fd, NULL) < 0)
+		rc = -errno;
+	else if (fanotify_mark(fan, FAN_MARK_REMOVE, FAN_PRE_ACCESS, fd,
+			       NULL) < 0)
+		log_debug("guard: probe mark stays: %s", strerror(errno));
+	close(fd);
+	return rc;
+}
+
 int guard_open(struct fs *fs, struct guard **out)
 {
 	struct guard *g;
-	int fan;
+	int fan, rc;
 
 	fan = fanotify_init(FAN_CLASS_PRE_CONTENT | FAN_CLOEXEC,
 			    O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (fan < 0)
 		return -errno;
+	rc = probe_mark(fan);
+	if (rc) {
+		close(fan);
+		return rc;
+	}
 	g = xcalloc(1, sizeof(*g));
 	g->fs = fs;
 	g->fan = fan;
