@@ -434,6 +434,8 @@ void meta_close(struct meta *m)
 		log_error("metadata %s: close failed: %s", m->path,
 			  sqlite3_errmsg(m->db));
 	pthread_mutex_destroy(&m->lock);
+	free(m->after);
+	free(m->marks);
 	free(m->path);
 	free(m);
 }
@@ -445,25 +447,61 @@ int meta_begin(struct meta *m)
 	/* savepoints nest: a delete inside a rename is one transaction */
 	lock(m);
 	rc = exec(m, "SAVEPOINT txn");
-	if (rc)
+	if (rc) {
 		unlock(m);
-	return rc;
+		return rc;
+	}
+	if (m->depth == m->marks_cap) {
+		m->marks_cap = m->marks_cap ? 2 * m->marks_cap : 8;
+		m->marks = xrealloc(m->marks, m->marks_cap * sizeof(*m->marks));
+	}
+	m->marks[m->depth++] = m->nafter;
+	return 0;
+}
+
+void meta_after_commit(struct meta *m, void (*fn)(void *arg, uint64_t ino),
+		       void *arg, uint64_t ino)
+{
+	if (!m->depth) {
+		fn(arg, ino);
+		return;
+	}
+	if (m->nafter == m->after_cap) {
+		m->after_cap = m->after_cap ? 2 * m->after_cap : 16;
+		m->after = xrealloc(m->after, m->after_cap * sizeof(*m->after));
+	}
+	m->after[m->nafter++] = (struct meta_after){ fn, arg, ino };
+}
+
+/* The outermost transaction committed: what waited for it is done. */
+static void run_after(struct meta *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nafter; i++)
+		m->after[i].fn(m->after[i].arg, m->after[i].ino);
+	m->nafter = 0;
 }
 
 int meta_commit(struct meta *m)
 {
 	int rc = exec(m, "RELEASE txn");
 
-	if (rc)
+	if (rc) {
 		meta_rollback(m);
-	else
-		unlock(m);
-	return rc;
+		return rc;
+	}
+	if (--m->depth == 0)
+		run_after(m);
+	unlock(m);
+	return 0;
 }
 
 void meta_rollback(struct meta *m)
 {
 	sqlite3_exec(m->db, "ROLLBACK TO txn; RELEASE txn", NULL, NULL, NULL);
+	/* what the undone part queued is never done */
+	m->nafter = m->marks[--m->depth];
 	unlock(m);
 }
 

@@ -108,7 +108,8 @@ int meta_set_etag(struct meta *m, uint64_t ino, const char *old,
 		  const char *etag) CD_WUR;
 /* Deletes the entry, its xattrs, and (for directories) its subtree; the
  * callback, if given, is called with every file's inode deleted so the
- * caller can drop cache files. */
+ * caller can drop cache files: once the outermost transaction commits
+ * (a crash before leaves the entries and their data as they were). */
 int meta_delete(struct meta *m, uint64_t ino,
 		void (*on_delete)(void *arg, uint64_t ino), void *arg) CD_WUR;
 /* Moves entry ino to (parent, name); detaches it as an orphan when

@@ -237,7 +237,7 @@ static int delete_tree(struct meta *m, uint64_t ino,
 			if (!rc)
 				rc = meta_step_done(m, s, "delete");
 			if (!rc && on_delete)
-				on_delete(arg, kids[i]);
+				meta_after_commit(m, on_delete, arg, kids[i]);
 		}
 	}
 	free(kids);
@@ -252,7 +252,7 @@ static int delete_tree(struct meta *m, uint64_t ino,
 	if (!rc)
 		rc = meta_step_done(m, s, "delete");
 	if (!rc && on_delete)
-		on_delete(arg, ino);
+		meta_after_commit(m, on_delete, arg, ino);
 	return rc;
 }
 

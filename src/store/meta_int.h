@@ -84,7 +84,25 @@ struct meta {
 	pthread_mutex_t lock;		/* recursive */
 	char *path;			/* database file, for messages */
 	uint64_t journal_gen;		/* ops added so far; under lock */
+	/* told once the outermost transaction commits (meta_after_commit);
+	 * under lock */
+	struct meta_after *after;
+	size_t nafter, after_cap;
+	size_t *marks;			/* nafter at each open savepoint */
+	size_t depth, marks_cap;
 };
+
+/* What to do once the data it follows from is committed. */
+struct meta_after {
+	void (*fn)(void *arg, uint64_t ino);
+	void *arg;
+	uint64_t ino;
+};
+
+/* Calls fn(arg, ino) after the outermost transaction open now commits
+ * (never if it rolls back; at once if none is open); under lock. */
+void meta_after_commit(struct meta *m, void (*fn)(void *arg, uint64_t ino),
+		       void *arg, uint64_t ino);
 
 /* Logs the failure of a statement (not a constraint's: -EEXIST may be
  * what the caller expects) and returns SQLite's code rc as -errno. */

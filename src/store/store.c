@@ -875,6 +875,7 @@ int store_remove(struct store *s, uint64_t parent, const char *name,
 	meta_entry_release(&e);
 	if (rc)
 		goto out_rollback;
+	crash_point("delete-uncommitted");
 	rc = meta_commit(s->meta);
 	goto out_unlock;
 out_rollback:

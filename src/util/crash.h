@@ -17,6 +17,8 @@
  *   conflict-rename  a conflict found, before the local file is renamed
  *   write-landed     a write's bytes in the cache file, its size and time
  *                    not yet recorded
+ *   delete-uncommitted  an unlink or rmdir made in the database's
+ *                    transaction, not yet committed
  *
  * Fault points, likewise: with CLONEDRIVE_TEST_FAIL_AT=NAME, every pass of
  * fault_point(NAME) returns -EIO (0 otherwise), as a failing disk or
