@@ -90,6 +90,7 @@ static void op_init(struct req *rq, struct fop *op, enum fop_kind kind,
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	op->ino = ino;
+	op->ctl = true;
 	op->src_fd = -1;
 	if (rq->fd >= 0 &&
 	    getsockopt(rq->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {

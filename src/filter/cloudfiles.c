@@ -933,6 +933,55 @@ static int list_work(struct fop *op)
 						   : op->ino);
 }
 
+/* Whether the caller may access entry ino for mask (R_OK, W_OK, X_OK),
+ * by its mode, owner and group, as default_permissions has the kernel
+ * check; root may anything. */
+static int may(struct fs *fs, const struct fop *op, uint64_t ino, int mask)
+{
+	struct meta_entry e;
+	struct stat st;
+	unsigned bits;
+	int rc;
+
+	if (op->uid == 0)
+		return 0;
+	rc = meta_get(fs->store->meta, ino, &e);
+	if (rc)
+		return rc;
+	store_fill_stat(fs->store, &e, &st);
+	meta_entry_release(&e);
+	if (st.st_uid == op->uid)
+		bits = (st.st_mode >> 6) & 7;
+	else if (st.st_gid == op->gid)
+		bits = (st.st_mode >> 3) & 7;
+	else
+		bits = st.st_mode & 7;
+	return ((unsigned)mask & ~bits) ? -EACCES : 0;
+}
+
+/*
+ * The kernel checks its own requests' permissions (default_permissions);
+ * the control socket's are checked here, the same way: a lookup needs
+ * search permission in the directory, making a file write and search,
+ * pin, hydrate and free read permission of their target.
+ */
+static int ctl_access(struct fs *fs, const struct fop *op)
+{
+	switch (op->kind) {
+	case FOP_LOOKUP:
+	case FOP_OPENDIR:
+		return may(fs, op, op->ino, X_OK);
+	case FOP_MKNOD:
+		return may(fs, op, op->ino, W_OK | X_OK);
+	case FOP_PIN:
+	case FOP_HYDRATE:
+	case FOP_FREE:
+		return may(fs, op, op->ino, R_OK);
+	default:
+		return 0;
+	}
+}
+
 static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 {
 	struct fs *fs = f->fs;
@@ -948,6 +997,9 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 	 * promise if it ever does not */
 	if (fs->readonly && mutates(op))
 		return done(op, -EROFS);
+	rc = op->ctl && op->stage == STAGE_NONE ? ctl_access(fs, op) : 0;
+	if (rc)
+		return done(op, rc);
 	switch (op->kind) {
 	case FOP_LOOKUP:
 	case FOP_OPENDIR:

@@ -159,6 +159,8 @@ struct fop {
 	struct fetch_async fetch;	/* a fetch waited for */
 	void *wait_arg;			/* the filter's, for its wait */
 	/* the drive's own operations */
+	bool ctl;			/* from the control socket: its
+					   permissions are checked here */
 	int src_fd;			/* clone: the source, the caller's */
 	res_progress_fn progress;	/* hydrate: told as it goes */
 	void *progress_arg;
