@@ -1307,11 +1307,12 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 			  (unsigned long long)n->ino,
 			  (unsigned long long)(off + done), strerror(-rc));
 	if (!done) {
-		pthread_mutex_unlock(&n->lock);
-		/* a failed write may have extended the file: undo it */
+		/* a failed write may have extended the file: undo it, under
+		 * the lock that keeps n->size (a write beside it changes it) */
 		if (ftruncate(n->fd, (off_t)n->size) < 0) {
 			/* the size is recorded in n->size anyway */
 		}
+		pthread_mutex_unlock(&n->lock);
 		return rc;
 	}
 	/* a write cut short is a short write: the bytes it wrote are the
