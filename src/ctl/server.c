@@ -332,9 +332,9 @@ static bool spooled(struct fs *fs, const struct meta_entry *e)
 	bool spool = e->spool;
 
 	if (n) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		spool = n->free_after_upload;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		store_node_put(fs->store, n);
 	}
 	return spool;

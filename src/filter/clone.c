@@ -325,7 +325,7 @@ static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 
 	/* writes to one handle may come in parallel: its state is kept
 	 * under the node's lock, and any overlap makes it "not a copy" */
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	switch (file->clone) {
 	case FILE_CLONE_CANDIDATE:
 		/* a copy writes in order, and no further than its source */
@@ -346,7 +346,7 @@ static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 	case FILE_CLONE_NOT:
 		break;
 	}
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (probe) {
 		src = find_source(f->fs, op->pid, op->in, op->size, &st);
 		if (src >= 0) {
@@ -357,14 +357,14 @@ static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 				stats_add(&f->fs->stats, clone_stored_bytes,
 					  op->size);
 		}
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		if (file->clone == FILE_CLONE_PROBING && src >= 0) {
 			file->clone = FILE_CLONE_CANDIDATE;
 			file->clone_next = op->size;
 		} else {
 			file->clone = FILE_CLONE_NOT;
 		}
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return v;
 	}
 	if (!check)
@@ -372,13 +372,13 @@ static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 	v = go_on(f, op, &match);
 	if (match && v == FILTER_PASS)
 		stats_add(&f->fs->stats, clone_stored_bytes, op->size);
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	file->clone_busy = false;
 	if (match)
 		file->clone_next += op->size;
 	else
 		file->clone = FILE_CLONE_NOT;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return v;
 }
 
@@ -451,9 +451,9 @@ static int record(struct fs *fs, struct node *n, struct backing *bk,
 	if (!bk)
 		free(c.source);
 	if (!rc) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		n->clone_rec = true;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 	}
 	return rc;
 }
@@ -517,7 +517,7 @@ static void finish_copy(struct fs *fs, struct file *file, bool whole)
 	bool ok = false;
 
 	if (file->clone_how == CLONE_HOW_BACKED && bk && !backing_ended(bk)) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		whole = whole && n->writers == 0 &&
 			fstat(bk->fd, &st) == 0 &&
 			(uint64_t)st.st_size == bk->len;
@@ -526,7 +526,7 @@ static void finish_copy(struct fs *fs, struct file *file, bool whole)
 			bk->writer = 0;
 			hash_peek(bk->hash, bk->digest);
 		}
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		if (whole && fs->guard && bk->policy == CLONE_GUARD)
 			guard_closed(fs->guard, bk);
 		/* the record before the size: a restart finds the bytes */
@@ -545,9 +545,9 @@ static void finish_copy(struct fs *fs, struct file *file, bool whole)
 	store_backing_put(bk);
 	if (!ok)
 		return;
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	n->free_after_upload = true;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (store_node_commit(fs->store, n))
 		log_warn("inode %llu: cannot record it as a copy",
 			 (unsigned long long)n->ino);
@@ -569,19 +569,19 @@ static void clone_post(struct filter *f, struct fop *op)
 	    op->kind != FOP_RELEASE)
 		return;
 	n = file->n;
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (op->kind == FOP_WRITE) {
 		/* a failed or short write: whatever it was, it is not a
 		 * copy now */
 		file->clone = FILE_CLONE_NOT;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return;
 	}
 	candidate = file->clone_fd >= 0;
 	whole = file->clone == FILE_CLONE_CANDIDATE &&
 		file->clone_next == file->clone_size &&
 		n->size == file->clone_size;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (candidate)
 		finish_copy(f->fs, file, whole);
 	if (file->clone_fd >= 0)
@@ -689,10 +689,10 @@ static int restore_one(void *arg, uint64_t ino)
 		log_warn("inode %llu: a copy of %s was cut short by a stop "
 			 "before any of it was synced; it is left empty",
 			 (unsigned long long)ino, c.source);
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		n->clone_rec = false;
 		n->clone_lost = false;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		rc = meta_clone_delete(fs->store->meta, ino);
 		store_node_put(fs->store, n);
 		goto out;

@@ -58,9 +58,9 @@ static int hydrate(struct fs *fs, struct fop *op, uint64_t off, uint64_t len)
 	char *path;
 	int rc;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	rc = store_node_has(n, off, len);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (rc)
 		return 0;
 	rc = store_node_remote_path(fs->store, n, &path);
@@ -219,7 +219,7 @@ static void grow_readahead(struct fs *fs, struct fop *op)
 	uint64_t start = 0, len = 0, end = op->off + op->size;
 	char *path;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (op->off == n->ra_next && op->off != 0) {
 		n->ra_window = CD_MIN(CD_MAX(CD_MAX(n->ra_window * 2, RA_MIN),
 					     2 * (uint64_t)op->size),
@@ -234,7 +234,7 @@ static void grow_readahead(struct fs *fs, struct fop *op)
 		len = 0;
 	else if (len && store_node_has(n, start, len))
 		len = 0;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (!len || store_node_remote_path(fs->store, n, &path))
 		return;
 	fetch_prefetch(fs->fetcher, n, path, start, len);
@@ -371,20 +371,20 @@ static int copy_plan(struct fop *op, uint64_t *gen, char *etag,
 
 	if (src == dst || op->off != op->off2)
 		return -EOPNOTSUPP;
-	pthread_mutex_lock(&src->lock);
+	store_node_lock(src);
 	size = src->size;
 	whole = !src->dirty && !src->uploading && !src->error &&
 		src->etag[0] && src->base == size;
 	snprintf(etag, REMOTE_ETAG_MAX, "%s", src->etag);
-	pthread_mutex_unlock(&src->lock);
+	store_node_unlock(src);
 	if (!whole || op->off >= size)
 		return -EOPNOTSUPP;
-	pthread_mutex_lock(&dst->lock);
+	store_node_lock(dst);
 	rest = op->off > 0 && !dst->dirty && dst->copy_of == src->ino &&
 	       strcmp(dst->copy_etag, etag) == 0 && dst->size == size;
 	whole = op->off == 0 && dst->size == 0 && op->size >= size;
 	*gen = dst->write_gen;
-	pthread_mutex_unlock(&dst->lock);
+	store_node_unlock(dst);
 	*sizep = size;
 	if (rest)
 		return (int)CD_MIN(CD_MIN(size - op->off, (uint64_t)op->size),
@@ -495,10 +495,10 @@ static char *replaced_version(struct fs *fs, uint64_t parent,
 		n = store_node_find(fs->store, e.ino);	/* newer, if loaded */
 		if (n) {
 			/* an upload in flight puts a version of ours there */
-			pthread_mutex_lock(&n->lock);
+			store_node_lock(n);
 			snprintf(e.etag, sizeof(e.etag), "%s",
 				 n->uploading ? "" : n->etag);
-			pthread_mutex_unlock(&n->lock);
+			store_node_unlock(n);
 			store_node_put(fs->store, n);
 		}
 		etag = xstrdup(e.etag);
@@ -587,14 +587,14 @@ const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 	dirty = e.dirty;
 	n = store_node_find(fs->store, ino);
 	if (n) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		dirty = n->dirty;
 		if (n->error)
 			state = "error";
 		else if (n->uploading ||
 			 (n->dirty && n->clone_rec && n->writers == 0))
 			state = "uploading";	/* a copy: on its way */
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		store_node_put(fs->store, n);
 	} else if (e.error) {
 		state = "error";
@@ -1019,11 +1019,11 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 			stage = rc ? STAGE_HYDRATE_AGAIN : STAGE_HYDRATE;
 		}
 		n = op->file->n;
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		end = CD_MIN(op->off + op->size, n->size);
 		rc = op->off < end && store_node_has(n, op->off,
 						      end - op->off);
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		if (op->off < end && !rc) {
 			if (stage == STAGE_HYDRATE && policy_blocks(fs, op))
 				return done(op, -fs->policy.err);
@@ -1060,10 +1060,10 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		}
 		op->stage = STAGE_ADMITTED;
 		n = op->file->n;
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		end = n->base;
 		rc = op->off < end && store_node_has(n, op->off, op->size);
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		if (op->off >= end) {
 			op->stage = STAGE_NONE;
 			return FILTER_PASS;	/* all local: nothing to keep */
@@ -1163,9 +1163,9 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 	if (op->kind == FOP_RELEASE && op->file->writer) {
 		struct node *n = op->file->n;
 
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		upload = n->dirty && n->writers == 0;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		if (upload && sync_queue_upload(fs->sync, n->ino))
 			log_error("inode %llu: cannot queue its upload; it "
 				  "stays dirty and is queued again once the "
@@ -1196,9 +1196,9 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 		bool open_for_write = false;
 
 		if (n) {
-			pthread_mutex_lock(&n->lock);
+			store_node_lock(n);
 			open_for_write = n->writers > 0;
-			pthread_mutex_unlock(&n->lock);
+			store_node_unlock(n);
 			store_node_put(fs->store, n);
 		}
 		if (!open_for_write && sync_queue_upload(fs->sync, op->ino))

@@ -162,21 +162,21 @@ static int exec_flush(struct fs *fs, struct fop *op)
 
 	if (!op->file->writer)
 		return 0;
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	dirty = n->dirty;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return dirty ? store_node_commit(fs->store, n) : 0;
 }
 
 int filter_clone_commit(struct fs *fs, struct node *n, uint64_t size)
 {
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	n->size = size;
 	n->mtime_ns = util_now_ns();
 	n->write_gen++;
 	n->dirty = true;
 	n->free_after_upload = true;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return store_node_commit(fs->store, n);
 }
 
@@ -231,14 +231,14 @@ static void exec_open(struct fs *fs, struct fop *op)
 	file->flags = (int)op->flags;
 	file->writer = acc == O_WRONLY || acc == O_RDWR;
 	file->clone_fd = -1;
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	n->openers++;
 	if (file->writer)
 		n->writers++;
 	file->version = n->version;
 	trunc = op->kind == FOP_OPEN && file->writer &&
 		(op->flags & O_TRUNC) && n->size > 0;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	op->file = file;
 	if (trunc) {
 		/* O_TRUNC comes with the open (atomic_o_trunc, which libfuse
@@ -264,11 +264,11 @@ static void exec_release(struct fs *fs, struct fop *op)
 	struct file *file = op->file;
 	struct node *n = file->n;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	n->openers--;
 	if (file->writer)
 		n->writers--;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	store_node_closed(fs->store, n);
 	op->result = 0;
 }
@@ -287,9 +287,9 @@ static void exec_read(struct fs *fs, struct fop *op)
 	/* a handle opened on a version the remote has replaced since reads
 	 * no more of it: what it read before and what it would read now
 	 * are of two versions (a new open reads the new one) */
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	replaced = op->file->version != n->version;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (replaced) {
 		op->result = -EIO;
 		return;

@@ -29,6 +29,49 @@
 
 #define NODE_BUCKETS 1024
 
+#ifndef NDEBUG
+/* Its address names the calling thread, as the owner of a node lock. */
+static __thread char this_thread;
+#endif
+
+void store_node_lock(struct node *n)
+{
+	/* not recursive: a thread taking it again would wait forever */
+	assert(!store_node_is_locked(n));
+	pthread_mutex_lock(&n->lock);
+#ifndef NDEBUG
+	__atomic_store_n(&n->owner, &this_thread, __ATOMIC_RELAXED);
+#endif
+}
+
+void store_node_unlock(struct node *n)
+{
+	store_node_assert_locked(n);
+#ifndef NDEBUG
+	__atomic_store_n(&n->owner, NULL, __ATOMIC_RELAXED);
+#endif
+	pthread_mutex_unlock(&n->lock);
+}
+
+void store_node_wait(struct node *n)
+{
+	store_node_assert_locked(n);
+#ifndef NDEBUG
+	__atomic_store_n(&n->owner, NULL, __ATOMIC_RELAXED);
+#endif
+	pthread_cond_wait(&n->cond, &n->lock);
+#ifndef NDEBUG
+	__atomic_store_n(&n->owner, &this_thread, __ATOMIC_RELAXED);
+#endif
+}
+
+#ifndef NDEBUG
+bool store_node_is_locked(const struct node *n)
+{
+	return __atomic_load_n(&n->owner, __ATOMIC_RELAXED) == &this_thread;
+}
+#endif
+
 int store_open(const char *dir, uid_t uid, gid_t gid, struct store **out)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
@@ -133,10 +176,10 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
 	if (n) {
 		/* a file in use has its size and mtime here first: they reach
 		 * its entry at its close */
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		st->st_size = (off_t)n->size;
 		ts_from_ns(&st->st_mtim, n->mtime_ns);
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 	}
 	pthread_mutex_unlock(&s->nodes_lock);
 	st->st_blocks = (blkcnt_t)(cache_file_bytes(s->cache, e->ino) / 512);
@@ -324,9 +367,9 @@ static void node_put(struct store *s, struct node *n, bool may_defer)
 	orphan = meta_get(s->meta, n->ino, &e) == 0 && e.parent == 0;
 	meta_entry_release(&e);
 	if (!orphan) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		unsaved = n->extents_unsaved;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		defer = may_defer ? __atomic_load_n(&s->defer, __ATOMIC_ACQUIRE)
 				  : NULL;
 		if (unsaved && defer) {
@@ -379,10 +422,10 @@ int store_node_path(struct store *s, struct node *n, char **path)
 	char *p = NULL;
 	int rc;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (n->remote_path && n->path_gen == gen)
 		p = xstrdup(n->remote_path);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (p) {
 		*path = p;
 		return 0;
@@ -390,11 +433,11 @@ int store_node_path(struct store *s, struct node *n, char **path)
 	rc = meta_path(s->meta, n->ino, &p);
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	free(n->remote_path);
 	n->remote_path = xstrdup(p);
 	n->path_gen = gen;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	*path = p;
 	return 0;
 }
@@ -424,10 +467,10 @@ uint64_t store_held(struct store *s, uint64_t ino, uint64_t *base)
 	*base = 0;
 	n = store_node_find(s, ino);
 	if (n) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		*base = n->base;
 		have = rangeset_bytes(&n->present);
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		store_node_put(s, n);
 		return have;
 	}
@@ -449,26 +492,28 @@ bool store_node_has(const struct node *n, uint64_t off, uint64_t len)
 {
 	uint64_t end = CD_MIN(off + len, n->base);
 
+	store_node_assert_locked(n);
 	return off >= end || rangeset_contains(&n->present, off, end);
 }
 
 void store_node_mark(struct node *n, uint64_t off, uint64_t len)
 {
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (off < n->base) {
 		rangeset_add(&n->present, off, CD_MIN(off + len, n->base));
 		n->extents_unsaved = true;
 		n->extents_gen++;
 	}
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 }
 
 void store_node_quiesce(struct node *n)
 {
+	store_node_assert_locked(n);
 	/* atomic: fetch jobs read it without the lock (job_cancelled) */
 	__atomic_add_fetch(&n->fetch_epoch, 1, __ATOMIC_RELAXED);
 	while (n->fetching > 0)
-		pthread_cond_wait(&n->cond, &n->lock);
+		store_node_wait(n);
 }
 
 int store_node_save(struct store *s, struct node *n)
@@ -480,14 +525,14 @@ int store_node_save(struct store *s, struct node *n)
 
 	/* snapshot under the lock; the slow sync runs without it, so opens
 	 * and reads of the file never wait for it */
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (!n->extents_unsaved) {
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return 0;
 	}
 	gen = n->extents_gen;
 	blob = rangeset_encode(&n->present, &len);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 
 	/* the data first: extents must never describe bytes not on disk */
 	if (fdatasync(n->fd) < 0) {
@@ -501,13 +546,13 @@ int store_node_save(struct store *s, struct node *n)
 	 * snapshot: a drop or reset in between must not be overwritten by
 	 * extents describing data that is gone (a change that only added
 	 * extents is saved by the next call) */
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (n->extents_gen == gen) {
 		rc = meta_set_extents(s->meta, n->ino, blob, len);
 		if (!rc)
 			n->extents_unsaved = false;
 	}
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 out_free:
 	free(blob);
 	return rc;
@@ -518,13 +563,13 @@ int store_node_reset(struct store *s, struct node *n, uint64_t size,
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (n->dirty || n->uploading) {
 		/* written here since the caller looked: nothing of it may go.
 		 * The extents it cleared in the database are saved again. */
 		n->extents_unsaved = true;
 		n->extents_gen++;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return -EBUSY;
 	}
 	store_node_quiesce(n);
@@ -541,7 +586,7 @@ int store_node_reset(struct store *s, struct node *n, uint64_t size,
 	snprintf(n->etag, sizeof(n->etag), "%s", etag);
 	if (!rc)
 		rc = meta_set_extents(s->meta, n->ino, NULL, 0);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return rc;
 }
 
@@ -551,10 +596,10 @@ int store_node_drop(struct store *s, struct node *n, uint64_t *freed)
 	int rc = 0;
 
 	*freed = 0;
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (n->dirty || n->uploading || n->error || n->writers > 0 ||
 	    !n->etag[0]) {
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return -EBUSY;
 	}
 	store_node_quiesce(n);
@@ -570,7 +615,7 @@ int store_node_drop(struct store *s, struct node *n, uint64_t *freed)
 	n->ra_next = n->ra_window = 0;
 	if (!rc)
 		rc = meta_set_extents(s->meta, n->ino, NULL, 0);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (rc) {
 		*freed = 0;
 		log_error("cache of inode %llu: cannot drop: %s",
@@ -585,9 +630,9 @@ int store_node_adopt(struct store *s, struct node *n, uint64_t gen,
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (n->write_gen != gen) {
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return -EAGAIN;
 	}
 	store_node_quiesce(n);
@@ -605,7 +650,7 @@ int store_node_adopt(struct store *s, struct node *n, uint64_t gen,
 	snprintf(n->copy_etag, sizeof(n->copy_etag), "%s", src_etag);
 	if (!rc)
 		rc = meta_set_extents(s->meta, n->ino, NULL, 0);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (!rc)
 		rc = store_node_commit(s, n);
 	return rc;
@@ -642,7 +687,7 @@ int store_node_commit(struct store *s, struct node *n)
 
 	/* only what the node owns: a rename or chmod committed meanwhile
 	 * by another request is not written back over */
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	e.size = n->size;
 	e.base = n->base;
 	e.dirty = n->dirty;
@@ -652,7 +697,7 @@ int store_node_commit(struct store *s, struct node *n)
 	e.spool = n->free_after_upload;
 	snprintf(e.etag, sizeof(e.etag), "%s", n->etag);
 	rc = meta_update_content(s->meta, &e);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return rc;
 }
 
@@ -782,10 +827,10 @@ static void drop_orphan_backing(struct store *s, struct node *n)
 	bool orphan, rec;
 	int rc;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	bk = n->bk;
 	rec = n->clone_rec;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (!bk && !rec)
 		return;
 	rc = meta_get(s->meta, n->ino, &e);
@@ -794,15 +839,15 @@ static void drop_orphan_backing(struct store *s, struct node *n)
 		meta_entry_release(&e);
 	if (!orphan)
 		return;
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (n->openers > 0) {
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return;
 	}
 	bk = detach(n);
 	rec = n->clone_rec;
 	n->clone_rec = false;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (rec && meta_clone_delete(s->meta, n->ino))
 		log_warn("inode %llu: cannot forget the copy record of a "
 			 "deleted file", (unsigned long long)n->ino);
@@ -1022,10 +1067,10 @@ int store_conflict(struct store *s, const struct jop *op, const char *path,
 	/* under nodes_lock: the node cannot go meanwhile */
 	n = !rc && upload && !gone ? lookup_node(s, op->ino) : NULL;
 	if (n) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		n->etag[0] = '\0';
 		n->base = 0;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 	}
 	goto out_unlock;
 out_rollback:
@@ -1041,9 +1086,9 @@ static bool is_copy(struct node *n)
 {
 	bool copy;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	copy = n->bk || n->clone_rec;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return copy;
 }
 
@@ -1052,12 +1097,12 @@ static void forget_clone(struct store *s, struct node *n)
 {
 	bool rec;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	rec = n->clone_rec;
 	n->clone_rec = false;
 	n->clone_lost = false;
 	n->free_after_upload = false;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (rec && meta_clone_delete(s->meta, n->ino))
 		log_warn("inode %llu: cannot forget its clone record",
 			 (unsigned long long)n->ino);
@@ -1066,6 +1111,7 @@ static void forget_clone(struct store *s, struct node *n)
 /* Truncates or extends n to size; under n->lock. */
 static int resize_node(struct node *n, uint64_t size)
 {
+	store_node_assert_locked(n);
 	if (size < n->base)
 		store_node_quiesce(n);
 	if (ftruncate(n->fd, (off_t)size) < 0)
@@ -1105,27 +1151,27 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 				goto out_put;
 			forget_clone(s, n);
 		}
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		old_size = n->size;
 		old_mtime = n->mtime_ns;
 		rc = resize_node(n, (uint64_t)attr->st_size);
 		if (!rc)
 			n->mtime_ns = now;
 		gen = n->write_gen;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		if (!rc)
 			rc = store_node_commit(s, n);
 		if (rc) {
 			/* not recorded (a full disk): a file grown goes back to
 			 * its size, so that the error the caller gets is true
 			 * (a shrink cannot be undone; the next commit has it) */
-			pthread_mutex_lock(&n->lock);
+			store_node_lock(n);
 			if (n->write_gen == gen && n->size > old_size &&
 			    ftruncate(n->fd, (off_t)old_size) == 0) {
 				n->size = old_size;
 				n->mtime_ns = old_mtime;
 			}
-			pthread_mutex_unlock(&n->lock);
+			store_node_unlock(n);
 			goto out_put;
 		}
 	} else {
@@ -1133,7 +1179,7 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 	}
 	/* the node first: the database lock is the innermost */
 	if (n) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		if (set_mtime)
 			n->mtime_ns = mtime;
 		else
@@ -1141,7 +1187,7 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 		size = n->size;
 		base = n->base;
 		dirty = n->dirty;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 	}
 	rc = meta_begin(s->meta);
 	if (rc)
@@ -1190,7 +1236,7 @@ ssize_t store_read(struct store *s, struct node *n, void *buf, size_t len,
 	/* the data may have been dropped (free, eviction, a remote change)
 	 * between the caller's hydration and here: never read a hole as
 	 * if it were the file's bytes */
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (n->bk && off < n->bk->len) {
 		/* a copy's bytes are its source's until stored or uploaded;
 		 * read under the lock, so the backing cannot end meanwhile */
@@ -1198,25 +1244,25 @@ ssize_t store_read(struct store *s, struct node *n, void *buf, size_t len,
 			    (off_t)off);
 		if (got < 0)
 			got = -errno;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return got;
 	}
 	if (n->clone_lost) {
 		/* the bytes written are nowhere: no read may pass off other
 		 * bytes as them */
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return -EIO;
 	}
 	here = store_node_has(n, off, len);
 	epoch = n->fetch_epoch;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (!here)
 		return -ESTALE;
 	got = pread(n->fd, buf, len, (off_t)off);
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (n->fetch_epoch != epoch && !store_node_has(n, off, len))
 		got = -ESTALE;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (got == -ESTALE)
 		return got;
 	if (got < 0) {
@@ -1234,6 +1280,7 @@ static bool note_write(struct node *n, uint64_t end)
 {
 	bool first = !n->dirty;
 
+	store_node_assert_locked(n);
 	n->size = CD_MAX(n->size, end);
 	n->mtime_ns = util_now_ns();
 	n->write_gen++;
@@ -1287,19 +1334,19 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 	 * under a clean entry, shown by the mount and never uploaded. (A
 	 * write that then fails leaves a file uploaded once more as it is.)
 	 */
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	first = !n->dirty;
 	if (first) {
 		n->dirty = true;
 		n->write_gen++;
 	}
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (first) {
 		rc = store_node_commit(s, n);
 		if (rc)
 			return rc;
 	}
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	done = pwrite_some(n->fd, buf, len, off, &rc);
 	crash_point("write-landed");
 	if (rc && rc != -ENOSPC && rc != -EDQUOT)
@@ -1312,13 +1359,13 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 		if (ftruncate(n->fd, (off_t)n->size) < 0) {
 			/* the size is recorded in n->size anyway */
 		}
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return rc;
 	}
 	/* a write cut short is a short write: the bytes it wrote are the
 	 * file's (a failure would leave them there, unsaid) */
 	note_write(n, off + done);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return (ssize_t)done;
 }
 
@@ -1332,12 +1379,12 @@ int store_clone_range(struct store *s, struct node *n, int src, uint64_t off,
 	bool first = false;
 	int rc = 0;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (ioctl(n->fd, FICLONERANGE, &r) < 0)
 		rc = -errno;
 	else
 		first = note_write(n, off + len);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (rc)
 		return rc;
 	return first ? store_node_commit(s, n) : 0;
@@ -1346,10 +1393,10 @@ int store_clone_range(struct store *s, struct node *n, int src, uint64_t off,
 void store_node_back(struct store *s, struct node *n, struct backing *bk)
 {
 	store_node_ref(n);		/* the backing's, until it ends */
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	n->bk = bk;
 	n->clone_lost = false;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 }
 
 int store_node_ack(struct store *s, struct node *n, size_t len)
@@ -1357,20 +1404,20 @@ int store_node_ack(struct store *s, struct node *n, size_t len)
 	bool first;
 	int rc = 0;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (!n->bk) {
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return -ESTALE;
 	}
 	/* the cache file keeps the size, holding no block of it */
 	if (ftruncate(n->fd, (off_t)(n->bk->len + len)) < 0) {
 		rc = -errno;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return rc;
 	}
 	n->bk->len += len;
 	first = note_write(n, n->bk->len);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return first ? store_node_commit(s, n) : 0;
 }
 
@@ -1378,11 +1425,11 @@ struct backing *store_backing_get(struct node *n)
 {
 	struct backing *bk;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	bk = n->bk;
 	if (bk)
 		__atomic_add_fetch(&bk->refs, 1, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return bk;
 }
 
@@ -1404,6 +1451,7 @@ static struct backing *detach(struct node *n)
 {
 	struct backing *bk = n->bk;
 
+	store_node_assert_locked(n);
 	n->bk = NULL;
 	if (bk)
 		__atomic_store_n(&bk->materialized, true, __ATOMIC_RELEASE);
@@ -1418,10 +1466,10 @@ int store_node_materialize(struct store *s, struct node *n, int fd)
 	bool rec;
 	int rc;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	bk = n->bk;
 	if (!bk) {
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return 0;
 	}
 	/* under the lock, so no read of the file sees a half-copied range
@@ -1448,7 +1496,7 @@ int store_node_materialize(struct store *s, struct node *n, int fd)
 		log_error("inode %llu: cannot copy %s into the cache: %s",
 			  (unsigned long long)n->ino, bk->source,
 			  strerror(-rc));
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		return rc;		/* still backed: nothing is lost */
 	}
 	if (!rc)
@@ -1456,7 +1504,7 @@ int store_node_materialize(struct store *s, struct node *n, int fd)
 				   __ATOMIC_RELAXED);
 	detach(n);
 	rec = n->clone_rec;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	/* the row now says the bytes are here (or that they are lost) */
 	if (rec && !meta_clone_get(s->meta, n->ino, &c)) {
 		c.backed = rc != 0;
@@ -1477,9 +1525,9 @@ void store_node_unback(struct store *s, struct node *n)
 {
 	struct backing *bk;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	bk = detach(n);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (!bk)
 		return;
 	store_backing_put(bk);

@@ -14,6 +14,7 @@
 
 #include "common.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -60,7 +61,12 @@ struct node {
 	int refs;			/* atomic; reaches 0 only under
 					   store->nodes_lock */
 	struct node *next;		/* hash chain; under nodes_lock */
-	pthread_mutex_t lock;		/* protects everything below */
+	pthread_mutex_t lock;		/* protects everything below; taken
+					   with store_node_lock() */
+#ifndef NDEBUG
+	const void *owner;		/* the thread holding lock (atomic;
+					   store_node_assert_locked) */
+#endif
 	pthread_cond_t cond;		/* signalled when a fetch ends */
 	int fd;				/* cache file, read-write */
 	uint64_t size;			/* logical size = cache file size */
@@ -120,6 +126,27 @@ struct store {
 	store_defer_fn defer;		/* set once before use; NULL: inline */
 	void *defer_arg;
 };
+
+/*
+ * A node's lock, which protects its state and, for the filters, what
+ * they keep per handle of the file (the clone filter's state of a
+ * handle). Not recursive: no function of the store may be called with it
+ * held unless it says so. Debug builds (assertions on) record which
+ * thread holds it, for store_node_assert_locked(); with NDEBUG these are
+ * the bare mutex and the assertion costs nothing.
+ */
+void store_node_lock(struct node *n);
+void store_node_unlock(struct node *n);
+/* Waits under the lock for n->cond (a fetch ended), which drops it
+ * meanwhile; for the fetch engine and the store. */
+void store_node_wait(struct node *n);
+#ifdef NDEBUG
+#define store_node_assert_locked(n) ((void)sizeof(n))
+#else
+/* Whether the calling thread holds n's lock (debug builds only). */
+bool store_node_is_locked(const struct node *n);
+#define store_node_assert_locked(n) assert(store_node_is_locked(n))
+#endif
 
 /* Opens the store in dir (created if needed). */
 int store_open(const char *dir, uid_t uid, gid_t gid,
@@ -243,9 +270,9 @@ static inline uint64_t backing_len(struct node *n, const struct backing *bk)
 {
 	uint64_t len;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	len = bk->len;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return len;
 }
 /*

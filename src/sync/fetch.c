@@ -122,6 +122,7 @@ static bool queue_remove(struct fetch_queue *q, struct fetch_job *j)
 /* Drops a job reference; under n->lock. Returns true if it was freed. */
 static bool job_unref(struct fetch_job *j)
 {
+	store_node_assert_locked(j->n);
 	if (--j->refs > 0)
 		return false;
 	free(j->path);
@@ -134,6 +135,7 @@ static void job_unlink(struct fetch_job *j)
 {
 	struct fetch_job **pp;
 
+	store_node_assert_locked(j->n);
 	for (pp = &j->n->jobs; *pp; pp = &(*pp)->next) {
 		if (*pp == j) {
 			*pp = j->next;
@@ -205,6 +207,7 @@ static int async_leave(struct fetch_async *a, bool cancel)
 {
 	int i, rc = 0;
 
+	store_node_assert_locked(a->n);
 	for (i = 0; i < a->count; i++) {
 		struct fetch_job *j = a->jobs[i];
 
@@ -225,6 +228,7 @@ static struct fetch_async *take_ready(struct node *n)
 {
 	struct fetch_async **pp = &n->asyncs, *ready = NULL, **tail = &ready;
 
+	store_node_assert_locked(n);
 	while (*pp) {
 		struct fetch_async *a = *pp;
 		int i;
@@ -252,7 +256,7 @@ static void finish_job(struct fetcher *f, struct fetch_job *j, int rc)
 	struct node *n = j->n;
 	struct fetch_async *ready;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	j->rc = rc;
 	j->done = true;
 	job_unlink(j);
@@ -263,7 +267,7 @@ static void finish_job(struct fetcher *f, struct fetch_job *j, int rc)
 	pthread_cond_broadcast(&n->cond);
 	ready = take_ready(n);
 	job_unref(j);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	/* the requests pending on it go on, with no lock held */
 	while (ready) {
 		struct fetch_async *a = ready;
@@ -407,14 +411,14 @@ void fetch_waiter_init(struct fetch_waiter *w, struct fetcher *f,
 
 void fetch_interrupt(struct fetch_waiter *w)
 {
-	pthread_mutex_lock(&w->n->lock);
+	store_node_lock(w->n);
 	w->interrupted = true;
 	/* the job it runs itself is cancelled too, unless others wait */
 	if (w->running && w->running->waiters <= 1 && !w->running->prefetch)
 		__atomic_store_n(&w->running->cancelled, true,
 				 __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&w->n->cond);
-	pthread_mutex_unlock(&w->n->lock);
+	store_node_unlock(w->n);
 }
 
 /* The job in flight that covers byte pos, if any; under n->lock. */
@@ -423,6 +427,7 @@ static struct fetch_job *covering(struct node *n, uint64_t pos,
 {
 	struct fetch_job *j;
 
+	store_node_assert_locked(n);
 	*next_start = UINT64_MAX;
 	for (j = n->jobs; j; j = j->next) {
 		if (j->start <= pos && pos < j->end && !j->cancelled &&
@@ -441,6 +446,7 @@ static struct fetch_job *new_job(struct fetcher *f, struct node *n,
 {
 	struct fetch_job *j = xcalloc(1, sizeof(*j));
 
+	store_node_assert_locked(n);
 	j->n = n;
 	j->path = xstrdup(path);
 	snprintf(j->etag, sizeof(j->etag), "%s", n->etag);
@@ -478,6 +484,7 @@ static int gather(struct fetcher *f, struct node *n, const char *path,
 	uint64_t pos, gs, ge, next;
 	int count = 0;
 
+	store_node_assert_locked(n);
 	end = CD_MIN(end, n->base);
 	pos = off;
 	while (count < max &&
@@ -521,7 +528,7 @@ int fetch_range(struct fetcher *f, struct node *n, const char *path,
 	uint64_t end = off + len, resume;
 	int rc = 0, count, i;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	while (!rc && !store_node_has(n, off, end - off)) {
 		if (__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
 			rc = -ECANCELED;
@@ -553,14 +560,14 @@ int fetch_range(struct fetcher *f, struct node *n, const char *path,
 			} else if (mine) {
 				if (w)
 					w->running = j;
-				pthread_mutex_unlock(&n->lock);
+				store_node_unlock(n);
 				run_and_finish(f, j);
-				pthread_mutex_lock(&n->lock);
+				store_node_lock(n);
 				if (w)
 					w->running = NULL;
 			}
 			while (!j->done && !(w && w->interrupted))
-				pthread_cond_wait(&n->cond, &n->lock);
+				store_node_wait(n);
 			if (!j->done) {
 				/* left early: a fetch no one wants is cancelled */
 				if (--j->waiters == 0 && !j->prefetch)
@@ -581,7 +588,7 @@ int fetch_range(struct fetcher *f, struct node *n, const char *path,
 		if (!rc)
 			off = off < resume ? off : resume;
 	}
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return rc;
 }
 
@@ -604,7 +611,7 @@ int fetch_range_async(struct fetch_async *a, const char *path, uint64_t off,
 	uint64_t resume;
 	int rc = 1;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	if (a->interrupted)
 		rc = -EINTR;
 	else if (__atomic_load_n(&f->stop, __ATOMIC_RELAXED) ||
@@ -624,7 +631,7 @@ int fetch_range_async(struct fetch_async *a, const char *path, uint64_t off,
 			n->asyncs = a;
 		}
 	}
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return rc;
 }
 
@@ -634,7 +641,7 @@ bool fetch_async_cancel(struct fetch_async *a)
 	struct fetch_async **pp;
 	bool was = false;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	a->interrupted = true;
 	if (a->waiting) {
 		for (pp = &n->asyncs; *pp; pp = &(*pp)->next) {
@@ -647,7 +654,7 @@ bool fetch_async_cancel(struct fetch_async *a)
 		async_leave(a, true);
 		was = true;
 	}
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	return was;
 }
 
@@ -656,7 +663,7 @@ void fetch_prefetch(struct fetcher *f, struct node *n, const char *path,
 {
 	uint64_t resume;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	gather(f, n, path, off, off + len, true, NULL, 64, &resume);
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 }

@@ -438,9 +438,9 @@ static int hydrate_file(struct hydration *h, uint64_t ino, char **failed)
 		return rc == -ENOENT ? 0 : rc;
 	}
 	h->p.path = path;
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	base = n->base;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	for (off = 0; off < base && !rc; off += WINDOW) {
 		uint64_t len = CD_MIN((uint64_t)WINDOW, base - off), have;
 
@@ -452,9 +452,9 @@ static int hydrate_file(struct hydration *h, uint64_t ino, char **failed)
 			*failed = xstrdup(path);
 			break;
 		}
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		have = rangeset_bytes(&n->present);
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		h->p.bytes_done = h->done_before + have;
 		if (stopping(r) || (h->fn && h->fn(h->arg, &h->p)))
 			rc = -ECANCELED;
@@ -604,12 +604,12 @@ static const char *keeper_of(struct residency *r, uint64_t ino, char *why,
 		return "not uploaded yet (run clonedrive sync)";
 	n = store_node_find(r->store, ino);
 	if (n) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		if (n->dirty || n->uploading || !n->etag[0])
 			reason = "not uploaded yet (run clonedrive sync)";
 		else if (n->writers > 0)
 			reason = "open for writing";
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		store_node_put(r->store, n);
 		if (!reason && mapped(r, ino, why, size))
 			reason = "mapped by";

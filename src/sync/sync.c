@@ -226,9 +226,9 @@ static void set_error(struct sync *y, uint64_t ino, bool error)
 		return;
 	n = store_node_find(y->store, ino);
 	if (n) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		n->error = error;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		store_node_put(y->store, n);
 	}
 	if (meta_get(y->meta, ino, &e))
@@ -276,10 +276,10 @@ static void drop_spooled(struct sync *y, struct node *n)
 	uint64_t freed;
 	bool want;
 
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	want = n->free_after_upload && !n->dirty;
 	n->free_after_upload = false;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (!want || meta_pinned(y->meta, n->ino))
 		return;
 	if (store_node_commit(y->store, n) ||
@@ -583,10 +583,10 @@ static int do_upload(struct sync *y, const struct jop *op)
 			abandon_upload(y, op->ino);
 		return rc == -ENOENT ? 0 : rc;
 	}
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	idle = !n->dirty || n->writers > 0;
 	base = n->base;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (e.parent == 0 || idle) {
 		/* unlinked, already clean, or a writer's close will requeue */
 		if (e.parent == 0)
@@ -602,14 +602,14 @@ static int do_upload(struct sync *y, const struct jop *op)
 		rc = store_node_save(y->store, n);
 	if (rc)
 		goto out;
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	gen = n->write_gen;
 	size = n->size;
 	mtime = n->mtime_ns;
 	copy = n->clone_rec;
 	snprintf(match, sizeof(match), "%s", n->etag);
 	n->uploading = true;
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	fd = n->fd;
 	if (copy) {
 		/* a copy of a local file: what goes up must be what the
@@ -677,13 +677,13 @@ static int do_upload(struct sync *y, const struct jop *op)
 	/* the file shrank under the upload (a truncate meanwhile): not an
 	 * error of the remote's, the next try sends what it is now */
 	if (rc == -ENODATA && !bk) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		if (n->write_gen != gen)
 			rc = -EAGAIN;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 	}
 out_uploading:
-	pthread_mutex_lock(&n->lock);
+	store_node_lock(n);
 	n->uploading = false;
 	if (!rc)	/* the version later uploads must replace */
 		snprintf(n->etag, sizeof(n->etag), "%s", out.etag);
@@ -701,16 +701,16 @@ out_uploading:
 	} else if (rc == -EILSEQ) {
 		n->error = true;
 	}
-	pthread_mutex_unlock(&n->lock);
+	store_node_unlock(n);
 	if (!rc && meta_journal_rematch(y->meta, n->ino, out.etag))
 		log_warn("%s: uploaded, but the renames over it still expect "
 			 "the version before", op->path);
 	if (!rc && copy) {
 		if (bk)
 			store_node_unback(y->store, n);
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		n->clone_rec = false;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		if (meta_clone_delete(y->meta, n->ino))
 			log_warn("%s: uploaded, but its clone record stays",
 				 op->path);
@@ -767,10 +767,10 @@ static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
 	}
 	n = store_node_find(y->store, ino);
 	if (n) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		if (n->etag[0])
 			snprintf(n->etag, sizeof(n->etag), "%s", etag);
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		store_node_put(y->store, n);
 	}
 	if (strcmp(e.etag, etag) != 0 && e.etag[0]) {
@@ -808,10 +808,10 @@ static void adopt_replaced(struct sync *y, const struct jop *op)
 	}
 	n = store_node_find(y->store, op->ino);
 	if (n) {
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		if (!n->etag[0])
 			snprintf(n->etag, sizeof(n->etag), "%s", etag);
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		store_node_put(y->store, n);
 	}
 	if (meta_get(y->meta, op->ino, &e))
@@ -1480,9 +1480,9 @@ static int remove_unseen(void *arg, const struct meta_entry *e)
 	if (n) {
 		bool busy;
 
-		pthread_mutex_lock(&n->lock);
+		store_node_lock(n);
 		busy = n->dirty || n->openers > 0;
-		pthread_mutex_unlock(&n->lock);
+		store_node_unlock(n);
 		store_node_put(y->store, n);
 		if (busy)
 			return 0;	/* keep what is in use */
