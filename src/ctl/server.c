@@ -332,9 +332,10 @@ static bool spooled(struct fs *fs, const struct meta_entry *e)
 	bool spool = e->spool;
 
 	if (n) {
-		store_node_lock(n);
-		spool = n->free_after_upload;
-		store_node_unlock(n);
+		struct node_state st;
+
+		store_node_snapshot(n, &st);
+		spool = st.spool;
 		store_node_put(fs->store, n);
 	}
 	return spool;

@@ -191,7 +191,7 @@ static struct backing *new_backing(struct fs *fs, struct node *n, int src,
 	bk->src_ino = st->st_ino;
 	bk->ctime_ns = util_ts_ns(&st->st_ctim);
 	bk->policy = policy;
-	bk->ino = n->ino;
+	bk->ino = store_node_ino(n);
 	bk->writer = writer;
 	if (policy == CLONE_GUARD && guard_add(fs->guard, bk)) {
 		store_backing_put(bk);	/* which unmarks it */
@@ -221,7 +221,7 @@ static enum filter_verdict start_copy(struct filter *f, struct fop *op,
 	int rc;
 
 	file->clone_how = CLONE_HOW_SPOOL;
-	if (meta_pinned(fs->store->meta, n->ino))
+	if (meta_pinned(fs->store->meta, store_node_ino(n)))
 		return FILTER_PASS;	/* pinned: it stays here anyway */
 	if ((mode == CLONE_REFLINK || mode == CLONE_AUTO) &&
 	    cloneable(0, op->size, size) &&
@@ -255,7 +255,7 @@ static enum filter_verdict start_copy(struct filter *f, struct fop *op,
 		 * nothing backed yet, this only ends the backing) */
 		if (store_node_materialize(fs->store, n, -1))
 			log_warn("inode %llu: cannot end a backing",
-				 (unsigned long long)n->ino);
+				 (unsigned long long)store_node_ino(n));
 		return FILTER_PASS;
 	}
 	file->clone_how = CLONE_HOW_BACKED;
@@ -320,6 +320,7 @@ static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 	struct node *n = file->n;
 	enum filter_verdict v = FILTER_PASS;
 	bool probe = false, check = false, match = false;
+	struct node_state ns;
 	struct stat st;
 	int src;
 
@@ -337,7 +338,9 @@ static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 		break;
 	case FILE_CLONE_UNKNOWN:
 		/* the first write: at 0, into an empty file */
-		probe = op->off == 0 && n->size == 0 && op->size > 0 && !n->bk;
+		store_node_snapshot_locked(n, &ns);
+		probe = op->off == 0 && ns.size == 0 && op->size > 0 &&
+			!ns.backed;
 		file->clone = probe ? FILE_CLONE_PROBING : FILE_CLONE_NOT;
 		break;
 	case FILE_CLONE_PROBING:
@@ -392,12 +395,13 @@ int clone_from_fd(struct fs *fs, struct node *n, int src,
 	int rc;
 
 	if ((mode == CLONE_REFLINK || mode == CLONE_AUTO || mode == CLONE_SPOOL ||
-	     mode == CLONE_OFF) && ioctl(n->fd, FICLONE, src) == 0) {
+	     mode == CLONE_OFF) &&
+	    ioctl(store_node_cache_fd(n), FICLONE, src) == 0) {
 		stats_add(&fs->stats, clone_avoided_bytes, size);
 		return 0;	/* a snapshot in shared blocks */
 	}
 	if (backed_policy(fs) == CLONE_OFF ||
-	    meta_pinned(fs->store->meta, n->ino))
+	    meta_pinned(fs->store->meta, store_node_ino(n)))
 		return -EOPNOTSUPP;
 	/* guarded first, then hashed: what is hashed is what goes up */
 	bk = new_backing(fs, n, src, st, 0, backed_policy(fs));
@@ -416,7 +420,7 @@ int clone_from_fd(struct fs *fs, struct node *n, int src,
 	if (rc) {
 		if (store_node_materialize(fs->store, n, -1))
 			log_warn("inode %llu: cannot end a backing",
-				 (unsigned long long)n->ino);
+				 (unsigned long long)store_node_ino(n));
 		return rc;
 	}
 	stats_add(&fs->stats, clone_avoided_bytes, size);
@@ -426,7 +430,7 @@ int clone_from_fd(struct fs *fs, struct node *n, int src,
 static int record(struct fs *fs, struct node *n, struct backing *bk,
 		  const struct file *file, bool backed)
 {
-	struct meta_clone c = { .ino = n->ino };
+	struct meta_clone c = { .ino = store_node_ino(n) };
 	int rc;
 
 	if (bk) {
@@ -450,11 +454,8 @@ static int record(struct fs *fs, struct node *n, struct backing *bk,
 	rc = meta_clone_put(fs->store->meta, &c);
 	if (!bk)
 		free(c.source);
-	if (!rc) {
-		store_node_lock(n);
-		n->clone_rec = true;
-		store_node_unlock(n);
-	}
+	if (!rc)
+		store_node_copy_recorded(n, true);
 	return rc;
 }
 
@@ -513,20 +514,10 @@ static void finish_copy(struct fs *fs, struct file *file, bool whole)
 {
 	struct node *n = file->n;
 	struct backing *bk = store_backing_get(n);
-	struct stat st;
 	bool ok = false;
 
 	if (file->clone_how == CLONE_HOW_BACKED && bk && !backing_ended(bk)) {
-		store_node_lock(n);
-		whole = whole && n->writers == 0 &&
-			fstat(bk->fd, &st) == 0 &&
-			(uint64_t)st.st_size == bk->len;
-		if (whole) {
-			bk->closed = true;
-			bk->writer = 0;
-			hash_peek(bk->hash, bk->digest);
-		}
-		store_node_unlock(n);
+		whole = whole && store_backing_close(n, bk);
 		if (whole && fs->guard && bk->policy == CLONE_GUARD)
 			guard_closed(fs->guard, bk);
 		/* the record before the size: a restart finds the bytes */
@@ -536,7 +527,7 @@ static void finish_copy(struct fs *fs, struct file *file, bool whole)
 		if (!ok && store_node_materialize(fs->store, n, -1))
 			log_warn("inode %llu: an incomplete copy could not be "
 				 "stored; its source still has the bytes",
-				 (unsigned long long)n->ino);
+				 (unsigned long long)store_node_ino(n));
 	} else if (file->clone_how == CLONE_HOW_REFLINK) {
 		ok = whole && record(fs, n, NULL, file, false) == 0;
 	} else {
@@ -545,15 +536,13 @@ static void finish_copy(struct fs *fs, struct file *file, bool whole)
 	store_backing_put(bk);
 	if (!ok)
 		return;
-	store_node_lock(n);
-	n->free_after_upload = true;
-	store_node_unlock(n);
+	store_node_mark_spool(n);
 	if (store_node_commit(fs->store, n))
 		log_warn("inode %llu: cannot record it as a copy",
-			 (unsigned long long)n->ino);
+			 (unsigned long long)store_node_ino(n));
 	stats_add(&fs->stats, clones_detected, 1);
 	log_debug("inode %llu: a copy of a local file (%s); its data goes "
-		  "once uploaded", (unsigned long long)n->ino,
+		  "once uploaded", (unsigned long long)store_node_ino(n),
 		  file->clone_how == CLONE_HOW_BACKED ? "not stored" :
 		  file->clone_how == CLONE_HOW_REFLINK ? "reflinked" :
 		  "stored");
@@ -562,6 +551,7 @@ static void finish_copy(struct fs *fs, struct file *file, bool whole)
 static void clone_post(struct filter *f, struct fop *op)
 {
 	struct file *file = op->file;
+	struct node_state ns;
 	struct node *n;
 	bool whole, candidate;
 
@@ -578,9 +568,10 @@ static void clone_post(struct filter *f, struct fop *op)
 		return;
 	}
 	candidate = file->clone_fd >= 0;
+	store_node_snapshot_locked(n, &ns);
 	whole = file->clone == FILE_CLONE_CANDIDATE &&
 		file->clone_next == file->clone_size &&
-		n->size == file->clone_size;
+		ns.size == file->clone_size;
 	store_node_unlock(n);
 	if (candidate)
 		finish_copy(f->fs, file, whole);
@@ -668,7 +659,8 @@ static int restore_one(void *arg, uint64_t ino)
 		/* the cache has the bytes; a row of an older version gets
 		 * their hash now */
 		if (!c.hash_known && !store_node_get(fs->store, ino, &n)) {
-			if (hash_fd(n->fd, c.size, -1, NULL, c.hash) == 0 &&
+			if (hash_fd(store_node_cache_fd(n), c.size, -1, NULL,
+				    c.hash) == 0 &&
 			    meta_clone_put(fs->store->meta, &c) == 0)
 				c.hash_known = true;
 			store_node_put(fs->store, n);
@@ -689,10 +681,7 @@ static int restore_one(void *arg, uint64_t ino)
 		log_warn("inode %llu: a copy of %s was cut short by a stop "
 			 "before any of it was synced; it is left empty",
 			 (unsigned long long)ino, c.source);
-		store_node_lock(n);
-		n->clone_rec = false;
-		n->clone_lost = false;
-		store_node_unlock(n);
+		store_node_copy_recorded(n, false);
 		rc = meta_clone_delete(fs->store->meta, ino);
 		store_node_put(fs->store, n);
 		goto out;

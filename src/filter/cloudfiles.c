@@ -58,10 +58,7 @@ static int hydrate(struct fs *fs, struct fop *op, uint64_t off, uint64_t len)
 	char *path;
 	int rc;
 
-	store_node_lock(n);
-	rc = store_node_has(n, off, len);
-	store_node_unlock(n);
-	if (rc)
+	if (store_node_holds(n, off, len))
 		return 0;
 	rc = store_node_remote_path(fs->store, n, &path);
 	if (rc)
@@ -216,25 +213,11 @@ static int hydrate_resumed(struct fop *op)
 static void grow_readahead(struct fs *fs, struct fop *op)
 {
 	struct node *n = op->file->n;
-	uint64_t start = 0, len = 0, end = op->off + op->size;
+	uint64_t start, len;
 	char *path;
 
-	store_node_lock(n);
-	if (op->off == n->ra_next && op->off != 0) {
-		n->ra_window = CD_MIN(CD_MAX(CD_MAX(n->ra_window * 2, RA_MIN),
-					     2 * (uint64_t)op->size),
-				      RA_MAX);
-		start = end;
-		len = n->ra_window;
-	} else {
-		n->ra_window = 0;
-	}
-	n->ra_next = end;
-	if (start >= n->base)
-		len = 0;
-	else if (len && store_node_has(n, start, len))
-		len = 0;
-	store_node_unlock(n);
+	len = store_node_readahead(n, op->off, op->size, RA_MIN, RA_MAX,
+				   &start);
 	if (!len || store_node_remote_path(fs->store, n, &path))
 		return;
 	fetch_prefetch(fs->fetcher, n, path, start, len);
@@ -366,25 +349,25 @@ static int copy_plan(struct fop *op, uint64_t *gen, char *etag,
 		     uint64_t *sizep)
 {
 	struct node *src = op->file->n, *dst = op->file2->n;
+	struct node_state from, to;
 	uint64_t size;
 	bool whole, rest;
 
 	if (src == dst || op->off != op->off2)
 		return -EOPNOTSUPP;
-	store_node_lock(src);
-	size = src->size;
-	whole = !src->dirty && !src->uploading && !src->error &&
-		src->etag[0] && src->base == size;
-	snprintf(etag, REMOTE_ETAG_MAX, "%s", src->etag);
-	store_node_unlock(src);
+	store_node_snapshot(src, &from);
+	size = from.size;
+	whole = !from.dirty && !from.uploading && !from.error &&
+		from.etag[0] && from.base == size;
+	snprintf(etag, REMOTE_ETAG_MAX, "%s", from.etag);
 	if (!whole || op->off >= size)
 		return -EOPNOTSUPP;
-	store_node_lock(dst);
-	rest = op->off > 0 && !dst->dirty && dst->copy_of == src->ino &&
-	       strcmp(dst->copy_etag, etag) == 0 && dst->size == size;
-	whole = op->off == 0 && dst->size == 0 && op->size >= size;
-	*gen = dst->write_gen;
-	store_node_unlock(dst);
+	store_node_snapshot(dst, &to);
+	rest = op->off > 0 && !to.dirty &&
+	       to.copy_of == store_node_ino(src) &&
+	       strcmp(to.copy_etag, etag) == 0 && to.size == size;
+	whole = op->off == 0 && to.size == 0 && op->size >= size;
+	*gen = to.write_gen;
 	*sizep = size;
 	if (rest)
 		return (int)CD_MIN(CD_MIN(size - op->off, (uint64_t)op->size),
@@ -411,14 +394,15 @@ static int copy_work(struct fop *op)
 	if (!rc)
 		rc = store_node_path(fs->store, dst, &to);
 	if (!rc)
-		rc = meta_get(fs->store->meta, dst->ino, &e);
+		rc = meta_get(fs->store->meta, store_node_ino(dst), &e);
 	if (!rc) {
 		meta_entry_release(&e);
 		rc = remote_copy(fs->remote, from, etag, to, e.mode & 07777,
 				 util_now_ns(), &a);
 	}
 	if (!rc)
-		rc = store_node_adopt(fs->store, dst, gen, &a, src->ino, etag);
+		rc = store_node_adopt(fs->store, dst, gen, &a,
+				      store_node_ino(src), etag);
 	if (rc) {
 		log_debug("copy of %s to %s on the remote: %s; copying by "
 			  "reads and writes", from ? from : "?",
@@ -494,11 +478,12 @@ static char *replaced_version(struct fs *fs, uint64_t parent,
 		*replaced = e.ino;
 		n = store_node_find(fs->store, e.ino);	/* newer, if loaded */
 		if (n) {
+			struct node_state st;
+
 			/* an upload in flight puts a version of ours there */
-			store_node_lock(n);
+			store_node_snapshot(n, &st);
 			snprintf(e.etag, sizeof(e.etag), "%s",
-				 n->uploading ? "" : n->etag);
-			store_node_unlock(n);
+				 st.uploading ? "" : st.etag);
 			store_node_put(fs->store, n);
 		}
 		etag = xstrdup(e.etag);
@@ -587,14 +572,15 @@ const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 	dirty = e.dirty;
 	n = store_node_find(fs->store, ino);
 	if (n) {
-		store_node_lock(n);
-		dirty = n->dirty;
-		if (n->error)
+		struct node_state st;
+
+		store_node_snapshot(n, &st);
+		dirty = st.dirty;
+		if (st.error)
 			state = "error";
-		else if (n->uploading ||
-			 (n->dirty && n->clone_rec && n->writers == 0))
+		else if (st.uploading ||
+			 (st.dirty && st.copy && st.writers == 0))
 			state = "uploading";	/* a copy: on its way */
-		store_node_unlock(n);
 		store_node_put(fs->store, n);
 	} else if (e.error) {
 		state = "error";
@@ -985,9 +971,9 @@ static int ctl_access(struct fs *fs, const struct fop *op)
 static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 {
 	struct fs *fs = f->fs;
+	enum store_write_need need;
 	int stage = STAGE_HYDRATE;
-	struct node *n;
-	uint64_t end;
+	uint64_t gap;
 	int rc;
 
 	rc = name_errno(fs, op);
@@ -1018,17 +1004,11 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 				return done(op, rc);
 			stage = rc ? STAGE_HYDRATE_AGAIN : STAGE_HYDRATE;
 		}
-		n = op->file->n;
-		store_node_lock(n);
-		end = CD_MIN(op->off + op->size, n->size);
-		rc = op->off < end && store_node_has(n, op->off,
-						      end - op->off);
-		store_node_unlock(n);
-		if (op->off < end && !rc) {
+		gap = store_node_read_gap(op->file->n, op->off, op->size);
+		if (gap) {
 			if (stage == STAGE_HYDRATE && policy_blocks(fs, op))
 				return done(op, -fs->policy.err);
-			return hydrate_pend(fs, op, op->off, end - op->off,
-					    stage);
+			return hydrate_pend(fs, op, op->off, gap, stage);
 		}
 		grow_readahead(fs, op);
 		return FILTER_PASS;
@@ -1059,21 +1039,17 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 			break;
 		}
 		op->stage = STAGE_ADMITTED;
-		n = op->file->n;
-		store_node_lock(n);
-		end = n->base;
-		rc = op->off < end && store_node_has(n, op->off, op->size);
-		store_node_unlock(n);
-		if (op->off >= end) {
+		need = store_node_write_need(op->file->n, op->off, op->size);
+		if (need == STORE_WRITE_FREE) {
 			op->stage = STAGE_NONE;
 			return FILTER_PASS;	/* all local: nothing to keep */
 		}
 		/* the old bytes around the write must be here, and known to
 		 * be here after a crash, before new ones land among them */
-		if (!rc)
+		if (need == STORE_WRITE_FETCH)
 			return hydrate_pend(fs, op, op->off, op->size, stage);
 		op->stage = STAGE_NONE;
-		rc = store_node_save(fs->store, n);
+		rc = store_node_save(fs->store, op->file->n);
 		return rc ? done(op, rc) : FILTER_PASS;
 	case FOP_SYMLINK:
 		/*
@@ -1162,15 +1138,15 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 	}
 	if (op->kind == FOP_RELEASE && op->file->writer) {
 		struct node *n = op->file->n;
+		struct node_state st;
 
-		store_node_lock(n);
-		upload = n->dirty && n->writers == 0;
-		store_node_unlock(n);
-		if (upload && sync_queue_upload(fs->sync, n->ino))
+		store_node_snapshot(n, &st);
+		upload = st.dirty && st.writers == 0;
+		if (upload && sync_queue_upload(fs->sync, store_node_ino(n)))
 			log_error("inode %llu: cannot queue its upload; it "
 				  "stays dirty and is queued again once the "
 				  "database can record it",
-				  (unsigned long long)n->ino);
+				  (unsigned long long)store_node_ino(n));
 	}
 	/* after its upload is queued: a sync waiting for it finds it */
 	if (op->kind == FOP_RELEASE && op->file->closing) {
@@ -1196,9 +1172,10 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 		bool open_for_write = false;
 
 		if (n) {
-			store_node_lock(n);
-			open_for_write = n->writers > 0;
-			store_node_unlock(n);
+			struct node_state st;
+
+			store_node_snapshot(n, &st);
+			open_for_write = st.writers > 0;
 			store_node_put(fs->store, n);
 		}
 		if (!open_for_write && sync_queue_upload(fs->sync, op->ino))

@@ -158,26 +158,17 @@ static void exec_release(struct fs *fs, struct fop *op);
 static int exec_flush(struct fs *fs, struct fop *op)
 {
 	struct node *n = op->file->n;
-	bool dirty;
+	struct node_state st;
 
 	if (!op->file->writer)
 		return 0;
-	store_node_lock(n);
-	dirty = n->dirty;
-	store_node_unlock(n);
-	return dirty ? store_node_commit(fs->store, n) : 0;
+	store_node_snapshot(n, &st);
+	return st.dirty ? store_node_commit(fs->store, n) : 0;
 }
 
 int filter_clone_commit(struct fs *fs, struct node *n, uint64_t size)
 {
-	store_node_lock(n);
-	n->size = size;
-	n->mtime_ns = util_now_ns();
-	n->write_gen++;
-	n->dirty = true;
-	n->free_after_upload = true;
-	store_node_unlock(n);
-	return store_node_commit(fs->store, n);
+	return store_node_copied(fs->store, n, size);
 }
 
 /*
@@ -198,8 +189,8 @@ static int exec_clone(struct fs *fs, struct fop *op)
 		return rc;
 	rc = residency_admit_write(fs->res, (uint64_t)st.st_size);
 	if (!rc)
-		rc = util_copy(op->src_fd, n->fd, (uint64_t)st.st_size, NULL,
-			       NULL);
+		rc = util_copy(op->src_fd, store_node_cache_fd(n),
+			       (uint64_t)st.st_size, NULL, NULL);
 	if (!rc) {
 		stats_add(&fs->stats, clone_stored_bytes, (uint64_t)st.st_size);
 		rc = filter_clone_commit(fs, n, (uint64_t)st.st_size);
@@ -212,6 +203,7 @@ static int exec_clone(struct fs *fs, struct fop *op)
 static void exec_open(struct fs *fs, struct fop *op)
 {
 	struct file *file;
+	struct node_state nst;
 	struct node *n;
 	int acc = op->flags & O_ACCMODE;
 	bool trunc;
@@ -231,14 +223,10 @@ static void exec_open(struct fs *fs, struct fop *op)
 	file->flags = (int)op->flags;
 	file->writer = acc == O_WRONLY || acc == O_RDWR;
 	file->clone_fd = -1;
-	store_node_lock(n);
-	n->openers++;
-	if (file->writer)
-		n->writers++;
-	file->version = n->version;
+	store_node_opened(n, file->writer, &nst);
+	file->version = nst.version;
 	trunc = op->kind == FOP_OPEN && file->writer &&
-		(op->flags & O_TRUNC) && n->size > 0;
-	store_node_unlock(n);
+		(op->flags & O_TRUNC) && nst.size > 0;
 	op->file = file;
 	if (trunc) {
 		/* O_TRUNC comes with the open (atomic_o_trunc, which libfuse
@@ -246,7 +234,7 @@ static void exec_open(struct fs *fs, struct fop *op)
 		struct stat st = { .st_size = 0 };
 		struct meta_entry e;
 
-		op->result = store_setattr(fs->store, n->ino, &st,
+		op->result = store_setattr(fs->store, store_node_ino(n), &st,
 					   STORE_SET_SIZE, NULL, &e);
 		if (!op->result) {
 			meta_entry_release(&e);
@@ -264,12 +252,7 @@ static void exec_release(struct fs *fs, struct fop *op)
 	struct file *file = op->file;
 	struct node *n = file->n;
 
-	store_node_lock(n);
-	n->openers--;
-	if (file->writer)
-		n->writers--;
-	store_node_unlock(n);
-	store_node_closed(fs->store, n);
+	store_node_closed(fs->store, n, file->writer);
 	op->result = 0;
 }
 
@@ -281,16 +264,12 @@ static void exec_release(struct fs *fs, struct fop *op)
 static void exec_read(struct fs *fs, struct fop *op)
 {
 	struct node *n = op->file->n;
-	bool replaced;
 	ssize_t got;
 
 	/* a handle opened on a version the remote has replaced since reads
 	 * no more of it: what it read before and what it would read now
 	 * are of two versions (a new open reads the new one) */
-	store_node_lock(n);
-	replaced = op->file->version != n->version;
-	store_node_unlock(n);
-	if (replaced) {
+	if (store_node_replaced(n, op->file->version)) {
 		op->result = -EIO;
 		return;
 	}

@@ -328,6 +328,69 @@ out_unlock:
 	return rc;
 }
 
+void store_node_ref(struct node *n)
+{
+	__atomic_add_fetch(&n->refs, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t store_node_ino(const struct node *n)
+{
+	return n->ino;
+}
+
+int store_node_cache_fd(const struct node *n)
+{
+	return n->fd;
+}
+
+void store_node_snapshot_locked(struct node *n, struct node_state *st)
+{
+	store_node_assert_locked(n);
+	st->size = n->size;
+	st->base = n->base;
+	snprintf(st->etag, sizeof(st->etag), "%s", n->etag);
+	st->write_gen = n->write_gen;
+	st->version = n->version;
+	st->dirty = n->dirty;
+	st->uploading = n->uploading;
+	st->error = n->error;
+	st->copy = n->clone_rec;
+	st->backed = n->bk != NULL;
+	st->spool = n->free_after_upload;
+	st->writers = n->writers;
+	st->openers = n->openers;
+	st->copy_of = n->copy_of;
+	snprintf(st->copy_etag, sizeof(st->copy_etag), "%s", n->copy_etag);
+}
+
+void store_node_snapshot(struct node *n, struct node_state *st)
+{
+	store_node_lock(n);
+	store_node_snapshot_locked(n, st);
+	store_node_unlock(n);
+}
+
+void store_node_opened(struct node *n, bool writer, struct node_state *st)
+{
+	store_node_lock(n);
+	n->openers++;
+	if (writer)
+		n->writers++;
+	if (st)
+		store_node_snapshot_locked(n, st);
+	store_node_unlock(n);
+}
+
+bool store_node_replaced(struct node *n, uint64_t version)
+{
+	bool replaced;
+
+	store_node_lock(n);
+	replaced = n->version != version;
+	store_node_unlock(n);
+	return replaced;
+}
+
 struct node *store_node_find(struct store *s, uint64_t ino)
 {
 	struct node *n;
@@ -494,6 +557,174 @@ bool store_node_has(const struct node *n, uint64_t off, uint64_t len)
 
 	store_node_assert_locked(n);
 	return off >= end || rangeset_contains(&n->present, off, end);
+}
+
+bool store_node_holds(struct node *n, uint64_t off, uint64_t len)
+{
+	bool here;
+
+	store_node_lock(n);
+	here = store_node_has(n, off, len);
+	store_node_unlock(n);
+	return here;
+}
+
+uint64_t store_node_read_gap(struct node *n, uint64_t off, uint64_t len)
+{
+	uint64_t end, gap = 0;
+
+	store_node_lock(n);
+	end = CD_MIN(off + len, n->size);
+	if (off < end && !store_node_has(n, off, end - off))
+		gap = end - off;
+	store_node_unlock(n);
+	return gap;
+}
+
+enum store_write_need store_node_write_need(struct node *n, uint64_t off,
+					    uint64_t len)
+{
+	enum store_write_need need = STORE_WRITE_FREE;
+
+	store_node_lock(n);
+	if (off < n->base)
+		need = store_node_has(n, off, len) ? STORE_WRITE_SAVE
+						   : STORE_WRITE_FETCH;
+	store_node_unlock(n);
+	return need;
+}
+
+uint64_t store_node_readahead(struct node *n, uint64_t off, uint64_t len,
+			      uint64_t min, uint64_t max, uint64_t *start)
+{
+	uint64_t end = off + len, from = 0, want = 0;
+
+	store_node_lock(n);
+	if (off == n->ra_next && off != 0) {
+		n->ra_window = CD_MIN(CD_MAX(CD_MAX(n->ra_window * 2, min),
+					     2 * len),
+				      max);
+		from = end;
+		want = n->ra_window;
+	} else {
+		n->ra_window = 0;
+	}
+	n->ra_next = end;
+	if (from >= n->base)
+		want = 0;
+	else if (want && store_node_has(n, from, want))
+		want = 0;
+	store_node_unlock(n);
+	*start = from;
+	return want;
+}
+
+void store_node_upload_begin(struct node *n, struct node_upload *u)
+{
+	store_node_lock(n);
+	u->gen = n->write_gen;
+	u->size = n->size;
+	u->mtime_ns = n->mtime_ns;
+	u->copy = n->clone_rec;
+	snprintf(u->match, sizeof(u->match), "%s", n->etag);
+	n->uploading = true;
+	store_node_unlock(n);
+}
+
+bool store_node_written_since(struct node *n, uint64_t gen)
+{
+	bool written;
+
+	store_node_lock(n);
+	written = n->write_gen != gen;
+	store_node_unlock(n);
+	return written;
+}
+
+void store_node_upload_end(struct node *n, const struct node_upload *u,
+			   int rc, const char *etag, bool backed)
+{
+	store_node_lock(n);
+	n->uploading = false;
+	if (!rc)	/* the version later uploads must replace */
+		snprintf(n->etag, sizeof(n->etag), "%s", etag);
+	if (!rc && n->write_gen == u->gen) {
+		n->dirty = false;
+		n->error = false;
+		n->base = u->size;
+		if (!backed) {
+			/* the cache has the bytes; a backed copy's stay
+			 * with its source: the file is a placeholder now */
+			rangeset_add(&n->present, 0, u->size);
+			n->extents_unsaved = true;
+			n->extents_gen++;
+		}
+	} else if (rc == -EILSEQ) {
+		n->error = true;
+	}
+	store_node_unlock(n);
+}
+
+void store_node_set_error(struct node *n, bool error)
+{
+	store_node_lock(n);
+	n->error = error;
+	store_node_unlock(n);
+}
+
+void store_node_renew_version(struct node *n, const char *etag)
+{
+	store_node_lock(n);
+	if (n->etag[0])
+		snprintf(n->etag, sizeof(n->etag), "%s", etag);
+	store_node_unlock(n);
+}
+
+void store_node_replace_version(struct node *n, const char *etag)
+{
+	store_node_lock(n);
+	if (!n->etag[0])
+		snprintf(n->etag, sizeof(n->etag), "%s", etag);
+	store_node_unlock(n);
+}
+
+int store_node_copied(struct store *s, struct node *n, uint64_t size)
+{
+	store_node_lock(n);
+	n->size = size;
+	n->mtime_ns = util_now_ns();
+	n->write_gen++;
+	n->dirty = true;
+	n->free_after_upload = true;
+	store_node_unlock(n);
+	return store_node_commit(s, n);
+}
+
+void store_node_mark_spool(struct node *n)
+{
+	store_node_lock(n);
+	n->free_after_upload = true;
+	store_node_unlock(n);
+}
+
+bool store_node_take_spool(struct node *n)
+{
+	bool want;
+
+	store_node_lock(n);
+	want = n->free_after_upload && !n->dirty;
+	n->free_after_upload = false;
+	store_node_unlock(n);
+	return want;
+}
+
+void store_node_copy_recorded(struct node *n, bool recorded)
+{
+	store_node_lock(n);
+	n->clone_rec = recorded;
+	if (!recorded)
+		n->clone_lost = false;
+	store_node_unlock(n);
 }
 
 void store_node_mark(struct node *n, uint64_t off, uint64_t len)
@@ -870,8 +1101,13 @@ static void let_go_orphan(struct store *s, uint64_t ino)
 	store_node_put(s, n);
 }
 
-void store_node_closed(struct store *s, struct node *n)
+void store_node_closed(struct store *s, struct node *n, bool writer)
 {
+	store_node_lock(n);
+	n->openers--;
+	if (writer)
+		n->writers--;
+	store_node_unlock(n);
 	drop_orphan_backing(s, n);
 }
 
@@ -1431,6 +1667,33 @@ struct backing *store_backing_get(struct node *n)
 		__atomic_add_fetch(&bk->refs, 1, __ATOMIC_RELAXED);
 	store_node_unlock(n);
 	return bk;
+}
+
+uint64_t backing_len(struct node *n, const struct backing *bk)
+{
+	uint64_t len;
+
+	store_node_lock(n);
+	len = bk->len;
+	store_node_unlock(n);
+	return len;
+}
+
+bool store_backing_close(struct node *n, struct backing *bk)
+{
+	struct stat st;
+	bool whole;
+
+	store_node_lock(n);
+	whole = n->writers == 0 && fstat(bk->fd, &st) == 0 &&
+		(uint64_t)st.st_size == bk->len;
+	if (whole) {
+		bk->closed = true;
+		bk->writer = 0;
+		hash_peek(bk->hash, bk->digest);
+	}
+	store_node_unlock(n);
+	return whole;
 }
 
 void store_backing_put(struct backing *bk)

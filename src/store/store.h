@@ -179,12 +179,123 @@ void store_set_defer(struct store *s, store_defer_fn fn, void *arg);
 void store_node_put_saved(struct store *s, struct node *n);
 /* Takes another reference to n, which the caller already holds one to;
  * needs no lock, so it may be called under n->lock. */
-static inline void store_node_ref(struct node *n)
-{
-	__atomic_add_fetch(&n->refs, 1, __ATOMIC_RELAXED);
-}
+void store_node_ref(struct node *n);
 /* The node of ino if one is loaded (referenced), else NULL. */
 struct node *store_node_find(struct store *s, uint64_t ino);
+
+/* The inode of n's file (fixed for the life of the node). */
+uint64_t store_node_ino(const struct node *n);
+/*
+ * n's cache file, read-write, valid while the caller holds its reference.
+ * It holds the file's data where n says it is local; bytes written into
+ * it behind the store's back must be reported (store_node_copied).
+ */
+int store_node_cache_fd(const struct node *n);
+
+/* The state of a node at one moment, taken under its lock. */
+struct node_state {
+	uint64_t size;			/* logical size */
+	uint64_t base;			/* [0, base) is the remote version's */
+	char etag[REMOTE_ETAG_MAX];	/* that version; "" if never uploaded */
+	uint64_t write_gen;		/* changes with every change of data */
+	uint64_t version;		/* changes when the remote's version
+					   replaces the data */
+	bool dirty;			/* local content newer than remote */
+	bool uploading;			/* an upload is running */
+	bool error;			/* last remote operation failed */
+	bool copy;			/* a copy of a local file, recorded as
+					   one (meta_clone_*) */
+	bool backed;			/* some of its bytes are a local
+					   source's (struct backing) */
+	bool spool;			/* its data goes once it is uploaded */
+	int writers;			/* open handles that may write */
+	int openers;			/* open handles */
+	uint64_t copy_of;		/* a server-side copy of this inode */
+	char copy_etag[REMOTE_ETAG_MAX];/* at this version */
+};
+
+/* Fills st with n's state; takes n's lock (the _locked form asserts that
+ * the caller holds it). */
+void store_node_snapshot(struct node *n, struct node_state *st);
+void store_node_snapshot_locked(struct node *n, struct node_state *st);
+
+/*
+ * Handles. opened counts a new handle of n (writer: one that may write)
+ * and, if st is not NULL, fills it with the state the handle opens.
+ * closed uncounts it after its close: a deleted copy no handle has open
+ * then lets its source go (removing or renaming over one does the same at
+ * once). replaced tells whether the remote's newer version replaced the
+ * data since a handle opened it at version (st->version).
+ */
+void store_node_opened(struct node *n, bool writer, struct node_state *st);
+void store_node_closed(struct store *s, struct node *n, bool writer);
+bool store_node_replaced(struct node *n, uint64_t version);
+
+/* Whether [off, off+len) of n needs no fetch; takes n's lock. */
+bool store_node_holds(struct node *n, uint64_t off, uint64_t len);
+/* How many bytes from off a read of [off, off+len) must have fetched
+ * first: 0 if all it returns (up to the file's size) is local. */
+uint64_t store_node_read_gap(struct node *n, uint64_t off, uint64_t len);
+/* What a write of [off, off+len) needs first: the bytes around it must
+ * be local, and known to be after a crash, before new ones land. */
+enum store_write_need {
+	STORE_WRITE_FREE,		/* at or beyond base: nothing */
+	STORE_WRITE_SAVE,		/* hydrated: save the extents */
+	STORE_WRITE_FETCH,		/* not all hydrated: fetch it */
+};
+enum store_write_need store_node_write_need(struct node *n, uint64_t off,
+					    uint64_t len);
+/*
+ * Sequential-read detection, for a read of [off, off+len): one that
+ * starts where the last one ended (and not at 0) grows n's readahead
+ * window to twice its size, at least min and 2 * len, at most max;
+ * another resets it. Returns how many bytes from *start (the read's end)
+ * to prefetch: the window, or 0 if none or all of it is local.
+ */
+uint64_t store_node_readahead(struct node *n, uint64_t off, uint64_t len,
+			      uint64_t min, uint64_t max, uint64_t *start);
+
+/*
+ * Uploads (the sync engine). begin fixes what an upload of n sends and
+ * marks n uploading; written_since tells whether n's data changed since
+ * write generation gen; end records the outcome rc: the version etag
+ * made (rc 0) is the one later uploads replace, and if nothing was
+ * written meanwhile n is clean, its data that version (a placeholder of
+ * it if the bytes came from a backing); -EILSEQ puts n in error.
+ */
+struct node_upload {
+	uint64_t gen;			/* write_gen when it started */
+	uint64_t size;			/* bytes sent */
+	int64_t mtime_ns;		/* their mtime */
+	bool copy;			/* a recorded copy of a local file */
+	char match[REMOTE_ETAG_MAX];	/* the version it replaces */
+};
+void store_node_upload_begin(struct node *n, struct node_upload *u);
+bool store_node_written_since(struct node *n, uint64_t gen);
+void store_node_upload_end(struct node *n, const struct node_upload *u,
+			   int rc, const char *etag, bool backed);
+/* Marks n's last remote operation failed, or not. */
+void store_node_set_error(struct node *n, bool error);
+/* The remote's version of n is now etag, a new version of the same bytes
+ * (a setattr, a rename by copy); a file never uploaded keeps none. */
+void store_node_renew_version(struct node *n, const char *etag);
+/* n, never uploaded, replaces etag on the remote when it is (a rename of
+ * it replaced that version); unless it was uploaded meanwhile. */
+void store_node_replace_version(struct node *n, const char *etag);
+
+/*
+ * Copies of local files (the clone filter, clonedrive cp). copied records
+ * size bytes written into n's cache file by a copy as its data: dirty,
+ * to be dropped once uploaded, committed. mark_spool marks n's data to go
+ * once uploaded; take_spool, after the upload, clears that mark and tells
+ * whether the data may go now (not written since). copy_recorded says
+ * that a clone record of n now exists, or no longer does (nothing then
+ * says any of its bytes are lost).
+ */
+int store_node_copied(struct store *s, struct node *n, uint64_t size) CD_WUR;
+void store_node_mark_spool(struct node *n);
+bool store_node_take_spool(struct node *n);
+void store_node_copy_recorded(struct node *n, bool recorded);
 
 /* The path of n in the namespace (caller frees), cached in the node until
  * a rename anywhere makes it doubtful. */
@@ -254,27 +365,23 @@ void store_node_back(struct store *s, struct node *n, struct backing *bk);
 int store_node_ack(struct store *s, struct node *n, size_t len) CD_WUR;
 int store_node_materialize(struct store *s, struct node *n, int fd) CD_WUR;
 void store_node_unback(struct store *s, struct node *n);
-/* After a handle's close: a deleted copy no handle has open lets its
- * source go (removing or renaming over one does the same at once). */
-void store_node_closed(struct store *s, struct node *n);
 /* The backing of n with a reference for the caller, or NULL. */
 struct backing *store_backing_get(struct node *n);
 void store_backing_put(struct backing *bk);
+/*
+ * The writer of bk, n's backing, is done: if no handle may write n any
+ * more and the source has exactly the bytes acknowledged, bk becomes a
+ * whole copy (closed, its digest taken) and true is returned; else
+ * nothing changes.
+ */
+bool store_backing_close(struct node *n, struct backing *bk);
 /* Whether bk is no longer its node's (materialized or uploaded). */
 static inline bool backing_ended(struct backing *bk)
 {
 	return __atomic_load_n(&bk->materialized, __ATOMIC_ACQUIRE);
 }
 /* Bytes acknowledged so far. */
-static inline uint64_t backing_len(struct node *n, const struct backing *bk)
-{
-	uint64_t len;
-
-	store_node_lock(n);
-	len = bk->len;
-	store_node_unlock(n);
-	return len;
-}
+uint64_t backing_len(struct node *n, const struct backing *bk);
 /*
  * Stores bytes [off, off+len) of src as n's at the same offset without
  * copying them (FICLONERANGE: the cache and src on one file system with

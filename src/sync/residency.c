@@ -418,6 +418,7 @@ static int hydrate_file(struct hydration *h, uint64_t ino, char **failed)
 {
 	struct residency *r = h->r;
 	struct fetch_waiter w;
+	struct node_state st;
 	uint64_t base, off;
 	char *path, *from = NULL;
 	struct node *n;
@@ -438,11 +439,10 @@ static int hydrate_file(struct hydration *h, uint64_t ino, char **failed)
 		return rc == -ENOENT ? 0 : rc;
 	}
 	h->p.path = path;
-	store_node_lock(n);
-	base = n->base;
-	store_node_unlock(n);
+	store_node_snapshot(n, &st);
+	base = st.base;
 	for (off = 0; off < base && !rc; off += WINDOW) {
-		uint64_t len = CD_MIN((uint64_t)WINDOW, base - off), have;
+		uint64_t len = CD_MIN((uint64_t)WINDOW, base - off), have, now;
 
 		if (off + len < base)
 			fetch_prefetch(r->fetcher, n, from, off + len, WINDOW);
@@ -452,9 +452,8 @@ static int hydrate_file(struct hydration *h, uint64_t ino, char **failed)
 			*failed = xstrdup(path);
 			break;
 		}
-		store_node_lock(n);
-		have = rangeset_bytes(&n->present);
-		store_node_unlock(n);
+		/* from n, which this holds loaded (now: its base now) */
+		have = store_held(r->store, ino, &now);
 		h->p.bytes_done = h->done_before + have;
 		if (stopping(r) || (h->fn && h->fn(h->arg, &h->p)))
 			rc = -ECANCELED;
@@ -604,12 +603,13 @@ static const char *keeper_of(struct residency *r, uint64_t ino, char *why,
 		return "not uploaded yet (run clonedrive sync)";
 	n = store_node_find(r->store, ino);
 	if (n) {
-		store_node_lock(n);
-		if (n->dirty || n->uploading || !n->etag[0])
+		struct node_state st;
+
+		store_node_snapshot(n, &st);
+		if (st.dirty || st.uploading || !st.etag[0])
 			reason = "not uploaded yet (run clonedrive sync)";
-		else if (n->writers > 0)
+		else if (st.writers > 0)
 			reason = "open for writing";
-		store_node_unlock(n);
 		store_node_put(r->store, n);
 		if (!reason && mapped(r, ino, why, size))
 			reason = "mapped by";

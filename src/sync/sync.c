@@ -226,9 +226,7 @@ static void set_error(struct sync *y, uint64_t ino, bool error)
 		return;
 	n = store_node_find(y->store, ino);
 	if (n) {
-		store_node_lock(n);
-		n->error = error;
-		store_node_unlock(n);
+		store_node_set_error(n, error);
 		store_node_put(y->store, n);
 	}
 	if (meta_get(y->meta, ino, &e))
@@ -274,19 +272,15 @@ static int op_progress(void *arg, uint64_t done, uint64_t total)
 static void drop_spooled(struct sync *y, struct node *n)
 {
 	uint64_t freed;
-	bool want;
 
-	store_node_lock(n);
-	want = n->free_after_upload && !n->dirty;
-	n->free_after_upload = false;
-	store_node_unlock(n);
-	if (!want || meta_pinned(y->meta, n->ino))
+	if (!store_node_take_spool(n) ||
+	    meta_pinned(y->meta, store_node_ino(n)))
 		return;
 	if (store_node_commit(y->store, n) ||
 	    store_node_drop(y->store, n, &freed))
 		return;		/* open for writing again: it stays */
 	stats_add(y->stats, clone_freed_bytes, freed);
-	sync_changed(y, n->ino, false);
+	sync_changed(y, store_node_ino(n), false);
 }
 
 /*
@@ -309,7 +303,8 @@ static int check_copy(struct sync *y, struct node *n, const char *path,
 	} else if (size != c->size) {
 		why = "does not have the size that was written";
 	} else {
-		rc = hash_fd(bk ? bk->fd : n->fd, size, -1, c->hash, got);
+		rc = hash_fd(bk ? bk->fd : store_node_cache_fd(n), size, -1,
+			     c->hash, got);
 		if (bk && backing_ended(bk))
 			return -EAGAIN;	/* stored meanwhile: from there */
 		if (rc == -ENODATA || (!rc && memcmp(got, c->hash, HASH_LEN)))
@@ -561,9 +556,9 @@ static int do_upload(struct sync *y, const struct jop *op)
 	struct remote_attr out;
 	struct meta_entry e;
 	int64_t tried_size, tried_mtime;
-	uint64_t gen, size, base;
-	int64_t mtime, ctime = 0;
-	bool copy = false, idle;
+	struct node_upload up = { 0 };
+	struct node_state st;
+	int64_t ctime = 0;
 	struct node *n;
 	int rc, fd;
 
@@ -583,11 +578,8 @@ static int do_upload(struct sync *y, const struct jop *op)
 			abandon_upload(y, op->ino);
 		return rc == -ENOENT ? 0 : rc;
 	}
-	store_node_lock(n);
-	idle = !n->dirty || n->writers > 0;
-	base = n->base;
-	store_node_unlock(n);
-	if (e.parent == 0 || idle) {
+	store_node_snapshot(n, &st);
+	if (e.parent == 0 || !st.dirty || st.writers > 0) {
 		/* unlinked, already clean, or a writer's close will requeue */
 		if (e.parent == 0)
 			abandon_upload(y, op->ino);
@@ -597,74 +589,68 @@ static int do_upload(struct sync *y, const struct jop *op)
 	/* the parts never hydrated come from the version the remote has;
 	 * recorded as here before the upload replaces that version, which
 	 * after a crash could not be fetched again */
-	rc = fetch_range(y->fetcher, n, op->path, 0, base, NULL);
+	rc = fetch_range(y->fetcher, n, op->path, 0, st.base, NULL);
 	if (!rc)
 		rc = store_node_save(y->store, n);
 	if (rc)
 		goto out;
-	store_node_lock(n);
-	gen = n->write_gen;
-	size = n->size;
-	mtime = n->mtime_ns;
-	copy = n->clone_rec;
-	snprintf(match, sizeof(match), "%s", n->etag);
-	n->uploading = true;
-	store_node_unlock(n);
-	fd = n->fd;
-	if (copy) {
+	store_node_upload_begin(n, &up);
+	snprintf(match, sizeof(match), "%s", up.match);
+	fd = store_node_cache_fd(n);
+	if (up.copy) {
 		/* a copy of a local file: what goes up must be what the
 		 * program wrote, from its source or from the cache */
 		bk = store_backing_get(n);
-		rc = meta_clone_get(y->meta, n->ino, &c);
+		rc = meta_clone_get(y->meta, op->ino, &c);
 		if (!rc) {
 			if (bk)
 				ctime = ctime_ns_of(bk->fd);
-			rc = check_copy(y, n, op->path, bk, &c, size);
+			rc = check_copy(y, n, op->path, bk, &c, up.size);
 		}
 		if (rc)
 			goto out_uploading;
 		if (bk)
 			fd = bk->fd;
 	}
-	prog.xfer = xfer_begin(y->xfers, XFER_UPLOAD, n->ino, op->path, size,
-			       0);
+	prog.xfer = xfer_begin(y->xfers, XFER_UPLOAD, op->ino, op->path,
+			       up.size, 0);
 	/* an upload cut short goes on where it stopped, if it was to the
 	 * same path (the remote checks that the bytes are the same) */
-	if (meta_upload_get(y->meta, n->ino, &saved_path, &saved)) {
+	if (meta_upload_get(y->meta, op->ino, &saved_path, &saved)) {
 		saved_path = saved = NULL;
 	} else if (strcmp(saved_path, op->path) != 0) {
-		abandon_upload(y, n->ino);
+		abandon_upload(y, op->ino);
 		free(saved);
 		saved = NULL;
 	}
 	resume.state = saved;
 	/* what an earlier try left, then this try, recorded before it */
-	if (meta_tried_get(y->meta, n->ino, &tried_size, &tried_mtime))
+	if (meta_tried_get(y->meta, op->ino, &tried_size, &tried_mtime))
 		tried_size = -1;
-	if (meta_tried_set(y->meta, n->ino, (int64_t)size, mtime))
+	if (meta_tried_set(y->meta, op->ino, (int64_t)up.size, up.mtime_ns))
 		log_warn("%s: its upload is not recorded before it is made; a "
 			 "crash now may end in a conflict copy", op->path);
 	/* only over the version the data is based on (or nothing, for a
 	 * new file): another client's is never overwritten unseen */
-	rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
-			mtime, match, &resume, op_progress, &prog, &out);
+	rc = remote_put(y->remote, op->path, fd, up.size, e.mode & 07777,
+			up.mtime_ns, match, &resume, op_progress, &prog, &out);
 	if (rc == -ESTALE && tried_size >= 0 &&
 	    tried_by_us(y, op->path, tried_size, tried_mtime, match)) {
 		/* an earlier try of ours got there and a crash took its
 		 * record: it is the version this one replaces */
-		rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
-				mtime, match, &resume, op_progress, &prog,
-				&out);
+		rc = remote_put(y->remote, op->path, fd, up.size,
+				e.mode & 07777, up.mtime_ns, match, &resume,
+				op_progress, &prog, &out);
 	}
 	if (rc == -ENOENT && *match) {
 		/* deleted on the remote meanwhile: the changes here win */
-		rc = remote_put(y->remote, op->path, fd, size, e.mode & 07777,
-				mtime, "", &resume, op_progress, &prog,
-				&out);
+		rc = remote_put(y->remote, op->path, fd, up.size,
+				e.mode & 07777, up.mtime_ns, "", &resume,
+				op_progress, &prog, &out);
 	}
 	/* an upload of ours whose outcome was not recorded (a crash, a
 	 * database that could not be written) left our version there */
-	if (rc == -ESTALE && same_on_remote(y, op->path, fd, size, &out))
+	if (rc == -ESTALE && same_on_remote(y, op->path, fd, up.size, &out))
 		rc = 0;
 	free(saved_path);
 	free(saved);
@@ -676,56 +662,32 @@ static int do_upload(struct sync *y, const struct jop *op)
 		rc = -EAGAIN;
 	/* the file shrank under the upload (a truncate meanwhile): not an
 	 * error of the remote's, the next try sends what it is now */
-	if (rc == -ENODATA && !bk) {
-		store_node_lock(n);
-		if (n->write_gen != gen)
-			rc = -EAGAIN;
-		store_node_unlock(n);
-	}
+	if (rc == -ENODATA && !bk && store_node_written_since(n, up.gen))
+		rc = -EAGAIN;
 out_uploading:
-	store_node_lock(n);
-	n->uploading = false;
-	if (!rc)	/* the version later uploads must replace */
-		snprintf(n->etag, sizeof(n->etag), "%s", out.etag);
-	if (!rc && n->write_gen == gen) {
-		n->dirty = false;
-		n->error = false;
-		n->base = size;
-		if (!bk) {
-			/* the cache has the bytes; a backed copy's stay
-			 * with its source: the file is a placeholder now */
-			rangeset_add(&n->present, 0, size);
-			n->extents_unsaved = true;
-			n->extents_gen++;
-		}
-	} else if (rc == -EILSEQ) {
-		n->error = true;
-	}
-	store_node_unlock(n);
-	if (!rc && meta_journal_rematch(y->meta, n->ino, out.etag))
+	store_node_upload_end(n, &up, rc, out.etag, bk != NULL);
+	if (!rc && meta_journal_rematch(y->meta, op->ino, out.etag))
 		log_warn("%s: uploaded, but the renames over it still expect "
 			 "the version before", op->path);
-	if (!rc && copy) {
+	if (!rc && up.copy) {
 		if (bk)
 			store_node_unback(y->store, n);
-		store_node_lock(n);
-		n->clone_rec = false;
-		store_node_unlock(n);
-		if (meta_clone_delete(y->meta, n->ino))
+		store_node_copy_recorded(n, false);
+		if (meta_clone_delete(y->meta, op->ino))
 			log_warn("%s: uploaded, but its clone record stays",
 				 op->path);
 	}
 	if (!rc) {
-		stats_add(y->stats, uploaded_bytes, size);
+		stats_add(y->stats, uploaded_bytes, up.size);
 		stats_add(y->stats, uploads_done, 1);
 		log_debug("%s: uploaded %llu bytes%s", op->path,
-			  (unsigned long long)size,
+			  (unsigned long long)up.size,
 			  bk ? " from the source of the copy" : "");
 		if (store_node_save(y->store, n) ||
 		    store_node_commit(y->store, n))
 			log_warn("%s: uploaded, but its clean state was not "
 				 "saved; it will be uploaded again", op->path);
-		else if (meta_tried_set(y->meta, n->ino, -1, 0) == 0)
+		else if (meta_tried_set(y->meta, op->ino, -1, 0) == 0)
 			drop_spooled(y, n);
 	} else if (rc == -EILSEQ && store_node_commit(y->store, n)) {
 		log_warn("%s: cannot record its error", op->path);
@@ -767,10 +729,7 @@ static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
 	}
 	n = store_node_find(y->store, ino);
 	if (n) {
-		store_node_lock(n);
-		if (n->etag[0])
-			snprintf(n->etag, sizeof(n->etag), "%s", etag);
-		store_node_unlock(n);
+		store_node_renew_version(n, etag);
 		store_node_put(y->store, n);
 	}
 	if (strcmp(e.etag, etag) != 0 && e.etag[0]) {
@@ -808,10 +767,7 @@ static void adopt_replaced(struct sync *y, const struct jop *op)
 	}
 	n = store_node_find(y->store, op->ino);
 	if (n) {
-		store_node_lock(n);
-		if (!n->etag[0])
-			snprintf(n->etag, sizeof(n->etag), "%s", etag);
-		store_node_unlock(n);
+		store_node_replace_version(n, etag);
 		store_node_put(y->store, n);
 	}
 	if (meta_get(y->meta, op->ino, &e))
@@ -1478,13 +1434,11 @@ static int remove_unseen(void *arg, const struct meta_entry *e)
 	if (S_ISREG(e->mode))
 		n = store_node_find(y->store, e->ino);
 	if (n) {
-		bool busy;
+		struct node_state st;
 
-		store_node_lock(n);
-		busy = n->dirty || n->openers > 0;
-		store_node_unlock(n);
+		store_node_snapshot(n, &st);
 		store_node_put(y->store, n);
-		if (busy)
+		if (st.dirty || st.openers > 0)
 			return 0;	/* keep what is in use */
 	}
 	if (meta_begin(y->meta))
