@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/store_int.h"
 #include "util/crash.h"
 #include "util/hash.h"
 #include "util/log.h"

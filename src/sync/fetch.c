@@ -22,12 +22,19 @@
  * can). Truncating or resetting a file first bumps node->fetch_epoch and
  * waits for node->fetching to drop to 0: jobs of an old epoch stop at the
  * next piece and report -ECANCELED, and their readers simply ask again.
+ *
+ * This is the one module besides the store that sees inside a node
+ * (store/store_int.h): its jobs, pending requests and extents. It touches
+ * them only under the node's lock (store_node_lock, asserted in debug
+ * builds), except the node's immutable inode and cache file and the
+ * atomic fetch_epoch.
  */
 #include "common.h"
 
 #include <fcntl.h>
 #include <pthread.h>
 
+#include "store/store_int.h"
 #include "sync/fetch.h"
 #include "util/log.h"
 #include "util/util.h"

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/store_int.h"
 #include "util/util.h"
 
 #define KiB 1024u
