@@ -246,10 +246,8 @@ static enum filter_verdict start_copy(struct filter *f, struct fop *op,
 	 * copy's, or it would take the holes for data.
 	 */
 	rc = record(fs, n, bk, NULL, true);
-	if (!rc) {
-		hash_update(bk->hash, op->in, op->size);
-		rc = store_node_ack(fs->store, n, op->size);
-	}
+	if (!rc)
+		rc = store_node_ack(fs->store, n, op->in, op->size);
 	if (rc) {
 		/* never acknowledged: the bytes go the ordinary way (with
 		 * nothing backed yet, this only ends the backing) */
@@ -297,8 +295,8 @@ static enum filter_verdict go_on(struct filter *f, struct fop *op,
 	case CLONE_HOW_BACKED:
 		bk = store_backing_get(n);
 		if (bk && !backing_ended(bk) && backing_len(n, bk) == op->off) {
-			hash_update(bk->hash, op->in, op->size);
-			if (store_node_ack(fs->store, n, op->size) == 0) {
+			if (store_node_ack(fs->store, n, op->in, op->size) ==
+			    0) {
 				stats_add(&fs->stats, clone_avoided_bytes,
 					  op->size);
 				v = FILTER_DONE;
@@ -414,7 +412,7 @@ int clone_from_fd(struct fs *fs, struct node *n, int src,
 	}
 	bk->closed = true;
 	store_node_back(fs->store, n, bk);
-	rc = size ? store_node_ack(fs->store, n, size) : 0;
+	rc = size ? store_node_ack(fs->store, n, NULL, size) : 0;
 	if (!rc)
 		rc = record(fs, n, bk, NULL, true);
 	if (rc) {
@@ -437,13 +435,9 @@ static int record(struct fs *fs, struct node *n, struct backing *bk,
 		c.source = bk->source;
 		c.dev = bk->dev;
 		c.src_ino = bk->src_ino;
-		c.size = bk->len;
+		c.size = store_backing_state(n, bk, c.hash);
 		c.policy = bk->policy;
 		c.ctime_ns = bk->ctime_ns;
-		if (bk->closed)
-			memcpy(c.hash, bk->digest, HASH_LEN);
-		else
-			hash_peek(bk->hash, c.hash);
 	} else {
 		c.source = fd_path(file->clone_fd);
 		c.size = file->clone_next;

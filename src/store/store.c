@@ -1635,7 +1635,8 @@ void store_node_back(struct store *s, struct node *n, struct backing *bk)
 	store_node_unlock(n);
 }
 
-int store_node_ack(struct store *s, struct node *n, size_t len)
+int store_node_ack(struct store *s, struct node *n, const void *data,
+		   size_t len)
 {
 	bool first;
 	int rc = 0;
@@ -1651,10 +1652,29 @@ int store_node_ack(struct store *s, struct node *n, size_t len)
 		store_node_unlock(n);
 		return rc;
 	}
+	/* hashed with the length that counts it: a record taken between
+	 * the two would hold a hash of other bytes than it counts */
+	if (data && !n->bk->closed)
+		hash_update(n->bk->hash, data, len);
 	n->bk->len += len;
 	first = note_write(n, n->bk->len);
 	store_node_unlock(n);
 	return first ? store_node_commit(s, n) : 0;
+}
+
+uint64_t store_backing_state(struct node *n, struct backing *bk,
+			     unsigned char hash[HASH_LEN])
+{
+	uint64_t len;
+
+	store_node_lock(n);
+	len = bk->len;
+	if (bk->closed)
+		memcpy(hash, bk->digest, HASH_LEN);
+	else
+		hash_peek(bk->hash, hash);
+	store_node_unlock(n);
+	return len;
 }
 
 struct backing *store_backing_get(struct node *n)

@@ -289,13 +289,18 @@ int store_evict(struct store *s, uint64_t ino, uint64_t *freed) CD_WUR;
  * that the node takes over, the source of n's first bk->len bytes: the
  * node is kept loaded until unback or materialize. ack adds len
  * acknowledged bytes at the end of the backing (the file grows with
- * them). materialize copies the backed bytes into the cache, reading
+ * them), hashing data (the bytes written; NULL: hashed already). materialize copies the backed bytes into the cache, reading
  * them from fd (the backing's own if -1), checks them against the hash
  * of what was written (-EILSEQ and the node in error if they differ),
  * and ends the backing. unback ends it after an upload.
  */
 void store_node_back(struct store *s, struct node *n, struct backing *bk);
-int store_node_ack(struct store *s, struct node *n, size_t len) CD_WUR;
+int store_node_ack(struct store *s, struct node *n, const void *data,
+		   size_t len) CD_WUR;
+/* The bytes bk counts and the hash of them (its digest once closed),
+ * taken together: what a record of the copy must hold. */
+uint64_t store_backing_state(struct node *n, struct backing *bk,
+			     unsigned char hash[HASH_LEN]);
 int store_node_materialize(struct store *s, struct node *n, int fd) CD_WUR;
 void store_node_unback(struct store *s, struct node *n);
 /* The backing of n with a reference for the caller, or NULL. */
