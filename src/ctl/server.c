@@ -324,23 +324,6 @@ static int find_error(void *arg, const struct jop *op)
 	return 0;
 }
 
-/* Whether ino is a copy of a local file whose data goes once uploaded:
- * the node says if the file is in use, else the entry. */
-static bool spooled(struct fs *fs, const struct meta_entry *e)
-{
-	struct node *n = store_node_find(fs->store, e->ino);
-	bool spool = e->spool;
-
-	if (n) {
-		struct node_state st;
-
-		store_node_snapshot(n, &st);
-		spool = st.spool;
-		store_node_put(fs->store, n);
-	}
-	return spool;
-}
-
 /* What a directory holds: its entries by type, its files' bytes. */
 struct dir_count {
 	struct fs *fs;
@@ -409,7 +392,18 @@ static int status_dir(struct req *rq, const char *path,
 	op_release(&op);
 	if (rc)
 		return rc;
-	pin = cloudfiles_pin_name(fs, e->ino, &inherited);
+	op_init(rq, &op, FOP_STATUS, e->ino);
+	filter_run(fs, &op);
+	rc = op.result;
+	if (!rc) {
+		const struct entry_status *es = op.out;
+
+		pin = es->pin;
+		inherited = es->pin_inherited;
+	}
+	op_release(&op);
+	if (rc)
+		return rc;
 	if (json) {
 		textbuf_add(o, "{\"path\":");
 		out_json_str(o, path);
@@ -444,33 +438,23 @@ static int status_dir(struct req *rq, const char *path,
 	return 0;
 }
 
-/* status PATH: one file or directory. */
+/* status PATH: one file or directory, as a status op through the filter
+ * stack says it is. */
 static int status_file(struct req *rq, const char *path, bool json,
 		       struct textbuf *o)
 {
 	struct ctl_server *srv = rq->srv;
 	struct fs *fs = srv->fs;
 	struct last_error le = { 0, 0, 0 };
-	const char *pin;
+	const struct entry_status *es;
 	struct meta_entry e;
-	bool inherited, spool = false, backed = false;
-	char *source = NULL;
-	uint64_t local = 0;
+	const char *source;
+	struct fop op;
 	int rc;
 
 	rc = resolve(rq, path, &e);
 	if (rc)
 		return rc;
-	if (S_ISREG(e.mode)) {
-		spool = spooled(fs, &e);
-		source = cloudfiles_copy_source(fs, e.ino, &backed);
-	}
-	if (S_ISREG(e.mode)) {
-		struct stat sb;
-
-		store_fill_stat(fs->store, &e, &sb);
-		local = CD_MIN((uint64_t)sb.st_blocks * 512, e.size);
-	}
 	le.ino = e.ino;
 	if (meta_journal_foreach(fs->store->meta, find_error, &le))
 		le.error = 0;
@@ -479,35 +463,46 @@ static int status_file(struct req *rq, const char *path, bool json,
 		meta_entry_release(&e);
 		return rc;
 	}
-	pin = cloudfiles_pin_name(fs, e.ino, &inherited);
+	meta_entry_release(&e);
+	op_init(rq, &op, FOP_STATUS, e.ino);
+	filter_run(fs, &op);
+	rc = op.result;
+	if (rc) {
+		op_release(&op);
+		return rc;
+	}
+	es = op.out;
+	source = op.report;
 	if (json) {
 		textbuf_add(o, "{\"path\":");
 		out_json_str(o, path);
 		textbuf_add(o, ",\"type\":\"%s\",\"state\":\"%s\",\"size\":%llu,"
 			   "\"local_bytes\":%llu,\"pin\":\"%s\","
 			   "\"pin_inherited\":%s,\"copy_of_local_file\":%s,"
-			   "\"source\":", S_ISLNK(e.mode) ? "symlink" : "file",
-			cloudfiles_state(fs, e.ino), (unsigned long long)e.size,
-			(unsigned long long)local, pin,
-			inherited ? "true" : "false", spool ? "true" : "false");
+			   "\"source\":", S_ISLNK(es->mode) ? "symlink" : "file",
+			es->state, (unsigned long long)es->size,
+			(unsigned long long)es->local, es->pin,
+			es->pin_inherited ? "true" : "false",
+			es->spool ? "true" : "false");
 		if (source)
 			out_json_str(o, source);
 		else
 			textbuf_add(o, "null");
 		textbuf_add(o, ",\"source_only\":%s,\"last_error\":",
-			    backed ? "true" : "false");
+			    es->backed ? "true" : "false");
 		if (le.error)
 			out_json_str(o, strerror(le.error));
 		else
 			textbuf_add(o, "null");
-		add_transfers(srv, e.ino, true, o);
+		add_transfers(srv, op.ino, true, o);
 		textbuf_add(o, "}\n");
 	} else {
 		textbuf_add(o, "%s: %s, %llu of %llu bytes local, %s%s\n",
-			*path ? path : "/", cloudfiles_state(fs, e.ino),
-			(unsigned long long)local, (unsigned long long)e.size,
-			pin, inherited ? " (inherited)" : "");
-		if (source && e.error)
+			*path ? path : "/", es->state,
+			(unsigned long long)es->local,
+			(unsigned long long)es->size, es->pin,
+			es->pin_inherited ? " (inherited)" : "");
+		if (source && es->error)
 			textbuf_add(o, "  a copy of %s, which changed or went "
 				       "away before the copy was uploaded: the "
 				       "bytes written are lost (see the log)\n",
@@ -515,20 +510,19 @@ static int status_file(struct req *rq, const char *path, bool json,
 		else if (source)
 			textbuf_add(o, "  a copy of %s: %s; online only once "
 				       "uploaded\n", source,
-				    backed ? "its bytes are read from there "
-					     "(not stored here)"
-					   : "cloned into the cache");
-		else if (spool)
+				    es->backed ? "its bytes are read from there "
+						 "(not stored here)"
+					       : "cloned into the cache");
+		else if (es->spool)
 			textbuf_add(o, "  a copy of a local file: online only "
 				       "once uploaded\n");
 		if (le.error)
 			textbuf_add(o, "  last error: %s (%d attempts; retried "
 				   "with backoff)\n",
 				strerror(le.error), le.attempts);
-		add_transfers(srv, e.ino, false, o);
+		add_transfers(srv, op.ino, false, o);
 	}
-	free(source);
-	meta_entry_release(&e);
+	op_release(&op);
 	return 0;
 }
 

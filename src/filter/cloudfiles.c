@@ -770,6 +770,36 @@ char *cloudfiles_progress(struct fs *fs, uint64_t ino)
 	return text;
 }
 
+/* FOP_STATUS: what status says of op->ino, into a struct entry_status
+ * in op->out (the source of a copy in op->report). */
+static int entry_status(struct fs *fs, struct fop *op)
+{
+	struct entry_status *es = xcalloc(1, sizeof(*es));
+	struct meta_entry e;
+	struct stat sb;
+	int rc;
+
+	rc = meta_get(fs->store->meta, op->ino, &e);
+	if (rc) {
+		free(es);
+		return rc;
+	}
+	es->mode = e.mode;
+	es->size = e.size;
+	es->error = e.error;
+	es->state = cloudfiles_state(fs, op->ino);
+	es->pin = cloudfiles_pin_name(fs, op->ino, &es->pin_inherited);
+	if (S_ISREG(e.mode)) {
+		store_fill_stat(fs->store, &e, &sb);
+		es->local = CD_MIN((uint64_t)sb.st_blocks * 512, e.size);
+		es->spool = store_spooled(fs->store, &e);
+		op->report = cloudfiles_copy_source(fs, op->ino, &es->backed);
+	}
+	meta_entry_release(&e);
+	op->out = es;
+	return 0;
+}
+
 /*
  * The drive's own operations (clonedrive pin, free, hydrate, sync; the
  * user.clonedrive.* xattrs): each is complete here. sync pends until
@@ -809,6 +839,8 @@ static enum filter_verdict own_op(struct fs *fs, struct fop *op)
 	case FOP_REFRESH:
 		sync_refresh(fs->sync);
 		return done(op, 0);
+	case FOP_STATUS:
+		return done(op, entry_status(fs, op));
 	default:
 		return FILTER_PASS;
 	}
@@ -1091,6 +1123,7 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 	case FOP_FREE:
 	case FOP_SYNC:
 	case FOP_REFRESH:
+	case FOP_STATUS:
 		return own_op(fs, op);
 	case FOP_GETXATTR:
 		if (strncmp(op->newname, XATTR_PREFIX,

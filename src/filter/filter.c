@@ -39,6 +39,7 @@ static const char *const fop_names[FOP_COUNT] = {
 	[FOP_REMOVEXATTR] = "removexattr", [FOP_COPY] = "copy_file_range",
 	[FOP_PIN] = "pin", [FOP_HYDRATE] = "hydrate", [FOP_FREE] = "free",
 	[FOP_SYNC] = "sync", [FOP_REFRESH] = "refresh", [FOP_CLONE] = "clone",
+	[FOP_STATUS] = "status",
 };
 
 const char *fop_name(enum fop_kind kind)
@@ -399,6 +400,7 @@ static void exec(struct fs *fs, struct fop *op)
 	case FOP_FREE:
 	case FOP_SYNC:
 	case FOP_REFRESH:
+	case FOP_STATUS:
 		/* the filter that owns them completes them */
 	case FOP_COUNT:
 		op->result = -ENOSYS;

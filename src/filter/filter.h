@@ -60,6 +60,7 @@ enum fop_kind {
 	FOP_SYNC,		/* wait size ms for the journal to drain */
 	FOP_REFRESH,		/* poll the remote now */
 	FOP_CLONE,		/* the new empty file ino gets src_fd's bytes */
+	FOP_STATUS,		/* what ino is: a struct entry_status in out */
 	FOP_COUNT
 };
 
@@ -166,7 +167,8 @@ struct fop {
 	void *progress_arg;
 	uint64_t left;			/* hydrate: bytes evicted again */
 	char *report;			/* free: what was kept and why; hydrate:
-					   the file that failed (op frees) */
+					   the file that failed; status: the
+					   source of a copy (op frees) */
 
 	int result;			/* 0, a count, or -errno */
 	struct meta_entry entry;	/* lookup, mknod, setattr, ... */
@@ -265,6 +267,21 @@ struct fs {
 	char *control_path;		/* the control socket, or NULL */
 	struct pender *pend;		/* requests pending (pend.c) */
 	unsigned max_pending;		/* the most at once; 0: no limit */
+};
+
+/* FOP_STATUS: what clonedrive status says of one entry. */
+struct entry_status {
+	uint32_t mode;
+	uint64_t size;
+	uint64_t local;			/* bytes of it held here */
+	const char *state;		/* placeholder, partial, hydrated, ... */
+	const char *pin;		/* pinned, unpinned, unspecified */
+	bool pin_inherited;
+	bool spool;			/* a copy of a local file: online only
+					   once uploaded */
+	bool error;			/* the last remote op on it failed */
+	bool backed;			/* a copy whose bytes are only in its
+					   source (op->report names it) */
 };
 
 /* FOP_HYDRATE: pin the tree first; FOP_SYNC: then wait for a poll. */

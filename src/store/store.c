@@ -1849,3 +1849,17 @@ int store_recover(struct store *s)
 {
 	return meta_foreach_orphan(s->meta, drop_orphan, s);
 }
+
+bool store_spooled(struct store *s, const struct meta_entry *e)
+{
+	struct node *n = store_node_find(s, e->ino);
+	bool spool = e->spool;
+
+	if (n) {
+		store_node_lock(n);
+		spool = n->free_after_upload;
+		store_node_unlock(n);
+		store_node_put(s, n);
+	}
+	return spool;
+}

@@ -303,6 +303,9 @@ uint64_t store_backing_state(struct node *n, struct backing *bk,
 			     unsigned char hash[HASH_LEN]);
 int store_node_materialize(struct store *s, struct node *n, int fd) CD_WUR;
 void store_node_unback(struct store *s, struct node *n);
+/* Whether file e is a copy of a local file whose data goes once it is
+ * uploaded (its node's word if it is loaded, else its entry's). */
+bool store_spooled(struct store *s, const struct meta_entry *e);
 /* The backing of n with a reference for the caller, or NULL. */
 struct backing *store_backing_get(struct node *n);
 void store_backing_put(struct backing *bk);
