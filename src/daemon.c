@@ -324,8 +324,8 @@ static void on_stale(void *arg, uint64_t ino)
 {
 	struct fs *fs = arg;
 
-	if (fs->sync)
-		sync_refresh(fs->sync);
+	if (fs->env.sync)
+		sync_refresh(fs->env.sync);
 }
 
 /*
@@ -348,12 +348,12 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	int rc;
 
 	memset(&fs, 0, sizeof(fs));
-	fs.trace = o->trace;
-	fs.readonly = opts_readonly(o->fuse_opts);
-	fs.clone_mode = (enum clone_mode)o->clone_mode;
-	fs.mount_id = -1;
+	fs.env.trace = o->trace;
+	fs.env.readonly = opts_readonly(o->fuse_opts);
+	fs.env.clone_mode = (enum clone_mode)o->clone_mode;
+	fs.env.mount_id = -1;
 	fs.timeout = o->timeout;
-	fs.max_pending = (unsigned)o->max_pending;
+	fs.env.max_pending = (unsigned)o->max_pending;
 	ropts.endpoint = o->endpoint;
 	ropts.region = o->region;
 	ropts.profile = o->profile;
@@ -373,25 +373,25 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 		remote_close(remote);
 		return 1;
 	}
-	rc = store_open(cache, getuid(), getgid(), &fs.store);
+	rc = store_open(cache, getuid(), getgid(), &fs.env.store);
 	if (rc) {
 		log_error("cannot open the local store in %s: %s", cache,
 			  strerror(-rc));
 		goto out_remote;
 	}
-	fs.remote = remote;
-	xfers_init(&fs.xfers);
-	policy_init(&fs.policy, o->no_hydrate_for, o->no_hydrate_errno);
-	fs.fetcher = fetch_new(fs.store, remote, &fs.stats, &fs.xfers,
+	fs.env.remote = remote;
+	xfers_init(&fs.env.xfers);
+	policy_init(&fs.env.policy, o->no_hydrate_for, o->no_hydrate_errno);
+	fs.env.fetcher = fetch_new(fs.env.store, remote, &fs.env.stats, &fs.env.xfers,
 			       FETCH_THREADS, on_stale, &fs);
-	fs.sync = sync_new(fs.store, remote, fs.fetcher, &fs.stats, &fs.xfers,
+	fs.env.sync = sync_new(fs.env.store, remote, fs.env.fetcher, &fs.env.stats, &fs.env.xfers,
 			   &cfg);
-	fs.res = residency_new(fs.store, fs.fetcher, fs.sync, &fs.stats, cache,
+	fs.env.res = residency_new(fs.env.store, fs.env.fetcher, fs.env.sync, &fs.env.stats, cache,
 			       &rcfg);
 	rc = filter_stack_init(&fs);
 	if (rc)
 		goto out_sync;
-	if (clone_restore(&fs))
+	if (clone_restore(&fs.env))
 		log_warn("cannot resume the uploads of copies in progress; "
 			 "they are checked before they go up");
 	{
@@ -411,18 +411,18 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 
 		/* from mountinfo, never by I/O on the mount */
 		if (util_mount_at(mnt, &maj, &min, type, sizeof(type)) == 0) {
-			fs.mount_dev = makedev(maj, min);
-			residency_set_mount_dev(fs.res, fs.mount_dev);
+			fs.env.mount_dev = makedev(maj, min);
+			residency_set_mount_dev(fs.env.res, fs.env.mount_dev);
 		}
-		if (util_mount_id(mnt, &fs.mount_id))
-			fs.mount_id = -1;
+		if (util_mount_id(mnt, &fs.env.mount_id))
+			fs.env.mount_id = -1;
 	}
-	rc = sync_start(fs.sync, frontend_notify(fe));
+	rc = sync_start(fs.env.sync, frontend_notify(fe));
 	if (rc) {
 		log_error("cannot start the sync engine: %s", strerror(-rc));
 		goto out_frontend;
 	}
-	rc = residency_start(fs.res);
+	rc = residency_start(fs.env.res);
 	if (rc) {
 		log_error("cannot start the keeper of pinned files: %s",
 			  strerror(-rc));
@@ -431,8 +431,8 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	{
 		struct ctl_info info = { o->remote, mnt, cache };
 
-		fs.control_path = xasprintf("%s/control.sock", cache);
-		rc = ctl_server_start(&fs, &info, fs.control_path, &ctl);
+		fs.env.control_path = xasprintf("%s/control.sock", cache);
+		rc = ctl_server_start(&fs, &info, fs.env.control_path, &ctl);
 		if (rc)
 			goto out_frontend;
 	}
@@ -462,27 +462,27 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	frontend_release_all(fe);
 out_frontend:
 	/* tree operations of control requests stop at their next step */
-	residency_stop(fs.res);
+	residency_stop(fs.env.res);
 	ctl_server_stop(ctl);
 	/* workers that use the fetcher, the fetcher, then the saver */
-	sync_stop(fs.sync);
-	fetch_free(fs.fetcher);
-	fs.fetcher = NULL;
+	sync_stop(fs.env.sync);
+	fetch_free(fs.env.fetcher);
+	fs.env.fetcher = NULL;
 	frontend_free(fe);
-	sync_free(fs.sync);
-	fs.sync = NULL;
+	sync_free(fs.env.sync);
+	fs.env.sync = NULL;
 out_filters:
 	filter_stack_release(&fs);
 out_sync:
-	residency_stop(fs.res);
-	sync_free(fs.sync);
-	fetch_free(fs.fetcher);
-	residency_free(fs.res);
-	xfers_release(&fs.xfers);
-	policy_release(&fs.policy);
-	store_close(fs.store);
+	residency_stop(fs.env.res);
+	sync_free(fs.env.sync);
+	fetch_free(fs.env.fetcher);
+	residency_free(fs.env.res);
+	xfers_release(&fs.env.xfers);
+	policy_release(&fs.env.policy);
+	store_close(fs.env.store);
 out_remote:
-	free(fs.control_path);
+	free(fs.env.control_path);
 	remote_close(remote);
 	return rc ? 1 : 0;
 }

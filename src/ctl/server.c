@@ -140,7 +140,7 @@ static int resolve(struct req *rq, const char *path, struct meta_entry *out)
 	}
 	free(copy);
 	if (!rc)
-		rc = meta_get(fs->store->meta, ino, out);
+		rc = meta_get(fs->env.store->meta, ino, out);
 	return rc;
 }
 
@@ -164,7 +164,7 @@ static void add_transfers(struct ctl_server *srv, uint64_t ino, bool json,
 	struct xfer_info *t = xcalloc(MAX_LISTED_XFERS, sizeof(*t));
 	size_t n, i;
 
-	n = xfers_list(&srv->fs->xfers, ino, t, MAX_LISTED_XFERS);
+	n = xfers_list(&srv->fs->env.xfers, ino, t, MAX_LISTED_XFERS);
 	if (json)
 		textbuf_add(o, ",\"transfers\":[");
 	else if (n)
@@ -210,21 +210,21 @@ static void add_transfers(struct ctl_server *srv, uint64_t ino, bool json,
 static void status_mount(struct ctl_server *srv, bool json, struct textbuf *o)
 {
 	struct fs *fs = srv->fs;
-	struct stats *st = &fs->stats;
-	int64_t pending = meta_journal_count(fs->store->meta);
+	struct stats *st = &fs->env.stats;
+	int64_t pending = meta_journal_count(fs->env.store->meta);
 	bool down = stats_get(st, remote_down) != 0;
 	uint64_t blocked = stats_get(st, hydrations_blocked);
-	uint64_t dropped = sync_dropped(fs->sync);
+	uint64_t dropped = sync_dropped(fs->env.sync);
 	struct stats_view counters;
 	struct res_status rs;
-	char last[sizeof(fs->policy.last)], why[128];
-	const char *clone = clone_mode_name(fs->clone_mode);
-	const char *effect = clone_policy(fs, why, sizeof(why));
+	char last[sizeof(fs->env.policy.last)], why[128];
+	const char *clone = clone_mode_name(fs->env.clone_mode);
+	const char *effect = clone_policy(&fs->env, why, sizeof(why));
 
-	residency_status(fs->res, &rs);
-	pthread_mutex_lock(&fs->policy.lock);
-	memcpy(last, fs->policy.last, sizeof(last));
-	pthread_mutex_unlock(&fs->policy.lock);
+	residency_status(fs->env.res, &rs);
+	pthread_mutex_lock(&fs->env.policy.lock);
+	memcpy(last, fs->env.policy.last, sizeof(last));
+	pthread_mutex_unlock(&fs->env.policy.lock);
 	if (json) {
 		textbuf_add(o, "{\"mountpoint\":");
 		out_json_str(o, srv->info.mountpoint);
@@ -348,7 +348,7 @@ static int count_entry(void *arg, const struct meta_entry *e)
 	} else if (S_ISLNK(e->mode)) {
 		c->links++;
 	} else if (S_ISREG(e->mode)) {
-		store_fill_stat(c->fs->store, e, &sb);
+		store_fill_stat(c->fs->env.store, e, &sb);
 		c->files++;
 		c->size += e->size;
 		c->local += CD_MIN((uint64_t)sb.st_blocks * 512, e->size);
@@ -456,7 +456,7 @@ static int status_file(struct req *rq, const char *path, bool json,
 	if (rc)
 		return rc;
 	le.ino = e.ino;
-	if (meta_journal_foreach(fs->store->meta, find_error, &le))
+	if (meta_journal_foreach(fs->env.store->meta, find_error, &le))
 		le.error = 0;
 	if (S_ISDIR(e.mode)) {
 		rc = status_dir(rq, *path ? path : "/", &e, &le, json, o);
@@ -767,7 +767,7 @@ static int do_sync(struct req *rq, struct textbuf *o)
 		if (rc != -ETIMEDOUT || left <= 0)
 			break;
 		if (send_progress(rq, NULL,
-				  meta_journal_count(srv->fs->store->meta),
+				  meta_journal_count(srv->fs->env.store->meta),
 				  false)) {
 			rc = -ECANCELED;
 			break;
@@ -776,15 +776,15 @@ static int do_sync(struct req *rq, struct textbuf *o)
 	/* then what changed on the remote, now that nothing local waits */
 	if (!rc) {
 		left = (deadline - util_now_mono_ns()) / 1000000;
-		rc = sync_poll_wait(srv->fs->sync, (uint64_t)CD_MAX(left, 0));
+		rc = sync_poll_wait(srv->fs->env.sync, (uint64_t)CD_MAX(left, 0));
 	}
 	if (rc == -ETIMEDOUT)
 		textbuf_add(o, "%lld remote operations still pending (see "
 			   "getfattr -n user.clonedrive.pending on the mount "
 			   "root)\n",
-			(long long)meta_journal_count(srv->fs->store->meta));
+			(long long)meta_journal_count(srv->fs->env.store->meta));
 	/* a change given up is no success, even once nothing is pending */
-	dropped = sync_take_dropped(srv->fs->sync, &report);
+	dropped = sync_take_dropped(srv->fs->env.sync, &report);
 	if (dropped) {
 		textbuf_add(o, "%llu change%s could not be made on the remote "
 			   "and %s given up (the local copies are kept; the "
@@ -843,7 +843,7 @@ static int clone_one(struct req *rq, int src, const char *path,
 	op_release(&op);
 	if (rc)
 		return rc;
-	sync_changed_entry(fs->sync, parent.ino, name);
+	sync_changed_entry(fs->env.sync, parent.ino, name);
 	op_init(rq, &op, FOP_CLONE, *ino);
 	op.src_fd = src;
 	filter_run(fs, &op);

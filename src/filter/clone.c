@@ -64,7 +64,7 @@
  * (from its fdinfo: nothing here may open a file of the drive's own
  * mount, which would be I/O on itself from inside a request).
  */
-static bool open_for_reading(struct fs *fs, pid_t pid, const char *n)
+static bool open_for_reading(struct filter_env *env, pid_t pid, const char *n)
 {
 	int mnt_id = -1;
 	char path[64], buf[256];
@@ -86,8 +86,8 @@ static bool open_for_reading(struct fs *fs, pid_t pid, const char *n)
 	if (!p || sscanf(p + 6, "%lo", &flags) != 1)
 		return false;
 	p = strstr(buf, "mnt_id:");
-	if (!p || sscanf(p + 7, "%d", &mnt_id) != 1 || fs->mount_id < 0 ||
-	    mnt_id == fs->mount_id)
+	if (!p || sscanf(p + 7, "%d", &mnt_id) != 1 || env->mount_id < 0 ||
+	    mnt_id == env->mount_id)
 		return false;
 	return (flags & O_ACCMODE) != O_WRONLY;
 }
@@ -96,7 +96,7 @@ static bool open_for_reading(struct fs *fs, pid_t pid, const char *n)
  * Looks among the files pid has open for reading for one whose first len
  * bytes are data; returns it opened read-only (st filled), or -1.
  */
-static int find_source(struct fs *fs, pid_t pid, const void *data,
+static int find_source(struct filter_env *env, pid_t pid, const void *data,
 		       size_t len, struct stat *st)
 {
 	char path[64];
@@ -113,7 +113,7 @@ static int find_source(struct fs *fs, pid_t pid, const void *data,
 	while (found < 0 && seen++ < CLONE_MAX_FDS && (d = readdir(dir))) {
 		int fd;
 
-		if (d->d_name[0] == '.' || !open_for_reading(fs, pid, d->d_name))
+		if (d->d_name[0] == '.' || !open_for_reading(env, pid, d->d_name))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd/%.16s", (int)pid,
 			 d->d_name);
@@ -122,7 +122,7 @@ static int find_source(struct fs *fs, pid_t pid, const void *data,
 			continue;
 		/* a regular file outside the mount, at least that long */
 		if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) &&
-		    st->st_dev != fs->mount_dev &&
+		    st->st_dev != env->mount_dev &&
 		    (uint64_t)st->st_size >= len &&
 		    pread(fd, buf, len, 0) == (ssize_t)len &&
 		    memcmp(buf, data, len) == 0)
@@ -159,12 +159,12 @@ static bool cloneable(uint64_t off, size_t len, uint64_t src_size)
 
 /* The policy a copy not stored gets on this mount: guard, inplace, or
  * CLONE_OFF where copies must be stored. */
-static enum clone_mode backed_policy(const struct fs *fs)
+static enum clone_mode backed_policy(const struct filter_env *env)
 {
-	if (fs->clone_mode == CLONE_INPLACE)
+	if (env->clone_mode == CLONE_INPLACE)
 		return CLONE_INPLACE;
-	if ((fs->clone_mode == CLONE_GUARD || fs->clone_mode == CLONE_AUTO) &&
-	    fs->guard)
+	if ((env->clone_mode == CLONE_GUARD || env->clone_mode == CLONE_AUTO) &&
+	    env->guard)
 		return CLONE_GUARD;
 	return CLONE_OFF;
 }
@@ -173,7 +173,7 @@ static enum clone_mode backed_policy(const struct fs *fs)
  * A new backing of n by src (a descriptor of ours) under policy, guarded
  * if the policy is guard; NULL if it cannot be had (the guard refused).
  */
-static struct backing *new_backing(struct fs *fs, struct node *n, int src,
+static struct backing *new_backing(struct filter_env *env, struct node *n, int src,
 				   const struct stat *st, pid_t writer,
 				   enum clone_mode policy)
 {
@@ -193,7 +193,7 @@ static struct backing *new_backing(struct fs *fs, struct node *n, int src,
 	bk->policy = policy;
 	bk->ino = store_node_ino(n);
 	bk->writer = writer;
-	if (policy == CLONE_GUARD && guard_add(fs->guard, bk)) {
+	if (policy == CLONE_GUARD && guard_add(env->guard, bk)) {
 		store_backing_put(bk);	/* which unmarks it */
 		return NULL;
 	}
@@ -202,7 +202,7 @@ static struct backing *new_backing(struct fs *fs, struct node *n, int src,
 
 /* Makes the copy's state durable for an fsync: its record says where
  * its acknowledged bytes are. */
-static int record(struct fs *fs, struct node *n, struct backing *bk,
+static int record(struct filter_env *env, struct node *n, struct backing *bk,
 		  const struct file *file, bool backed);
 
 /*
@@ -212,52 +212,52 @@ static int record(struct fs *fs, struct node *n, struct backing *bk,
 static enum filter_verdict start_copy(struct filter *f, struct fop *op,
 				      int src, const struct stat *st)
 {
-	struct fs *fs = f->fs;
+	struct filter_env *env = f->env;
 	struct file *file = op->file;
 	struct node *n = file->n;
-	enum clone_mode mode = fs->clone_mode;
+	enum clone_mode mode = env->clone_mode;
 	uint64_t size = (uint64_t)st->st_size;
 	struct backing *bk;
 	int rc;
 
 	file->clone_how = CLONE_HOW_SPOOL;
-	if (meta_pinned(fs->store->meta, store_node_ino(n)))
+	if (meta_pinned(env->store->meta, store_node_ino(n)))
 		return FILTER_PASS;	/* pinned: it stays here anyway */
 	if ((mode == CLONE_REFLINK || mode == CLONE_AUTO) &&
 	    cloneable(0, op->size, size) &&
-	    store_clone_range(fs->store, n, src, 0, op->size) == 0) {
+	    store_clone_range(env->store, n, src, 0, op->size) == 0) {
 		file->clone_how = CLONE_HOW_REFLINK;
 		file->clone_hash = hash_new();
 		hash_update(file->clone_hash, op->in, op->size);
-		stats_add(&fs->stats, clone_avoided_bytes, op->size);
+		stats_add(&env->stats, clone_avoided_bytes, op->size);
 		op->result = (int)op->size;
 		return FILTER_DONE;
 	}
-	if (backed_policy(fs) == CLONE_OFF || size < CLONE_BACKED_MIN)
+	if (backed_policy(env) == CLONE_OFF || size < CLONE_BACKED_MIN)
 		return FILTER_PASS;
-	bk = new_backing(fs, n, src, st, op->pid, backed_policy(fs));
+	bk = new_backing(env, n, src, st, op->pid, backed_policy(env));
 	if (!bk)
 		return FILTER_PASS;
-	store_node_back(fs->store, n, bk);
+	store_node_back(env->store, n, bk);
 	/*
 	 * Recorded before the first byte is acknowledged: the file grows by
 	 * bytes that are not in the cache, and a restart must know that
 	 * only what a record says (none yet, more at each fsync) is the
 	 * copy's, or it would take the holes for data.
 	 */
-	rc = record(fs, n, bk, NULL, true);
+	rc = record(env, n, bk, NULL, true);
 	if (!rc)
-		rc = store_node_ack(fs->store, n, op->in, op->size);
+		rc = store_node_ack(env->store, n, op->in, op->size);
 	if (rc) {
 		/* never acknowledged: the bytes go the ordinary way (with
 		 * nothing backed yet, this only ends the backing) */
-		if (store_node_materialize(fs->store, n, -1))
+		if (store_node_materialize(env->store, n, -1))
 			log_warn("inode %llu: cannot end a backing",
 				 (unsigned long long)store_node_ino(n));
 		return FILTER_PASS;
 	}
 	file->clone_how = CLONE_HOW_BACKED;
-	stats_add(&fs->stats, clone_avoided_bytes, op->size);
+	stats_add(&env->stats, clone_avoided_bytes, op->size);
 	op->result = (int)op->size;
 	return FILTER_DONE;
 }
@@ -267,7 +267,7 @@ static enum filter_verdict start_copy(struct filter *f, struct fop *op,
 static enum filter_verdict go_on(struct filter *f, struct fop *op,
 				 bool *match)
 {
-	struct fs *fs = f->fs;
+	struct filter_env *env = f->env;
 	struct file *file = op->file;
 	struct node *n = file->n;
 	char *buf = xmalloc(op->size);
@@ -286,18 +286,18 @@ static enum filter_verdict go_on(struct filter *f, struct fop *op,
 	case CLONE_HOW_REFLINK:
 		hash_update(file->clone_hash, op->in, op->size);
 		if (cloneable(op->off, op->size, file->clone_size) &&
-		    store_clone_range(fs->store, n, file->clone_fd, op->off,
+		    store_clone_range(env->store, n, file->clone_fd, op->off,
 				      op->size) == 0) {
-			stats_add(&fs->stats, clone_avoided_bytes, op->size);
+			stats_add(&env->stats, clone_avoided_bytes, op->size);
 			v = FILTER_DONE;
 		}
 		break;
 	case CLONE_HOW_BACKED:
 		bk = store_backing_get(n);
 		if (bk && !backing_ended(bk) && backing_len(n, bk) == op->off) {
-			if (store_node_ack(fs->store, n, op->in, op->size) ==
+			if (store_node_ack(env->store, n, op->in, op->size) ==
 			    0) {
-				stats_add(&fs->stats, clone_avoided_bytes,
+				stats_add(&env->stats, clone_avoided_bytes,
 					  op->size);
 				v = FILTER_DONE;
 			}
@@ -349,13 +349,13 @@ static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 	}
 	store_node_unlock(n);
 	if (probe) {
-		src = find_source(f->fs, op->pid, op->in, op->size, &st);
+		src = find_source(f->env, op->pid, op->in, op->size, &st);
 		if (src >= 0) {
 			file->clone_fd = src;
 			file->clone_size = (uint64_t)st.st_size;
 			v = start_copy(f, op, src, &st);
 			if (v == FILTER_PASS)
-				stats_add(&f->fs->stats, clone_stored_bytes,
+				stats_add(&f->env->stats, clone_stored_bytes,
 					  op->size);
 		}
 		store_node_lock(n);
@@ -372,7 +372,7 @@ static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 		return FILTER_PASS;
 	v = go_on(f, op, &match);
 	if (match && v == FILTER_PASS)
-		stats_add(&f->fs->stats, clone_stored_bytes, op->size);
+		stats_add(&f->env->stats, clone_stored_bytes, op->size);
 	store_node_lock(n);
 	file->clone_busy = false;
 	if (match)
@@ -384,10 +384,10 @@ static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 }
 
 
-int clone_from_fd(struct fs *fs, struct node *n, int src,
+int clone_from_fd(struct filter_env *env, struct node *n, int src,
 		  const struct stat *st)
 {
-	enum clone_mode mode = fs->clone_mode;
+	enum clone_mode mode = env->clone_mode;
 	uint64_t size = (uint64_t)st->st_size;
 	struct backing *bk;
 	int rc;
@@ -395,14 +395,14 @@ int clone_from_fd(struct fs *fs, struct node *n, int src,
 	if ((mode == CLONE_REFLINK || mode == CLONE_AUTO || mode == CLONE_SPOOL ||
 	     mode == CLONE_OFF) &&
 	    ioctl(store_node_cache_fd(n), FICLONE, src) == 0) {
-		stats_add(&fs->stats, clone_avoided_bytes, size);
+		stats_add(&env->stats, clone_avoided_bytes, size);
 		return 0;	/* a snapshot in shared blocks */
 	}
-	if (backed_policy(fs) == CLONE_OFF ||
-	    meta_pinned(fs->store->meta, store_node_ino(n)))
+	if (backed_policy(env) == CLONE_OFF ||
+	    meta_pinned(env->store->meta, store_node_ino(n)))
 		return -EOPNOTSUPP;
 	/* guarded first, then hashed: what is hashed is what goes up */
-	bk = new_backing(fs, n, src, st, 0, backed_policy(fs));
+	bk = new_backing(env, n, src, st, 0, backed_policy(env));
 	if (!bk)
 		return -EOPNOTSUPP;
 	rc = hash_fd(bk->fd, size, -1, NULL, bk->digest);
@@ -411,21 +411,21 @@ int clone_from_fd(struct fs *fs, struct node *n, int src,
 		return -EOPNOTSUPP;
 	}
 	bk->closed = true;
-	store_node_back(fs->store, n, bk);
-	rc = size ? store_node_ack(fs->store, n, NULL, size) : 0;
+	store_node_back(env->store, n, bk);
+	rc = size ? store_node_ack(env->store, n, NULL, size) : 0;
 	if (!rc)
-		rc = record(fs, n, bk, NULL, true);
+		rc = record(env, n, bk, NULL, true);
 	if (rc) {
-		if (store_node_materialize(fs->store, n, -1))
+		if (store_node_materialize(env->store, n, -1))
 			log_warn("inode %llu: cannot end a backing",
 				 (unsigned long long)store_node_ino(n));
 		return rc;
 	}
-	stats_add(&fs->stats, clone_avoided_bytes, size);
+	stats_add(&env->stats, clone_avoided_bytes, size);
 	return 0;
 }
 
-static int record(struct fs *fs, struct node *n, struct backing *bk,
+static int record(struct filter_env *env, struct node *n, struct backing *bk,
 		  const struct file *file, bool backed)
 {
 	struct meta_clone c = { .ino = store_node_ino(n) };
@@ -445,7 +445,7 @@ static int record(struct fs *fs, struct node *n, struct backing *bk,
 		hash_peek(file->clone_hash, c.hash);
 	}
 	c.backed = backed;
-	rc = meta_clone_put(fs->store->meta, &c);
+	rc = meta_clone_put(env->store->meta, &c);
 	if (!bk)
 		free(c.source);
 	if (!rc)
@@ -465,13 +465,13 @@ static enum filter_verdict clone_fd(struct filter *f, struct fop *op)
 		op->result = -errno;
 		return FILTER_DONE;
 	}
-	rc = store_node_get(f->fs->store, op->ino, &n);
+	rc = store_node_get(f->env->store, op->ino, &n);
 	if (!rc) {
-		rc = clone_from_fd(f->fs, n, op->src_fd, &st);
+		rc = clone_from_fd(f->env, n, op->src_fd, &st);
 		if (!rc)
-			rc = filter_clone_commit(f->fs, n,
+			rc = filter_clone_commit(f->env, n,
 						 (uint64_t)st.st_size);
-		store_node_put(f->fs->store, n);
+		store_node_put(f->env->store, n);
 	}
 	if (rc == -EOPNOTSUPP)
 		return FILTER_PASS;
@@ -494,7 +494,7 @@ static enum filter_verdict clone_pre(struct filter *f, struct fop *op)
 	bk = store_backing_get(op->file->n);
 	if (!bk)
 		return FILTER_PASS;
-	rc = record(f->fs, op->file->n, bk, op->file, true);
+	rc = record(f->env, op->file->n, bk, op->file, true);
 	store_backing_put(bk);
 	if (rc) {
 		op->result = rc;
@@ -504,7 +504,7 @@ static enum filter_verdict clone_pre(struct filter *f, struct fop *op)
 }
 
 /* The last close of a candidate: a whole copy, or ordinary bytes. */
-static void finish_copy(struct fs *fs, struct file *file, bool whole)
+static void finish_copy(struct filter_env *env, struct file *file, bool whole)
 {
 	struct node *n = file->n;
 	struct backing *bk = store_backing_get(n);
@@ -512,18 +512,18 @@ static void finish_copy(struct fs *fs, struct file *file, bool whole)
 
 	if (file->clone_how == CLONE_HOW_BACKED && bk && !backing_ended(bk)) {
 		whole = whole && store_backing_close(n, bk);
-		if (whole && fs->guard && bk->policy == CLONE_GUARD)
-			guard_closed(fs->guard, bk);
+		if (whole && env->guard && bk->policy == CLONE_GUARD)
+			guard_closed(env->guard, bk);
 		/* the record before the size: a restart finds the bytes */
-		ok = whole && record(fs, n, bk, file, true) == 0;
+		ok = whole && record(env, n, bk, file, true) == 0;
 		if (ok)
 			crash_point("clone-closed");
-		if (!ok && store_node_materialize(fs->store, n, -1))
+		if (!ok && store_node_materialize(env->store, n, -1))
 			log_warn("inode %llu: an incomplete copy could not be "
 				 "stored; its source still has the bytes",
 				 (unsigned long long)store_node_ino(n));
 	} else if (file->clone_how == CLONE_HOW_REFLINK) {
-		ok = whole && record(fs, n, NULL, file, false) == 0;
+		ok = whole && record(env, n, NULL, file, false) == 0;
 	} else {
 		ok = whole;
 	}
@@ -531,10 +531,10 @@ static void finish_copy(struct fs *fs, struct file *file, bool whole)
 	if (!ok)
 		return;
 	store_node_mark_spool(n);
-	if (store_node_commit(fs->store, n))
+	if (store_node_commit(env->store, n))
 		log_warn("inode %llu: cannot record it as a copy",
 			 (unsigned long long)store_node_ino(n));
-	stats_add(&fs->stats, clones_detected, 1);
+	stats_add(&env->stats, clones_detected, 1);
 	log_debug("inode %llu: a copy of a local file (%s); its data goes "
 		  "once uploaded", (unsigned long long)store_node_ino(n),
 		  file->clone_how == CLONE_HOW_BACKED ? "not stored" :
@@ -568,7 +568,7 @@ static void clone_post(struct filter *f, struct fop *op)
 		ns.size == file->clone_size;
 	store_node_unlock(n);
 	if (candidate)
-		finish_copy(f->fs, file, whole);
+		finish_copy(f->env, file, whole);
 	if (file->clone_fd >= 0)
 		close(file->clone_fd);
 	file->clone_fd = -1;
@@ -576,28 +576,28 @@ static void clone_post(struct filter *f, struct fop *op)
 	file->clone_hash = NULL;
 }
 
-static bool clone_enabled(const struct fs *fs)
+static bool clone_enabled(const struct filter_env *env)
 {
-	return fs->clone_mode != CLONE_OFF;
+	return env->clone_mode != CLONE_OFF;
 }
 
 static int clone_init(struct filter *f)
 {
-	struct fs *fs = f->fs;
+	struct filter_env *env = f->env;
 	int rc;
 
-	if (fs->clone_mode != CLONE_GUARD && fs->clone_mode != CLONE_AUTO)
+	if (env->clone_mode != CLONE_GUARD && env->clone_mode != CLONE_AUTO)
 		return 0;
-	rc = guard_open(fs, &fs->guard);
+	rc = guard_open(env, &env->guard);
 	if (rc) {
 		char why[128];
 		const char *effect;
 
-		fs->guard_error = rc;
-		effect = clone_policy(fs, why, sizeof(why));
+		env->guard_error = rc;
+		effect = clone_policy(env, why, sizeof(why));
 		/* also on the terminal of the mount command */
 		log_warn("--clone %s comes to %s: no guard for the sources "
-			 "of copies, as %s", clone_mode_name(fs->clone_mode),
+			 "of copies, as %s", clone_mode_name(env->clone_mode),
 			 effect, why);
 	}
 	return 0;
@@ -607,29 +607,29 @@ static int clone_init(struct filter *f)
  * records say where the bytes are for the next mount. */
 static int let_go(void *arg, uint64_t ino)
 {
-	struct fs *fs = arg;
-	struct node *n = store_node_find(fs->store, ino);
+	struct filter_env *env = arg;
+	struct node *n = store_node_find(env->store, ino);
 
 	if (n) {
-		store_node_unback(fs->store, n);
-		store_node_put(fs->store, n);
+		store_node_unback(env->store, n);
+		store_node_put(env->store, n);
 	}
 	return 0;
 }
 
 static void clone_release(struct filter *f)
 {
-	if (meta_foreach_clone(f->fs->store->meta, let_go, f->fs))
+	if (meta_foreach_clone(f->env->store->meta, let_go, f->env))
 		log_warn("clone: cannot list the copies in progress");
-	guard_close(f->fs->guard);
-	f->fs->guard = NULL;
+	guard_close(f->env->guard);
+	f->env->guard = NULL;
 }
 
 /* Finds the source of a copy that waited for its upload at the last
  * stop, and backs the copy with it again (guarded again). */
 static int restore_one(void *arg, uint64_t ino)
 {
-	struct fs *fs = arg;
+	struct filter_env *env = arg;
 	struct meta_entry e;
 	struct meta_clone c;
 	struct backing *bk;
@@ -637,14 +637,14 @@ static int restore_one(void *arg, uint64_t ino)
 	struct node *n;
 	int fd, rc;
 
-	if (meta_clone_get(fs->store->meta, ino, &c))
+	if (meta_clone_get(env->store->meta, ino, &c))
 		return 0;
-	rc = meta_get(fs->store->meta, ino, &e);
+	rc = meta_get(env->store->meta, ino, &e);
 	if (rc || e.parent == 0 || !e.dirty) {
 		/* gone or uploaded: the record outlived its copy */
 		if (!rc)
 			meta_entry_release(&e);
-		rc = meta_clone_delete(fs->store->meta, ino);
+		rc = meta_clone_delete(env->store->meta, ino);
 		goto out;
 	}
 	meta_entry_release(&e);
@@ -652,12 +652,12 @@ static int restore_one(void *arg, uint64_t ino)
 	if (!c.backed) {
 		/* the cache has the bytes; a row of an older version gets
 		 * their hash now */
-		if (!c.hash_known && !store_node_get(fs->store, ino, &n)) {
+		if (!c.hash_known && !store_node_get(env->store, ino, &n)) {
 			if (hash_fd(store_node_cache_fd(n), c.size, -1, NULL,
 				    c.hash) == 0 &&
-			    meta_clone_put(fs->store->meta, &c) == 0)
+			    meta_clone_put(env->store->meta, &c) == 0)
 				c.hash_known = true;
-			store_node_put(fs->store, n);
+			store_node_put(env->store, n);
 		}
 		if (!c.hash_known)
 			log_warn("inode %llu: the copy of %s cannot be "
@@ -669,15 +669,15 @@ static int restore_one(void *arg, uint64_t ino)
 		/* cut short before any of it was synced: the file was sized
 		 * to what its record says (nothing) when loaded, and is an
 		 * empty file now, uploaded as such */
-		rc = store_node_get(fs->store, ino, &n);
+		rc = store_node_get(env->store, ino, &n);
 		if (rc)
 			goto out;
 		log_warn("inode %llu: a copy of %s was cut short by a stop "
 			 "before any of it was synced; it is left empty",
 			 (unsigned long long)ino, c.source);
 		store_node_copy_recorded(n, false);
-		rc = meta_clone_delete(fs->store->meta, ino);
-		store_node_put(fs->store, n);
+		rc = meta_clone_delete(env->store->meta, ino);
+		store_node_put(env->store, n);
 		goto out;
 	}
 	/* the path the daemon itself recorded, and only the very file the
@@ -697,7 +697,7 @@ static int restore_one(void *arg, uint64_t ino)
 	    hash_fd(fd, c.size, -1, NULL, c.hash) == 0) {
 		/* a row of an older version, under another hash: the source
 		 * is untouched since, so its bytes are the ones written */
-		c.hash_known = meta_clone_put(fs->store->meta, &c) == 0;
+		c.hash_known = meta_clone_put(env->store->meta, &c) == 0;
 	}
 	if (!c.hash_known) {
 		log_error("inode %llu: the source %s of a copy waiting for its "
@@ -720,31 +720,31 @@ static int restore_one(void *arg, uint64_t ino)
 			goto out;
 		}
 	}
-	if (store_node_get(fs->store, ino, &n)) {
+	if (store_node_get(env->store, ino, &n)) {
 		close(fd);
 		goto out;
 	}
 	/* guarded again; the hash check before the upload tells whether
 	 * it changed while nobody guarded it */
-	bk = c.policy == CLONE_GUARD && fs->guard ?
-		     new_backing(fs, n, fd, &st, 0, CLONE_GUARD) : NULL;
+	bk = c.policy == CLONE_GUARD && env->guard ?
+		     new_backing(env, n, fd, &st, 0, CLONE_GUARD) : NULL;
 	if (!bk && c.policy == CLONE_GUARD)
 		log_warn("inode %llu: the source %s of a copy cannot be "
 			 "guarded again; it is checked before its upload",
 			 (unsigned long long)ino, c.source);
 	if (!bk)
-		bk = new_backing(fs, n, fd, &st, 0, CLONE_INPLACE);
+		bk = new_backing(env, n, fd, &st, 0, CLONE_INPLACE);
 	close(fd);	/* the backing has its own */
 	if (!bk) {
-		store_node_put(fs->store, n);
+		store_node_put(env->store, n);
 		goto out;
 	}
 	bk->policy = c.policy;
 	bk->len = c.size;
 	memcpy(bk->digest, c.hash, HASH_LEN);
 	bk->closed = true;
-	store_node_back(fs->store, n, bk);
-	store_node_put(fs->store, n);
+	store_node_back(env->store, n, bk);
+	store_node_put(env->store, n);
 	log_info("inode %llu: a copy of %s resumes its upload from the "
 		 "source", (unsigned long long)ino, c.source);
 out:
@@ -752,9 +752,9 @@ out:
 	return rc;
 }
 
-int clone_restore(struct fs *fs)
+int clone_restore(struct filter_env *env)
 {
-	return meta_foreach_clone(fs->store->meta, restore_one, fs);
+	return meta_foreach_clone(env->store->meta, restore_one, env);
 }
 
 static const char *const mode_names[] = {
@@ -778,13 +778,13 @@ int clone_mode_parse(const char *name)
 	return -1;
 }
 
-const char *clone_policy(const struct fs *fs, char *why, size_t size)
+const char *clone_policy(const struct filter_env *env, char *why, size_t size)
 {
-	bool guard = fs->guard != NULL;
-	int err = -fs->guard_error;
+	bool guard = env->guard != NULL;
+	int err = -env->guard_error;
 
 	*why = '\0';
-	if ((fs->clone_mode == CLONE_GUARD || fs->clone_mode == CLONE_AUTO) &&
+	if ((env->clone_mode == CLONE_GUARD || env->clone_mode == CLONE_AUTO) &&
 	    !guard && err) {
 		if (err == EPERM || err == EACCES)
 			snprintf(why, size, "fanotify pre-content events need "
@@ -795,7 +795,7 @@ const char *clone_policy(const struct fs *fs, char *why, size_t size)
 		else
 			snprintf(why, size, "fanotify: %s", strerror(err));
 	}
-	switch (fs->clone_mode) {
+	switch (env->clone_mode) {
 	case CLONE_AUTO:
 		return guard ? "reflink, else guard, else spool"
 			     : "reflink, else spool";
@@ -804,7 +804,7 @@ const char *clone_policy(const struct fs *fs, char *why, size_t size)
 	case CLONE_REFLINK:
 		return "reflink, else spool";
 	default:
-		return clone_mode_name(fs->clone_mode);
+		return clone_mode_name(env->clone_mode);
 	}
 }
 

@@ -51,7 +51,7 @@ static void interrupt_cb(void *arg)
 }
 
 /* Makes [off, off+len) of the op's file local, waiting interruptibly. */
-static int hydrate(struct fs *fs, struct fop *op, uint64_t off, uint64_t len)
+static int hydrate(struct filter_env *env, struct fop *op, uint64_t off, uint64_t len)
 {
 	struct node *n = op->file->n;
 	struct fetch_waiter w;
@@ -60,20 +60,20 @@ static int hydrate(struct fs *fs, struct fop *op, uint64_t off, uint64_t len)
 
 	if (store_node_holds(n, off, len))
 		return 0;
-	rc = store_node_remote_path(fs->store, n, &path);
+	rc = store_node_remote_path(env->store, n, &path);
 	if (rc)
 		return rc == -ENOENT ? -EIO : rc;
-	fetch_waiter_init(&w, fs->fetcher, n);
+	fetch_waiter_init(&w, env->fetcher, n);
 	if (op->set_interrupt)
 		op->set_interrupt(op, interrupt_cb, &w);
-	rc = fetch_range(fs->fetcher, n, path, off, len, &w);
+	rc = fetch_range(env->fetcher, n, path, off, len, &w);
 	if (rc == -ENOENT) {
 		/* a queued rename was made on the remote meanwhile */
 		char *now;
 
-		if (!store_node_remote_path(fs->store, n, &now)) {
+		if (!store_node_remote_path(env->store, n, &now)) {
 			if (strcmp(now, path) != 0)
-				rc = fetch_range(fs->fetcher, n, now, off,
+				rc = fetch_range(env->fetcher, n, now, off,
 						 len, &w);
 			free(now);
 		}
@@ -144,15 +144,15 @@ static enum filter_verdict pend_lane(struct fop *op, int stage,
 /* Pends op until the sync engine is idle: the journal drained. */
 static int idle_ready(struct fop *op)
 {
-	return sync_idle(op->fs->sync, op->since_ns);
+	return sync_idle(op->env->sync, op->since_ns);
 }
 
-static enum filter_verdict pend_idle(struct fs *fs, struct fop *op, int stage,
+static enum filter_verdict pend_idle(struct filter_env *env, struct fop *op, int stage,
 				     uint64_t timeout_ms)
 {
 	op->stage = stage;
 	op->since_ns = util_now_mono_ns();
-	sync_hurry(fs->sync, 1);
+	sync_hurry(env->sync, 1);
 	if (op->set_interrupt)
 		op->set_interrupt(op, wait_interrupted, op);
 	return fop_wait_until(op, idle_ready, timeout_ms);
@@ -174,23 +174,23 @@ static int fetch_errno(int rc)
  * again then (STAGE_HYDRATE, or _AGAIN after a fetch found the object
  * moved by a queued rename) and checks the range again.
  */
-static enum filter_verdict hydrate_pend(struct fs *fs, struct fop *op,
+static enum filter_verdict hydrate_pend(struct filter_env *env, struct fop *op,
 					uint64_t off, uint64_t len, int stage)
 {
 	struct node *n = op->file->n;
 	char *path;
 	int rc;
 
-	rc = store_node_remote_path(fs->store, n, &path);
+	rc = store_node_remote_path(env->store, n, &path);
 	if (rc)
 		return done(op, rc == -ENOENT ? -EIO : rc);
 	op->stage = stage;
 	if (!fop_pend(op)) {
 		/* over the limit of requests pending: wait here */
 		free(path);
-		return fop_woken(op, hydrate(fs, op, off, len));
+		return fop_woken(op, hydrate(env, op, off, len));
 	}
-	fetch_async_init(&op->fetch, fs->fetcher, n, fetch_woke, op);
+	fetch_async_init(&op->fetch, env->fetcher, n, fetch_woke, op);
 	if (op->set_interrupt)
 		op->set_interrupt(op, fetch_interrupted, op);
 	rc = fetch_range_async(&op->fetch, path, off, len);
@@ -210,7 +210,7 @@ static int hydrate_resumed(struct fop *op)
 }
 
 /* Grows or resets the readahead window and queues the prefetch. */
-static void grow_readahead(struct fs *fs, struct fop *op)
+static void grow_readahead(struct filter_env *env, struct fop *op)
 {
 	struct node *n = op->file->n;
 	uint64_t start, len;
@@ -218,9 +218,9 @@ static void grow_readahead(struct fs *fs, struct fop *op)
 
 	len = store_node_readahead(n, op->off, op->size, RA_MIN, RA_MAX,
 				   &start);
-	if (!len || store_node_remote_path(fs->store, n, &path))
+	if (!len || store_node_remote_path(env->store, n, &path))
 		return;
-	fetch_prefetch(fs->fetcher, n, path, start, len);
+	fetch_prefetch(env->fetcher, n, path, start, len);
 	free(path);
 }
 
@@ -280,9 +280,9 @@ void policy_release(struct hydration_policy *p)
  * known by its executable's name or, failing that, its command name
  * (which the kernel cuts at 15 bytes).
  */
-static bool policy_blocks(struct fs *fs, const struct fop *op)
+static bool policy_blocks(struct filter_env *env, const struct fop *op)
 {
-	struct hydration_policy *p = &fs->policy;
+	struct hydration_policy *p = &env->policy;
 	char exe[PATH_MAX], comm[64], path[64], when[32];
 	const char *base = NULL;
 	struct tm tm;
@@ -310,7 +310,7 @@ static bool policy_blocks(struct fs *fs, const struct fop *op)
 	}
 	if (i == p->count)
 		return false;
-	stats_add(&fs->stats, hydrations_blocked, 1);
+	stats_add(&env->stats, hydrations_blocked, 1);
 	now = time(NULL);
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
@@ -379,7 +379,7 @@ static int copy_plan(struct fop *op, uint64_t *gen, char *etag,
  * earlier changes reached it. */
 static int copy_work(struct fop *op)
 {
-	struct fs *fs = op->fs;
+	struct filter_env *env = op->env;
 	struct node *src = op->file->n, *dst = op->file2->n;
 	char etag[REMOTE_ETAG_MAX], *from = NULL, *to = NULL;
 	struct remote_attr a;
@@ -390,18 +390,18 @@ static int copy_work(struct fop *op)
 	rc = copy_plan(op, &gen, etag, &size);
 	if (rc != 1)
 		return rc;
-	rc = store_node_path(fs->store, src, &from);
+	rc = store_node_path(env->store, src, &from);
 	if (!rc)
-		rc = store_node_path(fs->store, dst, &to);
+		rc = store_node_path(env->store, dst, &to);
 	if (!rc)
-		rc = meta_get(fs->store->meta, store_node_ino(dst), &e);
+		rc = meta_get(env->store->meta, store_node_ino(dst), &e);
 	if (!rc) {
 		meta_entry_release(&e);
-		rc = remote_copy(fs->remote, from, etag, to, e.mode & 07777,
+		rc = remote_copy(env->remote, from, etag, to, e.mode & 07777,
 				 util_now_ns(), &a);
 	}
 	if (!rc)
-		rc = store_node_adopt(fs->store, dst, gen, &a,
+		rc = store_node_adopt(env->store, dst, gen, &a,
 				      store_node_ino(src), etag);
 	if (rc) {
 		log_debug("copy of %s to %s on the remote: %s; copying by "
@@ -409,8 +409,8 @@ static int copy_work(struct fop *op)
 			  to ? to : "?", strerror(-rc));
 		rc = -EOPNOTSUPP;
 	} else {
-		stats_add(&fs->stats, server_copies, 1);
-		stats_add(&fs->stats, server_copied_bytes, size);
+		stats_add(&env->stats, server_copies, 1);
+		stats_add(&env->stats, server_copied_bytes, size);
 		rc = (int)CD_MIN(size, (uint64_t)COPY_REPLY_MAX);
 	}
 	free(from);
@@ -420,7 +420,7 @@ static int copy_work(struct fop *op)
 
 /* copy_file_range: a copy made by the remote where it can be; it waits
  * (pending) for earlier changes to reach the remote, then for the copy. */
-static enum filter_verdict server_copy(struct fs *fs, struct fop *op)
+static enum filter_verdict server_copy(struct filter_env *env, struct fop *op)
 {
 	char etag[REMOTE_ETAG_MAX];
 	uint64_t gen, size;
@@ -428,7 +428,7 @@ static enum filter_verdict server_copy(struct fs *fs, struct fop *op)
 
 	switch (op->stage) {
 	case STAGE_COPY_IDLE:
-		sync_hurry(fs->sync, -1);
+		sync_hurry(env->sync, -1);
 		if (resumed(op))
 			return done(op, -EOPNOTSUPP);
 		return pend_lane(op, STAGE_COPY, copy_work);
@@ -441,7 +441,7 @@ static enum filter_verdict server_copy(struct fs *fs, struct fop *op)
 		if (rc != 1)
 			return done(op, rc);
 		/* a copy must not overtake the mkdir of its directory */
-		return pend_idle(fs, op, STAGE_COPY_IDLE, COPY_WAIT_MS);
+		return pend_idle(env, op, STAGE_COPY_IDLE, COPY_WAIT_MS);
 	}
 }
 
@@ -463,7 +463,7 @@ static const enum jop_kind remote_change[FOP_COUNT] = {
  * ops of ours queued before the rename that give it a new version make
  * the rename expect that one (meta_journal_rematch). Caller frees.
  */
-static char *replaced_version(struct fs *fs, uint64_t parent,
+static char *replaced_version(struct filter_env *env, uint64_t parent,
 			      const char *name, uint64_t moved,
 			      uint64_t *replaced)
 {
@@ -472,11 +472,11 @@ static char *replaced_version(struct fs *fs, uint64_t parent,
 	struct node *n;
 
 	*replaced = 0;
-	if (meta_lookup(fs->store->meta, parent, name, &e))
+	if (meta_lookup(env->store->meta, parent, name, &e))
 		return NULL;
 	if (S_ISREG(e.mode) && e.ino != moved) {
 		*replaced = e.ino;
-		n = store_node_find(fs->store, e.ino);	/* newer, if loaded */
+		n = store_node_find(env->store, e.ino);	/* newer, if loaded */
 		if (n) {
 			struct node_state st;
 
@@ -484,7 +484,7 @@ static char *replaced_version(struct fs *fs, uint64_t parent,
 			store_node_snapshot(n, &st);
 			snprintf(e.etag, sizeof(e.etag), "%s",
 				 st.uploading ? "" : st.etag);
-			store_node_put(fs->store, n);
+			store_node_put(env->store, n);
 		}
 		etag = xstrdup(e.etag);
 	}
@@ -494,7 +494,7 @@ static char *replaced_version(struct fs *fs, uint64_t parent,
 
 /* Builds the journal op of a namespace change; the store gives it its
  * paths when it commits the change. */
-static void make_jop(struct fs *fs, struct fop *op, enum jop_kind kind)
+static void make_jop(struct filter_env *env, struct fop *op, enum jop_kind kind)
 {
 	struct jop *j = xcalloc(1, sizeof(*j));
 
@@ -506,11 +506,11 @@ static void make_jop(struct fs *fs, struct fop *op, enum jop_kind kind)
 		j->arg = op->flags;
 		/* the entry moved, whose remote version the rename may
 		 * change (a remote that renames by copying) */
-		if (meta_lookup(fs->store->meta, op->ino, op->name, &e) == 0) {
+		if (meta_lookup(env->store->meta, op->ino, op->name, &e) == 0) {
 			j->ino = e.ino;
 			meta_entry_release(&e);
 		}
-		j->match = replaced_version(fs, op->newparent, op->newname,
+		j->match = replaced_version(env, op->newparent, op->newname,
 					    j->ino, &replaced);
 		j->arg2 = (int64_t)replaced;
 	}
@@ -541,12 +541,12 @@ static void setattr_jop(struct fop *op)
 	op->jop = j;
 }
 
-char *cloudfiles_copy_source(struct fs *fs, uint64_t ino, bool *backed)
+char *cloudfiles_copy_source(struct filter_env *env, uint64_t ino, bool *backed)
 {
 	struct meta_clone c;
 	char *path;
 
-	if (meta_clone_get(fs->store->meta, ino, &c))
+	if (meta_clone_get(env->store->meta, ino, &c))
 		return NULL;
 	path = c.source;
 	if (backed)
@@ -556,7 +556,7 @@ char *cloudfiles_copy_source(struct fs *fs, uint64_t ino, bool *backed)
 	return path;
 }
 
-const char *cloudfiles_state(struct fs *fs, uint64_t ino)
+const char *cloudfiles_state(struct filter_env *env, uint64_t ino)
 {
 	struct meta_entry e;
 	const char *state = NULL;
@@ -564,13 +564,13 @@ const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 	struct node *n;
 	bool dirty;
 
-	if (meta_get(fs->store->meta, ino, &e))
+	if (meta_get(env->store->meta, ino, &e))
 		return "error";
 	meta_entry_release(&e);
 	if (!S_ISREG(e.mode))
 		return e.error ? "error" : "hydrated";
 	dirty = e.dirty;
-	n = store_node_find(fs->store, ino);
+	n = store_node_find(env->store, ino);
 	if (n) {
 		struct node_state st;
 
@@ -581,7 +581,7 @@ const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 		else if (st.uploading ||
 			 (st.dirty && st.copy && st.writers == 0))
 			state = "uploading";	/* a copy: on its way */
-		store_node_put(fs->store, n);
+		store_node_put(env->store, n);
 	} else if (e.error) {
 		state = "error";
 	}
@@ -590,33 +590,33 @@ const char *cloudfiles_state(struct fs *fs, uint64_t ino)
 	if (dirty && !n) {
 		struct meta_clone c;
 
-		if (meta_clone_get(fs->store->meta, ino, &c) == 0) {
+		if (meta_clone_get(env->store->meta, ino, &c) == 0) {
 			meta_clone_release(&c);
 			return "uploading";	/* a copy waiting for it */
 		}
 	}
 	if (dirty)
 		return "dirty";
-	have = store_held(fs->store, ino, &base);
+	have = store_held(env->store, ino, &base);
 	if (base == 0 || have >= base)
 		return "hydrated";
 	return have ? "partial" : "placeholder";
 }
 
 /* user.clonedrive.stats: the counters, and what the store holds now. */
-static char *stats_text(struct fs *fs)
+static char *stats_text(struct filter_env *env)
 {
 	uint64_t materialized = __atomic_load_n(
-		&fs->store->materialized_bytes, __ATOMIC_RELAXED);
+		&env->store->materialized_bytes, __ATOMIC_RELAXED);
 	struct textbuf o = { xstrdup(""), 0 };
 	struct stats_view v;
 	unsigned peak;
 
-	stats_read(&fs->stats, &v);
-	v.requests_pending = pend_count(fs, &peak);
+	stats_read(&env->stats, &v);
+	v.requests_pending = pend_count(env, &peak);
 	v.requests_pending_peak = peak;
-	v.cache_bytes = cache_bytes(fs->store->cache);
-	v.uploads_pending = (uint64_t)meta_journal_count(fs->store->meta);
+	v.cache_bytes = cache_bytes(env->store->cache);
+	v.uploads_pending = (uint64_t)meta_journal_count(env->store->meta);
 	v.clone_stored_bytes += materialized;
 	v.clone_avoided_bytes -= materialized;
 	v.pid = (uint64_t)getpid();
@@ -657,12 +657,12 @@ static int add_pending(void *arg, const struct jop *op)
 }
 
 /* One line per pending remote operation, oldest first. */
-static char *pending_text(struct fs *fs)
+static char *pending_text(struct filter_env *env)
 {
 	struct pending_text p = { xstrdup(""), 0, 0 };
 	char *more;
 
-	if (meta_journal_foreach(fs->store->meta, add_pending, &p))
+	if (meta_journal_foreach(env->store->meta, add_pending, &p))
 		log_warn("cannot list the pending remote operations");
 	if (p.count > PENDING_LIST_MAX) {
 		more = xasprintf("%s... and %d more\n", p.text,
@@ -674,28 +674,28 @@ static char *pending_text(struct fs *fs)
 }
 
 /* Answers a getxattr of user.clonedrive.NAME. */
-static enum filter_verdict get_virtual(struct fs *fs, struct fop *op,
+static enum filter_verdict get_virtual(struct filter_env *env, struct fop *op,
 				       const char *name)
 {
 	char *text;
 	size_t len;
 
 	if (strcmp(name, "state") == 0)
-		text = xstrdup(cloudfiles_state(fs, op->ino));
+		text = xstrdup(cloudfiles_state(env, op->ino));
 	else if (strcmp(name, "pin") == 0)
-		text = xstrdup(cloudfiles_pin_name(fs, op->ino, NULL));
+		text = xstrdup(cloudfiles_pin_name(env, op->ino, NULL));
 	else if (strcmp(name, "progress") == 0)
-		text = cloudfiles_progress(fs, op->ino);
+		text = cloudfiles_progress(env, op->ino);
 	else if (strcmp(name, "source") == 0 &&
-		 (text = cloudfiles_copy_source(fs, op->ino, NULL)))
+		 (text = cloudfiles_copy_source(env, op->ino, NULL)))
 		;
 	else if (strcmp(name, "stats") == 0 && op->ino == META_ROOT_INO)
-		text = stats_text(fs);
+		text = stats_text(env);
 	else if (strcmp(name, "pending") == 0 && op->ino == META_ROOT_INO)
-		text = pending_text(fs);
+		text = pending_text(env);
 	else if (strcmp(name, "control") == 0 && op->ino == META_ROOT_INO &&
-		 fs->control_path)
-		text = xstrdup(fs->control_path);
+		 env->control_path)
+		text = xstrdup(env->control_path);
 	else
 		return done(op, -ENODATA);
 	len = strlen(text);
@@ -729,25 +729,25 @@ int cloudfiles_pin_parse(const char *name)
 	return -1;
 }
 
-const char *cloudfiles_pin_name(struct fs *fs, uint64_t ino, bool *inherited)
+const char *cloudfiles_pin_name(struct filter_env *env, uint64_t ino, bool *inherited)
 {
 	enum meta_pin pin;
 	uint64_t from;
 
-	if (meta_pin_effective(fs->store->meta, ino, &pin, &from))
+	if (meta_pin_effective(env->store->meta, ino, &pin, &from))
 		pin = META_PIN_UNSPECIFIED;
 	if (inherited)
 		*inherited = from && from != ino;
 	return pin_names[pin];
 }
 
-char *cloudfiles_progress(struct fs *fs, uint64_t ino)
+char *cloudfiles_progress(struct filter_env *env, uint64_t ino)
 {
 	struct xfer_info t[XFER_KINDS];
 	char *text = xstrdup(""), *more;
 	size_t n, i;
 
-	n = CD_MIN(xfers_list(&fs->xfers, ino, t, CD_ARRAY_SIZE(t)),
+	n = CD_MIN(xfers_list(&env->xfers, ino, t, CD_ARRAY_SIZE(t)),
 		   CD_ARRAY_SIZE(t));
 	for (i = 0; i < n; i++) {
 		if (t[i].kind == XFER_RENAME)
@@ -772,14 +772,14 @@ char *cloudfiles_progress(struct fs *fs, uint64_t ino)
 
 /* FOP_STATUS: what status says of op->ino, into a struct entry_status
  * in op->out (the source of a copy in op->report). */
-static int entry_status(struct fs *fs, struct fop *op)
+static int entry_status(struct filter_env *env, struct fop *op)
 {
 	struct entry_status *es = xcalloc(1, sizeof(*es));
 	struct meta_entry e;
 	struct stat sb;
 	int rc;
 
-	rc = meta_get(fs->store->meta, op->ino, &e);
+	rc = meta_get(env->store->meta, op->ino, &e);
 	if (rc) {
 		free(es);
 		return rc;
@@ -787,13 +787,13 @@ static int entry_status(struct fs *fs, struct fop *op)
 	es->mode = e.mode;
 	es->size = e.size;
 	es->error = e.error;
-	es->state = cloudfiles_state(fs, op->ino);
-	es->pin = cloudfiles_pin_name(fs, op->ino, &es->pin_inherited);
+	es->state = cloudfiles_state(env, op->ino);
+	es->pin = cloudfiles_pin_name(env, op->ino, &es->pin_inherited);
 	if (S_ISREG(e.mode)) {
-		store_fill_stat(fs->store, &e, &sb);
+		store_fill_stat(env->store, &e, &sb);
 		es->local = CD_MIN((uint64_t)sb.st_blocks * 512, e.size);
-		es->spool = store_spooled(fs->store, &e);
-		op->report = cloudfiles_copy_source(fs, op->ino, &es->backed);
+		es->spool = store_spooled(env->store, &e);
+		op->report = cloudfiles_copy_source(env, op->ino, &es->backed);
 	}
 	meta_entry_release(&e);
 	op->out = es;
@@ -805,42 +805,42 @@ static int entry_status(struct fs *fs, struct fop *op)
  * user.clonedrive.* xattrs): each is complete here. sync pends until
  * the journal drains.
  */
-static enum filter_verdict own_op(struct fs *fs, struct fop *op)
+static enum filter_verdict own_op(struct filter_env *env, struct fop *op)
 {
 	int rc;
 
 	switch (op->kind) {
 	case FOP_PIN:
-		return done(op, residency_pin(fs->res, op->ino,
+		return done(op, residency_pin(env->res, op->ino,
 					      (enum meta_pin)op->flags));
 	case FOP_HYDRATE:
 		rc = 0;
 		if (op->flags & FOP_F_PIN)
-			rc = residency_pin(fs->res, op->ino, META_PIN_PINNED);
+			rc = residency_pin(env->res, op->ino, META_PIN_PINNED);
 		if (!rc)
-			rc = residency_hydrate(fs->res, op->ino, op->progress,
+			rc = residency_hydrate(env->res, op->ino, op->progress,
 					       op->progress_arg, &op->report,
 					       &op->left);
 		return done(op, rc);
 	case FOP_FREE:
-		rc = residency_free_tree(fs->res, op->ino, &op->report);
+		rc = residency_free_tree(env->res, op->ino, &op->report);
 		if (rc == -EBUSY && op->report && !op->progress_arg)
 			log_info("free: %s", op->report);
 		return done(op, rc);
 	case FOP_SYNC:
 		if (op->stage == STAGE_SYNC) {
-			sync_hurry(fs->sync, -1);
+			sync_hurry(env->sync, -1);
 			rc = resumed(op);
 			if (!rc && (op->flags & FOP_F_POLL))
-				rc = sync_poll_wait(fs->sync, op->size);
+				rc = sync_poll_wait(env->sync, op->size);
 			return done(op, rc);
 		}
-		return pend_idle(fs, op, STAGE_SYNC, op->size);
+		return pend_idle(env, op, STAGE_SYNC, op->size);
 	case FOP_REFRESH:
-		sync_refresh(fs->sync);
+		sync_refresh(env->sync);
 		return done(op, 0);
 	case FOP_STATUS:
-		return done(op, entry_status(fs, op));
+		return done(op, entry_status(env, op));
 	default:
 		return FILTER_PASS;
 	}
@@ -848,7 +848,7 @@ static enum filter_verdict own_op(struct fs *fs, struct fop *op)
 
 /* A setxattr of user.clonedrive.NAME that is no operation (the front end
  * makes ops of pin, free, sync and refresh). */
-static enum filter_verdict set_virtual(struct fs *fs, struct fop *op,
+static enum filter_verdict set_virtual(struct filter_env *env, struct fop *op,
 				       const char *name)
 {
 	return done(op, -EPERM);
@@ -912,7 +912,7 @@ static bool mutates(const struct fop *op)
  * -ENAMETOOLONG if op names an entry by a name longer than the remote
  * keeps (never cut: two long names with one prefix would be one file).
  */
-static int name_errno(const struct fs *fs, const struct fop *op)
+static int name_errno(const struct filter_env *env, const struct fop *op)
 {
 	const char *name = NULL, *newname = NULL;
 
@@ -936,8 +936,8 @@ static int name_errno(const struct fs *fs, const struct fop *op)
 	default:
 		return 0;
 	}
-	if ((name && strlen(name) > fs->remote->name_max) ||
-	    (newname && strlen(newname) > fs->remote->name_max))
+	if ((name && strlen(name) > env->remote->name_max) ||
+	    (newname && strlen(newname) > env->remote->name_max))
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -946,7 +946,7 @@ static int name_errno(const struct fs *fs, const struct fop *op)
  * needs listed. */
 static int list_work(struct fop *op)
 {
-	return sync_populate(op->fs->sync, op->kind == FOP_RENAME
+	return sync_populate(op->env->sync, op->kind == FOP_RENAME
 						   ? op->newparent
 						   : op->ino);
 }
@@ -954,7 +954,7 @@ static int list_work(struct fop *op)
 /* Whether the caller may access entry ino for mask (R_OK, W_OK, X_OK),
  * by its mode, owner and group, as default_permissions has the kernel
  * check; root may anything. */
-static int may(struct fs *fs, const struct fop *op, uint64_t ino, int mask)
+static int may(struct filter_env *env, const struct fop *op, uint64_t ino, int mask)
 {
 	struct meta_entry e;
 	struct stat st;
@@ -963,10 +963,10 @@ static int may(struct fs *fs, const struct fop *op, uint64_t ino, int mask)
 
 	if (op->uid == 0)
 		return 0;
-	rc = meta_get(fs->store->meta, ino, &e);
+	rc = meta_get(env->store->meta, ino, &e);
 	if (rc)
 		return rc;
-	store_fill_stat(fs->store, &e, &st);
+	store_fill_stat(env->store, &e, &st);
 	meta_entry_release(&e);
 	if (st.st_uid == op->uid)
 		bits = (st.st_mode >> 6) & 7;
@@ -983,18 +983,18 @@ static int may(struct fs *fs, const struct fop *op, uint64_t ino, int mask)
  * search permission in the directory, making a file write and search,
  * pin, hydrate and free read permission of their target.
  */
-static int ctl_access(struct fs *fs, const struct fop *op)
+static int ctl_access(struct filter_env *env, const struct fop *op)
 {
 	switch (op->kind) {
 	case FOP_LOOKUP:
 	case FOP_OPENDIR:
-		return may(fs, op, op->ino, X_OK);
+		return may(env, op, op->ino, X_OK);
 	case FOP_MKNOD:
-		return may(fs, op, op->ino, W_OK | X_OK);
+		return may(env, op, op->ino, W_OK | X_OK);
 	case FOP_PIN:
 	case FOP_HYDRATE:
 	case FOP_FREE:
-		return may(fs, op, op->ino, R_OK);
+		return may(env, op, op->ino, R_OK);
 	default:
 		return 0;
 	}
@@ -1002,20 +1002,20 @@ static int ctl_access(struct fs *fs, const struct fop *op)
 
 static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 {
-	struct fs *fs = f->fs;
+	struct filter_env *env = f->env;
 	enum store_write_need need;
 	int stage = STAGE_HYDRATE;
 	uint64_t gap;
 	int rc;
 
-	rc = name_errno(fs, op);
+	rc = name_errno(env, op);
 	if (rc)
 		return done(op, rc);
 	/* the kernel refuses these on an ro mount already; this keeps the
 	 * promise if it ever does not */
-	if (fs->readonly && mutates(op))
+	if (env->readonly && mutates(op))
 		return done(op, -EROFS);
-	rc = op->ctl && op->stage == STAGE_NONE ? ctl_access(fs, op) : 0;
+	rc = op->ctl && op->stage == STAGE_NONE ? ctl_access(env, op) : 0;
 	if (rc)
 		return done(op, rc);
 	switch (op->kind) {
@@ -1025,7 +1025,7 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 			rc = resumed(op);
 			return rc ? done(op, rc) : FILTER_PASS;
 		}
-		if (sync_listed(fs->sync, op->ino))
+		if (sync_listed(env->sync, op->ino))
 			return FILTER_PASS;
 		return pend_lane(op, STAGE_LIST, list_work);
 	case FOP_READ:
@@ -1038,26 +1038,26 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		}
 		gap = store_node_read_gap(op->file->n, op->off, op->size);
 		if (gap) {
-			if (stage == STAGE_HYDRATE && policy_blocks(fs, op))
-				return done(op, -fs->policy.err);
-			return hydrate_pend(fs, op, op->off, gap, stage);
+			if (stage == STAGE_HYDRATE && policy_blocks(env, op))
+				return done(op, -env->policy.err);
+			return hydrate_pend(env, op, op->off, gap, stage);
 		}
-		grow_readahead(fs, op);
+		grow_readahead(env, op);
 		return FILTER_PASS;
 	case FOP_WRITE:
 		switch (op->stage) {
 		case STAGE_NONE:
-			rc = residency_admit_write_try(fs->res, op->size);
+			rc = residency_admit_write_try(env->res, op->size);
 			if (rc == -EAGAIN)
 				return pend_idle(
-					fs, op, STAGE_ROOM,
-					residency_write_wait_ms(fs->res));
+					env, op, STAGE_ROOM,
+					residency_write_wait_ms(env->res));
 			if (rc)
 				return done(op, rc);
 			break;
 		case STAGE_ROOM:
-			sync_hurry(fs->sync, -1);
-			rc = residency_admit_write_after(fs->res, op->size,
+			sync_hurry(env->sync, -1);
+			rc = residency_admit_write_after(env->res, op->size,
 							 resumed(op));
 			if (rc)
 				return done(op, rc);
@@ -1079,9 +1079,9 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		/* the old bytes around the write must be here, and known to
 		 * be here after a crash, before new ones land among them */
 		if (need == STORE_WRITE_FETCH)
-			return hydrate_pend(fs, op, op->off, op->size, stage);
+			return hydrate_pend(env, op, op->off, op->size, stage);
 		op->stage = STAGE_NONE;
-		rc = store_node_save(fs->store, op->file->n);
+		rc = store_node_save(env->store, op->file->n);
 		return rc ? done(op, rc) : FILTER_PASS;
 	case FOP_SYMLINK:
 		/*
@@ -1090,14 +1090,14 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		 * the program sees it, as it refuses hard links: made only
 		 * locally, it would be dropped by its upload and vanish.
 		 */
-		if (!remote_has(fs->remote, REMOTE_CAP_SYMLINK))
+		if (!remote_has(env->remote, REMOTE_CAP_SYMLINK))
 			return done(op, -EPERM);
-		make_jop(fs, op, remote_change[op->kind]);
+		make_jop(env, op, remote_change[op->kind]);
 		return FILTER_PASS;
 	case FOP_MKDIR:
 	case FOP_UNLINK:
 	case FOP_RMDIR:
-		make_jop(fs, op, remote_change[op->kind]);
+		make_jop(env, op, remote_change[op->kind]);
 		return FILTER_PASS;
 	case FOP_RENAME:
 		if (op->flags & ~(unsigned)RENAME_NOREPLACE)
@@ -1106,10 +1106,10 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 			rc = resumed(op);
 			if (rc)
 				return done(op, rc);
-		} else if (!sync_listed(fs->sync, op->newparent)) {
+		} else if (!sync_listed(env->sync, op->newparent)) {
 			return pend_lane(op, STAGE_LIST, list_work);
 		}
-		make_jop(fs, op, remote_change[op->kind]);
+		make_jop(env, op, remote_change[op->kind]);
 		return FILTER_PASS;
 	case FOP_SETATTR:
 		setattr_jop(op);
@@ -1117,18 +1117,18 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 	case FOP_LINK:
 		return done(op, -EPERM);
 	case FOP_COPY:
-		return server_copy(fs, op);
+		return server_copy(env, op);
 	case FOP_PIN:
 	case FOP_HYDRATE:
 	case FOP_FREE:
 	case FOP_SYNC:
 	case FOP_REFRESH:
 	case FOP_STATUS:
-		return own_op(fs, op);
+		return own_op(env, op);
 	case FOP_GETXATTR:
 		if (strncmp(op->newname, XATTR_PREFIX,
 			    strlen(XATTR_PREFIX)) == 0)
-			return get_virtual(fs, op,
+			return get_virtual(env, op,
 					   op->newname + strlen(XATTR_PREFIX));
 		return is_user_xattr(op->newname)
 			       ? FILTER_PASS
@@ -1136,7 +1136,7 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 	case FOP_SETXATTR:
 		if (strncmp(op->newname, XATTR_PREFIX,
 			    strlen(XATTR_PREFIX)) == 0)
-			return set_virtual(fs, op,
+			return set_virtual(env, op,
 					   op->newname + strlen(XATTR_PREFIX));
 		return is_user_xattr(op->newname) ? FILTER_PASS
 						  : done(op, -EOPNOTSUPP);
@@ -1151,23 +1151,23 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 
 static void cloudfiles_post(struct filter *f, struct fop *op)
 {
-	struct fs *fs = f->fs;
+	struct filter_env *env = f->env;
 	bool upload;
 
 	if (op->jop) {
 		if (!op->result)
-			sync_kick(fs->sync);
+			sync_kick(env->sync);
 		jop_release(op->jop);
 		free(op->jop);
 		op->jop = NULL;
 	}
 	if (op->kind == FOP_WRITE && op->result > 0)
-		stats_add(&fs->stats, written_bytes, (uint64_t)op->result);
+		stats_add(&env->stats, written_bytes, (uint64_t)op->result);
 	if (op->result)
 		return;
 	if (op->kind == FOP_FLUSH && op->file->writer && !op->file->closing) {
 		op->file->closing = true;
-		sync_closing(fs->sync, 1);
+		sync_closing(env->sync, 1);
 	}
 	if (op->kind == FOP_RELEASE && op->file->writer) {
 		struct node *n = op->file->n;
@@ -1175,7 +1175,7 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 
 		store_node_snapshot(n, &st);
 		upload = st.dirty && st.writers == 0;
-		if (upload && sync_queue_upload(fs->sync, store_node_ino(n)))
+		if (upload && sync_queue_upload(env->sync, store_node_ino(n)))
 			log_error("inode %llu: cannot queue its upload; it "
 				  "stays dirty and is queued again once the "
 				  "database can record it",
@@ -1184,24 +1184,24 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 	/* after its upload is queued: a sync waiting for it finds it */
 	if (op->kind == FOP_RELEASE && op->file->closing) {
 		op->file->closing = false;
-		sync_closing(fs->sync, -1);
+		sync_closing(env->sync, -1);
 	}
 	if (op->kind == FOP_CLONE) {
 		/* a copy handed in by clonedrive cp: uploaded as written */
 		struct stat st;
 
 		if (fstat(op->src_fd, &st) == 0) {
-			stats_add(&fs->stats, written_bytes,
+			stats_add(&env->stats, written_bytes,
 				  (uint64_t)st.st_size);
-			stats_add(&fs->stats, clones_detected, 1);
+			stats_add(&env->stats, clones_detected, 1);
 		}
-		if (sync_queue_upload(fs->sync, op->ino))
+		if (sync_queue_upload(env->sync, op->ino))
 			log_error("inode %llu: cannot queue its upload",
 				  (unsigned long long)op->ino);
 	}
 	if (op->kind == FOP_SETATTR && (op->to_set & STORE_SET_SIZE)) {
 		/* a truncate of a closed file is a change to upload too */
-		struct node *n = store_node_find(fs->store, op->ino);
+		struct node *n = store_node_find(env->store, op->ino);
 		bool open_for_write = false;
 
 		if (n) {
@@ -1209,9 +1209,9 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 
 			store_node_snapshot(n, &st);
 			open_for_write = st.writers > 0;
-			store_node_put(fs->store, n);
+			store_node_put(env->store, n);
 		}
-		if (!open_for_write && sync_queue_upload(fs->sync, op->ino))
+		if (!open_for_write && sync_queue_upload(env->sync, op->ino))
 			log_error("inode %llu: cannot queue its upload",
 				  (unsigned long long)op->ino);
 	}

@@ -60,10 +60,10 @@ int filter_stack_init(struct fs *fs)
 	for (i = 0; i < CD_ARRAY_SIZE(builtin); i++) {
 		struct filter *f = &fs->filters[fs->nfilters];
 
-		if (builtin[i]->enabled && !builtin[i]->enabled(fs))
+		if (builtin[i]->enabled && !builtin[i]->enabled(&fs->env))
 			continue;
 		f->ops = builtin[i];
-		f->fs = fs;
+		f->env = &fs->env;
 		rc = f->ops->init ? f->ops->init(f) : 0;
 		if (rc) {
 			log_error("filter %s: cannot start: %s", f->ops->name,
@@ -92,12 +92,12 @@ void filter_stack_release(struct fs *fs)
 /* Fills op->st from op->entry. */
 static void entry_stat(struct fs *fs, struct fop *op)
 {
-	store_fill_stat(fs->store, &op->entry, &op->st);
+	store_fill_stat(fs->env.store, &op->entry, &op->st);
 }
 
 static void exec_lookup(struct fs *fs, struct fop *op)
 {
-	op->result = meta_lookup(fs->store->meta, op->ino, op->name,
+	op->result = meta_lookup(fs->env.store->meta, op->ino, op->name,
 				 &op->entry);
 	if (!op->result)
 		entry_stat(fs, op);
@@ -105,14 +105,14 @@ static void exec_lookup(struct fs *fs, struct fop *op)
 
 static void exec_getattr(struct fs *fs, struct fop *op)
 {
-	op->result = meta_get(fs->store->meta, op->ino, &op->entry);
+	op->result = meta_get(fs->env.store->meta, op->ino, &op->entry);
 	if (!op->result)
 		entry_stat(fs, op);
 }
 
 static void exec_setattr(struct fs *fs, struct fop *op)
 {
-	op->result = store_setattr(fs->store, op->ino, &op->attr, op->to_set,
+	op->result = store_setattr(fs->env.store, op->ino, &op->attr, op->to_set,
 				   op->jop, &op->entry);
 	if (!op->result)
 		entry_stat(fs, op);
@@ -120,7 +120,7 @@ static void exec_setattr(struct fs *fs, struct fop *op)
 
 static void exec_readlink(struct fs *fs, struct fop *op)
 {
-	op->result = meta_get(fs->store->meta, op->ino, &op->entry);
+	op->result = meta_get(fs->env.store->meta, op->ino, &op->entry);
 	if (op->result)
 		return;
 	if (!S_ISLNK(op->entry.mode) || !op->entry.link) {
@@ -143,7 +143,7 @@ static void exec_mknod(struct fs *fs, struct fop *op)
 		op->result = -EPERM;	/* no devices, fifos, sockets */
 		return;
 	}
-	op->result = store_mknod(fs->store, op->ino, op->name, mode, op->link,
+	op->result = store_mknod(fs->env.store, op->ino, op->name, mode, op->link,
 				 op->jop, &op->entry);
 	if (!op->result)
 		entry_stat(fs, op);
@@ -164,12 +164,13 @@ static int exec_flush(struct fs *fs, struct fop *op)
 	if (!op->file->writer)
 		return 0;
 	store_node_snapshot(n, &st);
-	return st.dirty ? store_node_commit(fs->store, n) : 0;
+	return st.dirty ? store_node_commit(fs->env.store, n) : 0;
 }
 
-int filter_clone_commit(struct fs *fs, struct node *n, uint64_t size)
+int filter_clone_commit(struct filter_env *env, struct node *n,
+			uint64_t size)
 {
-	return store_node_copied(fs->store, n, size);
+	return store_node_copied(env->store, n, size);
 }
 
 /*
@@ -185,18 +186,18 @@ static int exec_clone(struct fs *fs, struct fop *op)
 
 	if (fstat(op->src_fd, &st) < 0)
 		return -errno;
-	rc = store_node_get(fs->store, op->ino, &n);
+	rc = store_node_get(fs->env.store, op->ino, &n);
 	if (rc)
 		return rc;
-	rc = residency_admit_write(fs->res, (uint64_t)st.st_size);
+	rc = residency_admit_write(fs->env.res, (uint64_t)st.st_size);
 	if (!rc)
 		rc = util_copy(op->src_fd, store_node_cache_fd(n),
 			       (uint64_t)st.st_size, NULL, NULL);
 	if (!rc) {
-		stats_add(&fs->stats, clone_stored_bytes, (uint64_t)st.st_size);
-		rc = filter_clone_commit(fs, n, (uint64_t)st.st_size);
+		stats_add(&fs->env.stats, clone_stored_bytes, (uint64_t)st.st_size);
+		rc = filter_clone_commit(&fs->env, n, (uint64_t)st.st_size);
 	}
-	store_node_put(fs->store, n);
+	store_node_put(fs->env.store, n);
 	return rc;
 }
 
@@ -214,7 +215,7 @@ static void exec_open(struct fs *fs, struct fop *op)
 		if (op->result)
 			return;
 	}
-	op->result = store_node_get(fs->store,
+	op->result = store_node_get(fs->env.store,
 				    op->kind == FOP_CREATE ? op->entry.ino
 							   : op->ino, &n);
 	if (op->result)
@@ -235,13 +236,13 @@ static void exec_open(struct fs *fs, struct fop *op)
 		struct stat st = { .st_size = 0 };
 		struct meta_entry e;
 
-		op->result = store_setattr(fs->store, store_node_ino(n), &st,
+		op->result = store_setattr(fs->env.store, store_node_ino(n), &st,
 					   STORE_SET_SIZE, NULL, &e);
 		if (!op->result) {
 			meta_entry_release(&e);
 		} else {
 			exec_release(fs, op);
-			store_node_put(fs->store, n);
+			store_node_put(fs->env.store, n);
 			free(file);
 			op->file = NULL;
 		}
@@ -253,7 +254,7 @@ static void exec_release(struct fs *fs, struct fop *op)
 	struct file *file = op->file;
 	struct node *n = file->n;
 
-	store_node_closed(fs->store, n, file->writer);
+	store_node_closed(fs->env.store, n, file->writer);
 	op->result = 0;
 }
 
@@ -279,14 +280,14 @@ static void exec_read(struct fs *fs, struct fop *op)
 		op->result = -ENOMEM;
 		return;
 	}
-	got = store_read(fs->store, op->file->n, op->out, op->size, op->off);
+	got = store_read(fs->env.store, op->file->n, op->out, op->size, op->off);
 	op->result = got < 0 ? (int)got : 0;
 	op->out_len = got < 0 ? 0 : (size_t)got;
 }
 
 static void exec(struct fs *fs, struct fop *op)
 {
-	struct meta *m = fs->store->meta;
+	struct meta *m = fs->env.store->meta;
 	ssize_t n;
 
 	switch (op->kind) {
@@ -309,11 +310,11 @@ static void exec(struct fs *fs, struct fop *op)
 		break;
 	case FOP_UNLINK:
 	case FOP_RMDIR:
-		op->result = store_remove(fs->store, op->ino, op->name,
+		op->result = store_remove(fs->env.store, op->ino, op->name,
 					  op->kind == FOP_RMDIR, op->jop);
 		break;
 	case FOP_RENAME:
-		op->result = store_rename(fs->store, op->ino, op->name,
+		op->result = store_rename(fs->env.store, op->ino, op->name,
 					  op->newparent, op->newname,
 					  op->flags, op->jop);
 		break;
@@ -328,7 +329,7 @@ static void exec(struct fs *fs, struct fop *op)
 		exec_read(fs, op);
 		break;
 	case FOP_WRITE:
-		n = store_write(fs->store, op->file->n, op->in, op->size,
+		n = store_write(fs->env.store, op->file->n, op->in, op->size,
 				op->off);
 		op->result = (int)n;
 		break;
@@ -339,7 +340,7 @@ static void exec(struct fs *fs, struct fop *op)
 		exec_release(fs, op);
 		break;
 	case FOP_FSYNC:
-		op->result = store_fsync(fs->store, op->file->n,
+		op->result = store_fsync(fs->env.store, op->file->n,
 					 op->flags != 0);
 		break;
 	case FOP_OPENDIR:
@@ -354,14 +355,14 @@ static void exec(struct fs *fs, struct fop *op)
 			op->result = 0;
 		break;
 	case FOP_STATFS:
-		op->result = remote_statfs(fs->remote, &op->stv);
+		op->result = remote_statfs(fs->env.remote, &op->stv);
 		if (op->result) {
 			/* a remote that is away still gets an answer */
 			memset(&op->stv, 0, sizeof(op->stv));
 			op->stv.f_bsize = op->stv.f_frsize = 4096;
 			op->result = 0;
 		}
-		op->stv.f_namemax = fs->remote->name_max;
+		op->stv.f_namemax = fs->env.remote->name_max;
 		break;
 	case FOP_SETXATTR:
 		op->result = meta_xattr_set(m, op->ino, op->newname, op->in,
@@ -476,6 +477,7 @@ void fop_wake(struct fop *op, int rc)
 void filter_submit(struct fs *fs, struct fop *op)
 {
 	op->fs = fs;
+	op->env = &fs->env;
 	advance(fs, op, 0);
 }
 

@@ -138,6 +138,7 @@ struct fop {
 
 	/* a request that pends (pend.c): it waits holding no thread */
 	struct fs *fs;			/* set by filter_run/filter_submit */
+	struct filter_env *env;		/* &fs->env, for the filters */
 	void (*done)(struct fop *op);	/* told once it is complete, after
 					   the post hooks; NULL: filter_run */
 	void *done_arg;
@@ -216,7 +217,7 @@ struct fs;
  * or auto asked for a guard that cannot be had, why gets the reason
  * ("fanotify pre-content events need root"), else "".
  */
-const char *clone_policy(const struct fs *fs, char *why, size_t size);
+const char *clone_policy(const struct filter_env *env, char *why, size_t size);
 /*
  * Guards the sources of copies not stored (guard.c). open: -EPERM and
  * the like where fanotify pre-content events cannot be had. add marks
@@ -224,7 +225,7 @@ const char *clone_policy(const struct fs *fs, char *why, size_t size);
  * process already has the source open for writing. closed: bk's writer
  * is done, its reads are no longer the copy's.
  */
-int guard_open(struct fs *fs, struct guard **out) CD_WUR;
+int guard_open(struct filter_env *env, struct guard **out) CD_WUR;
 void guard_close(struct guard *g);
 int guard_add(struct guard *g, struct backing *bk) CD_WUR;
 void guard_closed(struct guard *g, struct backing *bk);
@@ -233,19 +234,27 @@ void guard_closed(struct guard *g, struct backing *bk);
  * into the cache where it can be, else backed by src (guard, inplace),
  * hashed now. -EOPNOTSUPP: the caller stores the bytes.
  */
-int clone_from_fd(struct fs *fs, struct node *n, int src,
+int clone_from_fd(struct filter_env *env, struct node *n, int src,
 		  const struct stat *st) CD_WUR;
 /* Makes n, a new file, a copy of size bytes just made (clonedrive cp):
  * dirty, to upload, and its data dropped after. */
-int filter_clone_commit(struct fs *fs, struct node *n, uint64_t size) CD_WUR;
+int filter_clone_commit(struct filter_env *env, struct node *n, uint64_t size) CD_WUR;
 /* Restores the copies that were waiting for their upload at the last
  * stop (clone.c), before the sync engine starts. */
-int clone_restore(struct fs *fs) CD_WUR;
+int clone_restore(struct filter_env *env) CD_WUR;
 
 struct pender;
 
-/* The mounted file system: what every filter can reach. */
-struct fs {
+struct pender;
+
+/*
+ * What a filter is given to work with: the layers below it (the store,
+ * the sync engine, the fetcher, the remote) and the mount's settings and
+ * counters. Not the daemon: the stack itself, the front end and the
+ * control socket are out of a filter's reach, and a filter keeps its own
+ * state in its priv.
+ */
+struct filter_env {
 	struct store *store;
 	struct remote *remote;
 	struct fetcher *fetcher;
@@ -255,18 +264,24 @@ struct fs {
 	struct xfers xfers;		/* transfers in flight */
 	struct hydration_policy policy;
 	enum clone_mode clone_mode;
-	struct guard *guard;		/* NULL: no guarded copies */
+	struct guard *guard;		/* the clone filter's; NULL: no guarded
+					   copies */
 	int guard_error;		/* why guard or auto has none: -errno */
 	dev_t mount_dev;		/* of the mount, once mounted */
 	int mount_id;			/* its mountinfo id, or -1 */
 	bool trace;			/* --trace */
 	bool readonly;			/* -o ro */
-	double timeout;			/* entry/attr timeouts for the kernel */
-	struct filter *filters;		/* the stack, highest first */
-	int nfilters;
 	char *control_path;		/* the control socket, or NULL */
 	struct pender *pend;		/* requests pending (pend.c) */
 	unsigned max_pending;		/* the most at once; 0: no limit */
+};
+
+/* The mounted file system: the filters' environment, and the stack. */
+struct fs {
+	struct filter_env env;		/* what the filters see */
+	double timeout;			/* entry/attr timeouts for the kernel */
+	struct filter *filters;		/* the stack, highest first */
+	int nfilters;
 };
 
 /* FOP_STATUS: what clonedrive status says of one entry. */
@@ -299,7 +314,7 @@ struct filter;
 struct filter_ops {
 	const char *name;
 	/* Whether the filter is wanted for this mount (NULL: always). */
-	bool (*enabled)(const struct fs *fs);
+	bool (*enabled)(const struct filter_env *env);
 	/* Called once at mount; priv is the filter's to set. */
 	int (*init)(struct filter *f);
 	void (*release)(struct filter *f);
@@ -311,8 +326,8 @@ struct filter_ops {
 
 struct filter {
 	const struct filter_ops *ops;
-	struct fs *fs;
-	void *priv;
+	struct filter_env *env;		/* what it may use */
+	void *priv;			/* its own state */
 };
 
 /* Builds the stack of the enabled built-in filters. */
@@ -342,7 +357,7 @@ void pend_stop(struct fs *fs);
 void pend_drain(struct fs *fs);
 void pend_release(struct fs *fs);
 /* Requests pending now, and the most at once so far. */
-unsigned pend_count(struct fs *fs, unsigned *peak);
+unsigned pend_count(struct filter_env *env, unsigned *peak);
 /* Readies op to pend (its inputs are copied: the front end's buffers go
  * with its worker); false over the limit. For waits other than those
  * below; the wait must end with fop_wake. */
@@ -371,19 +386,19 @@ const char *fop_name(enum fop_kind kind);
 
 /* The user.clonedrive.state of inode ino: placeholder, partial,
  * hydrated, dirty, uploading or error. */
-const char *cloudfiles_state(struct fs *fs, uint64_t ino);
+const char *cloudfiles_state(struct filter_env *env, uint64_t ino);
 /* The source a copy of a local file is made from, until it is uploaded
  * (caller frees), or NULL; *backed: whether its bytes are only there. */
-char *cloudfiles_copy_source(struct fs *fs, uint64_t ino, bool *backed);
+char *cloudfiles_copy_source(struct filter_env *env, uint64_t ino, bool *backed);
 
 /* The effective pin state of ino by name (pinned, unpinned,
  * unspecified); inherited, if non-NULL, says whether it comes from above. */
-const char *cloudfiles_pin_name(struct fs *fs, uint64_t ino, bool *inherited);
+const char *cloudfiles_pin_name(struct filter_env *env, uint64_t ino, bool *inherited);
 /* enum meta_pin by name (pinned, unpinned, unspecified), or -1. */
 int cloudfiles_pin_parse(const char *name);
 /* The user.clonedrive.progress of ino: one line per transfer in flight
  * ("hydrating DONE/TOTAL bytes RATE B/s"), or "idle". Caller frees. */
-char *cloudfiles_progress(struct fs *fs, uint64_t ino);
+char *cloudfiles_progress(struct filter_env *env, uint64_t ino);
 
 /* The built-in filters, highest first in filter.c's table. */
 extern const struct filter_ops trace_filter;

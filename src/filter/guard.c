@@ -67,7 +67,7 @@ struct held {
 };
 
 struct guard {
-	struct fs *fs;
+	struct filter_env *env;
 	int fan;			/* the fanotify group */
 	int stop_pipe[2];
 	pthread_t reader, worker;
@@ -167,7 +167,7 @@ static void *reader_main(void *arg)
 /* Copies into the cache every copy backed by the event's file. */
 static void snapshot(struct guard *g, const struct held *h)
 {
-	struct store *s = g->fs->store;
+	struct store *s = g->env->store;
 	uint64_t inos[MARK_MAX_COPIES];
 	struct stat st;
 	struct mark *m;
@@ -196,7 +196,7 @@ static void snapshot(struct guard *g, const struct held *h)
 			     store_node_materialize(s, x, h->fd) : -ENOENT;
 		store_backing_put(bk);
 		if (!rc) {
-			stats_add(&g->fs->stats, guard_snapshots, 1);
+			stats_add(&g->env->stats, guard_snapshots, 1);
 			log_info("inode %llu: %s (pid %d) opened the source of "
 				 "this copy before it was uploaded; its bytes "
 				 "are now in the cache",
@@ -253,7 +253,7 @@ static int probe_mark(int fan)
 	return rc;
 }
 
-int guard_open(struct fs *fs, struct guard **out)
+int guard_open(struct filter_env *env, struct guard **out)
 {
 	struct guard *g;
 	int fan, rc;
@@ -268,7 +268,7 @@ int guard_open(struct fs *fs, struct guard **out)
 		return rc;
 	}
 	g = xcalloc(1, sizeof(*g));
-	g->fs = fs;
+	g->env = env;
 	g->fan = fan;
 	g->tail = &g->queue;
 	pthread_mutex_init(&g->lock, NULL);

@@ -58,16 +58,16 @@ struct pender {
 
 bool fop_pend(struct fop *op)
 {
-	struct pender *p = op->fs->pend;
+	struct pender *p = op->fs->env.pend;
 
 	if (!op->pended) {
 		unsigned now = __atomic_add_fetch(&p->pending, 1,
 						  __ATOMIC_RELAXED);
 		unsigned peak = __atomic_load_n(&p->peak, __ATOMIC_RELAXED);
 
-		if (op->fs->max_pending && now > op->fs->max_pending) {
+		if (op->fs->env.max_pending && now > op->fs->env.max_pending) {
 			__atomic_sub_fetch(&p->pending, 1, __ATOMIC_RELAXED);
-			stats_add(&op->fs->stats, requests_waited_in_place, 1);
+			stats_add(&op->fs->env.stats, requests_waited_in_place, 1);
 			return false;
 		}
 		while (now > peak &&
@@ -75,7 +75,7 @@ bool fop_pend(struct fop *op)
 						    __ATOMIC_RELAXED,
 						    __ATOMIC_RELAXED))
 			;
-		stats_add(&op->fs->stats, requests_pended, 1);
+		stats_add(&op->fs->env.stats, requests_pended, 1);
 		fop_keep_inputs(op);
 		op->pended = true;
 	}
@@ -87,22 +87,22 @@ bool fop_pend(struct fop *op)
 void fop_unpend(struct fop *op)
 {
 	if (op->pended) {
-		__atomic_sub_fetch(&op->fs->pend->pending, 1,
+		__atomic_sub_fetch(&op->fs->env.pend->pending, 1,
 				   __ATOMIC_RELAXED);
 		op->pended = false;
 	}
 }
 
-unsigned pend_count(struct fs *fs, unsigned *peak)
+unsigned pend_count(struct filter_env *env, unsigned *peak)
 {
-	if (!fs->pend) {
+	if (!env->pend) {
 		if (peak)
 			*peak = 0;
 		return 0;
 	}
 	if (peak)
-		*peak = __atomic_load_n(&fs->pend->peak, __ATOMIC_RELAXED);
-	return __atomic_load_n(&fs->pend->pending, __ATOMIC_RELAXED);
+		*peak = __atomic_load_n(&env->pend->peak, __ATOMIC_RELAXED);
+	return __atomic_load_n(&env->pend->pending, __ATOMIC_RELAXED);
 }
 
 enum filter_verdict fop_woken(struct fop *op, int rc)
@@ -145,7 +145,7 @@ static void *lane_thread(void *arg)
 
 enum filter_verdict fop_defer(struct fop *op, int (*work)(struct fop *op))
 {
-	struct pender *p = op->fs->pend;
+	struct pender *p = op->fs->env.pend;
 
 	if (!p->nlane || !fop_pend(op))
 		return fop_woken(op, work(op));
@@ -246,7 +246,7 @@ static void *poll_thread(void *arg)
 enum filter_verdict fop_wait_until(struct fop *op, int (*ready)(struct fop *op),
 				   uint64_t timeout_ms)
 {
-	struct pender *p = op->fs->pend;
+	struct pender *p = op->fs->env.pend;
 	int64_t deadline = util_now_mono_ns() + (int64_t)timeout_ms * 1000000;
 	int rc = ready(op);
 
@@ -302,7 +302,7 @@ static bool unqueue(struct pender *p, struct fop *op)
 
 void fop_cancel_wait(struct fop *op)
 {
-	if (unqueue(op->fs->pend, op))
+	if (unqueue(op->fs->env.pend, op))
 		fop_wake(op, -EINTR);
 }
 
@@ -317,7 +317,7 @@ int pend_init(struct fs *fs)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	pthread_cond_init(&p->poll_cond, NULL);
-	fs->pend = p;
+	fs->env.pend = p;
 	for (i = 0; i < LANE_THREADS; i++) {
 		if (pthread_create(&p->lane[i], NULL, lane_thread, p))
 			break;
@@ -333,7 +333,7 @@ int pend_init(struct fs *fs)
 
 void pend_stop(struct fs *fs)
 {
-	struct pender *p = fs->pend;
+	struct pender *p = fs->env.pend;
 	int i, n;
 
 	if (!p)
@@ -359,12 +359,12 @@ void pend_drain(struct fs *fs)
 	bool said = false;
 
 	pend_stop(fs);
-	if (fs->fetcher)
-		fetch_stop_async(fs->fetcher);
-	while (pend_count(fs, NULL)) {
+	if (fs->env.fetcher)
+		fetch_stop_async(fs->env.fetcher);
+	while (pend_count(&fs->env, NULL)) {
 		if (!said && util_now_mono_ns() - start > 2000000000LL) {
 			log_info("waiting for %u requests to end",
-				 pend_count(fs, NULL));
+				 pend_count(&fs->env, NULL));
 			said = true;
 		}
 		usleep(10000);
@@ -373,7 +373,7 @@ void pend_drain(struct fs *fs)
 
 void pend_release(struct fs *fs)
 {
-	struct pender *p = fs->pend;
+	struct pender *p = fs->env.pend;
 
 	if (!p)
 		return;
@@ -382,5 +382,5 @@ void pend_release(struct fs *fs)
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
-	fs->pend = NULL;
+	fs->env.pend = NULL;
 }

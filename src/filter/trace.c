@@ -9,9 +9,9 @@
 #include "util/log.h"
 #include "util/util.h"
 
-static bool trace_enabled(const struct fs *fs)
+static bool trace_enabled(const struct filter_env *env)
 {
-	return fs->trace;
+	return env->trace;
 }
 
 static enum filter_verdict trace_pre(struct filter *f, struct fop *op)

@@ -142,7 +142,7 @@ static void release_file(struct fs *fs, struct file *file, struct fop *op)
 	op->kind = FOP_RELEASE;
 	op->file = file;
 	filter_run(fs, op);
-	store_node_put(fs->store, file->n);
+	store_node_put(fs->env.store, file->n);
 	free(file);
 }
 
@@ -350,8 +350,8 @@ static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct fs *fs = fs_of(req);
 	struct fe_op *o;
 
-	if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->store->uid) ||
-	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->store->gid)) {
+	if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->env.store->uid) ||
+	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->env.store->gid)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -630,7 +630,7 @@ static int dirbuf_fill(void *arg, const struct meta_entry *e)
 	struct dirbuf *d = arg;
 	struct stat st;
 
-	store_fill_stat(d->fs->store, e, &st);
+	store_fill_stat(d->fs->env.store, e, &st);
 	if (!dirbuf_add(d, e->name, &st, (off_t)(e->ino + 2)))
 		return 1;
 	d->last_ino = e->ino;
