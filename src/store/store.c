@@ -1051,7 +1051,7 @@ static struct backing *detach(struct node *n);
  * dropped, rather than kept until an upload that will not happen. With a
  * handle open, the last close does it (store_node_closed).
  */
-static void drop_orphan_backing(struct store *s, struct node *n)
+void store_drop_orphan_backing(struct store *s, struct node *n)
 {
 	struct meta_entry e;
 	struct backing *bk;
@@ -1091,13 +1091,13 @@ static void drop_orphan_backing(struct store *s, struct node *n)
 	}
 }
 
-static void let_go_orphan(struct store *s, uint64_t ino)
+void store_let_go_orphan(struct store *s, uint64_t ino)
 {
 	struct node *n = store_node_find(s, ino);
 
 	if (!n)
 		return;
-	drop_orphan_backing(s, n);
+	store_drop_orphan_backing(s, n);
 	store_node_put(s, n);
 }
 
@@ -1108,7 +1108,7 @@ void store_node_closed(struct store *s, struct node *n, bool writer)
 	if (writer)
 		n->writers--;
 	store_node_unlock(n);
-	drop_orphan_backing(s, n);
+	store_drop_orphan_backing(s, n);
 }
 
 static int remove_entry(struct store *s, const struct meta_entry *e)
@@ -1165,7 +1165,7 @@ out_rollback:
 out_unlock:
 	pthread_mutex_unlock(&s->nodes_lock);
 	if (gone)
-		let_go_orphan(s, gone);
+		store_let_go_orphan(s, gone);
 	return rc;
 }
 
@@ -1229,7 +1229,7 @@ out_rollback:
 out_unlock:
 	pthread_mutex_unlock(&s->nodes_lock);
 	if (gone)
-		let_go_orphan(s, gone);
+		store_let_go_orphan(s, gone);
 	return rc;
 }
 
@@ -1318,7 +1318,7 @@ out_unlock:
 }
 
 /* Whether n is a copy of a local file the clone filter made. */
-static bool is_copy(struct node *n)
+bool store_is_copy(struct node *n)
 {
 	bool copy;
 
@@ -1329,7 +1329,7 @@ static bool is_copy(struct node *n)
 }
 
 /* A program's own bytes replace a copy's: the file is no longer one. */
-static void forget_clone(struct store *s, struct node *n)
+void store_forget_clone(struct store *s, struct node *n)
 {
 	bool rec;
 
@@ -1381,11 +1381,11 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 		rc = store_node_get(s, ino, &n);
 		if (rc)
 			return rc;
-		if (is_copy(n)) {
+		if (store_is_copy(n)) {
 			rc = store_node_materialize(s, n, -1);
 			if (rc)
 				goto out_put;
-			forget_clone(s, n);
+			store_forget_clone(s, n);
 		}
 		store_node_lock(n);
 		old_size = n->size;
@@ -1512,7 +1512,7 @@ ssize_t store_read(struct store *s, struct node *n, void *buf, size_t len,
 
 /* Records a change of n's data ending at end; under n->lock. Returns
  * whether n was clean before (its dirty mark must then be committed). */
-static bool note_write(struct node *n, uint64_t end)
+bool store_note_write(struct node *n, uint64_t end)
 {
 	bool first = !n->dirty;
 
@@ -1558,11 +1558,11 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 	bool first;
 	int rc;
 
-	if (is_copy(n)) {
+	if (store_is_copy(n)) {
 		rc = store_node_materialize(s, n, -1);
 		if (rc)
 			return rc;
-		forget_clone(s, n);
+		store_forget_clone(s, n);
 	}
 	/*
 	 * The dirty mark of a clean file is recorded before its bytes land
@@ -1600,7 +1600,7 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 	}
 	/* a write cut short is a short write: the bytes it wrote are the
 	 * file's (a failure would leave them there, unsaid) */
-	note_write(n, off + done);
+	store_note_write(n, off + done);
 	store_node_unlock(n);
 	return (ssize_t)done;
 }
@@ -1619,7 +1619,7 @@ int store_clone_range(struct store *s, struct node *n, int src, uint64_t off,
 	if (ioctl(n->fd, FICLONERANGE, &r) < 0)
 		rc = -errno;
 	else
-		first = note_write(n, off + len);
+		first = store_note_write(n, off + len);
 	store_node_unlock(n);
 	if (rc)
 		return rc;
@@ -1657,7 +1657,7 @@ int store_node_ack(struct store *s, struct node *n, const void *data,
 	if (data && !n->bk->closed)
 		hash_update(n->bk->hash, data, len);
 	n->bk->len += len;
-	first = note_write(n, n->bk->len);
+	first = store_note_write(n, n->bk->len);
 	store_node_unlock(n);
 	return first ? store_node_commit(s, n) : 0;
 }

@@ -89,4 +89,17 @@ void store_node_mark(struct node *n, uint64_t off, uint64_t len);
  */
 void store_node_quiesce(struct node *n);
 
+/* Helpers the store's own files share; no other module calls them. */
+
+/* Notes a change of data ending at end, under n->lock; true if n was clean. */
+bool store_note_write(struct node *n, uint64_t end);
+/* Whether n is a copy of a local file (backed, or with a clone record). */
+bool store_is_copy(struct node *n);
+/* Makes n, a copy rewritten by a program, an ordinary file again. */
+void store_forget_clone(struct store *s, struct node *n);
+/* Lets n's source and record go if n is a deleted copy no handle has open. */
+void store_drop_orphan_backing(struct store *s, struct node *n);
+/* The same for file ino, if its node is loaded (its last name went). */
+void store_let_go_orphan(struct store *s, uint64_t ino);
+
 #endif
