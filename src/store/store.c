@@ -1039,10 +1039,6 @@ static void drop_cache_file(void *arg, uint64_t ino)
 	cache_file_remove(s->cache, ino);
 }
 
-/*
- * Removes the entry e inside the caller's transaction, under nodes_lock:
- * an open file becomes an orphan, deleted at its last close.
- */
 static struct backing *detach(struct node *n);
 
 /*
@@ -1111,6 +1107,10 @@ void store_node_closed(struct store *s, struct node *n, bool writer)
 	store_drop_orphan_backing(s, n);
 }
 
+/*
+ * Removes the entry e inside the caller's transaction, under nodes_lock:
+ * an open file becomes an orphan, deleted at its last close.
+ */
 static int remove_entry(struct store *s, const struct meta_entry *e)
 {
 	if (S_ISREG(e->mode) && lookup_node(s, e->ino))
