@@ -11,19 +11,19 @@
  * below base first has its range hydrated and the extents saved, so a
  * crash can never make written bytes look like unfetched ones.
  *
+ * What the store does for copies of local files (backings, reflinked
+ * ranges, the marks of a copy) is in store_copy.c.
+ *
  * Lock order: nodes_lock, node->lock, then the metadata mutex.
  */
 #include "common.h"
 
 #include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/store_int.h"
 #include "util/crash.h"
-#include "util/hash.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -688,45 +688,6 @@ void store_node_replace_version(struct node *n, const char *etag)
 	store_node_unlock(n);
 }
 
-int store_node_copied(struct store *s, struct node *n, uint64_t size)
-{
-	store_node_lock(n);
-	n->size = size;
-	n->mtime_ns = util_now_ns();
-	n->write_gen++;
-	n->dirty = true;
-	n->free_after_upload = true;
-	store_node_unlock(n);
-	return store_node_commit(s, n);
-}
-
-void store_node_mark_spool(struct node *n)
-{
-	store_node_lock(n);
-	n->free_after_upload = true;
-	store_node_unlock(n);
-}
-
-bool store_node_take_spool(struct node *n)
-{
-	bool want;
-
-	store_node_lock(n);
-	want = n->free_after_upload && !n->dirty;
-	n->free_after_upload = false;
-	store_node_unlock(n);
-	return want;
-}
-
-void store_node_copy_recorded(struct node *n, bool recorded)
-{
-	store_node_lock(n);
-	n->clone_rec = recorded;
-	if (!recorded)
-		n->clone_lost = false;
-	store_node_unlock(n);
-}
-
 void store_node_mark(struct node *n, uint64_t off, uint64_t len)
 {
 	store_node_lock(n);
@@ -1039,64 +1000,6 @@ static void drop_cache_file(void *arg, uint64_t ino)
 	cache_file_remove(s->cache, ino);
 }
 
-static struct backing *detach(struct node *n);
-
-/*
- * A copy whose last name is gone and that no handle has open can never be
- * read again: its source is let go (unguarded, closed) and its record
- * dropped, rather than kept until an upload that will not happen. With a
- * handle open, the last close does it (store_node_closed).
- */
-void store_drop_orphan_backing(struct store *s, struct node *n)
-{
-	struct meta_entry e;
-	struct backing *bk;
-	bool orphan, rec;
-	int rc;
-
-	store_node_lock(n);
-	bk = n->bk;
-	rec = n->clone_rec;
-	store_node_unlock(n);
-	if (!bk && !rec)
-		return;
-	rc = meta_get(s->meta, n->ino, &e);
-	orphan = rc == -ENOENT || (rc == 0 && e.parent == 0);
-	if (rc == 0)
-		meta_entry_release(&e);
-	if (!orphan)
-		return;
-	store_node_lock(n);
-	if (n->openers > 0) {
-		store_node_unlock(n);
-		return;
-	}
-	bk = detach(n);
-	rec = n->clone_rec;
-	n->clone_rec = false;
-	store_node_unlock(n);
-	if (rec && meta_clone_delete(s->meta, n->ino))
-		log_warn("inode %llu: cannot forget the copy record of a "
-			 "deleted file", (unsigned long long)n->ino);
-	if (bk) {
-		log_debug("inode %llu: deleted before its upload; its source "
-			  "%s is let go", (unsigned long long)n->ino,
-			  bk->source);
-		store_backing_put(bk);
-		store_node_put(s, n);	/* the backing's reference */
-	}
-}
-
-void store_let_go_orphan(struct store *s, uint64_t ino)
-{
-	struct node *n = store_node_find(s, ino);
-
-	if (!n)
-		return;
-	store_drop_orphan_backing(s, n);
-	store_node_put(s, n);
-}
-
 void store_node_closed(struct store *s, struct node *n, bool writer)
 {
 	store_node_lock(n);
@@ -1315,33 +1218,6 @@ out_rollback:
 out_unlock:
 	pthread_mutex_unlock(&s->nodes_lock);
 	return rc;
-}
-
-/* Whether n is a copy of a local file the clone filter made. */
-bool store_is_copy(struct node *n)
-{
-	bool copy;
-
-	store_node_lock(n);
-	copy = n->bk || n->clone_rec;
-	store_node_unlock(n);
-	return copy;
-}
-
-/* A program's own bytes replace a copy's: the file is no longer one. */
-void store_forget_clone(struct store *s, struct node *n)
-{
-	bool rec;
-
-	store_node_lock(n);
-	rec = n->clone_rec;
-	n->clone_rec = false;
-	n->clone_lost = false;
-	n->free_after_upload = false;
-	store_node_unlock(n);
-	if (rec && meta_clone_delete(s->meta, n->ino))
-		log_warn("inode %llu: cannot forget its clone record",
-			 (unsigned long long)n->ino);
 }
 
 /* Truncates or extends n to size; under n->lock. */
@@ -1605,218 +1481,6 @@ ssize_t store_write(struct store *s, struct node *n, const void *buf,
 	return (ssize_t)done;
 }
 
-int store_clone_range(struct store *s, struct node *n, int src, uint64_t off,
-		      size_t len)
-{
-	struct file_clone_range r = {
-		.src_fd = src, .src_offset = off, .src_length = len,
-		.dest_offset = off,
-	};
-	bool first = false;
-	int rc = 0;
-
-	store_node_lock(n);
-	if (ioctl(n->fd, FICLONERANGE, &r) < 0)
-		rc = -errno;
-	else
-		first = store_note_write(n, off + len);
-	store_node_unlock(n);
-	if (rc)
-		return rc;
-	return first ? store_node_commit(s, n) : 0;
-}
-
-void store_node_back(struct store *s, struct node *n, struct backing *bk)
-{
-	store_node_ref(n);		/* the backing's, until it ends */
-	store_node_lock(n);
-	n->bk = bk;
-	n->clone_lost = false;
-	store_node_unlock(n);
-}
-
-int store_node_ack(struct store *s, struct node *n, const void *data,
-		   size_t len)
-{
-	bool first;
-	int rc = 0;
-
-	store_node_lock(n);
-	if (!n->bk) {
-		store_node_unlock(n);
-		return -ESTALE;
-	}
-	/* the cache file keeps the size, holding no block of it */
-	if (ftruncate(n->fd, (off_t)(n->bk->len + len)) < 0) {
-		rc = -errno;
-		store_node_unlock(n);
-		return rc;
-	}
-	/* hashed with the length that counts it: a record taken between
-	 * the two would hold a hash of other bytes than it counts */
-	if (data && !n->bk->closed)
-		hash_update(n->bk->hash, data, len);
-	n->bk->len += len;
-	first = store_note_write(n, n->bk->len);
-	store_node_unlock(n);
-	return first ? store_node_commit(s, n) : 0;
-}
-
-uint64_t store_backing_state(struct node *n, struct backing *bk,
-			     unsigned char hash[HASH_LEN])
-{
-	uint64_t len;
-
-	store_node_lock(n);
-	len = bk->len;
-	if (bk->closed)
-		memcpy(hash, bk->digest, HASH_LEN);
-	else
-		hash_peek(bk->hash, hash);
-	store_node_unlock(n);
-	return len;
-}
-
-struct backing *store_backing_get(struct node *n)
-{
-	struct backing *bk;
-
-	store_node_lock(n);
-	bk = n->bk;
-	if (bk)
-		__atomic_add_fetch(&bk->refs, 1, __ATOMIC_RELAXED);
-	store_node_unlock(n);
-	return bk;
-}
-
-uint64_t backing_len(struct node *n, const struct backing *bk)
-{
-	uint64_t len;
-
-	store_node_lock(n);
-	len = bk->len;
-	store_node_unlock(n);
-	return len;
-}
-
-bool store_backing_close(struct node *n, struct backing *bk)
-{
-	struct stat st;
-	bool whole;
-
-	store_node_lock(n);
-	whole = n->writers == 0 && fstat(bk->fd, &st) == 0 &&
-		(uint64_t)st.st_size == bk->len;
-	if (whole) {
-		bk->closed = true;
-		bk->writer = 0;
-		hash_peek(bk->hash, bk->digest);
-	}
-	store_node_unlock(n);
-	return whole;
-}
-
-void store_backing_put(struct backing *bk)
-{
-	if (!bk || __atomic_sub_fetch(&bk->refs, 1, __ATOMIC_ACQ_REL) > 0)
-		return;
-	if (bk->on_release)
-		bk->on_release(bk->release_arg, bk);
-	close(bk->fd);
-	hash_free(bk->hash);
-	free(bk->source);
-	free(bk);
-}
-
-/* Detaches the backing from n; under n->lock. The caller then drops
- * the node's reference to it and the backing's to the node. */
-static struct backing *detach(struct node *n)
-{
-	struct backing *bk = n->bk;
-
-	store_node_assert_locked(n);
-	n->bk = NULL;
-	if (bk)
-		__atomic_store_n(&bk->materialized, true, __ATOMIC_RELEASE);
-	return bk;
-}
-
-int store_node_materialize(struct store *s, struct node *n, int fd)
-{
-	unsigned char want[HASH_LEN], got[HASH_LEN];
-	struct meta_clone c;
-	struct backing *bk;
-	bool rec;
-	int rc;
-
-	store_node_lock(n);
-	bk = n->bk;
-	if (!bk) {
-		store_node_unlock(n);
-		return 0;
-	}
-	/* under the lock, so no read of the file sees a half-copied range
-	 * (they read the source until the backing is gone) */
-	if (bk->closed)
-		memcpy(want, bk->digest, HASH_LEN);
-	else
-		hash_peek(bk->hash, want);
-	rc = hash_fd(fd >= 0 ? fd : bk->fd, bk->len, n->fd, want, got);
-	if (!rc && memcmp(want, got, HASH_LEN) != 0)
-		rc = -EILSEQ;
-	if (!rc && fdatasync(n->fd) < 0)
-		rc = -errno;
-	if (rc == -EILSEQ || rc == -ENODATA) {
-		/* what was written cannot be had any more: say so, never
-		 * upload other bytes in its place */
-		log_error("inode %llu: the source %s changed before its copy "
-			  "was stored; the copy is in error",
-			  (unsigned long long)n->ino, bk->source);
-		n->error = true;
-		n->clone_lost = true;
-		rc = -EILSEQ;
-	} else if (rc) {
-		log_error("inode %llu: cannot copy %s into the cache: %s",
-			  (unsigned long long)n->ino, bk->source,
-			  strerror(-rc));
-		store_node_unlock(n);
-		return rc;		/* still backed: nothing is lost */
-	}
-	if (!rc)
-		__atomic_add_fetch(&s->materialized_bytes, bk->len,
-				   __ATOMIC_RELAXED);
-	detach(n);
-	rec = n->clone_rec;
-	store_node_unlock(n);
-	/* the row now says the bytes are here (or that they are lost) */
-	if (rec && !meta_clone_get(s->meta, n->ino, &c)) {
-		c.backed = rc != 0;
-		if (meta_clone_put(s->meta, &c))
-			log_warn("inode %llu: cannot record its copy as stored",
-				 (unsigned long long)n->ino);
-		meta_clone_release(&c);
-	}
-	if (rc && store_node_commit(s, n))
-		log_warn("inode %llu: cannot record its error",
-			 (unsigned long long)n->ino);
-	store_backing_put(bk);
-	store_node_put(s, n);
-	return rc;
-}
-
-void store_node_unback(struct store *s, struct node *n)
-{
-	struct backing *bk;
-
-	store_node_lock(n);
-	bk = detach(n);
-	store_node_unlock(n);
-	if (!bk)
-		return;
-	store_backing_put(bk);
-	store_node_put(s, n);
-}
-
 int store_fsync(struct store *s, struct node *n, bool datasync)
 {
 	int rc;
@@ -1848,18 +1512,4 @@ static int drop_orphan(void *arg, uint64_t ino)
 int store_recover(struct store *s)
 {
 	return meta_foreach_orphan(s->meta, drop_orphan, s);
-}
-
-bool store_spooled(struct store *s, const struct meta_entry *e)
-{
-	struct node *n = store_node_find(s, e->ino);
-	bool spool = e->spool;
-
-	if (n) {
-		store_node_lock(n);
-		spool = n->free_after_upload;
-		store_node_unlock(n);
-		store_node_put(s, n);
-	}
-	return spool;
 }

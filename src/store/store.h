@@ -230,20 +230,6 @@ void store_node_renew_version(struct node *n, const char *etag);
  * it replaced that version); unless it was uploaded meanwhile. */
 void store_node_replace_version(struct node *n, const char *etag);
 
-/*
- * Copies of local files (the clone filter, clonedrive cp). copied records
- * size bytes written into n's cache file by a copy as its data: dirty,
- * to be dropped once uploaded, committed. mark_spool marks n's data to go
- * once uploaded; take_spool, after the upload, clears that mark and tells
- * whether the data may go now (not written since). copy_recorded says
- * that a clone record of n now exists, or no longer does (nothing then
- * says any of its bytes are lost).
- */
-int store_node_copied(struct store *s, struct node *n, uint64_t size) CD_WUR;
-void store_node_mark_spool(struct node *n);
-bool store_node_take_spool(struct node *n);
-void store_node_copy_recorded(struct node *n, bool recorded);
-
 /* The path of n in the namespace (caller frees), cached in the node until
  * a rename anywhere makes it doubtful. */
 int store_node_path(struct store *s, struct node *n, char **path) CD_WUR;
@@ -283,6 +269,26 @@ int store_node_adopt(struct store *s, struct node *n, uint64_t gen,
  * file and its extents. -EBUSY if it is in use, dirty or in error.
  */
 int store_evict(struct store *s, uint64_t ino, uint64_t *freed) CD_WUR;
+
+/*
+ * The store's part of copies of local files (copy-as-clone), all of it in
+ * store_copy.c: the marks of a copy, backings (struct backing) and
+ * reflinked ranges.
+ */
+
+/*
+ * Copies of local files (the clone filter, clonedrive cp). copied records
+ * size bytes written into n's cache file by a copy as its data: dirty,
+ * to be dropped once uploaded, committed. mark_spool marks n's data to go
+ * once uploaded; take_spool, after the upload, clears that mark and tells
+ * whether the data may go now (not written since). copy_recorded says
+ * that a clone record of n now exists, or no longer does (nothing then
+ * says any of its bytes are lost).
+ */
+int store_node_copied(struct store *s, struct node *n, uint64_t size) CD_WUR;
+void store_node_mark_spool(struct node *n);
+bool store_node_take_spool(struct node *n);
+void store_node_copy_recorded(struct node *n, bool recorded);
 
 /*
  * Backings (see struct backing). back makes bk, a new one with refs 1
