@@ -90,6 +90,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_JCOUNT] = "SELECT count(*) FROM journal",
 	[ST_JUPLOAD_AFTER] = "SELECT 1 FROM journal WHERE kind = 1 AND "
 			     "ino = ?1 AND seq > ?2 LIMIT 1",
+	[ST_JUPLOAD_LAST] = "SELECT 1 FROM journal WHERE kind = 1 AND "
+			    "ino = ?1 AND seq > (SELECT IFNULL(MAX(seq), 0) "
+			    "FROM journal WHERE kind = 7 AND ino = ?1) LIMIT 1",
 	[ST_JALL] = "SELECT " JOP_COLS " FROM journal ORDER BY seq",
 	[ST_JFROM] = "SELECT " JOP_COLS " FROM journal WHERE seq >= ?1 "
 		     "ORDER BY seq",

@@ -231,6 +231,9 @@ int64_t meta_journal_count(struct meta *m);
 /* Whether an upload of ino with seq > after is queued. */
 bool meta_journal_has_upload_after(struct meta *m, uint64_t ino,
 				   int64_t after);
+/* Whether an upload of ino is queued after the last setattr of it (or
+ * at all, if none is). */
+bool meta_journal_has_upload_last(struct meta *m, uint64_t ino);
 /* Calls fn with each queued op, oldest first (for status listings). */
 int meta_journal_foreach(struct meta *m,
 			 int (*fn)(void *arg, const struct jop *op),

@@ -155,6 +155,20 @@ bool meta_journal_has_upload_after(struct meta *m, uint64_t ino,
 	return found;
 }
 
+bool meta_journal_has_upload_last(struct meta *m, uint64_t ino)
+{
+	sqlite3_stmt *s;
+	bool found;
+
+	lock(m);
+	s = meta_stmt(m, ST_JUPLOAD_LAST);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	found = sqlite3_step(s) == SQLITE_ROW;
+	done(s);
+	unlock(m);
+	return found;
+}
+
 int meta_journal_foreach(struct meta *m,
 			 int (*fn)(void *arg, const struct jop *op), void *arg)
 {

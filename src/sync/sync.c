@@ -1681,10 +1681,15 @@ static int note_dirty(void *arg, const struct meta_entry *e)
 }
 
 /*
- * Queues the upload of every dirty file that a stop left without one.
- * Each is loaded first: its entry gets the size its data file says (a
- * crash comes before the size of the last writes is recorded), so that
- * status and stat agree with what is uploaded.
+ * Queues the upload of every dirty file that a stop left without one
+ * after its last setattr. An upload sends the data and mtime the file has
+ * when it runs, so one queued before a utimens sends what later writes
+ * made, and the setattr after it would put the older mtime back; the
+ * close that queues the upload behind the setattr is what a stop can
+ * take (a writer still open at a crash). Each is loaded first: its entry
+ * gets the size its data file says (a crash comes before the size of the
+ * last writes is recorded), so that status and stat agree with what is
+ * uploaded.
  */
 static int requeue_dirty(struct sync *y, const char *why)
 {
@@ -1697,7 +1702,7 @@ static int requeue_dirty(struct sync *y, const char *why)
 	for (i = 0; i < l.n && !rc; i++) {
 		if (store_node_get(y->store, l.ino[i], &n) == 0)
 			store_node_put(y->store, n);
-		if (meta_journal_has_upload_after(y->meta, l.ino[i], 0))
+		if (meta_journal_has_upload_last(y->meta, l.ino[i]))
 			continue;
 		log_info("inode %llu: upload %s", (unsigned long long)l.ino[i],
 			 why);
