@@ -784,11 +784,33 @@ static void adopt_replaced(struct sync *y, const struct jop *op)
 }
 
 /*
+ * Whether etag is the remote version the file ino has recorded here: at
+ * a rename's turn, the ops before it are done, so that is the version
+ * the rename moves.
+ */
+static bool recorded_version(struct sync *y, uint64_t ino, const char *etag)
+{
+	struct meta_entry e;
+	bool same;
+
+	if (!ino || !*etag || meta_get(y->meta, ino, &e))
+		return false;
+	same = S_ISREG(e.mode) && strcmp(e.etag, etag) == 0;
+	meta_entry_release(&e);
+	return same;
+}
+
+/*
  * Whether the file a rename replaces is still the version it replaced
  * here (op->match), on the remote: 0 (or gone there: the rename makes
- * it again), -ESTALE if another client changed it. A HEAD before the
- * rename: a change between the two is not seen (S3 has no conditional
- * rename or copy onto a key).
+ * it again), -ESTALE if another client changed it. The moved file's own
+ * version there is no other client's: the rename was done and a crash
+ * took its removal from the journal (this try finds its source gone and
+ * changes nothing). A HEAD before the rename: a change between the two
+ * is not seen (S3 has no conditional rename or copy onto a key).
+ * NEEDSWORK: a rename by copy that gave the file a new version (an S3
+ * multipart copy) and a crash before adopt_etag() is taken for another
+ * client's.
  */
 static int replaced_still(struct sync *y, const struct jop *op)
 {
@@ -802,8 +824,12 @@ static int replaced_still(struct sync *y, const struct jop *op)
 		return 0;
 	if (rc)
 		return rc;
-	return S_ISREG(a.mode) && strcmp(a.etag, op->match) == 0 ? 0
-								 : -ESTALE;
+	if (!S_ISREG(a.mode))
+		return -ESTALE;
+	if (strcmp(a.etag, op->match) == 0 ||
+	    recorded_version(y, op->ino, a.etag))
+		return 0;
+	return -ESTALE;
 }
 
 /* Performs one journal op against the remote; 0 when it is done with. */
