@@ -680,6 +680,13 @@ void store_node_renew_version(struct node *n, const char *etag)
 	store_node_unlock(n);
 }
 
+void store_node_set_version(struct node *n, const char *etag)
+{
+	store_node_lock(n);
+	snprintf(n->etag, sizeof(n->etag), "%s", etag);
+	store_node_unlock(n);
+}
+
 void store_node_replace_version(struct node *n, const char *etag)
 {
 	store_node_lock(n);

@@ -226,6 +226,9 @@ void store_node_set_error(struct node *n, bool error);
 /* The remote's version of n is now etag, a new version of the same bytes
  * (a setattr, a rename by copy); a file never uploaded keeps none. */
 void store_node_renew_version(struct node *n, const char *etag);
+/* The remote's version of n is etag, which holds n's data (an upload of
+ * ours found there): what n's changes are based on from now on. */
+void store_node_set_version(struct node *n, const char *etag);
 /* n, never uploaded, replaces etag on the remote when it is (a rename of
  * it replaced that version); unless it was uploaded meanwhile. */
 void store_node_replace_version(struct node *n, const char *etag);

@@ -559,6 +559,7 @@ static int do_upload(struct sync *y, const struct jop *op)
 	struct node_upload up = { 0 };
 	struct node_state st;
 	int64_t ctime = 0;
+	bool keep_tried;
 	struct node *n;
 	int rc, fd;
 
@@ -627,21 +628,24 @@ static int do_upload(struct sync *y, const struct jop *op)
 	/* what an earlier try left, then this try, recorded before it */
 	if (meta_tried_get(y->meta, op->ino, &tried_size, &tried_mtime))
 		tried_size = -1;
-	if (meta_tried_set(y->meta, op->ino, (int64_t)up.size, up.mtime_ns))
+	/* an earlier try of ours got there and a stop took its record: it
+	 * is the version this one replaces, and recorded as the file's
+	 * before this try's record replaces the earlier one's (a stop
+	 * before this try lands would leave it there, unrecognised) */
+	keep_tried = false;
+	if (tried_size >= 0 &&
+	    tried_by_us(y, op->path, tried_size, tried_mtime, match)) {
+		store_node_set_version(n, match);
+		keep_tried = store_node_commit(y->store, n) != 0;
+	}
+	if (keep_tried ||
+	    meta_tried_set(y->meta, op->ino, (int64_t)up.size, up.mtime_ns))
 		log_warn("%s: its upload is not recorded before it is made; a "
 			 "crash now may end in a conflict copy", op->path);
 	/* only over the version the data is based on (or nothing, for a
 	 * new file): another client's is never overwritten unseen */
 	rc = remote_put(y->remote, op->path, fd, up.size, e.mode & 07777,
 			up.mtime_ns, match, &resume, op_progress, &prog, &out);
-	if (rc == -ESTALE && tried_size >= 0 &&
-	    tried_by_us(y, op->path, tried_size, tried_mtime, match)) {
-		/* an earlier try of ours got there and a crash took its
-		 * record: it is the version this one replaces */
-		rc = remote_put(y->remote, op->path, fd, up.size,
-				e.mode & 07777, up.mtime_ns, match, &resume,
-				op_progress, &prog, &out);
-	}
 	if (rc == -ENOENT && *match) {
 		/* deleted on the remote meanwhile: the changes here win */
 		rc = remote_put(y->remote, op->path, fd, up.size,
