@@ -312,6 +312,32 @@ uint64_t store_backing_state(struct node *n, struct backing *bk,
 			     unsigned char hash[HASH_LEN]);
 int store_node_materialize(struct store *s, struct node *n, int fd) CD_WUR;
 void store_node_unback(struct store *s, struct node *n);
+/*
+ * The upload of a copy (store_copy.c), around the sync engine's put:
+ * begin checks the bytes the copy is uploaded from against the hash of
+ * what was written and gives the descriptor to read (its source's, or
+ * leaves *fd, the cache's): 0, -EAGAIN (stored meanwhile: try again), or
+ * -EILSEQ (logged: the bytes cannot be had; the copy goes in error).
+ * held, after the put: -EAGAIN if the source changed while it was read.
+ * uploaded, after a put that held: the backing ends and the record goes.
+ * release, always. drop_spooled, once the upload is saved: a copy whose
+ * data goes once uploaded (and is not pinned) drops it; true if it did
+ * (*freed bytes).
+ */
+struct copy_upload {
+	struct backing *bk;		/* the source, if it is read */
+	struct meta_clone c;		/* the copy's record */
+	int64_t ctime;			/* of the source as the upload began */
+};
+int store_copy_upload_begin(struct store *s, struct node *n, const char *path,
+			    uint64_t size, struct copy_upload *cu,
+			    int *fd) CD_WUR;
+int store_copy_upload_held(const struct copy_upload *cu) CD_WUR;
+void store_copy_uploaded(struct store *s, struct node *n,
+			 struct copy_upload *cu, const char *path);
+void store_copy_upload_release(struct copy_upload *cu);
+bool store_copy_drop_spooled(struct store *s, struct node *n,
+			     uint64_t *freed);
 /* Whether file e is a copy of a local file whose data goes once it is
  * uploaded (its node's word if it is loaded, else its entry's). */
 bool store_spooled(struct store *s, const struct meta_entry *e);

@@ -17,6 +17,13 @@
  *   the clone record flags (a clones row exists, meta_clone_*; it says the
  *   bytes are in a source that is gone or changed, so reads fail).
  *
+ * - The upload of a copy (store_copy_upload_*): the bytes go up from its
+ *   source (or the cache), checked first against the hash of what the
+ *   program wrote, and the source checked to have held still while it was
+ *   read; after it the backing ends, the record goes, and a spooled copy
+ *   drops its local data (store_copy_drop_spooled). The sync engine calls
+ *   these around its upload and decides nothing about copies itself.
+ *
  * A copy stops being one when a program writes or truncates it (the
  * store proper materializes it and forgets the clone). One whose last
  * name goes lets its source go and drops its record as soon as no handle
@@ -385,4 +392,104 @@ bool store_spooled(struct store *s, const struct meta_entry *e)
 		store_node_put(s, n);
 	}
 	return spool;
+}
+
+/* --- the upload of a copy ------------------------------------------------ */
+
+static int64_t ctime_ns_of(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	return util_ts_ns(&st.st_ctim);
+}
+
+/*
+ * Checks the bytes a copy is about to be uploaded from (its source, or
+ * the cache) against the hash of what the program wrote: 0 if they
+ * match; -EAGAIN to try again (the backing ended meanwhile); -EILSEQ,
+ * logged with the source and the cause, if they cannot be had.
+ */
+static int check_copy(struct node *n, const char *path, struct backing *bk,
+		      const struct meta_clone *c, uint64_t size)
+{
+	unsigned char got[HASH_LEN];
+	const char *why = NULL;
+	int rc;
+
+	if (c->backed && !bk) {
+		why = "is gone or was changed while clonedrive was not "
+		      "running";
+	} else if (size != c->size) {
+		why = "does not have the size that was written";
+	} else {
+		rc = hash_fd(bk ? bk->fd : n->fd, size, -1, c->hash, got);
+		if (bk && backing_ended(bk))
+			return -EAGAIN;	/* stored meanwhile: from there */
+		if (rc == -ENODATA || (!rc && memcmp(got, c->hash, HASH_LEN)))
+			why = bk ? "was changed before the copy was uploaded"
+				 : "was changed before it was cloned";
+		else if (rc)
+			return rc;
+	}
+	if (!why)
+		return 0;
+	log_error("%s: a copy of %s, whose source %s; it is in error and "
+		  "keeps its place, but not the bytes that were written",
+		  path, c->source, why);
+	return -EILSEQ;
+}
+
+int store_copy_upload_begin(struct store *s, struct node *n, const char *path,
+			    uint64_t size, struct copy_upload *cu, int *fd)
+{
+	int rc;
+
+	memset(cu, 0, sizeof(*cu));
+	cu->bk = store_backing_get(n);
+	rc = meta_clone_get(s->meta, n->ino, &cu->c);
+	if (rc)
+		return rc;
+	if (cu->bk)
+		cu->ctime = ctime_ns_of(cu->bk->fd);
+	rc = check_copy(n, path, cu->bk, &cu->c, size);
+	if (!rc && cu->bk)
+		*fd = cu->bk->fd;
+	return rc;
+}
+
+int store_copy_upload_held(const struct copy_upload *cu)
+{
+	if (cu->bk && (backing_ended(cu->bk) ||
+		       ctime_ns_of(cu->bk->fd) != cu->ctime))
+		return -EAGAIN;
+	return 0;
+}
+
+void store_copy_uploaded(struct store *s, struct node *n,
+			 struct copy_upload *cu, const char *path)
+{
+	if (cu->bk)
+		store_node_unback(s, n);
+	store_node_copy_recorded(n, false);
+	if (meta_clone_delete(s->meta, n->ino))
+		log_warn("%s: uploaded, but its clone record stays", path);
+}
+
+void store_copy_upload_release(struct copy_upload *cu)
+{
+	store_backing_put(cu->bk);
+	cu->bk = NULL;
+	meta_clone_release(&cu->c);
+}
+
+bool store_copy_drop_spooled(struct store *s, struct node *n,
+			     uint64_t *freed)
+{
+	if (!store_node_take_spool(n) || meta_pinned(s->meta, n->ino))
+		return false;
+	if (store_node_commit(s, n) || store_node_drop(s, n, freed))
+		return false;	/* open for writing again: it stays */
+	return true;
 }

@@ -263,63 +263,16 @@ static int op_progress(void *arg, uint64_t done, uint64_t total)
 	return stop;
 }
 
-/*
- * After the upload of a file the clone filter found to be a copy of a
- * local file: its data is on the remote now, and the user has the
- * original, so the cache keeps none of it (unless the file is pinned, or
- * was written again meanwhile).
- */
+/* After the upload of a copy whose data goes once uploaded: the cache
+ * keeps none of it (the user has the original). */
 static void drop_spooled(struct sync *y, struct node *n)
 {
 	uint64_t freed;
 
-	if (!store_node_take_spool(n) ||
-	    meta_pinned(y->meta, store_node_ino(n)))
+	if (!store_copy_drop_spooled(y->store, n, &freed))
 		return;
-	if (store_node_commit(y->store, n) ||
-	    store_node_drop(y->store, n, &freed))
-		return;		/* open for writing again: it stays */
 	stats_add(y->stats, clone_freed_bytes, freed);
 	sync_changed(y, store_node_ino(n), false);
-}
-
-/*
- * Checks the bytes a copy of a local file is about to be uploaded from
- * (its source, or the cache) against the hash of what the program wrote.
- * 0 if they match; -EAGAIN to try again (the backing ended meanwhile);
- * -EILSEQ, logged with the source and the cause, if they cannot be had.
- */
-static int check_copy(struct sync *y, struct node *n, const char *path,
-		      struct backing *bk, const struct meta_clone *c,
-		      uint64_t size)
-{
-	unsigned char got[HASH_LEN];
-	const char *why = NULL;
-	int rc;
-
-	if (c->backed && !bk) {
-		why = "is gone or was changed while clonedrive was not "
-		      "running";
-	} else if (size != c->size) {
-		why = "does not have the size that was written";
-	} else {
-		rc = hash_fd(bk ? bk->fd : store_node_cache_fd(n), size, -1,
-			     c->hash, got);
-		if (bk && backing_ended(bk))
-			return -EAGAIN;	/* stored meanwhile: from there */
-		if (rc == -ENODATA || (!rc && memcmp(got, c->hash, HASH_LEN)))
-			why = bk ? "was changed before the copy was uploaded"
-				 : "was changed before it was cloned";
-		else if (rc)
-			return rc;
-	}
-	if (!why)
-		return 0;
-	log_error("%s: a copy of %s, whose source %s; it is in error and "
-		  "keeps its place, but not the bytes that were written",
-		  path, c->source, why);
-	stats_add(y->stats, clone_errors, 1);
-	return -EILSEQ;
 }
 
 static void entry_from_remote(struct meta_entry *e, const struct remote_attr *a)
@@ -477,15 +430,6 @@ static void abandon_upload(struct sync *y, uint64_t ino)
 	free(state);
 }
 
-static int64_t ctime_ns_of(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -1;
-	return util_ts_ns(&st.st_ctim);
-}
-
 /*
  * Whether the remote's object at path holds bytes [0, size) of fd and no
  * more; out gets its attributes then. Asked when a conditional upload
@@ -551,14 +495,12 @@ static int do_upload(struct sync *y, const struct jop *op)
 	struct resume_at at = { y, op->ino, op->path };
 	struct remote_resume resume = { NULL, save_resume, &at };
 	char match[REMOTE_ETAG_MAX], *saved = NULL, *saved_path = NULL;
-	struct backing *bk = NULL;
-	struct meta_clone c = { 0 };
+	struct copy_upload cu = { 0 };
 	struct remote_attr out;
 	struct meta_entry e;
 	int64_t tried_size, tried_mtime;
 	struct node_upload up = { 0 };
 	struct node_state st;
-	int64_t ctime = 0;
 	bool keep_tried;
 	struct node *n;
 	int rc, fd;
@@ -601,17 +543,12 @@ static int do_upload(struct sync *y, const struct jop *op)
 	if (up.copy) {
 		/* a copy of a local file: what goes up must be what the
 		 * program wrote, from its source or from the cache */
-		bk = store_backing_get(n);
-		rc = meta_clone_get(y->meta, op->ino, &c);
-		if (!rc) {
-			if (bk)
-				ctime = ctime_ns_of(bk->fd);
-			rc = check_copy(y, n, op->path, bk, &c, up.size);
-		}
+		rc = store_copy_upload_begin(y->store, n, op->path, up.size,
+					     &cu, &fd);
+		if (rc == -EILSEQ)
+			stats_add(y->stats, clone_errors, 1);
 		if (rc)
 			goto out_uploading;
-		if (bk)
-			fd = bk->fd;
 	}
 	prog.xfer = xfer_begin(y->xfers, XFER_UPLOAD, op->ino, op->path,
 			       up.size, 0);
@@ -662,31 +599,25 @@ static int do_upload(struct sync *y, const struct jop *op)
 	if (!rc)
 		crash_point("upload-put");
 	/* the source must not have changed while it was read */
-	if (!rc && bk && (backing_ended(bk) || ctime_ns_of(bk->fd) != ctime))
-		rc = -EAGAIN;
+	if (!rc && up.copy)
+		rc = store_copy_upload_held(&cu);
 	/* the file shrank under the upload (a truncate meanwhile): not an
 	 * error of the remote's, the next try sends what it is now */
-	if (rc == -ENODATA && !bk && store_node_written_since(n, up.gen))
+	if (rc == -ENODATA && !cu.bk && store_node_written_since(n, up.gen))
 		rc = -EAGAIN;
 out_uploading:
-	store_node_upload_end(n, &up, rc, out.etag, bk != NULL);
+	store_node_upload_end(n, &up, rc, out.etag, cu.bk != NULL);
 	if (!rc && meta_journal_rematch(y->meta, op->ino, out.etag))
 		log_warn("%s: uploaded, but the renames over it still expect "
 			 "the version before", op->path);
-	if (!rc && up.copy) {
-		if (bk)
-			store_node_unback(y->store, n);
-		store_node_copy_recorded(n, false);
-		if (meta_clone_delete(y->meta, op->ino))
-			log_warn("%s: uploaded, but its clone record stays",
-				 op->path);
-	}
+	if (!rc && up.copy)
+		store_copy_uploaded(y->store, n, &cu, op->path);
 	if (!rc) {
 		stats_add(y->stats, uploaded_bytes, up.size);
 		stats_add(y->stats, uploads_done, 1);
 		log_debug("%s: uploaded %llu bytes%s", op->path,
 			  (unsigned long long)up.size,
-			  bk ? " from the source of the copy" : "");
+			  cu.bk ? " from the source of the copy" : "");
 		if (store_node_save(y->store, n) ||
 		    store_node_commit(y->store, n))
 			log_warn("%s: uploaded, but its clean state was not "
@@ -699,8 +630,7 @@ out_uploading:
 		rc = keep_conflict(y, op, op->path);
 	}
 out:
-	store_backing_put(bk);
-	meta_clone_release(&c);
+	store_copy_upload_release(&cu);
 	meta_entry_release(&e);
 	store_node_put(y->store, n);
 	return rc;
