@@ -90,13 +90,7 @@ fi
 # ---------------------------------------------------------------- work dir
 make_work cdclone
 
-# run a private copy of the binary: a rebuild of build/ during the benchmark
-# must not mix two binaries in one table
-cp -- "$CD_BIN" "$WORK/bin/clonedrive" || { echo "cannot copy $CD_BIN" >&2; exit 1; }
-CD_SRC=$CD_BIN
-CD_BIN=$WORK/bin/clonedrive
-CD_EXE=clonedrive
-"$CD_BIN" help >/dev/null 2>&1 || { echo "$CD_SRC does not run (being rebuilt?)" >&2; exit 1; }
+private_cd_bin
 CD_SHA=$(sha256sum "$CD_BIN" | cut -c1-12)
 log "clonedrive: $CD_SRC (sha256 $CD_SHA...), run from a copy in the work dir"
 

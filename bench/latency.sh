@@ -199,14 +199,7 @@ make_work cdlat
 DATA=$WORK/data
 mkdir -p "$DATA"
 
-# run a private copy of the binary: a rebuild of build/ during the benchmark
-# must not mix two binaries in one table
-cp -- "$CD_BIN" "$WORK/bin/clonedrive" || { echo "cannot copy $CD_BIN" >&2; exit 1; }
-CD_SRC=$CD_BIN
-CD_BIN=$WORK/bin/clonedrive
-# shellcheck disable=SC2034 # lib.sh's daemon checks use it
-CD_EXE=clonedrive
-"$CD_BIN" help >/dev/null 2>&1 || { echo "$CD_SRC does not run (being rebuilt?)" >&2; exit 1; }
+private_cd_bin
 CD_SHA=$(sha256sum "$CD_BIN" | cut -c1-12)
 log "clonedrive: $CD_SRC (sha256 $CD_SHA...), run from a copy in the work dir"
 
@@ -608,31 +601,14 @@ figure() {
 # ---------------------------------------------------------------- throughput
 # tp_mount SUBJ MS RUN: a fresh mount of the bucket MS away; sets MNT, DPID
 tp_mount() {
-	local subj=$1 ms=$2 run=$3 name="tp-$1-$2" lp i log
+	local subj=$1 ms=$2 run=$3 name="tp-$1-$2"
 	if [ "$subj" = clonedrive ]; then
 		MOUNT_REMOTE=s3://$BK cd_mount "$name" "$run" --endpoint "$(endpoint "$ms")" && return 0
 		fail "clonedrive: mount of s3://$BK failed ($name, run $run): $(tail -n 2 "$WORK/log/$name.$run.out" "$WORK/log/$name.$run.log" 2>/dev/null | tr '\n' ' ')"
 		return 1
 	fi
-	MNT=$WORK/mnt/$name
-	DPID=""
-	log=$WORK/log/$name.$run.log
-	mkdir -p "$MNT"
-	s3fs "$BK" "$MNT" -f -o "url=$(endpoint "$ms"),use_path_request_style,passwd_file=$S3FS_PW" </dev/null >>"$log" 2>&1 9>&- &
-	lp=$!
-	STARTED+=("$lp:s3fs")
-	ACTIVE_MOUNTS+=("$MNT")
-	for ((i = 0; i < MOUNT_TIMEOUT * 10; i++)); do
-		is_mounted "$MNT" && break
-		kill -0 "$lp" 2>/dev/null || break
-		sleep 0.1
-	done
-	if ! is_mounted "$MNT"; then
-		fail "s3fs: mount of $BK failed ($name, run $run): $(tail -n 3 "$log" | tr '\n' ' ')"
-		return 1
-	fi
-	pid_alive "$lp" s3fs && DPID=$lp
-	return 0
+	s3fs_mount "$BK" "url=$(endpoint "$ms"),use_path_request_style,passwd_file=$S3FS_PW" \
+		"$name" "$run"
 }
 
 tp_unmount() {

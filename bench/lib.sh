@@ -207,6 +207,19 @@ require_cd_bin() {
 	fi
 }
 
+# private_cd_bin: runs a private copy of CD_BIN, in WORK/bin (a rebuild of
+# build/ during the benchmark must not mix two binaries in one table); sets
+# CD_SRC to the original and CD_EXE for the daemon checks; exits if it
+# cannot be copied or does not run
+private_cd_bin() {
+	cp -- "$CD_BIN" "$WORK/bin/clonedrive" || { echo "cannot copy $CD_BIN" >&2; exit 1; }
+	CD_SRC=$CD_BIN
+	CD_BIN=$WORK/bin/clonedrive
+	# shellcheck disable=SC2034 # the daemon checks above use it
+	CD_EXE=clonedrive
+	"$CD_BIN" help >/dev/null 2>&1 || { echo "$CD_SRC does not run (being rebuilt?)" >&2; exit 1; }
+}
+
 # make_work PREFIX: a fresh WORK dir under --dir (default /var/tmp), removed on
 # exit, with REMOTE in it for the data
 make_work() {
@@ -220,6 +233,32 @@ make_work() {
 	REMOTE=$WORK/remote      # the data; native uses it directly, the mounts as their remote
 	mkdir -p "$REMOTE" "$WORK/mnt" "$WORK/cache" "$WORK/log" "$WORK/bin" "$WORK/tmp"
 	log "work dir: $WORK"
+}
+
+# s3fs_mount BUCKET OPTS NAME RUN: s3fs (in the foreground, stopped at exit)
+# of BUCKET with -o OPTS at WORK/mnt/NAME; sets MNT and DPID; 1, with the
+# failure recorded, if it does not come up within MOUNT_TIMEOUT
+s3fs_mount() {
+	local bucket=$1 opts=$2 name=$3 run=$4 lp i log
+	MNT=$WORK/mnt/$name
+	DPID=""
+	log=$WORK/log/$name.$run.log
+	mkdir -p "$MNT"
+	s3fs "$bucket" "$MNT" -f -o "$opts" </dev/null >>"$log" 2>&1 9>&- &
+	lp=$!
+	STARTED+=("$lp:s3fs")
+	ACTIVE_MOUNTS+=("$MNT")
+	for ((i = 0; i < MOUNT_TIMEOUT * 10; i++)); do
+		is_mounted "$MNT" && break
+		kill -0 "$lp" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! is_mounted "$MNT"; then
+		fail "s3fs: mount of $bucket failed ($name, run $run): $(tail -n 3 "$log" | tr '\n' ' ')"
+		return 1
+	fi
+	pid_alive "$lp" s3fs && DPID=$lp
+	return 0
 }
 
 # random_file PATH MB: MB MiB of random data, or exit

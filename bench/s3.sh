@@ -109,14 +109,7 @@ rmdir "$REMOTE" 2>/dev/null     # the remote is a bucket here
 DATA=$WORK/data
 mkdir -p "$DATA"
 
-# run a private copy of the binary: a rebuild of build/ during the benchmark
-# must not mix two binaries in one table
-cp -- "$CD_BIN" "$WORK/bin/clonedrive" || { echo "cannot copy $CD_BIN" >&2; exit 1; }
-CD_SRC=$CD_BIN
-CD_BIN=$WORK/bin/clonedrive
-# shellcheck disable=SC2034 # lib.sh's daemon checks use it
-CD_EXE=clonedrive
-"$CD_BIN" help >/dev/null 2>&1 || { echo "$CD_SRC does not run (being rebuilt?)" >&2; exit 1; }
+private_cd_bin
 if ! grep -qa -- 'endpoint' "$CD_BIN"; then
 	echo "$CD_SRC has no S3 backend (no --endpoint option): a build older than the S3 remote? rebuild it" >&2
 	exit 1
@@ -261,31 +254,13 @@ S3FS_V=""
 # subj_mount SUBJ NAME RUN: a fresh mount of SUBJ's bucket at WORK/mnt/NAME
 # (clonedrive: an empty cache dir); sets MNT and DPID
 subj_mount() {
-	local subj=$1 name=$2 run=$3 lp i log
+	local subj=$1 name=$2 run=$3
 	if [ "$subj" = clonedrive ]; then
 		MOUNT_REMOTE=s3://$BK_CD cd_mount "$name" "$run" --endpoint "$ENDPOINT" && return 0
 		fail "clonedrive: mount of s3://$BK_CD failed (run $run, $name): $(tail -n 2 "$WORK/log/$name.$run.out" "$WORK/log/$name.$run.log" 2>/dev/null | tr '\n' ' ')"
 		return 1
 	fi
-	MNT=$WORK/mnt/$name
-	DPID=""
-	log=$WORK/log/$name.$run.log
-	mkdir -p "$MNT"
-	s3fs "$BK_S3FS" "$MNT" -f -o "$S3FS_OPTS" </dev/null >>"$log" 2>&1 9>&- &
-	lp=$!
-	STARTED+=("$lp:s3fs")
-	ACTIVE_MOUNTS+=("$MNT")
-	for ((i = 0; i < MOUNT_TIMEOUT * 10; i++)); do
-		is_mounted "$MNT" && break
-		kill -0 "$lp" 2>/dev/null || break
-		sleep 0.1
-	done
-	if ! is_mounted "$MNT"; then
-		fail "s3fs: mount of $BK_S3FS failed (run $run, $name): $(tail -n 3 "$log" | tr '\n' ' ')"
-		return 1
-	fi
-	pid_alive "$lp" s3fs && DPID=$lp
-	return 0
+	s3fs_mount "$BK_S3FS" "$S3FS_OPTS" "$name" "$run"
 }
 
 # subj_unmount SUBJ NAME RUN: unmount (clonedrive: after uploading what is
