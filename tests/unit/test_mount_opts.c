@@ -82,20 +82,6 @@ static void check_usage(void)
 	free(text);
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	struct textbuf t = { xstrdup(""), 0 };
-	char line[4096];
-
-	if (!f)
-		return NULL;
-	while (fgets(line, sizeof(line), f))
-		textbuf_add(&t, "%s", line);
-	fclose(f);
-	return t.s;
-}
-
 /* Where the man page's paragraph at p ends: the next .TP, .PP or .SH. */
 static char *paragraph_end(char *p)
 {
@@ -115,7 +101,7 @@ static char *paragraph_end(char *p)
  * sets, naming its default. */
 static void check_man(const char *path)
 {
-	char *man = slurp(path), *at, *end, want[128];
+	char *man = check_slurp(path), *at, *end, want[128];
 	const struct mount_opt *d;
 	const char *c;
 	size_t i, k;

@@ -59,23 +59,9 @@ static void set_view(struct stats_view *v, size_t i, uint64_t x)
 	fields[i] = x;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	struct textbuf t = { xstrdup(""), 0 };
-	char line[4096];
-
-	if (!f)
-		return NULL;
-	while (fgets(line, sizeof(line), f))
-		textbuf_add(&t, "%s", line);
-	fclose(f);
-	return t.s;
-}
-
 static void check_man(const char *path)
 {
-	char *man = slurp(path), *start, *end, word[128];
+	char *man = check_slurp(path), *start, *end, word[128];
 	size_t i;
 
 	CHECK(man != NULL);
