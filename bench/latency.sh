@@ -318,11 +318,6 @@ vmhwm_mib() {
 	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024; f = 1 } END { exit !f }' "/proc/$1/status" 2>/dev/null
 }
 
-# daemon_complaints LOGS...: the errors and warnings a daemon logged
-daemon_complaints() {
-	cat "$@" 2>/dev/null | grep -E ' (error|warning): |^clonedrive:' | head -n 8 | tr '\n' '|' | sed 's/|$//'
-}
-
 # ---------------------------------------------------------------- data
 # the local remote: cold files (sparse: what a reader fetches is zeros read
 # at the disk's speed, then the delay), the hot directory
@@ -617,12 +612,8 @@ tp_unmount() {
 		cd_unmount "$name" "$run"
 		p=$(daemon_complaints "$WORK/log/$name.$run.out" "$WORK/log/$name.$run.log")
 	else
-		unmount_with "$subj" "$MNT" timeout 120 fusermount3 -u "$MNT"
-		if [ -n "$DPID" ]; then
-			stop_pid "$DPID" s3fs "$EXIT_TIMEOUT"
-			wait "$DPID" 2>/dev/null
-		fi
-		p=$(grep -E '\[(CRT|ERR|WAN)\]' "$WORK/log/$name.$run.log" 2>/dev/null | head -n 8 | tr '\n' '|' | sed 's/|$//')
+		s3fs_unmount "$name" "$run"
+		p=$COMPLAINTS
 	fi
 	[ -z "$p" ] || odd "$subj, $name, run $run: the daemon logged: $p"
 	DPID=""

@@ -261,6 +261,24 @@ s3fs_mount() {
 	return 0
 }
 
+# s3fs_unmount NAME RUN: unmounts the s3fs of s3fs_mount and stops it (in
+# this shell: not in a command substitution); sets COMPLAINTS to the errors
+# and warnings it logged, one line, | between them
+s3fs_unmount() {
+	unmount_with s3fs "$MNT" timeout 120 fusermount3 -u "$MNT"
+	if [ -n "$DPID" ]; then
+		stop_pid "$DPID" s3fs "$EXIT_TIMEOUT"
+		wait "$DPID" 2>/dev/null
+	fi
+	COMPLAINTS=$(grep -E '\[(CRT|ERR|WAN)\]' "$WORK/log/$1.$2.log" 2>/dev/null | head -n 8 | tr '\n' '|' | sed 's/|$//')
+}
+
+# daemon_complaints LOGS...: the errors and warnings a clonedrive daemon
+# logged, one line, | between them
+daemon_complaints() {
+	cat "$@" 2>/dev/null | grep -E ' (error|warning): |^clonedrive:' | head -n 8 | tr '\n' '|' | sed 's/|$//'
+}
+
 # random_file PATH MB: MB MiB of random data, or exit
 random_file() {
 	dd if=/dev/urandom of="$1" bs=1M count="$2" status=none || {

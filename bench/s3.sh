@@ -272,15 +272,10 @@ subj_unmount() {
 	fi
 	if [ "$subj" = clonedrive ]; then
 		cd_unmount "$name" "$run"
-		p=$(cat "$WORK/log/$name.$run.out" "$WORK/log/$name.$run.log" 2>/dev/null |
-			grep -E ' (error|warning): |^clonedrive:' | head -n 8 | tr '\n' '|' | sed 's/|$//')
+		p=$(daemon_complaints "$WORK/log/$name.$run.out" "$WORK/log/$name.$run.log")
 	else
-		unmount_with "$subj" "$MNT" timeout 120 fusermount3 -u "$MNT"
-		if [ -n "$DPID" ]; then
-			stop_pid "$DPID" s3fs "$EXIT_TIMEOUT"
-			wait "$DPID" 2>/dev/null
-		fi
-		p=$(grep -E '\[(CRT|ERR|WAN)\]' "$WORK/log/$name.$run.log" 2>/dev/null | head -n 8 | tr '\n' '|' | sed 's/|$//')
+		s3fs_unmount "$name" "$run"
+		p=$COMPLAINTS
 	fi
 	[ -z "$p" ] || odd "$subj, run $run, $name: the daemon logged: $p"
 	DPID=""
