@@ -229,6 +229,13 @@ cd_try_mount()
 	return $rc
 }
 
+# cd_drop_dead MNT: takes down the mount of a daemon that died (a crash
+# point, a kill), as an administrator would after a crash.
+cd_drop_dead()
+{
+	fusermount3 -u -z "$1" 2>/dev/null || umount -l "$1"
+}
+
 # cd_unmount MNT [unmount args...]: clonedrive unmount; dies unless it exits
 # 0, MNT is no longer mounted and its daemon has exited.
 cd_unmount()

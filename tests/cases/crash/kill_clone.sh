@@ -20,7 +20,7 @@ cp "$T/s2" "$M/b.bin"
 assert_eq "$(state_of "$M/a.bin")" uploading "state before the kill"
 assert_le "$(stat_of "$M" cache_bytes)" $((64 * 1024)) "cache bytes of the waiting copies"
 cd_kill9
-fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M"
+cd_drop_dead "$M"
 
 step "b's source changes while no daemon guards it"
 printf 'CHANGED' | dd of="$T/s2" bs=1 seek=1234 conv=notrunc status=none

@@ -50,7 +50,7 @@ run()
 	sleep 0.5
 	cd_kill9
 	wait || true
-	fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M"
+	cd_drop_dead "$M"
 	cd_mount "$R" "$M" --clone "$clone" --upload-delay 0
 	size=$(stat -c %s "$M/$name")
 	"$CD_BIN" status "$M/$name"

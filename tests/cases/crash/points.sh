@@ -116,7 +116,7 @@ for point in journal-commit upload-put journal-done remote-tmp \
 	grep -q "test: crash at $point" "$T/daemon.log" ||
 		die "the daemon died elsewhere than at $point"
 	echo "steps done: $(tr '\n' ' ' <"$T/done")"
-	fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M"
+	cd_drop_dead "$M"
 	cd_mount "$R" "$M" --upload-delay 0 --clone guard
 	check "mount before sync" "$M"
 	"$CD_BIN" sync "$M" >/dev/null || die "sync after the crash failed"

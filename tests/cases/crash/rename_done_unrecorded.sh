@@ -29,7 +29,7 @@ head -c 1000 "$T/a" >"$T/want"
 wait_for 30 not pid_alive "$pid" || die "the crash point was not reached"
 grep -q "journal-done" "$T/daemon.log" || die "the crash point was not reached"
 [ ! -e "$R/a" ] || die "the rename was not done on the remote"
-fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M"
+cd_drop_dead "$M"
 
 step "mounted again, the rename is not taken for another client's change"
 cd_mount "$R" "$M" --upload-delay 0

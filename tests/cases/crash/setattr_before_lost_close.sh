@@ -23,7 +23,7 @@ want=$(stat -c %.9Y "$M/f")
 step "the daemon dies with the writer open"
 cd_kill9
 exec 3>&-
-fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M"
+cd_drop_dead "$M"
 
 step "mounted again, the file keeps its data and the write's mtime"
 cd_mount "$R" "$M" --upload-delay 0

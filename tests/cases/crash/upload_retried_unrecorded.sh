@@ -16,7 +16,7 @@ printf 'first version\n' >"$M/f"
 "$CD_BIN" sync "$M" >/dev/null 2>&1 || true
 wait_for 30 not pid_alive "$pid" || die "the upload never reached upload-put"
 assert_eq "$(cat "$R/f")" "first version" "the remote got the first try"
-fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M"
+cd_drop_dead "$M"
 
 step "the file changes, and the next try dies before its rename"
 CLONEDRIVE_TEST_CRASH_AT=remote-tmp cd_mount "$R" "$M" --upload-delay 30s
@@ -25,7 +25,7 @@ printf 'second, longer version\n' >"$M/f"
 "$CD_BIN" sync "$M" >/dev/null 2>&1 || true
 wait_for 30 not pid_alive "$pid" || die "the upload never reached remote-tmp"
 assert_eq "$(cat "$R/f")" "first version" "the remote before the third try"
-fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M"
+cd_drop_dead "$M"
 
 step "the third try replaces the first's version: no conflict"
 cd_mount "$R" "$M" --upload-delay 0

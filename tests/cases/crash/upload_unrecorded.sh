@@ -14,7 +14,7 @@ printf 'first version\n' >"$M/f"
 "$CD_BIN" sync "$M" >/dev/null 2>&1 || true
 wait_for 30 not pid_alive "$pid" || die "the upload never reached the crash point"
 assert_eq "$(cat "$R/f")" "first version" "the remote got the upload"
-fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M"
+cd_drop_dead "$M"
 
 step "the file changes again before the upload is retried"
 cd_mount "$R" "$M" --upload-delay 30s

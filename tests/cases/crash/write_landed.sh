@@ -13,7 +13,7 @@ pid=$(cd_pid)
 printf 'NEW' | dd of="$M/f" conv=notrunc status=none 2>/dev/null || true
 wait_for 30 not pid_alive "$pid" || die "the write never reached the crash point"
 grep -q "test: crash at write-landed" "$T/daemon.log" || die "died elsewhere"
-fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M"
+cd_drop_dead "$M"
 cd_mount "$R" "$M" --upload-delay 0
 got=$(cat "$M/f")
 case $got in
