@@ -382,12 +382,12 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	fs.env.remote = remote;
 	xfers_init(&fs.env.xfers);
 	policy_init(&fs.env.policy, o->no_hydrate_for, o->no_hydrate_errno);
-	fs.env.fetcher = fetch_new(fs.env.store, remote, &fs.env.stats, &fs.env.xfers,
-			       FETCH_THREADS, on_stale, &fs);
-	fs.env.sync = sync_new(fs.env.store, remote, fs.env.fetcher, &fs.env.stats, &fs.env.xfers,
-			   &cfg);
-	fs.env.res = residency_new(fs.env.store, fs.env.fetcher, fs.env.sync, &fs.env.stats, cache,
-			       &rcfg);
+	fs.env.fetcher = fetch_new(fs.env.store, remote, &fs.env.stats,
+				   &fs.env.xfers, FETCH_THREADS, on_stale, &fs);
+	fs.env.sync = sync_new(fs.env.store, remote, fs.env.fetcher,
+			       &fs.env.stats, &fs.env.xfers, &cfg);
+	fs.env.res = residency_new(fs.env.store, fs.env.fetcher, fs.env.sync,
+				   &fs.env.stats, cache, &rcfg);
 	rc = filter_stack_init(&fs);
 	if (rc)
 		goto out_sync;

@@ -408,7 +408,8 @@ static int status_dir(struct req *rq, const char *path,
 		textbuf_add(o, "{\"path\":");
 		out_json_str(o, path);
 		textbuf_add(o, ",\"type\":\"directory\",\"files\":%llu,"
-			   "\"directories\":%llu,\"symlinks\":%llu,\"size\":%llu,"
+			   "\"directories\":%llu,\"symlinks\":%llu,"
+			   "\"size\":%llu,"
 			   "\"local_bytes\":%llu,\"pin\":\"%s\","
 			   "\"pin_inherited\":%s,\"last_error\":",
 			(unsigned long long)c.files, (unsigned long long)c.dirs,
@@ -476,10 +477,11 @@ static int status_file(struct req *rq, const char *path, bool json,
 	if (json) {
 		textbuf_add(o, "{\"path\":");
 		out_json_str(o, path);
-		textbuf_add(o, ",\"type\":\"%s\",\"state\":\"%s\",\"size\":%llu,"
-			   "\"local_bytes\":%llu,\"pin\":\"%s\","
+		textbuf_add(o, ",\"type\":\"%s\",\"state\":\"%s\","
+			   "\"size\":%llu,\"local_bytes\":%llu,\"pin\":\"%s\","
 			   "\"pin_inherited\":%s,\"copy_of_local_file\":%s,"
-			   "\"source\":", S_ISLNK(es->mode) ? "symlink" : "file",
+			   "\"source\":",
+			S_ISLNK(es->mode) ? "symlink" : "file",
 			es->state, (unsigned long long)es->size,
 			(unsigned long long)es->local, es->pin,
 			es->pin_inherited ? "true" : "false",
@@ -510,9 +512,10 @@ static int status_file(struct req *rq, const char *path, bool json,
 		else if (source)
 			textbuf_add(o, "  a copy of %s: %s; online only once "
 				       "uploaded\n", source,
-				    es->backed ? "its bytes are read from there "
-						 "(not stored here)"
-					       : "cloned into the cache");
+				    es->backed
+					    ? "its bytes are read from there "
+					      "(not stored here)"
+					    : "cloned into the cache");
 		else if (es->spool)
 			textbuf_add(o, "  a copy of a local file: online only "
 				       "once uploaded\n");
@@ -776,13 +779,15 @@ static int do_sync(struct req *rq, struct textbuf *o)
 	/* then what changed on the remote, now that nothing local waits */
 	if (!rc) {
 		left = (deadline - util_now_mono_ns()) / 1000000;
-		rc = sync_poll_wait(srv->fs->env.sync, (uint64_t)CD_MAX(left, 0));
+		rc = sync_poll_wait(srv->fs->env.sync,
+				    (uint64_t)CD_MAX(left, 0));
 	}
 	if (rc == -ETIMEDOUT)
 		textbuf_add(o, "%lld remote operations still pending (see "
 			   "getfattr -n user.clonedrive.pending on the mount "
 			   "root)\n",
-			(long long)meta_journal_count(srv->fs->env.store->meta));
+			(long long)meta_journal_count(
+				srv->fs->env.store->meta));
 	/* a change given up is no success, even once nothing is pending */
 	dropped = sync_take_dropped(srv->fs->env.sync, &report);
 	if (dropped) {

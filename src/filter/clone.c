@@ -113,7 +113,8 @@ static int find_source(struct filter_env *env, pid_t pid, const void *data,
 	while (found < 0 && seen++ < CLONE_MAX_FDS && (d = readdir(dir))) {
 		int fd;
 
-		if (d->d_name[0] == '.' || !open_for_reading(env, pid, d->d_name))
+		if (d->d_name[0] == '.' ||
+		    !open_for_reading(env, pid, d->d_name))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd/%.16s", (int)pid,
 			 d->d_name);
@@ -173,8 +174,8 @@ static enum clone_mode backed_policy(const struct filter_env *env)
  * A new backing of n by src (a descriptor of ours) under policy, guarded
  * if the policy is guard; NULL if it cannot be had (the guard refused).
  */
-static struct backing *new_backing(struct filter_env *env, struct node *n, int src,
-				   const struct stat *st, pid_t writer,
+static struct backing *new_backing(struct filter_env *env, struct node *n,
+				   int src, const struct stat *st, pid_t writer,
 				   enum clone_mode policy)
 {
 	struct backing *bk = xcalloc(1, sizeof(*bk));
@@ -791,7 +792,8 @@ const char *clone_policy(const struct filter_env *env, char *why, size_t size)
 				 "root");
 		else if (err == EINVAL || err == ENOSYS || err == EOPNOTSUPP)
 			snprintf(why, size, "this kernel has no fanotify "
-				 "pre-content events (they came in Linux 6.14)");
+				 "pre-content events (they came in Linux "
+				 "6.14)");
 		else
 			snprintf(why, size, "fanotify: %s", strerror(err));
 	}

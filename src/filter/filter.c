@@ -112,8 +112,8 @@ static void exec_getattr(struct fs *fs, struct fop *op)
 
 static void exec_setattr(struct fs *fs, struct fop *op)
 {
-	op->result = store_setattr(fs->env.store, op->ino, &op->attr, op->to_set,
-				   op->jop, &op->entry);
+	op->result = store_setattr(fs->env.store, op->ino, &op->attr,
+				   op->to_set, op->jop, &op->entry);
 	if (!op->result)
 		entry_stat(fs, op);
 }
@@ -143,8 +143,8 @@ static void exec_mknod(struct fs *fs, struct fop *op)
 		op->result = -EPERM;	/* no devices, fifos, sockets */
 		return;
 	}
-	op->result = store_mknod(fs->env.store, op->ino, op->name, mode, op->link,
-				 op->jop, &op->entry);
+	op->result = store_mknod(fs->env.store, op->ino, op->name, mode,
+				 op->link, op->jop, &op->entry);
 	if (!op->result)
 		entry_stat(fs, op);
 }
@@ -194,7 +194,8 @@ static int exec_clone(struct fs *fs, struct fop *op)
 		rc = util_copy(op->src_fd, store_node_cache_fd(n),
 			       (uint64_t)st.st_size, NULL, NULL);
 	if (!rc) {
-		stats_add(&fs->env.stats, clone_stored_bytes, (uint64_t)st.st_size);
+		stats_add(&fs->env.stats, clone_stored_bytes,
+			  (uint64_t)st.st_size);
 		rc = filter_clone_commit(&fs->env, n, (uint64_t)st.st_size);
 	}
 	store_node_put(fs->env.store, n);
@@ -236,8 +237,8 @@ static void exec_open(struct fs *fs, struct fop *op)
 		struct stat st = { .st_size = 0 };
 		struct meta_entry e;
 
-		op->result = store_setattr(fs->env.store, store_node_ino(n), &st,
-					   STORE_SET_SIZE, NULL, &e);
+		op->result = store_setattr(fs->env.store, store_node_ino(n),
+					   &st, STORE_SET_SIZE, NULL, &e);
 		if (!op->result) {
 			meta_entry_release(&e);
 		} else {
@@ -280,7 +281,8 @@ static void exec_read(struct fs *fs, struct fop *op)
 		op->result = -ENOMEM;
 		return;
 	}
-	got = store_read(fs->env.store, op->file->n, op->out, op->size, op->off);
+	got = store_read(fs->env.store, op->file->n, op->out, op->size,
+			 op->off);
 	op->result = got < 0 ? (int)got : 0;
 	op->out_len = got < 0 ? 0 : (size_t)got;
 }

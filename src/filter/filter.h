@@ -144,7 +144,7 @@ struct fop {
 	void *done_arg;
 	int pend_filter;		/* the filter it pended in */
 	int pend_refs;			/* atomic; see pend.c */
-	int waited;			/* outcome of its wait, for the filter */
+	int waited;			/* its wait's outcome, for the filter */
 	int waited_rc;			/* pend.c's */
 	int stage;			/* the pending filter's progress */
 	bool pended;			/* counted as pending, inputs kept */
@@ -238,7 +238,8 @@ int clone_from_fd(struct filter_env *env, struct node *n, int src,
 		  const struct stat *st) CD_WUR;
 /* Makes n, a new file, a copy of size bytes just made (clonedrive cp):
  * dirty, to upload, and its data dropped after. */
-int filter_clone_commit(struct filter_env *env, struct node *n, uint64_t size) CD_WUR;
+int filter_clone_commit(struct filter_env *env, struct node *n,
+			uint64_t size) CD_WUR;
 /* Restores the copies that were waiting for their upload at the last
  * stop (clone.c), before the sync engine starts. */
 int clone_restore(struct filter_env *env) CD_WUR;
@@ -289,7 +290,7 @@ struct entry_status {
 	uint32_t mode;
 	uint64_t size;
 	uint64_t local;			/* bytes of it held here */
-	const char *state;		/* placeholder, partial, hydrated, ... */
+	const char *state;		/* placeholder, partial, hydrated... */
 	const char *pin;		/* pinned, unpinned, unspecified */
 	bool pin_inherited;
 	bool spool;			/* a copy of a local file: online only
@@ -389,11 +390,13 @@ const char *fop_name(enum fop_kind kind);
 const char *cloudfiles_state(struct filter_env *env, uint64_t ino);
 /* The source a copy of a local file is made from, until it is uploaded
  * (caller frees), or NULL; *backed: whether its bytes are only there. */
-char *cloudfiles_copy_source(struct filter_env *env, uint64_t ino, bool *backed);
+char *cloudfiles_copy_source(struct filter_env *env, uint64_t ino,
+			     bool *backed);
 
 /* The effective pin state of ino by name (pinned, unpinned,
  * unspecified); inherited, if non-NULL, says whether it comes from above. */
-const char *cloudfiles_pin_name(struct filter_env *env, uint64_t ino, bool *inherited);
+const char *cloudfiles_pin_name(struct filter_env *env, uint64_t ino,
+				bool *inherited);
 /* enum meta_pin by name (pinned, unpinned, unspecified), or -1. */
 int cloudfiles_pin_parse(const char *name);
 /* The user.clonedrive.progress of ino: one line per transfer in flight

@@ -67,7 +67,8 @@ bool fop_pend(struct fop *op)
 
 		if (op->fs->env.max_pending && now > op->fs->env.max_pending) {
 			__atomic_sub_fetch(&p->pending, 1, __ATOMIC_RELAXED);
-			stats_add(&op->fs->env.stats, requests_waited_in_place, 1);
+			stats_add(&op->fs->env.stats,
+				  requests_waited_in_place, 1);
 			return false;
 		}
 		while (now > peak &&
@@ -112,7 +113,7 @@ enum filter_verdict fop_woken(struct fop *op, int rc)
 	return FILTER_PENDING;
 }
 
-/* --- the slow lane --------------------------------------------------------- */
+/* --- the slow lane ------------------------------------------------------- */
 
 static void *lane_thread(void *arg)
 {
@@ -164,7 +165,7 @@ enum filter_verdict fop_defer(struct fop *op, int (*work)(struct fop *op))
 	return FILTER_PENDING;
 }
 
-/* --- conditions ------------------------------------------------------------ */
+/* --- conditions ---------------------------------------------------------- */
 
 /*
  * The conditions are checked with no lock held (a check may wait for the
@@ -306,7 +307,7 @@ void fop_cancel_wait(struct fop *op)
 		fop_wake(op, -EINTR);
 }
 
-/* --- set-up ---------------------------------------------------------------- */
+/* --- set-up -------------------------------------------------------------- */
 
 int pend_init(struct fs *fs)
 {

@@ -347,11 +347,11 @@ static void fe_getattr(fuse_req_t req, fuse_ino_t ino,
 static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
-	struct fs *fs = fs_of(req);
+	struct store *s = fs_of(req)->env.store;
 	struct fe_op *o;
 
-	if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->env.store->uid) ||
-	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->env.store->gid)) {
+	if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != s->uid) ||
+	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != s->gid)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}

@@ -298,8 +298,8 @@ void store_node_copy_recorded(struct node *n, bool recorded);
  * that the node takes over, the source of n's first bk->len bytes: the
  * node is kept loaded until unback or materialize. ack adds len
  * acknowledged bytes at the end of the backing (the file grows with
- * them), hashing data (the bytes written; NULL: hashed already). materialize copies the backed bytes into the cache, reading
- * them from fd (the backing's own if -1), checks them against the hash
+ * them), hashing data (the bytes written; NULL: hashed already).
+ * materialize copies the backed bytes into the cache, reading them from fd (the backing's own if -1), checks them against the hash
  * of what was written (-EILSEQ and the node in error if they differ),
  * and ends the backing. unback ends it after an upload.
  */
