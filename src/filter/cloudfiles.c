@@ -50,8 +50,20 @@ static void interrupt_cb(void *arg)
 	fetch_interrupt(arg);
 }
 
+/* The errno a reader gets for a fetch that failed: that data is
+ * unavailable, not why (the log says): a remote away, or an object gone,
+ * is EIO. */
+static int fetch_errno(int rc)
+{
+	if (rc && rc != -EINTR && rc != -ENOSPC && rc != -EDQUOT &&
+	    rc != -ENOMEM)
+		return -EIO;
+	return rc;
+}
+
 /* Makes [off, off+len) of the op's file local, waiting interruptibly. */
-static int hydrate(struct filter_env *env, struct fop *op, uint64_t off, uint64_t len)
+static int hydrate(struct filter_env *env, struct fop *op, uint64_t off,
+		   uint64_t len)
 {
 	struct node *n = op->file->n;
 	struct fetch_waiter w;
@@ -81,12 +93,7 @@ static int hydrate(struct filter_env *env, struct fop *op, uint64_t off, uint64_
 	if (op->set_interrupt)
 		op->set_interrupt(op, NULL, NULL);
 	free(path);
-	/* the reader learns that data is unavailable, not why (the log
-	 * says): the remote being away, or the object gone, is EIO */
-	if (rc && rc != -EINTR && rc != -ENOSPC && rc != -EDQUOT &&
-	    rc != -ENOMEM)
-		rc = -EIO;
-	return rc;
+	return fetch_errno(rc);
 }
 
 /* --- waits that hold no thread (pend.c) ---------------------------------- */
@@ -147,8 +154,8 @@ static int idle_ready(struct fop *op)
 	return sync_idle(op->env->sync, op->since_ns);
 }
 
-static enum filter_verdict pend_idle(struct filter_env *env, struct fop *op, int stage,
-				     uint64_t timeout_ms)
+static enum filter_verdict pend_idle(struct filter_env *env, struct fop *op,
+				     int stage, uint64_t timeout_ms)
 {
 	op->stage = stage;
 	op->since_ns = util_now_mono_ns();
@@ -156,17 +163,6 @@ static enum filter_verdict pend_idle(struct filter_env *env, struct fop *op, int
 	if (op->set_interrupt)
 		op->set_interrupt(op, wait_interrupted, op);
 	return fop_wait_until(op, idle_ready, timeout_ms);
-}
-
-/* The errno a reader gets for a fetch that failed: that data is
- * unavailable, not why (the log says): a remote away, or an object gone,
- * is EIO. */
-static int fetch_errno(int rc)
-{
-	if (rc && rc != -EINTR && rc != -ENOSPC && rc != -EDQUOT &&
-	    rc != -ENOMEM)
-		return -EIO;
-	return rc;
 }
 
 /*
@@ -729,7 +725,8 @@ int cloudfiles_pin_parse(const char *name)
 	return -1;
 }
 
-const char *cloudfiles_pin_name(struct filter_env *env, uint64_t ino, bool *inherited)
+const char *cloudfiles_pin_name(struct filter_env *env, uint64_t ino,
+				bool *inherited)
 {
 	enum meta_pin pin;
 	uint64_t from;
@@ -954,7 +951,8 @@ static int list_work(struct fop *op)
 /* Whether the caller may access entry ino for mask (R_OK, W_OK, X_OK),
  * by its mode, owner and group, as default_permissions has the kernel
  * check; root may anything. */
-static int may(struct filter_env *env, const struct fop *op, uint64_t ino, int mask)
+static int may(struct filter_env *env, const struct fop *op, uint64_t ino,
+	       int mask)
 {
 	struct meta_entry e;
 	struct stat st;
