@@ -25,11 +25,12 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define META_SCHEMA_VERSION 9
+#define META_SCHEMA_VERSION 10
 
 #define ENTRY_COLS \
 	"ino, parent, name, mode, size, mtime, ctime, etag, base, dirty, " \
-	"populated, error, link, has_data, pin, atime, spool"
+	"populated, error, link, has_data, pin, atime, spool, uid, gid, " \
+	"rdev, uatime"
 
 /* The columns of a journal row, in row_to_jop()'s order. */
 #define JOP_COLS "seq, kind, ino, path, path2, arg, arg2, not_before, " \
@@ -41,13 +42,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " FROM entries WHERE parent = ?1 AND name = ?2",
 	[ST_INSERT] = "INSERT INTO entries (parent, name, mode, size, mtime, "
 		      "ctime, etag, base, dirty, populated, error, link, "
-		      "has_data, pin, atime, spool, seen) VALUES (?2, ?3, ?4, ?5, "
-		      "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-		      "0)",
+		      "has_data, pin, atime, spool, uid, gid, rdev, uatime, "
+		      "seen) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+		      "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, 0)",
 	[ST_UPDATE] = "UPDATE entries SET mode = ?4, "
 		      "size = ?5, mtime = ?6, ctime = ?7, etag = ?8, base = ?9, "
 		      "dirty = ?10, populated = ?11, error = ?12, link = ?13, "
-		      "has_data = ?14, atime = ?16, spool = ?17 WHERE ino = ?1",
+		      "has_data = ?14, atime = ?16, spool = ?17, uid = ?18, "
+		      "gid = ?19, rdev = ?20, uatime = ?21 WHERE ino = ?1",
 	[ST_UPDATE_CONTENT] = "UPDATE entries SET size = ?5, mtime = ?6, "
 			      "etag = ?8, base = ?9, dirty = ?10, error = ?12, "
 			      "atime = ?16, spool = ?17 WHERE ino = ?1",
@@ -174,7 +176,11 @@ static const char schema_sql[] =
 	" atime INTEGER NOT NULL DEFAULT 0,"
 	" spool INTEGER NOT NULL DEFAULT 0,"
 	" tried_size INTEGER NOT NULL DEFAULT -1,"
-	" tried_mtime INTEGER NOT NULL DEFAULT 0);"
+	" tried_mtime INTEGER NOT NULL DEFAULT 0,"
+	" uid INTEGER NOT NULL DEFAULT -1,"
+	" gid INTEGER NOT NULL DEFAULT -1,"
+	" rdev INTEGER NOT NULL DEFAULT 0,"
+	" uatime INTEGER);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS entries_by_name"
 	" ON entries(parent, name);"
 	"CREATE INDEX IF NOT EXISTS entries_parent ON entries(parent);"
@@ -330,6 +336,14 @@ static const char *const migrations[] = {
 	      "DEFAULT -1;"
 	      "ALTER TABLE entries ADD COLUMN tried_mtime INTEGER NOT NULL "
 	      "DEFAULT 0",
+	/* owners unknown (-1): shown as the mount's owner */
+	[10] = "ALTER TABLE entries ADD COLUMN uid INTEGER NOT NULL "
+	       "DEFAULT -1;"
+	       "ALTER TABLE entries ADD COLUMN gid INTEGER NOT NULL "
+	       "DEFAULT -1;"
+	       "ALTER TABLE entries ADD COLUMN rdev INTEGER NOT NULL "
+	       "DEFAULT 0;"
+	       "ALTER TABLE entries ADD COLUMN uatime INTEGER",
 };
 
 static int migrate(struct meta *m)

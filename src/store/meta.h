@@ -24,6 +24,10 @@
 
 #define META_ROOT_INO 1
 #define META_NAME_MAX 255
+/* An owner the entry does not record: shown as the mount's owner. */
+#define META_OWNER_NONE ((uint32_t)-1)
+/* A time the entry does not record. */
+#define META_TIME_NONE INT64_MIN
 
 struct meta;
 
@@ -62,9 +66,15 @@ struct meta_entry {
 					   one is made) */
 	char *link;			/* symlink target (heap), else NULL */
 	int pin;			/* enum meta_pin, as set on this entry */
-	int64_t atime_ns;		/* last use of its local data */
+	int64_t atime_ns;		/* last use of its local data (the
+					   eviction order; not st_atime) */
 	bool spool;			/* a copy of a local file: its data
 					   goes once uploaded (clone.c) */
+	uint32_t uid;			/* owner, or META_OWNER_NONE */
+	uint32_t gid;			/* group, or META_OWNER_NONE */
+	uint64_t rdev;			/* device number of a device node */
+	int64_t uatime_ns;		/* st_atime, or META_TIME_NONE (then
+					   the mtime is shown) */
 };
 
 /* Pin states. An entry's own state is unspecified unless set on it; its
@@ -87,6 +97,8 @@ int meta_get(struct meta *m, uint64_t ino, struct meta_entry *e) CD_WUR;
 int meta_lookup(struct meta *m, uint64_t parent, const char *name,
 		struct meta_entry *e) CD_WUR;
 void meta_entry_release(struct meta_entry *e);
+/* Clears e to a new entry that records no owner and no atime. */
+void meta_entry_init(struct meta_entry *e);
 /* Inserts e (e->ino is set to the new inode number). -EEXIST if the name
  * is taken. */
 int meta_insert(struct meta *m, struct meta_entry *e) CD_WUR;

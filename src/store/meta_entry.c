@@ -45,12 +45,25 @@ static void row_to_entry(sqlite3_stmt *s, struct meta_entry *e)
 	e->pin = sqlite3_column_int(s, 14);
 	e->atime_ns = sqlite3_column_int64(s, 15);
 	e->spool = sqlite3_column_int(s, 16) != 0;
+	e->uid = (uint32_t)sqlite3_column_int64(s, 17);
+	e->gid = (uint32_t)sqlite3_column_int64(s, 18);
+	e->rdev = (uint64_t)sqlite3_column_int64(s, 19);
+	e->uatime_ns = sqlite3_column_type(s, 20) == SQLITE_NULL ?
+			       META_TIME_NONE : sqlite3_column_int64(s, 20);
 }
 
 void meta_entry_release(struct meta_entry *e)
 {
 	free(e->link);
 	e->link = NULL;
+}
+
+void meta_entry_init(struct meta_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->uid = META_OWNER_NONE;
+	e->gid = META_OWNER_NONE;
+	e->uatime_ns = META_TIME_NONE;
 }
 
 /* Runs a statement that returns at most one entry row. */
@@ -99,7 +112,7 @@ int meta_lookup(struct meta *m, uint64_t parent, const char *name,
 	return rc;
 }
 
-/* Binds every field of e as ?1..?17 (the order of ENTRY_COLS). An update
+/* Binds every field of e as ?1..?21 (the order of ENTRY_COLS). An update
  * leaves out ?15, the pin state: only meta_set_pin() changes it, so a
  * read-modify-write of an entry can never undo a pin set meanwhile. */
 static void bind_entry(sqlite3_stmt *s, const struct meta_entry *e)
@@ -124,6 +137,16 @@ static void bind_entry(sqlite3_stmt *s, const struct meta_entry *e)
 	sqlite3_bind_int(s, 15, e->pin);
 	sqlite3_bind_int64(s, 16, e->atime_ns);
 	sqlite3_bind_int(s, 17, e->spool);
+	/* an unknown owner is -1 in the row, whatever the width of uid_t */
+	sqlite3_bind_int64(s, 18, e->uid == META_OWNER_NONE ? -1 :
+				  (int64_t)e->uid);
+	sqlite3_bind_int64(s, 19, e->gid == META_OWNER_NONE ? -1 :
+				  (int64_t)e->gid);
+	sqlite3_bind_int64(s, 20, (int64_t)e->rdev);
+	if (e->uatime_ns == META_TIME_NONE)
+		sqlite3_bind_null(s, 21);
+	else
+		sqlite3_bind_int64(s, 21, e->uatime_ns);
 }
 
 int meta_insert(struct meta *m, struct meta_entry *e)

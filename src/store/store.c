@@ -159,14 +159,15 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
 	st->st_ino = e->ino;
 	st->st_mode = e->mode;
 	st->st_nlink = S_ISDIR(e->mode) ? 2 : 1;
-	st->st_uid = s->uid;
-	st->st_gid = s->gid;
+	st->st_uid = e->uid != META_OWNER_NONE ? e->uid : s->uid;
+	st->st_gid = e->gid != META_OWNER_NONE ? e->gid : s->gid;
+	st->st_rdev = (dev_t)e->rdev;
 	st->st_size = (off_t)e->size;
 	st->st_blksize = 1 << 20;
 	ts_from_ns(&st->st_mtim, e->mtime_ns);
 	ts_from_ns(&st->st_ctim, e->ctime_ns);
-	if (e->atime_ns)
-		ts_from_ns(&st->st_atim, e->atime_ns);
+	if (e->uatime_ns != META_TIME_NONE)
+		ts_from_ns(&st->st_atim, e->uatime_ns);
 	else
 		st->st_atim = st->st_mtim;
 	if (!S_ISREG(e->mode) || !e->has_data)
@@ -965,7 +966,7 @@ int store_mknod(struct store *s, uint64_t parent, const char *name,
 
 	if (strlen(name) > META_NAME_MAX)
 		return -ENAMETOOLONG;	/* never cut to another's name */
-	memset(&e, 0, sizeof(e));
+	meta_entry_init(&e);
 	e.parent = parent;
 	snprintf(e.name, sizeof(e.name), "%s", name);
 	e.mode = mode;
@@ -1167,7 +1168,7 @@ int store_conflict(struct store *s, const struct jop *op, const char *path,
 		 * unlink removes the conflict copy, never theirs) */
 		if (!rc)
 			meta_entry_release(&e);
-		memset(&e, 0, sizeof(e));
+		meta_entry_init(&e);
 		rc = 0;
 	}
 	if (rc)

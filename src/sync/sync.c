@@ -358,7 +358,7 @@ static int keep_conflict(struct sync *y, const struct jop *op,
 		return rc;
 	/* theirs may be a directory or a symlink: it takes the name all
 	 * the same, and ours goes beside it */
-	memset(&e, 0, sizeof(e));
+	meta_entry_init(&e);
 	entry_from_remote(&e, &theirs);
 	snprintf(e.name, sizeof(e.name), "%s", last_name(path));
 	if (S_ISLNK(theirs.mode)) {
@@ -1270,7 +1270,7 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 	if (rc == -ENOENT) {
 		if (S_ISLNK(a->mode) && !l->link)
 			return 0;	/* its target could not be read */
-		memset(&e, 0, sizeof(e));
+		meta_entry_init(&e);
 		e.parent = r->dir;
 		snprintf(e.name, sizeof(e.name), "%s", l->name);
 		entry_from_remote(&e, a);

@@ -19,7 +19,7 @@ static uint64_t add(struct meta *m, uint64_t parent, const char *name,
 {
 	struct meta_entry e;
 
-	memset(&e, 0, sizeof(e));
+	meta_entry_init(&e);
 	e.parent = parent;
 	snprintf(e.name, sizeof(e.name), "%s", name);
 	e.mode = mode;
