@@ -379,6 +379,8 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 			  strerror(-rc));
 		goto out_remote;
 	}
+	fs.env.store->keep_owners = o->owners > 0 ||
+				    (o->owners < 0 && geteuid() == 0);
 	fs.env.remote = remote;
 	xfers_init(&fs.env.xfers);
 	policy_init(&fs.env.policy, o->no_hydrate_for, o->no_hydrate_errno);

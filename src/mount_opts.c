@@ -139,6 +139,22 @@ static int set_clone_mode(struct mount_opts *o, const struct mount_opt *d,
 	return 0;
 }
 
+static int set_owners(struct mount_opts *o, const struct mount_opt *d,
+		      const char *val)
+{
+	int *v = field(o, d);
+
+	if (strcmp(val, "keep") == 0)
+		*v = 1;
+	else if (strcmp(val, "mount") == 0)
+		*v = 0;
+	else if (strcmp(val, "auto") == 0)
+		*v = -1;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int set_addressing(struct mount_opts *o, const struct mount_opt *d,
 			  const char *val)
 {
@@ -254,6 +270,15 @@ const struct mount_opt mount_opt_table[] = {
 			"root), inplace (not stored, unguarded: a\n"
 			"source changed first leaves the copy in\n"
 			"error), spool (stored until uploaded), or off",
+	},
+	{
+		.name = "owners", .arg = "MODE",
+		.set = set_owners, .field = F(owners), .dflt = "auto",
+		.help = "owners of files: keep (the uid and gid each\n"
+			"is made or chowned with, kept on the remote\n"
+			"too), mount (all the mounting user's; chown\n"
+			"to another is EPERM), or auto (default: keep\n"
+			"when mounted by root, else mount)",
 	},
 	{
 		.name = "endpoint", .arg = "URL",

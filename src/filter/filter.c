@@ -133,18 +133,21 @@ static void exec_readlink(struct fs *fs, struct fop *op)
 
 static void exec_mknod(struct fs *fs, struct fop *op)
 {
-	uint32_t mode = op->mode;
+	struct store_new nw = {
+		.mode = op->mode, .uid = op->uid, .gid = op->gid,
+		.link = op->link,
+	};
 
 	if (op->kind == FOP_MKDIR)
-		mode = S_IFDIR | (mode & 07777);
+		nw.mode = S_IFDIR | (nw.mode & 07777);
 	else if (op->kind == FOP_SYMLINK)
-		mode = S_IFLNK | 0777;
-	else if (!S_ISREG(mode)) {
+		nw.mode = S_IFLNK | 0777;
+	else if (!S_ISREG(nw.mode)) {
 		op->result = -EPERM;	/* no devices, fifos, sockets */
 		return;
 	}
-	op->result = store_mknod(fs->env.store, op->ino, op->name, mode,
-				 op->link, op->jop, &op->entry);
+	op->result = store_mknod(fs->env.store, op->ino, op->name, &nw,
+				 op->jop, &op->entry);
 	if (!op->result)
 		entry_stat(fs, op);
 }

@@ -347,14 +347,8 @@ static void fe_getattr(fuse_req_t req, fuse_ino_t ino,
 static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
-	struct store *s = fs_of(req)->env.store;
 	struct fe_op *o;
 
-	if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != s->uid) ||
-	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != s->gid)) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
 	NEW_OP(o, req, FOP_SETATTR, ino, reply_attr);
 	o->op.attr = *attr;
 	if (to_set & FUSE_SET_ATTR_MODE)
@@ -365,6 +359,14 @@ static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		o->op.to_set |= STORE_SET_MTIME_NOW;
 	else if (to_set & FUSE_SET_ATTR_MTIME)
 		o->op.to_set |= STORE_SET_MTIME;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		o->op.to_set |= STORE_SET_ATIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		o->op.to_set |= STORE_SET_ATIME;
+	if (to_set & FUSE_SET_ATTR_UID)
+		o->op.to_set |= STORE_SET_UID;
+	if (to_set & FUSE_SET_ATTR_GID)
+		o->op.to_set |= STORE_SET_GID;
 	fe_submit(o);
 }
 

@@ -51,9 +51,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      "has_data = ?14, atime = ?16, spool = ?17, uid = ?18, "
 		      "gid = ?19, rdev = ?20, uatime = ?21 WHERE ino = ?1",
 	[ST_UPDATE_CONTENT] = "UPDATE entries SET size = ?5, mtime = ?6, "
+			      "ctime = MAX(ctime, ?7), "
 			      "etag = ?8, base = ?9, dirty = ?10, error = ?12, "
 			      "atime = ?16, spool = ?17 WHERE ino = ?1",
 	[ST_SET_ERROR] = "UPDATE entries SET error = ?2 WHERE ino = ?1",
+	[ST_TOUCH] = "UPDATE entries SET mtime = COALESCE(?2, mtime), "
+		     "ctime = ?3 WHERE ino = ?1",
 	[ST_SET_ETAG] = "UPDATE entries SET etag = ?3 WHERE ino = ?1 AND "
 			"etag = ?2",
 	[ST_DELETE] = "DELETE FROM entries WHERE ino = ?1",

@@ -111,8 +111,12 @@ int meta_insert(struct meta *m, struct meta_entry *e) CD_WUR;
  */
 int meta_update(struct meta *m, const struct meta_entry *e) CD_WUR;
 /* Writes only what describes the content of file e->ino: size, mtime,
- * etag, base, dirty, error, atime, spool. -ENOENT if there is no row. */
+ * etag, base, dirty, error, atime, spool, and ctime if later than the
+ * row's. -ENOENT if there is no row. */
 int meta_update_content(struct meta *m, const struct meta_entry *e) CD_WUR;
+/* Sets the mtime (unless META_TIME_NONE) and the ctime of ino. */
+int meta_touch(struct meta *m, uint64_t ino, int64_t mtime_ns,
+	       int64_t ctime_ns) CD_WUR;
 /* Sets only the error flag of ino. */
 int meta_set_error(struct meta *m, uint64_t ino, bool error) CD_WUR;
 /* Sets the etag of ino to etag if it is old (-ESTALE if it is not). */

@@ -180,6 +180,8 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
 		store_node_lock(n);
 		st->st_size = (off_t)n->size;
 		ts_from_ns(&st->st_mtim, n->mtime_ns);
+		if (n->ctime_ns > e->ctime_ns)
+			ts_from_ns(&st->st_ctim, n->ctime_ns);
 		store_node_unlock(n);
 	}
 	pthread_mutex_unlock(&s->nodes_lock);
@@ -229,6 +231,7 @@ static int load_node(struct store *s, struct node *n,
 	n->dirty = e->dirty;
 	n->error = e->error;
 	n->mtime_ns = e->mtime_ns;
+	n->ctime_ns = e->ctime_ns;
 	n->free_after_upload = e->spool;
 	n->clone_rec = e->dirty && meta_clone_get(s->meta, n->ino, &c) == 0;
 	if (n->clone_rec) {
@@ -893,6 +896,7 @@ int store_node_commit(struct store *s, struct node *n)
 	e.dirty = n->dirty;
 	e.error = n->error;
 	e.mtime_ns = n->mtime_ns;
+	e.ctime_ns = n->ctime_ns;
 	e.atime_ns = util_now_ns();	/* the cache's LRU order */
 	e.spool = n->free_after_upload;
 	snprintf(e.etag, sizeof(e.etag), "%s", n->etag);
@@ -957,11 +961,31 @@ static int add_jop(struct store *s, const struct jop *jop, uint64_t parent,
 	return rc;
 }
 
+/*
+ * Sets the owner of e, new in directory dir, made by nw's caller: the
+ * caller's fsgid, or the directory's group where it is set-group-ID (a
+ * directory made there is set-group-ID too). The kernel has taken the
+ * set-group-ID bit off a file the caller may not give it.
+ */
+static void new_owner(struct store *s, const struct meta_entry *dir,
+		      const struct store_new *nw, struct meta_entry *e)
+{
+	if (!s->keep_owners)
+		return;		/* every entry is the mount's owner's */
+	e->uid = (uint32_t)nw->uid;
+	e->gid = (uint32_t)nw->gid;
+	if (dir->mode & S_ISGID) {
+		e->gid = dir->gid;
+		if (S_ISDIR(e->mode))
+			e->mode |= S_ISGID;
+	}
+}
+
 int store_mknod(struct store *s, uint64_t parent, const char *name,
-		uint32_t mode, const char *link, const struct jop *jop,
+		const struct store_new *nw, const struct jop *jop,
 		struct meta_entry *out)
 {
-	struct meta_entry e;
+	struct meta_entry e, dir;
 	int rc;
 
 	if (strlen(name) > META_NAME_MAX)
@@ -969,17 +993,25 @@ int store_mknod(struct store *s, uint64_t parent, const char *name,
 	meta_entry_init(&e);
 	e.parent = parent;
 	snprintf(e.name, sizeof(e.name), "%s", name);
-	e.mode = mode;
+	e.mode = nw->mode;
+	e.rdev = nw->rdev;
 	e.mtime_ns = e.ctime_ns = util_now_ns();
-	e.link = link ? xstrdup(link) : NULL;
-	e.has_data = S_ISREG(mode);
-	e.size = link ? strlen(link) : 0;
-	e.dirty = S_ISREG(mode);
-	e.populated = S_ISDIR(mode);
+	e.link = nw->link ? xstrdup(nw->link) : NULL;
+	e.has_data = S_ISREG(e.mode);
+	e.size = nw->link ? strlen(nw->link) : 0;
+	e.dirty = S_ISREG(e.mode);
+	e.populated = S_ISDIR(e.mode);
 	rc = meta_begin(s->meta);
 	if (rc)
 		goto out;
-	rc = meta_insert(s->meta, &e);
+	rc = meta_get(s->meta, parent, &dir);
+	if (!rc) {
+		new_owner(s, &dir, nw, &e);
+		meta_entry_release(&dir);
+		rc = meta_insert(s->meta, &e);
+	}
+	if (!rc)
+		rc = meta_touch(s->meta, parent, e.mtime_ns, e.ctime_ns);
 	if (!rc && jop) {
 		/* the op names the new entry, which its failure marks */
 		struct jop j = *jop;
@@ -1029,6 +1061,14 @@ static int remove_entry(struct store *s, const struct meta_entry *e)
 	return meta_delete(s->meta, e->ino, drop_cache_file, s);
 }
 
+/* Directory ino's entries changed: its mtime and ctime are now. */
+static int touch_dir(struct store *s, uint64_t ino)
+{
+	int64_t now = util_now_ns();
+
+	return meta_touch(s->meta, ino, now, now);
+}
+
 /* 0 if directory ino is empty, -ENOTEMPTY if not; a failure to tell is
  * an error too, never taken for "empty" (the subtree would go). */
 static int not_empty(struct store *s, uint64_t ino)
@@ -1064,6 +1104,8 @@ int store_remove(struct store *s, uint64_t parent, const char *name,
 		rc = add_jop(s, jop, parent, name, 0, NULL);
 	if (!rc)
 		rc = remove_entry(s, &e);
+	if (!rc)
+		rc = touch_dir(s, parent);
 	meta_entry_release(&e);
 	if (rc)
 		goto out_rollback;
@@ -1123,6 +1165,15 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 		rc = add_jop(s, jop, parent, name, newparent, newname);
 	if (!rc)
 		rc = meta_move(s->meta, src.ino, newparent, newname);
+	/* as a local file system: the entry moved changes, and both
+	 * directories */
+	if (!rc)
+		rc = meta_touch(s->meta, src.ino, META_TIME_NONE,
+				util_now_ns());
+	if (!rc)
+		rc = touch_dir(s, parent);
+	if (!rc && newparent != parent)
+		rc = touch_dir(s, newparent);
 	/* cached paths below the moved entry are stale now */
 	__atomic_add_fetch(&s->rename_gen, 1, __ATOMIC_RELEASE);
 	meta_entry_release(&src);
@@ -1261,6 +1312,10 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 
 	if (to_set & STORE_SET_MTIME)
 		mtime = util_ts_ns(&attr->st_mtim);
+	if (!s->keep_owners &&
+	    (((to_set & STORE_SET_UID) && attr->st_uid != s->uid) ||
+	     ((to_set & STORE_SET_GID) && attr->st_gid != s->gid)))
+		return -EPERM;
 	if (to_set & STORE_SET_SIZE) {
 		rc = store_node_get(s, ino, &n);
 		if (rc)
@@ -1304,6 +1359,7 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 			n->mtime_ns = mtime;
 		else
 			mtime = n->mtime_ns;	/* its last write's */
+		n->ctime_ns = now;
 		size = n->size;
 		base = n->base;
 		dirty = n->dirty;
@@ -1319,6 +1375,14 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 	}
 	if (to_set & STORE_SET_MODE)
 		e.mode = (e.mode & S_IFMT) | (attr->st_mode & 07777);
+	if ((to_set & STORE_SET_UID) && s->keep_owners)
+		e.uid = (uint32_t)attr->st_uid;
+	if ((to_set & STORE_SET_GID) && s->keep_owners)
+		e.gid = (uint32_t)attr->st_gid;
+	if (to_set & STORE_SET_ATIME)
+		e.uatime_ns = util_ts_ns(&attr->st_atim);
+	else if (to_set & STORE_SET_ATIME_NOW)
+		e.uatime_ns = now;
 	if (set_mtime || n)
 		e.mtime_ns = mtime;
 	e.ctime_ns = now;
@@ -1402,7 +1466,7 @@ bool store_note_write(struct node *n, uint64_t end)
 
 	store_node_assert_locked(n);
 	n->size = CD_MAX(n->size, end);
-	n->mtime_ns = util_now_ns();
+	n->mtime_ns = n->ctime_ns = util_now_ns();
 	n->write_gen++;
 	n->dirty = true;
 	n->error = false;

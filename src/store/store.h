@@ -66,7 +66,10 @@ struct store {
 	struct meta *meta;		/* the database */
 	struct cache *cache;		/* the data files */
 	uid_t uid;			/* owner shown for every entry */
-	gid_t gid;
+	gid_t gid;			/* that records none */
+	bool keep_owners;		/* entries record their owners (else
+					   all are uid's and gid's); set
+					   before use */
 	pthread_mutex_t nodes_lock;	/* protects the node table */
 	struct node **table;		/* hash of nodes by inode */
 	size_t buckets;
@@ -370,8 +373,19 @@ int store_clone_range(struct store *s, struct node *n, int src, uint64_t off,
  * journal in the same transaction as the change, with the paths it acts
  * on (path, and a rename's path2) taken from the namespace there; the
  * caller sets the rest (a symlink's target in path2). */
+
+/* What a new entry is. */
+struct store_new {
+	uint32_t mode;		/* S_IFMT | permissions (umask applied) */
+	uid_t uid;		/* the creator's fsuid and fsgid: its owner */
+	gid_t gid;		/* unless the directory is set-group-ID */
+	uint64_t rdev;		/* a device node's number */
+	const char *link;	/* a symlink's target */
+};
+/* Makes (parent, name) as nw says; its owner, and the mtime and ctime
+ * of parent, as a local file system sets them. */
 int store_mknod(struct store *s, uint64_t parent, const char *name,
-		uint32_t mode, const char *link, const struct jop *jop,
+		const struct store_new *nw, const struct jop *jop,
 		struct meta_entry *out) CD_WUR;
 int store_remove(struct store *s, uint64_t parent, const char *name,
 		 bool dir, const struct jop *jop) CD_WUR;
@@ -400,9 +414,14 @@ enum store_set {
 	STORE_SET_SIZE = 1 << 1,
 	STORE_SET_MTIME = 1 << 2,	/* to attr->st_mtim */
 	STORE_SET_MTIME_NOW = 1 << 3,
+	STORE_SET_ATIME = 1 << 4,	/* to attr->st_atim */
+	STORE_SET_ATIME_NOW = 1 << 5,
+	STORE_SET_UID = 1 << 6,		/* to attr->st_uid */
+	STORE_SET_GID = 1 << 7,		/* to attr->st_gid */
 };
 
-/* to_set: enum store_set. */
+/* to_set: enum store_set. The ctime is now. Without keep_owners, an
+ * owner other than the mount's is -EPERM. */
 int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 		  int to_set, const struct jop *jop,
 		  struct meta_entry *out) CD_WUR;

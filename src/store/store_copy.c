@@ -262,7 +262,7 @@ int store_node_copied(struct store *s, struct node *n, uint64_t size)
 {
 	store_node_lock(n);
 	n->size = size;
-	n->mtime_ns = util_now_ns();
+	n->mtime_ns = n->ctime_ns = util_now_ns();
 	n->write_gen++;
 	n->dirty = true;
 	n->free_after_upload = true;

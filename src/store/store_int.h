@@ -41,6 +41,7 @@ struct node {
 	bool uploading;			/* an upload is running */
 	bool error;			/* last remote operation failed */
 	int64_t mtime_ns;		/* modification time */
+	int64_t ctime_ns;		/* change time: moves with mtime */
 	uint64_t write_gen;		/* bumped by every change of data */
 	uint64_t version;		/* bumped when the remote's new version
 					   replaces the data (store_node_reset):

@@ -48,7 +48,8 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 77;
 	CHECK(store_open(dir, getuid(), getgid(), &s) == 0);
-	CHECK(store_mknod(s, META_ROOT_INO, "f", S_IFREG | 0644, NULL, NULL,
+	CHECK(store_mknod(s, META_ROOT_INO, "f",
+			  &(struct store_new){ .mode = S_IFREG | 0644 }, NULL,
 			  &e) == 0);
 	memset(&st, 0, sizeof(st));
 	st.st_size = 4 * MiB;	/* sparse: zeros */
