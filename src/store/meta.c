@@ -68,6 +68,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_READDIR] = "SELECT " ENTRY_COLS " FROM entries WHERE parent = ?1 "
 		       "AND ino > ?2 ORDER BY ino LIMIT ?3",
 	[ST_HAS_CHILDREN] = "SELECT 1 FROM entries WHERE parent = ?1 LIMIT 1",
+	[ST_SUBDIRS] = "SELECT count(*) FROM entries WHERE parent = ?1 AND "
+		       "mode & 61440 = 16384",
 	[ST_PARENT_NAME] = "SELECT parent, name FROM entries WHERE ino = ?1",
 	[ST_MARK_SEEN] = "UPDATE entries SET seen = ?2 WHERE ino = ?1",
 	[ST_UNSEEN] = "SELECT " ENTRY_COLS " FROM entries WHERE parent = ?1 "
@@ -208,7 +210,10 @@ static const char schema_sql[] =
  * them (schema_sql runs first, on databases of any version). */
 static const char index_sql[] =
 	"CREATE INDEX IF NOT EXISTS entries_lru ON entries(atime) "
-	" WHERE has_data = 1;";
+	" WHERE has_data = 1;"
+	/* a directory's link count: its subdirectories, counted often */
+	"CREATE INDEX IF NOT EXISTS entries_subdirs ON entries(parent) "
+	" WHERE mode & 61440 = 16384;";
 
 /* SQLite result codes to errno: the one place that knows them. */
 static int meta_errno(int rc)

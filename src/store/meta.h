@@ -149,6 +149,9 @@ int meta_readdir(struct meta *m, uint64_t parent, uint64_t after, int max,
 /* 1 if directory parent has children, 0 if not, -errno if that cannot
  * be told (never to be taken for "empty"). */
 int meta_has_children(struct meta *m, uint64_t parent) CD_WUR;
+/* How many subdirectories directory parent has (0 if that cannot be
+ * read: only a link count depends on it). */
+uint64_t meta_subdirs(struct meta *m, uint64_t parent);
 /* The remote path of ino ("" for the root); caller frees. */
 int meta_path(struct meta *m, uint64_t ino, char **path) CD_WUR;
 

@@ -482,6 +482,21 @@ int meta_has_children(struct meta *m, uint64_t parent)
 	return rc;
 }
 
+uint64_t meta_subdirs(struct meta *m, uint64_t parent)
+{
+	sqlite3_stmt *s;
+	uint64_t n = 0;
+
+	lock(m);
+	s = meta_stmt(m, ST_SUBDIRS);
+	sqlite3_bind_int64(s, 1, (int64_t)parent);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = (uint64_t)sqlite3_column_int64(s, 0);
+	done(s);
+	unlock(m);
+	return n;
+}
+
 int meta_path(struct meta *m, uint64_t ino, char **path)
 {
 	char *p = xstrdup(""), *q;

@@ -158,7 +158,9 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
 	memset(st, 0, sizeof(*st));
 	st->st_ino = e->ino;
 	st->st_mode = e->mode;
-	st->st_nlink = S_ISDIR(e->mode) ? 2 : 1;
+	/* a directory's ".." in each subdirectory links it too */
+	st->st_nlink = S_ISDIR(e->mode) ? 2 + meta_subdirs(s->meta, e->ino)
+					: 1;
 	st->st_uid = e->uid != META_OWNER_NONE ? e->uid : s->uid;
 	st->st_gid = e->gid != META_OWNER_NONE ? e->gid : s->gid;
 	st->st_rdev = (dev_t)e->rdev;
