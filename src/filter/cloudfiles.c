@@ -392,9 +392,11 @@ static int copy_work(struct fop *op)
 	if (!rc)
 		rc = meta_get(env->store->meta, store_node_ino(dst), &e);
 	if (!rc) {
+		struct remote_meta m = store_remote_meta(env->store, &e);
+
 		meta_entry_release(&e);
-		rc = remote_copy(env->remote, from, etag, to, e.mode & 07777,
-				 util_now_ns(), &a);
+		m.mtime_ns = util_now_ns();
+		rc = remote_copy(env->remote, from, etag, to, &m, &a);
 	}
 	if (!rc)
 		rc = store_node_adopt(env->store, dst, gen, &a,
@@ -521,13 +523,16 @@ static void setattr_jop(struct fop *op)
 {
 	struct jop *j;
 
+	/* the owner goes with it (the entry's, when it is done) */
 	if (!(op->to_set & (STORE_SET_MODE | STORE_SET_MTIME |
-			    STORE_SET_MTIME_NOW)))
+			    STORE_SET_MTIME_NOW | STORE_SET_UID |
+			    STORE_SET_GID)))
 		return;
 	j = xcalloc(1, sizeof(*j));
 	j->kind = JOP_SETATTR;
 	j->ino = op->ino;
-	j->arg = op->to_set & STORE_SET_MODE ? (int64_t)(op->attr.st_mode & 07777) : -1;
+	j->arg = op->to_set & STORE_SET_MODE
+			 ? (int64_t)(op->attr.st_mode & 07777) : -1;
 	if (op->to_set & STORE_SET_MTIME_NOW)
 		j->arg2 = util_now_ns();
 	else if (op->to_set & STORE_SET_MTIME)

@@ -316,6 +316,8 @@ static void local_attr(const struct stat *st, struct remote_attr *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->mode = st->st_mode;
+	out->uid = (uint32_t)st->st_uid;
+	out->gid = (uint32_t)st->st_gid;
 	out->size = (uint64_t)st->st_size;
 	out->mtime_ns = util_ts_ns(&st->st_mtim);
 	local_etag(st, out->etag);
@@ -636,8 +638,24 @@ static bool local_is_tmp(const char *name)
 	       !strchr(name, '/');
 }
 
+/*
+ * Gives (dfd, name), or dfd itself when name is "", the owner meta asks
+ * for, where the daemon may (as root); where it may not, the store alone
+ * keeps it. Before a chmod: a chown takes the set-ID bits away.
+ */
+static int local_chown(int dfd, const char *name,
+		       const struct remote_meta *meta)
+{
+	if (meta->uid == REMOTE_OWNER_NONE && meta->gid == REMOTE_OWNER_NONE)
+		return 0;
+	if (fchownat(dfd, name, (uid_t)meta->uid, (gid_t)meta->gid,
+		     AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH)) == 0)
+		return 0;
+	return errno == EPERM ? 0 : -errno;
+}
+
 static int local_put(struct remote *r, const char *path, int fd,
-		     uint64_t size, uint32_t mode, int64_t mtime_ns,
+		     uint64_t size, const struct remote_meta *meta,
 		     const char *match, const struct remote_resume *resume,
 		     remote_progress_fn progress, void *arg,
 		     struct remote_attr *out)
@@ -677,14 +695,17 @@ static int local_put(struct remote *r, const char *path, int fd,
 	rc = util_copy(fd, tfd, size, progress, arg);
 	if (rc < 0)
 		goto out_unlink;
-	if (fchmod(tfd, mode & 07777) < 0) {
+	rc = local_chown(tfd, "", meta);
+	if (rc < 0)
+		goto out_unlink;
+	if (meta->mode != (uint32_t)-1 && fchmod(tfd, meta->mode & 07777) < 0) {
 		rc = -errno;
 		goto out_unlink;
 	}
-	if (mtime_ns != INT64_MIN) {
+	if (meta->mtime_ns != INT64_MIN) {
 		struct timespec ts[2] = {
 			{ .tv_nsec = UTIME_OMIT },
-			local_timespec(mtime_ns),
+			local_timespec(meta->mtime_ns),
 		};
 
 		if (futimens(tfd, ts) < 0) {
@@ -746,8 +767,9 @@ static void local_abandon(struct remote *r, const char *path,
  * root, then published like an upload from it (reflink or in-kernel copy,
  * never through the mount). */
 static int local_copy_object(struct remote *r, const char *from,
-			     const char *etag, const char *to, uint32_t mode,
-			     int64_t mtime_ns, struct remote_attr *out)
+			     const char *etag, const char *to,
+			     const struct remote_meta *meta,
+			     struct remote_attr *out)
 {
 	struct stat st;
 	int fd, rc;
@@ -755,8 +777,8 @@ static int local_copy_object(struct remote *r, const char *from,
 	fd = local_open_file(r, from, false, etag, &st);
 	if (fd < 0)
 		return local_errno(fd, "copy", from);
-	rc = local_put(r, to, fd, (uint64_t)st.st_size, mode, mtime_ns, NULL,
-		       NULL, NULL, NULL, out);
+	rc = local_put(r, to, fd, (uint64_t)st.st_size, meta, NULL, NULL,
+		       NULL, NULL, out);
 	close(fd);
 	return rc;
 }
@@ -774,19 +796,33 @@ static int local_chmod(int dfd, const char *name, uint32_t mode)
 	return -errno;
 }
 
-static int local_mkdir(struct remote *r, const char *path, uint32_t mode)
+static int local_mkdir(struct remote *r, const char *path,
+		       const struct remote_meta *meta)
 {
+	uint32_t mode = meta->mode == (uint32_t)-1 ? 0755 : meta->mode;
 	struct local_loc loc;
 	int rc;
 
 	rc = local_begin(to_local(r), path, O_RDONLY, false, &loc);
 	if (rc < 0)
 		return local_errno(rc, "mkdir", path);
-	if (mkdirat(loc.dfd, loc.name, mode & 07777) < 0)
+	if (mkdirat(loc.dfd, loc.name, 0700) < 0)
 		rc = -errno;
-	/* keep the mode the caller asked for, whatever our umask */
+	/* its owner, then the mode the caller asked for, whatever our
+	 * umask */
+	if (!rc)
+		rc = local_chown(loc.dfd, loc.name, meta);
 	if (!rc)
 		rc = local_chmod(loc.dfd, loc.name, mode);
+	if (!rc && meta->mtime_ns != INT64_MIN) {
+		struct timespec ts[2] = {
+			{ .tv_nsec = UTIME_OMIT },
+			local_timespec(meta->mtime_ns),
+		};
+
+		if (utimensat(loc.dfd, loc.name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = -errno;
+	}
 	if (!rc)
 		rc = local_sync_dir(loc.dfd);
 	close(loc.dfd);
@@ -945,8 +981,9 @@ static int local_readlink(struct remote *r, const char *path, char *buf,
 	return rc < 0 ? local_errno(rc, "readlink", path) : 0;
 }
 
-static int local_setattr(struct remote *r, const char *path, uint32_t mode,
-			 int64_t mtime_ns, struct remote_attr *out)
+static int local_setattr(struct remote *r, const char *path,
+			 const struct remote_meta *meta,
+			 struct remote_attr *out)
 {
 	struct local_loc loc;
 	struct stat st;
@@ -955,12 +992,13 @@ static int local_setattr(struct remote *r, const char *path, uint32_t mode,
 	rc = local_begin(to_local(r), path, O_PATH, true, &loc);
 	if (rc < 0)
 		return local_errno(rc, "setattr", path);
-	if (mode != (uint32_t)-1)
-		rc = local_chmod(loc.dfd, loc.name, mode);
-	if (!rc && mtime_ns != INT64_MIN) {
+	rc = local_chown(loc.dfd, loc.name, meta);
+	if (!rc && meta->mode != (uint32_t)-1)
+		rc = local_chmod(loc.dfd, loc.name, meta->mode);
+	if (!rc && meta->mtime_ns != INT64_MIN) {
 		struct timespec ts[2] = {
 			{ .tv_nsec = UTIME_OMIT },
-			local_timespec(mtime_ns),
+			local_timespec(meta->mtime_ns),
 		};
 
 		if (utimensat(loc.dfd, loc.name, ts, AT_SYMLINK_NOFOLLOW) < 0)

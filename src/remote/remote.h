@@ -27,10 +27,16 @@
 #include <unistd.h>
 
 #define REMOTE_ETAG_MAX 72
+/* An owner a backend does not keep or was not given. */
+#define REMOTE_OWNER_NONE ((uint32_t)-1)
 
 /* What a backend knows about one object. */
 struct remote_attr {
 	uint32_t mode;			/* S_IFREG/S_IFDIR/S_IFLNK | permissions */
+	uint32_t uid;			/* owner, or REMOTE_OWNER_NONE where the
+					   backend keeps none (or a listing
+					   cannot see it) */
+	uint32_t gid;
 	uint64_t size;			/* bytes; for symlinks the target length */
 	int64_t mtime_ns;		/* modification time, ns since the epoch */
 	char etag[REMOTE_ETAG_MAX];	/* opaque version: changes with content */
@@ -39,6 +45,26 @@ struct remote_attr {
 					   object's metadata): what is known
 					   for the same etag is better */
 };
+
+/*
+ * What a backend keeps of an object beside its bytes, where it can
+ * (REMOTE_CAP_CHMOD): what put(), copy() and mkdir() give a new object,
+ * and what setattr() changes. A field may say "leave it".
+ */
+struct remote_meta {
+	uint32_t mode;			/* permissions (the type is the
+					   object's); (uint32_t)-1: leave */
+	uint32_t uid;			/* REMOTE_OWNER_NONE: leave (a new
+					   object: the backend's default) */
+	uint32_t gid;
+	int64_t mtime_ns;		/* INT64_MIN: leave (a new object:
+					   now) */
+};
+
+/* mode and mtime_ns, no owners. */
+#define REMOTE_META(mode_, mtime_)					\
+	((struct remote_meta){ .mode = (mode_), .uid = REMOTE_OWNER_NONE, \
+			       .gid = REMOTE_OWNER_NONE, .mtime_ns = (mtime_) })
 
 /* Called once per entry by list(); a non-zero return stops the listing and
  * becomes list()'s return value. name is borrowed for the call only. */
@@ -106,15 +132,15 @@ struct remote_ops {
 			      uint64_t off);
 	/* Publishes bytes [0, size) of fd as the object at path, atomically:
 	 * readers of the remote see the old object or the new, never part of
-	 * one. mode and mtime_ns are kept where the backend can. out gets the
-	 * new object's attributes. fd is read with pread, never moved.
+	 * one. meta is kept where the backend can. out gets the new
+	 * object's attributes. fd is read with pread, never moved.
 	 * match makes the write conditional, so that another client's
 	 * change is never overwritten unseen: NULL writes whatever is there;
 	 * "" writes only if there is no object at path; an etag writes only
 	 * if the object still has that version (-ENOENT if it is gone). A
 	 * condition that does not hold is -ESTALE, and nothing is written. */
 	int (*put)(struct remote *r, const char *path, int fd, uint64_t size,
-		   uint32_t mode, int64_t mtime_ns, const char *match,
+		   const struct remote_meta *meta, const char *match,
 		   const struct remote_resume *resume,
 		   remote_progress_fn progress, void *arg,
 		   struct remote_attr *out);
@@ -124,13 +150,15 @@ struct remote_ops {
 			const char *state);
 	/* Server-side copy of the object from (at version etag, if not NULL:
 	 * -ESTALE if it changed) to the object to, published atomically as
-	 * put() does, with the given mode and mtime; no data passes through
-	 * this process where the backend can avoid it. NULL: not supported
-	 * (remote_copy() says -EOPNOTSUPP). */
+	 * put() does, with meta; no data passes through this process where
+	 * the backend can avoid it. NULL: not supported (remote_copy() says
+	 * -EOPNOTSUPP). */
 	int (*copy)(struct remote *r, const char *from, const char *etag,
-		    const char *to, uint32_t mode, int64_t mtime_ns,
+		    const char *to, const struct remote_meta *meta,
 		    struct remote_attr *out);
-	int (*mkdir)(struct remote *r, const char *path, uint32_t mode);
+	/* meta's mtime is the directory's, where the backend keeps one */
+	int (*mkdir)(struct remote *r, const char *path,
+		     const struct remote_meta *meta);
 	/* -ENOTEMPTY if the directory has entries. */
 	int (*rmdir)(struct remote *r, const char *path);
 	int (*unlink)(struct remote *r, const char *path);
@@ -148,10 +176,12 @@ struct remote_ops {
 	 * does not fit. */
 	int (*readlink)(struct remote *r, const char *path, char *buf,
 			size_t size);
-	/* Sets the mode (if mode != (uint32_t)-1) and mtime (if mtime_ns !=
-	 * INT64_MIN) of path. out, if non-NULL, gets the attributes after. */
-	int (*setattr)(struct remote *r, const char *path, uint32_t mode,
-		       int64_t mtime_ns, struct remote_attr *out);
+	/* Sets what meta does not leave of path (a directory's mtime too,
+	 * where the backend keeps one). out, if non-NULL, gets the
+	 * attributes after. */
+	int (*setattr)(struct remote *r, const char *path,
+		       const struct remote_meta *meta,
+		       struct remote_attr *out);
 	int (*statfs)(struct remote *r, struct statvfs *out);
 };
 
@@ -240,14 +270,15 @@ ssize_t remote_read_to_fd(struct remote *r, const char *path,
 			  uint64_t off) CD_WUR;
 
 static inline CD_WUR int remote_put(struct remote *r, const char *path,
-				    int fd, uint64_t size, uint32_t mode,
-				    int64_t mtime_ns, const char *match,
+				    int fd, uint64_t size,
+				    const struct remote_meta *meta,
+				    const char *match,
 				    const struct remote_resume *resume,
 				    remote_progress_fn progress, void *arg,
 				    struct remote_attr *out)
 {
-	return r->ops->put(r, path, fd, size, mode, mtime_ns, match, resume,
-			   progress, arg, out);
+	return r->ops->put(r, path, fd, size, meta, match, resume, progress,
+			   arg, out);
 }
 
 static inline void remote_abandon(struct remote *r, const char *path,
@@ -259,18 +290,18 @@ static inline void remote_abandon(struct remote *r, const char *path,
 
 static inline CD_WUR int remote_copy(struct remote *r, const char *from,
 				     const char *etag, const char *to,
-				     uint32_t mode, int64_t mtime_ns,
+				     const struct remote_meta *meta,
 				     struct remote_attr *out)
 {
 	if (!r->ops->copy)
 		return -EOPNOTSUPP;
-	return r->ops->copy(r, from, etag, to, mode, mtime_ns, out);
+	return r->ops->copy(r, from, etag, to, meta, out);
 }
 
 static inline CD_WUR int remote_mkdir(struct remote *r, const char *path,
-				      uint32_t mode)
+				      const struct remote_meta *meta)
 {
-	return r->ops->mkdir(r, path, mode);
+	return r->ops->mkdir(r, path, meta);
 }
 
 static inline CD_WUR int remote_rmdir(struct remote *r, const char *path)
@@ -310,12 +341,12 @@ static inline CD_WUR int remote_readlink(struct remote *r, const char *path,
 }
 
 static inline CD_WUR int remote_setattr(struct remote *r, const char *path,
-					uint32_t mode, int64_t mtime_ns,
+					const struct remote_meta *meta,
 					struct remote_attr *out)
 {
 	if (!r->ops->setattr)
 		return 0;
-	return r->ops->setattr(r, path, mode, mtime_ns, out);
+	return r->ops->setattr(r, path, meta, out);
 }
 
 static inline CD_WUR int remote_statfs(struct remote *r, struct statvfs *out)

@@ -62,6 +62,8 @@ static void attr_from_head(const struct s3_req *q, struct remote_attr *a)
 	a->mode = S3_FILE_MODE;
 	if (q->have_meta_mode)
 		a->mode = S_IFREG | (q->meta_mode & 07777);
+	a->uid = q->meta_uid;
+	a->gid = q->meta_gid;
 	a->mtime_ns = q->have_meta_mtime ? q->meta_mtime_ns
 					 : q->last_modified_ns;
 	snprintf(a->etag, sizeof(a->etag), "%s", q->etag);
@@ -72,6 +74,7 @@ void s3_dir_attr(struct remote_attr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->mode = S3_DIR_MODE;
+	a->uid = a->gid = REMOTE_OWNER_NONE;
 	a->mtime_ns = util_now_ns();
 	a->approx = true;
 	snprintf(a->etag, sizeof(a->etag), "dir");
@@ -213,8 +216,10 @@ static ssize_t s3_read_to_fd(struct remote *r, const char *path,
 /* --------------------------------------------------------------- writes */
 
 void s3_meta_hdrs(struct s3_req *q, struct s3_meta_hdrs *m, uint32_t mode,
-		  int64_t mtime_ns)
+		  const struct remote_meta *meta)
 {
+	int64_t mtime_ns = meta->mtime_ns == INT64_MIN ? util_now_ns()
+						       : meta->mtime_ns;
 	int64_t sec = mtime_ns / 1000000000, ns = mtime_ns % 1000000000;
 
 	if (ns < 0) {
@@ -226,6 +231,14 @@ void s3_meta_hdrs(struct s3_req *q, struct s3_meta_hdrs *m, uint32_t mode,
 	snprintf(m->mode, sizeof(m->mode), "%u", (unsigned)mode);
 	s3_req_header(q, "x-amz-meta-mtime", m->mtime);
 	s3_req_header(q, "x-amz-meta-mode", m->mode);
+	if (meta->uid != REMOTE_OWNER_NONE) {
+		snprintf(m->uid, sizeof(m->uid), "%u", (unsigned)meta->uid);
+		s3_req_header(q, "x-amz-meta-uid", m->uid);
+	}
+	if (meta->gid != REMOTE_OWNER_NONE) {
+		snprintf(m->gid, sizeof(m->gid), "%u", (unsigned)meta->gid);
+		s3_req_header(q, "x-amz-meta-gid", m->gid);
+	}
 }
 
 static int delete_key(struct s3 *s, const char *key, const char *what)
@@ -239,8 +252,10 @@ static int delete_key(struct s3 *s, const char *key, const char *what)
 	return rc == -ENOENT ? 0 : rc;
 }
 
-static int s3_mkdir(struct remote *r, const char *path, uint32_t mode)
+static int s3_mkdir(struct remote *r, const char *path,
+		    const struct remote_meta *meta)
 {
+	uint32_t mode = meta->mode == (uint32_t)-1 ? 0755 : meta->mode;
 	struct s3 *s = to_s3(r);
 	char *key = xasprintf("%s%s/", s->prefix, path);
 	struct s3_meta_hdrs m;
@@ -253,7 +268,7 @@ static int s3_mkdir(struct remote *r, const char *path, uint32_t mode)
 		return -EEXIST;
 	}
 	s3_req_init(&q, "PUT", key, path);
-	s3_meta_hdrs(&q, &m, S_IFDIR | (mode & 07777), util_now_ns());
+	s3_meta_hdrs(&q, &m, S_IFDIR | (mode & 07777), meta);
 	q.body = "";
 	q.body_len = 0;
 	rc = rc < 0 ? rc : s3_call(s, &q);
@@ -300,7 +315,7 @@ static int move_key(struct s3 *s, const char *from, const char *to,
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = s3_copy_key(s, from, to, what, NULL, size, (uint32_t)-1, 0, &a);
+	rc = s3_copy_key(s, from, to, what, NULL, size, 0, NULL, &a);
 	if (!rc)
 		rc = delete_key(s, from, what);
 	if (!rc && etag)
@@ -398,35 +413,92 @@ static int s3_rename(struct remote *r, const char *from, const char *to,
 	return rc;
 }
 
-static int s3_setattr(struct remote *r, const char *path, uint32_t mode,
-		      int64_t mtime_ns, struct remote_attr *out)
+/* What meta leaves, taken from a: the whole of what an object keeps. */
+static struct remote_meta meta_over(const struct remote_meta *meta,
+				    const struct remote_attr *a)
+{
+	struct remote_meta m = *meta;
+
+	if (m.mode == (uint32_t)-1)
+		m.mode = a->mode;
+	if (m.uid == REMOTE_OWNER_NONE)
+		m.uid = a->uid;
+	if (m.gid == REMOTE_OWNER_NONE)
+		m.gid = a->gid;
+	if (m.mtime_ns == INT64_MIN)
+		m.mtime_ns = a->mtime_ns;
+	return m;
+}
+
+/*
+ * A directory keeps its metadata in its "dir/" marker, as s3fs reads it:
+ * the marker is written again with it (made, for a directory that was
+ * only a prefix).
+ */
+static int setattr_dir(struct s3 *s, const char *path,
+		       const struct remote_meta *meta)
+{
+	char *key = xasprintf("%s%s/", s->prefix, path);
+	struct remote_attr a;
+	struct remote_meta m;
+	struct s3_meta_hdrs h;
+	struct s3_req q;
+	int rc;
+
+	rc = s3_head(s, key, path, &a);
+	if (rc == -ENOENT) {
+		memset(&a, 0, sizeof(a));
+		a.mode = S3_DIR_MODE;
+		a.uid = a.gid = REMOTE_OWNER_NONE;
+		a.mtime_ns = util_now_ns();
+		rc = 0;
+	}
+	if (rc) {
+		free(key);
+		return rc;
+	}
+	m = meta_over(meta, &a);
+	s3_req_init(&q, "PUT", key, path);
+	s3_meta_hdrs(&q, &h, S_IFDIR | (m.mode & 07777), &m);
+	q.body = "";
+	q.body_len = 0;
+	rc = s3_call(s, &q);
+	s3_req_release(&q);
+	free(key);
+	return rc;
+}
+
+static int s3_setattr(struct remote *r, const char *path,
+		      const struct remote_meta *meta, struct remote_attr *out)
 {
 	struct s3 *s = to_s3(r);
 	struct remote_attr a, o;
+	struct remote_meta m;
 	char *key;
 	int rc;
 
 	rc = s3_stat(r, path, &a);
+	if (!rc && S_ISDIR(a.mode) && *path)
+		rc = setattr_dir(s, path, meta);
 	if (rc || S_ISDIR(a.mode)) {
 		if (!rc && out)
 			*out = a;
 		return rc;
 	}
-	if (mode == (uint32_t)-1)
-		mode = a.mode;
-	if (mtime_ns == INT64_MIN)
-		mtime_ns = a.mtime_ns;
-	mode = S_IFREG | (mode & 07777);
+	m = meta_over(meta, &a);
+	m.mode = S_IFREG | (m.mode & 07777);
 	/* a copy onto itself with new metadata: the bytes stay */
 	key = s3_key_of(s, path);
 	memset(&o, 0, sizeof(o));
-	rc = s3_copy_key(s, key, key, path, a.etag, a.size, mode, mtime_ns, &o);
+	rc = s3_copy_key(s, key, key, path, a.etag, a.size, m.mode, &m, &o);
 	free(key);
 	if (!rc && out) {
 		*out = o;
-		out->mode = mode;
+		out->mode = m.mode;
+		out->uid = m.uid;
+		out->gid = m.gid;
 		out->size = a.size;
-		out->mtime_ns = mtime_ns;
+		out->mtime_ns = m.mtime_ns;
 	}
 	return rc;
 }

@@ -240,6 +240,7 @@ static size_t read_header(char *line, size_t size, size_t nmemb, void *arg)
 		q->status = sp ? strtol(sp + 1, NULL, 10) : 0;
 		q->etag[0] = '\0';
 		q->have_length = q->have_meta_mtime = q->have_meta_mode = false;
+		q->meta_uid = q->meta_gid = REMOTE_OWNER_NONE;
 		return len;
 	}
 	if (!colon)
@@ -268,6 +269,12 @@ static size_t read_header(char *line, size_t size, size_t nmemb, void *arg)
 				    v <= 0177777;
 		if (q->have_meta_mode)
 			q->meta_mode = (uint32_t)v;
+	} else if (strcasecmp(name, "x-amz-meta-uid") == 0) {
+		if (util_parse_u64(value, &v) == 0 && v < UINT32_MAX)
+			q->meta_uid = (uint32_t)v;
+	} else if (strcasecmp(name, "x-amz-meta-gid") == 0) {
+		if (util_parse_u64(value, &v) == 0 && v < UINT32_MAX)
+			q->meta_gid = (uint32_t)v;
 	}
 	return len;
 }
@@ -377,6 +384,7 @@ static int perform(struct s3 *s, struct s3_req *q)
 	q->etag[0] = '\0';
 	q->code[0] = '\0';
 	q->have_length = q->have_meta_mtime = q->have_meta_mode = false;
+	q->meta_uid = q->meta_gid = REMOTE_OWNER_NONE;
 	q->last_modified_ns = 0;
 
 	path = req_url_path(s, q);

@@ -274,12 +274,15 @@ int s3_head(struct s3 *s, const char *key, const char *what,
 struct s3_meta_hdrs {
 	char mtime[32];
 	char mode[16];
+	char uid[16];
+	char gid[16];
 };
 
-/* Adds to q the headers that keep mode and mtime_ns with the object; m
- * holds their values, and must outlive q. */
+/* Adds to q the headers that keep mode (the whole st_mode), the owner
+ * where meta has one, and the mtime with the object, as s3fs writes
+ * them; m holds their values, and must outlive q. */
 void s3_meta_hdrs(struct s3_req *q, struct s3_meta_hdrs *m, uint32_t mode,
-		  int64_t mtime_ns);
+		  const struct remote_meta *meta);
 
 /* ------------------------------------------------------------ s3_http.c */
 
@@ -327,6 +330,8 @@ struct s3_req {
 	bool have_meta_mtime;
 	uint32_t meta_mode;
 	bool have_meta_mode;
+	uint32_t meta_uid;		/* REMOTE_OWNER_NONE if none */
+	uint32_t meta_gid;
 	char code[64];			/* the S3 error code, if any */
 };
 
@@ -367,24 +372,25 @@ int s3_list(struct remote *r, const char *dir, remote_list_fn fn,
 
 /* remote_ops.put, .abandon and .copy */
 int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
-	   uint32_t mode, int64_t mtime_ns, const char *match,
+	   const struct remote_meta *meta, const char *match,
 	   const struct remote_resume *resume,
 	   remote_progress_fn progress, void *arg,
 	   struct remote_attr *out) CD_WUR;
 void s3_abandon(struct remote *r, const char *path,
 		const char *state);
 int s3_copy(struct remote *r, const char *from, const char *etag,
-	    const char *to, uint32_t mode, int64_t mtime_ns,
+	    const char *to, const struct remote_meta *meta,
 	    struct remote_attr *out) CD_WUR;
 /*
- * Copies key from (size bytes) to key to on the server, with mode and
- * mtime_ns, or with the source's metadata if mode is (uint32_t)-1. etag,
+ * Copies key from (size bytes) to key to on the server, with mode (the
+ * whole st_mode) and meta's owner and mtime, or with the source's
+ * metadata if meta is NULL. etag,
  * if set, is the version the source must have (checked by the server on
  * a CopyObject, not on a copy in parts). out->etag gets the copy's.
  */
 int s3_copy_key(struct s3 *s, const char *from, const char *to,
 		const char *what, const char *etag, uint64_t size,
-		uint32_t mode, int64_t mtime_ns,
+		uint32_t mode, const struct remote_meta *meta,
 		struct remote_attr *out) CD_WUR;
 
 #endif

@@ -107,8 +107,9 @@ static int refused(struct s3 *s, const char *key, const char *what,
 }
 
 static int put_single(struct s3 *s, const char *path, const char *key,
-		      int fd, uint64_t size, uint32_t mode, int64_t mtime_ns,
-		      const char *match, remote_progress_fn progress, void *arg,
+		      int fd, uint64_t size, uint32_t mode,
+		      const struct remote_meta *meta, const char *match,
+		      remote_progress_fn progress, void *arg,
 		      struct remote_attr *out)
 {
 	char cond[REMOTE_ETAG_MAX];
@@ -118,7 +119,7 @@ static int put_single(struct s3 *s, const char *path, const char *key,
 
 again:
 	s3_req_init(&q, "PUT", key, path);
-	s3_meta_hdrs(&q, &m, mode, mtime_ns);
+	s3_meta_hdrs(&q, &m, mode, meta);
 	match_hdr(s, &q, match, cond);
 	q.body_fd = fd;
 	q.body_len = size;
@@ -133,13 +134,16 @@ again:
 	if (!rc) {
 		memset(out, 0, sizeof(*out));
 		out->mode = mode;
+		out->uid = meta->uid;
+		out->gid = meta->gid;
 		out->size = size;
-		out->mtime_ns = mtime_ns;
+		out->mtime_ns = meta->mtime_ns;
 		snprintf(out->etag, sizeof(out->etag), "%s", q.etag);
 	}
 	s3_req_release(&q);
 	if (rc == -ESTALE && match)
-		rc = refused(s, key, path, match, size, mode, mtime_ns, out);
+		rc = refused(s, key, path, match, size, mode, meta->mtime_ns,
+			     out);
 	if (rc == -EAGAIN)
 		goto again;
 	return rc;
@@ -575,7 +579,7 @@ static uint64_t part_size(struct s3 *s, uint64_t size, uint64_t min)
 }
 
 int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
-	   uint32_t mode, int64_t mtime_ns, const char *match,
+	   const struct remote_meta *meta, const char *match,
 	   const struct remote_resume *resume,
 	   remote_progress_fn progress, void *arg,
 	   struct remote_attr *out)
@@ -585,12 +589,14 @@ int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
 	struct upload u = { 0 };
 	struct s3_meta_hdrs m;
 	struct s3_req init;
+	uint32_t mode;
 	int rc;
 
-	mode = S_IFREG | (mode & 07777);
+	mode = meta->mode == (uint32_t)-1 ? 0644 : meta->mode & 07777;
+	mode |= S_IFREG;
 
 	if (size < s->multipart_min) {
-		rc = put_single(s, path, key, fd, size, mode, mtime_ns, match,
+		rc = put_single(s, path, key, fd, size, mode, meta, match,
 				progress, arg, out);
 		free(key);
 		return rc;
@@ -612,14 +618,16 @@ int s3_put(struct remote *r, const char *path, int fd, uint64_t size,
 	u.progress = progress;
 	u.progress_arg = arg;
 	s3_req_init(&init, "POST", key, path);
-	s3_meta_hdrs(&init, &m, mode, mtime_ns);
+	s3_meta_hdrs(&init, &m, mode, meta);
 	memset(out, 0, sizeof(*out));
 	rc = multipart(&u, &init, out->etag, sizeof(out->etag));
 	s3_req_release(&init);
 	if (!rc) {
 		out->mode = mode;
+		out->uid = meta->uid;
+		out->gid = meta->gid;
 		out->size = size;
-		out->mtime_ns = mtime_ns;
+		out->mtime_ns = meta->mtime_ns;
 	}
 	free(key);
 	return rc;
@@ -657,14 +665,16 @@ static char *copy_source(struct s3 *s, const char *key)
 
 /*
  * Copies key from to key to on the server, with the given metadata
- * (REPLACE) or the source's (mode == (uint32_t)-1: COPY). etag, if set,
- * is the version the source must have.
+ * (REPLACE) or the source's (meta NULL: COPY). etag, if set, is the
+ * version the source must have.
  */
 int s3_copy_key(struct s3 *s, const char *from, const char *to,
 		const char *what, const char *etag, uint64_t size,
-		uint32_t mode, int64_t mtime_ns, struct remote_attr *out)
+		uint32_t mode, const struct remote_meta *meta,
+		struct remote_attr *out)
 {
 	char *src = copy_source(s, from), *got = NULL;
+	struct remote_meta given;
 	struct s3_meta_hdrs m;
 	struct s3_req q;
 	int rc;
@@ -673,7 +683,7 @@ int s3_copy_key(struct s3 *s, const char *from, const char *to,
 		struct upload u = { 0 };
 		struct remote_attr a;
 
-		if (mode == (uint32_t)-1) {
+		if (!meta) {
 			/* parts carry no metadata: the source's, given */
 			rc = s3_head(s, from, what, &a);
 			if (rc) {
@@ -681,7 +691,11 @@ int s3_copy_key(struct s3 *s, const char *from, const char *to,
 				return rc;
 			}
 			mode = a.mode;
-			mtime_ns = a.mtime_ns;
+			given = (struct remote_meta){
+				.mode = a.mode, .uid = a.uid, .gid = a.gid,
+				.mtime_ns = a.mtime_ns,
+			};
+			meta = &given;
 		}
 
 		u.s = s;
@@ -692,8 +706,7 @@ int s3_copy_key(struct s3 *s, const char *from, const char *to,
 		u.size = size;
 		u.part = part_size(s, size, CD_MIN(S3_COPY_PART, s->copy_max));
 		s3_req_init(&q, "POST", to, what);
-		if (mode != (uint32_t)-1)
-			s3_meta_hdrs(&q, &m, mode, mtime_ns);
+		s3_meta_hdrs(&q, &m, mode, meta);
 		rc = multipart(&u, &q, out->etag, sizeof(out->etag));
 		s3_req_release(&q);
 		free(src);
@@ -706,9 +719,9 @@ int s3_copy_key(struct s3 *s, const char *from, const char *to,
 		/* RGW's own spelling, which it honours instead */
 		s3_req_header(&q, "x-amz-copy-if-match", etag);
 	}
-	if (mode != (uint32_t)-1) {
+	if (meta) {
 		s3_req_header(&q, "x-amz-metadata-directive", "REPLACE");
-		s3_meta_hdrs(&q, &m, mode, mtime_ns);
+		s3_meta_hdrs(&q, &m, mode, meta);
 	}
 	rc = s3_call(s, &q);
 	if (!rc) {
@@ -726,26 +739,28 @@ int s3_copy_key(struct s3 *s, const char *from, const char *to,
 }
 
 int s3_copy(struct remote *r, const char *from, const char *etag,
-	    const char *to, uint32_t mode, int64_t mtime_ns,
+	    const char *to, const struct remote_meta *meta,
 	    struct remote_attr *out)
 {
 	struct s3 *s = to_s3(r);
 	char *kfrom = s3_key_of(s, from), *kto = s3_key_of(s, to);
+	uint32_t mode = S_IFREG | (meta->mode & 07777);
+	int64_t mtime_ns = meta->mtime_ns;
 	struct remote_attr a;
 	int rc;
-
-	mode = S_IFREG | (mode & 07777);
 
 	rc = s3_head(s, kfrom, from, &a);
 	if (!rc && etag && *etag && strcmp(a.etag, etag) != 0)
 		rc = -ESTALE;
 	if (!rc) {
 		memset(out, 0, sizeof(*out));
-		rc = s3_copy_key(s, kfrom, kto, to, etag, a.size, mode,
-				 mtime_ns, out);
+		rc = s3_copy_key(s, kfrom, kto, to, etag, a.size, mode, meta,
+				 out);
 	}
 	if (!rc) {
 		out->mode = mode;
+		out->uid = meta->uid;
+		out->gid = meta->gid;
 		out->size = a.size;
 		out->mtime_ns = mtime_ns;
 	}

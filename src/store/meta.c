@@ -90,6 +90,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_JADD] = "INSERT INTO journal (kind, ino, path, path2, arg, arg2, "
 		    "not_before, attempts, match) VALUES (?1, ?2, ?3, ?4, ?5, "
 		    "?6, ?7, 0, ?8)",
+	[ST_JDIRTIME_DROP] = "DELETE FROM journal WHERE kind = ?1 AND ino = ?2",
 	[ST_JNEXT] = "SELECT " JOP_COLS " FROM journal ORDER BY seq LIMIT 1",
 	[ST_JDONE] = "DELETE FROM journal WHERE seq = ?1",
 	[ST_JRETRY] = "UPDATE journal SET not_before = ?2, attempts = ?3, "

@@ -215,6 +215,7 @@ enum jop_kind {
 	JOP_RENAME,		/* path -> path2, flags, match */
 	JOP_SYMLINK,		/* path -> target in path2 */
 	JOP_SETATTR,		/* path: mode (or -1), mtime_ns (or INT64_MIN) */
+	JOP_DIRTIME,		/* directory ino at path: its mtime now */
 };
 
 struct jop {
@@ -242,6 +243,14 @@ int meta_journal_next(struct meta *m, struct jop *op) CD_WUR;
 int meta_journal_done(struct meta *m, int64_t seq) CD_WUR;
 int meta_journal_retry(struct meta *m, int64_t seq, int64_t not_before,
 		       int attempts, int error) CD_WUR;
+/*
+ * Queues a JOP_DIRTIME of directory dir, inside the caller's
+ * transaction, after every op queued so far: each op that changes
+ * names on the remote changes the mtime of their directory there, so
+ * the one that gives it the directory's mtime here must come last. The
+ * one queued before, if any, goes: one a directory is enough.
+ */
+int meta_journal_dirtime(struct meta *m, uint64_t dir) CD_WUR;
 /* How many ops were ever added since the database was opened: a change
  * of it says a local change was made. */
 uint64_t meta_journal_gen(struct meta *m);

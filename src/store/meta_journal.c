@@ -45,6 +45,29 @@ int meta_journal_add(struct meta *m, struct jop *op)
 	return rc;
 }
 
+int meta_journal_dirtime(struct meta *m, uint64_t dir)
+{
+	struct jop op = { .kind = JOP_DIRTIME, .ino = dir };
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = meta_stmt(m, ST_JDIRTIME_DROP);
+	sqlite3_bind_int(s, 1, JOP_DIRTIME);
+	sqlite3_bind_int64(s, 2, (int64_t)dir);
+	rc = meta_step_done(m, s, "journal dirtime");
+	if (!rc)
+		rc = meta_path(m, dir, &op.path);
+	if (!rc) {
+		rc = meta_journal_add(m, &op);
+		free(op.path);
+	} else if (rc == -ENOENT) {
+		rc = 0;		/* an orphan: nothing on the remote */
+	}
+	unlock(m);
+	return rc;
+}
+
 uint64_t meta_journal_gen(struct meta *m)
 {
 	uint64_t gen;

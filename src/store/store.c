@@ -150,6 +150,18 @@ static void ts_from_ns(struct timespec *ts, int64_t ns)
 	}
 }
 
+struct remote_meta store_remote_meta(const struct store *s,
+				     const struct meta_entry *e)
+{
+	struct remote_meta m = REMOTE_META(e->mode & 07777, e->mtime_ns);
+
+	if (s->keep_owners) {
+		m.uid = e->uid;
+		m.gid = e->gid;
+	}
+	return m;
+}
+
 void store_fill_stat(struct store *s, const struct meta_entry *e,
 		     struct stat *st)
 {
@@ -963,6 +975,15 @@ static int add_jop(struct store *s, const struct jop *jop, uint64_t parent,
 	return rc;
 }
 
+/* Directory ino's entries changed: its mtime and ctime are now, and
+ * the remote's directory gets that mtime once its changes are there. */
+static int touch_dir(struct store *s, uint64_t ino, int64_t now)
+{
+	int rc = meta_touch(s->meta, ino, now, now);
+
+	return rc ? rc : meta_journal_dirtime(s->meta, ino);
+}
+
 /*
  * Sets the owner of e, new in directory dir, made by nw's caller: the
  * caller's fsgid, or the directory's group where it is set-group-ID (a
@@ -1012,15 +1033,18 @@ int store_mknod(struct store *s, uint64_t parent, const char *name,
 		meta_entry_release(&dir);
 		rc = meta_insert(s->meta, &e);
 	}
-	if (!rc)
-		rc = meta_touch(s->meta, parent, e.mtime_ns, e.ctime_ns);
 	if (!rc && jop) {
-		/* the op names the new entry, which its failure marks */
+		/* the op names the new entry, which its failure marks, and
+		 * a directory's has its mode as made (set-group-ID) */
 		struct jop j = *jop;
 
 		j.ino = e.ino;
+		if (j.kind == JOP_MKDIR)
+			j.arg = e.mode & 07777;
 		rc = add_jop(s, &j, parent, name, 0, NULL);
 	}
+	if (!rc)
+		rc = touch_dir(s, parent, e.mtime_ns);
 	if (rc) {
 		meta_rollback(s->meta);
 		goto out;
@@ -1063,14 +1087,6 @@ static int remove_entry(struct store *s, const struct meta_entry *e)
 	return meta_delete(s->meta, e->ino, drop_cache_file, s);
 }
 
-/* Directory ino's entries changed: its mtime and ctime are now. */
-static int touch_dir(struct store *s, uint64_t ino)
-{
-	int64_t now = util_now_ns();
-
-	return meta_touch(s->meta, ino, now, now);
-}
-
 /* 0 if directory ino is empty, -ENOTEMPTY if not; a failure to tell is
  * an error too, never taken for "empty" (the subtree would go). */
 static int not_empty(struct store *s, uint64_t ino)
@@ -1107,7 +1123,7 @@ int store_remove(struct store *s, uint64_t parent, const char *name,
 	if (!rc)
 		rc = remove_entry(s, &e);
 	if (!rc)
-		rc = touch_dir(s, parent);
+		rc = touch_dir(s, parent, util_now_ns());
 	meta_entry_release(&e);
 	if (rc)
 		goto out_rollback;
@@ -1173,9 +1189,9 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 		rc = meta_touch(s->meta, src.ino, META_TIME_NONE,
 				util_now_ns());
 	if (!rc)
-		rc = touch_dir(s, parent);
+		rc = touch_dir(s, parent, util_now_ns());
 	if (!rc && newparent != parent)
-		rc = touch_dir(s, newparent);
+		rc = touch_dir(s, newparent, util_now_ns());
 	/* cached paths below the moved entry are stale now */
 	__atomic_add_fetch(&s->rename_gen, 1, __ATOMIC_RELEASE);
 	meta_entry_release(&src);

@@ -103,6 +103,11 @@ int store_open(const char *dir, uid_t uid, gid_t gid,
 	       struct store **out) CD_WUR;
 void store_close(struct store *s);
 
+/* What the remote keeps of entry e: its permissions, its owner (where
+ * owners are kept and e records one) and its mtime. */
+struct remote_meta store_remote_meta(const struct store *s,
+				     const struct meta_entry *e);
+
 /* Fills st from an entry: owner, sizes, times, and st_blocks = bytes
  * held locally. */
 void store_fill_stat(struct store *s, const struct meta_entry *e,

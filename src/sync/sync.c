@@ -155,6 +155,7 @@ void sync_refresh(struct sync *y)
 static int add_upload(struct sync *y, uint64_t ino)
 {
 	struct jop op = { .kind = JOP_UPLOAD, .ino = ino };
+	struct meta_entry e;
 	int rc;
 
 	/* the path and the op in one transaction: a rename committed in
@@ -171,6 +172,13 @@ static int add_upload(struct sync *y, uint64_t ino)
 	op.not_before = util_now_ns() +
 			(int64_t)y->cfg.upload_delay_ms * 1000000;
 	rc = meta_journal_add(y->meta, &op);
+	/* a backend that publishes by renaming into the directory changes
+	 * its mtime there: it gets the mtime here again after */
+	if (!rc && meta_get(y->meta, ino, &e) == 0) {
+		if (e.parent)
+			rc = meta_journal_dirtime(y->meta, e.parent);
+		meta_entry_release(&e);
+	}
 	if (rc)
 		meta_rollback(y->meta);
 	else
@@ -275,8 +283,31 @@ static void drop_spooled(struct sync *y, struct node *n)
 	sync_changed(y, store_node_ino(n), false);
 }
 
-static void entry_from_remote(struct meta_entry *e, const struct remote_attr *a)
+/* The owner a says, where owners are kept and the remote has one. */
+static void owner_from_remote(struct sync *y, struct meta_entry *e,
+			      const struct remote_attr *a)
 {
+	if (!y->store->keep_owners)
+		return;
+	if (a->uid != REMOTE_OWNER_NONE)
+		e->uid = a->uid;
+	if (a->gid != REMOTE_OWNER_NONE)
+		e->gid = a->gid;
+}
+
+/* Whether a says of e's owner something e does not record. */
+static bool owner_differs(struct sync *y, const struct meta_entry *e,
+			  const struct remote_attr *a)
+{
+	return y->store->keep_owners &&
+	       ((a->uid != REMOTE_OWNER_NONE && a->uid != e->uid) ||
+		(a->gid != REMOTE_OWNER_NONE && a->gid != e->gid));
+}
+
+static void entry_from_remote(struct sync *y, struct meta_entry *e,
+			      const struct remote_attr *a)
+{
+	owner_from_remote(y, e, a);
 	e->mode = a->mode;
 	e->size = S_ISDIR(a->mode) ? 0 : a->size;
 	e->mtime_ns = a->mtime_ns;
@@ -359,7 +390,7 @@ static int keep_conflict(struct sync *y, const struct jop *op,
 	/* theirs may be a directory or a symlink: it takes the name all
 	 * the same, and ours goes beside it */
 	meta_entry_init(&e);
-	entry_from_remote(&e, &theirs);
+	entry_from_remote(y, &e, &theirs);
 	snprintf(e.name, sizeof(e.name), "%s", last_name(path));
 	if (S_ISLNK(theirs.mode)) {
 		rc = remote_readlink(y->remote, path, link, sizeof(link));
@@ -496,6 +527,7 @@ static int do_upload(struct sync *y, const struct jop *op)
 	struct remote_resume resume = { NULL, save_resume, &at };
 	char match[REMOTE_ETAG_MAX], *saved = NULL, *saved_path = NULL;
 	struct copy_upload cu = { 0 };
+	struct remote_meta rmeta;
 	struct remote_attr out;
 	struct meta_entry e;
 	int64_t tried_size, tried_mtime;
@@ -581,13 +613,14 @@ static int do_upload(struct sync *y, const struct jop *op)
 			 "crash now may end in a conflict copy", op->path);
 	/* only over the version the data is based on (or nothing, for a
 	 * new file): another client's is never overwritten unseen */
-	rc = remote_put(y->remote, op->path, fd, up.size, e.mode & 07777,
-			up.mtime_ns, match, &resume, op_progress, &prog, &out);
+	rmeta = store_remote_meta(y->store, &e);
+	rmeta.mtime_ns = up.mtime_ns;
+	rc = remote_put(y->remote, op->path, fd, up.size, &rmeta, match,
+			&resume, op_progress, &prog, &out);
 	if (rc == -ENOENT && *match) {
 		/* deleted on the remote meanwhile: the changes here win */
-		rc = remote_put(y->remote, op->path, fd, up.size,
-				e.mode & 07777, up.mtime_ns, "", &resume,
-				op_progress, &prog, &out);
+		rc = remote_put(y->remote, op->path, fd, up.size, &rmeta, "",
+				&resume, op_progress, &prog, &out);
 	}
 	/* an upload of ours whose outcome was not recorded (a crash, a
 	 * database that could not be written) left our version there */
@@ -767,9 +800,52 @@ static int replaced_still(struct sync *y, const struct jop *op)
 }
 
 /* Performs one journal op against the remote; 0 when it is done with. */
+/*
+ * What a mkdir or setattr gives the remote: mode and mtime as the op
+ * recorded them, and the owner of its entry now (where owners are kept),
+ * which a later chown of it journals again; a mkdir, the directory's
+ * mtime now (a change in it since queues its own JOP_DIRTIME).
+ */
+static struct remote_meta op_meta(struct sync *y, const struct jop *op,
+				  uint32_t mode, int64_t mtime_ns)
+{
+	struct remote_meta m = REMOTE_META(mode, mtime_ns);
+	struct meta_entry e;
+
+	if (op->ino && meta_get(y->meta, op->ino, &e) == 0) {
+		struct remote_meta own = store_remote_meta(y->store, &e);
+
+		m.uid = own.uid;
+		m.gid = own.gid;
+		if (op->kind == JOP_MKDIR)
+			m.mtime_ns = own.mtime_ns;
+		meta_entry_release(&e);
+	}
+	return m;
+}
+
+/* A directory's mtime, as it is here now, to the remote's directory. */
+static int push_dirtime(struct sync *y, const struct jop *op)
+{
+	struct remote_meta m = REMOTE_META((uint32_t)-1, INT64_MIN);
+	struct meta_entry e;
+	int rc;
+
+	if (meta_get(y->meta, op->ino, &e))
+		return 0;	/* gone since: so is the remote's */
+	if (S_ISDIR(e.mode))
+		m.mtime_ns = e.mtime_ns;
+	meta_entry_release(&e);
+	if (m.mtime_ns == INT64_MIN)
+		return 0;
+	rc = remote_setattr(y->remote, op->path, &m, NULL);
+	return rc == -ENOENT || rc == -ENOTDIR ? 0 : rc;
+}
+
 static int perform(struct sync *y, const struct jop *op)
 {
 	struct op_progress prog = { y, NULL, 0 };
+	struct remote_meta meta;
 	struct remote_attr out;
 	int rc;
 
@@ -777,7 +853,8 @@ static int perform(struct sync *y, const struct jop *op)
 	case JOP_UPLOAD:
 		return do_upload(y, op);
 	case JOP_MKDIR:
-		rc = remote_mkdir(y->remote, op->path, (uint32_t)op->arg);
+		meta = op_meta(y, op, (uint32_t)op->arg, INT64_MIN);
+		rc = remote_mkdir(y->remote, op->path, &meta);
 		return rc == -EEXIST ? 0 : rc;
 	case JOP_RMDIR:
 		rc = remote_rmdir(y->remote, op->path);
@@ -817,9 +894,11 @@ static int perform(struct sync *y, const struct jop *op)
 						    op->path);
 		}
 		return rc;
+	case JOP_DIRTIME:
+		return push_dirtime(y, op);
 	case JOP_SETATTR:
-		rc = remote_setattr(y->remote, op->path, (uint32_t)op->arg,
-				    op->arg2, &out);
+		meta = op_meta(y, op, (uint32_t)op->arg, op->arg2);
+		rc = remote_setattr(y->remote, op->path, &meta, &out);
 		if (!rc)
 			adopt_etag(y, op->ino, out.etag);
 		return rc == -ENOENT ? 0 : rc;
@@ -835,10 +914,10 @@ const char *sync_op_name(enum jop_kind k)
 		[JOP_UPLOAD] = "upload", [JOP_MKDIR] = "mkdir",
 		[JOP_RMDIR] = "rmdir", [JOP_UNLINK] = "unlink",
 		[JOP_RENAME] = "rename", [JOP_SYMLINK] = "symlink",
-		[JOP_SETATTR] = "setattr",
+		[JOP_SETATTR] = "setattr", [JOP_DIRTIME] = "dirtime",
 	};
 
-	return k >= JOP_UPLOAD && k <= JOP_SETATTR ? names[k] : "?";
+	return k >= JOP_UPLOAD && k <= JOP_DIRTIME ? names[k] : "?";
 }
 
 /* Notes op as given up with error rc, for sync_take_dropped(). */
@@ -1273,7 +1352,7 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 		meta_entry_init(&e);
 		e.parent = r->dir;
 		snprintf(e.name, sizeof(e.name), "%s", l->name);
-		entry_from_remote(&e, a);
+		entry_from_remote(y, &e, a);
 		if (l->link) {
 			e.link = xstrdup(l->link);
 			e.size = strlen(l->link);
@@ -1290,11 +1369,13 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 			drop_data(r, &e, a);	/* the kernel is told after */
 			stats_add(y->stats, remote_changes, 1);
 			update = true;
-			entry_from_remote(&e, a);
+			entry_from_remote(y, &e, a);
 		} else if (!e.dirty && !a->approx && (e.mode != a->mode ||
+					owner_differs(y, &e, a) ||
 					(S_ISREG(e.mode) &&
 					 e.mtime_ns != a->mtime_ns))) {
 			e.mode = a->mode;
+			owner_from_remote(y, &e, a);
 			if (S_ISREG(e.mode))
 				e.mtime_ns = a->mtime_ns;
 			notify_inode = update = true;
@@ -1462,10 +1543,14 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 		struct remote_attr a;
 
 		e.populated = true;
-		/* the root has no parent listing to take its times from */
-		if (ino == META_ROOT_INO && !remote_stat(y->remote, "", &a)) {
+		/* the root has no parent listing to take its attributes
+		 * from: the remote's, where it keeps them, else those of
+		 * the first listing (a bucket's root has no time) */
+		if (ino == META_ROOT_INO && !remote_stat(y->remote, "", &a) &&
+		    (first || !a.approx)) {
 			e.mode = S_IFDIR | (a.mode & 07777);
 			e.mtime_ns = e.ctime_ns = a.mtime_ns;
+			owner_from_remote(y, &e, &a);
 		}
 		rc = meta_update(y->meta, &e);
 		meta_entry_release(&e);

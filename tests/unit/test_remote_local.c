@@ -20,6 +20,9 @@
 #include "util/log.h"
 #include "util/util.h"
 
+
+/* A remote_meta of mode and mtime (no owners). */
+#define META(mode, mtime) (&REMOTE_META((mode), (mtime)))
 static int failures;
 
 static void check(bool ok, const char *name)
@@ -346,8 +349,8 @@ static void test_put_sparse(struct remote *r, const char *base,
 	    util_pwrite_all(fd, "x", 1, 4096) < 0)
 		die(path);
 	free(path);
-	rc = remote_put(r, "sparse", fd, size, 0644, INT64_MIN, NULL, NULL,
-			NULL, NULL, &a);
+	rc = remote_put(r, "sparse", fd, size, META(0644, INT64_MIN), NULL,
+			NULL, NULL, NULL, &a);
 	close(fd);
 	path = xasprintf("%s/sparse", root);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -377,8 +380,8 @@ static void test_put(struct remote *r, const char *base, const char *root)
 	fd = make_source(base, "outside/src.bin", size, &data);
 	if (lseek(fd, 5, SEEK_SET) != 5)
 		die("lseek");
-	rc = remote_put(r, "dir/new.bin", fd, size, 0640, mtime, NULL, NULL,
-			on_progress, &p, &a);
+	rc = remote_put(r, "dir/new.bin", fd, size, META(0640, mtime), NULL,
+			NULL, on_progress, &p, &a);
 	check(rc == 0 && a.size == size && S_ISREG(a.mode),
 	      "put a 3 MiB file");
 	check(lseek(fd, 0, SEEK_CUR) == 5, "put leaves the fd's offset");
@@ -399,7 +402,7 @@ static void test_put(struct remote *r, const char *base, const char *root)
 		die("stat file.txt");
 	memset(&p, 0, sizeof(p));
 	p.cancel_at = 1;
-	rc = remote_put(r, "file.txt", fd, size, 0644, mtime, NULL, NULL,
+	rc = remote_put(r, "file.txt", fd, size, META(0644, mtime), NULL, NULL,
 			on_progress, &p, &a);
 	check(rc == -ECANCELED, "put cancelled by progress is -ECANCELED");
 	check(count_tmp(root) == 0, "cancelled put leaves no temp file");
@@ -412,46 +415,48 @@ static void test_put(struct remote *r, const char *base, const char *root)
 	      "cancelled put leaves the old etag");
 
 	/* replace an existing file; its etag must change */
-	rc = remote_put(r, "dir/new.bin", fd, 5, 0600, INT64_MIN, NULL,
+	rc = remote_put(r, "dir/new.bin", fd, 5, META(0600, INT64_MIN), NULL,
 			 NULL, NULL,
 			NULL, &a);
 	got = read_all(r, "dir/new.bin", &len);
 	check(rc == 0 && got && len == 5 && memcmp(got, data, 5) == 0,
 	      "put replaces a file");
 	free(got);
-	check(remote_put(r, "empty", fd, 0, 0644, mtime, NULL, NULL, NULL, NULL,
-			 &a) == 0 && a.size == 0, "put an empty file");
-	check(remote_put(r, "nodir/x", fd, 5, 0644, mtime, NULL, NULL, NULL,
-			 NULL, &a) == -ENOENT,
+	check(remote_put(r, "empty", fd, 0, META(0644, mtime), NULL, NULL, NULL,
+			 NULL, &a) == 0 && a.size == 0, "put an empty file");
+	check(remote_put(r, "nodir/x", fd, 5, META(0644, mtime), NULL, NULL,
+			 NULL, NULL, &a) == -ENOENT,
 	      "put into a missing directory is -ENOENT");
-	check(remote_put(r, "dir", fd, 5, 0644, mtime, NULL, NULL, NULL, NULL,
-			 &a) < 0, "put over a directory fails");
-	check(remote_put(r, "", fd, 5, 0644, mtime, NULL, NULL, NULL, NULL,
-			 &a) == -EINVAL, "put to the root is -EINVAL");
-	check(remote_put(r, "short", fd, size + 10, 0644, mtime, NULL, NULL,
-			 NULL, NULL, &a) == -EIO,
+	check(remote_put(r, "dir", fd, 5, META(0644, mtime), NULL, NULL, NULL,
+			 NULL, &a) < 0, "put over a directory fails");
+	check(remote_put(r, "", fd, 5, META(0644, mtime), NULL, NULL, NULL,
+			 NULL, &a) == -EINVAL, "put to the root is -EINVAL");
+	check(remote_put(r, "short", fd, size + 10, META(0644, mtime), NULL,
+			 NULL, NULL, NULL, &a) == -EIO,
 	      "put of a too short source is -EIO");
 
 	/* conditional puts: another writer's version is never replaced */
-	check(remote_put(r, "cond", fd, 5, 0644, mtime, "", NULL, NULL, NULL,
-			 &a) == 0, "put if absent, absent");
+	check(remote_put(r, "cond", fd, 5, META(0644, mtime), "", NULL, NULL,
+			 NULL, &a) == 0, "put if absent, absent");
 	old = a;
-	check(remote_put(r, "cond", fd, 4, 0644, mtime, "", NULL, NULL, NULL,
-			 &a) == -ESTALE, "put if absent, present: -ESTALE");
-	check(remote_put(r, "cond", fd, 3, 0644, mtime, old.etag, NULL,
+	check(remote_put(r, "cond", fd, 4, META(0644, mtime), "", NULL, NULL,
+			 NULL, &a) == -ESTALE,
+	      "put if absent, present: -ESTALE");
+	check(remote_put(r, "cond", fd, 3, META(0644, mtime), old.etag, NULL,
 			 NULL, NULL,
 			 &a) == 0 && a.size == 3, "put over the version seen");
-	check(remote_put(r, "cond", fd, 2, 0644, mtime, old.etag, NULL,
+	check(remote_put(r, "cond", fd, 2, META(0644, mtime), old.etag, NULL,
 			 NULL, NULL,
 			 &a) == -ESTALE, "put over another version: -ESTALE");
 	check(remote_stat(r, "cond", &old) == 0 && old.size == 3,
 	      "a refused put changes nothing");
 	check(remote_unlink(r, "cond") == 0 &&
-	      remote_put(r, "cond", fd, 2, 0644, mtime, old.etag, NULL,
+	      remote_put(r, "cond", fd, 2, META(0644, mtime), old.etag, NULL,
 			 NULL, NULL,
 			 &a) == -ENOENT, "put over a version deleted: -ENOENT");
-	check(remote_put(r, "dir", fd, 2, 0644, mtime, "x", NULL, NULL, NULL,
-			 &a) == -ESTALE, "put over a directory's 'version'");
+	check(remote_put(r, "dir", fd, 2, META(0644, mtime), "x", NULL, NULL,
+			 NULL, &a) == -ESTALE,
+	      "put over a directory's 'version'");
 	check(count_tmp(root) == 0 && count_tmp(dir) == 0,
 	      "failed puts leave no temp file");
 	free(dir);
@@ -488,12 +493,12 @@ static void test_namespace(struct remote *r)
 	check(remote_rename(r, "file.txt", "x", 4, NULL, NULL, NULL) == -EINVAL,
 	      "rename with unknown flags is -EINVAL");
 
-	check(remote_mkdir(r, "d2", 0751) == 0 &&
+	check(remote_mkdir(r, "d2", META(0751, INT64_MIN)) == 0 &&
 	      remote_stat(r, "d2", &a) == 0 && S_ISDIR(a.mode) &&
 	      (a.mode & 07777) == 0751, "mkdir keeps the mode despite umask");
-	check(remote_mkdir(r, "d2", 0755) == -EEXIST,
+	check(remote_mkdir(r, "d2", META(0755, INT64_MIN)) == -EEXIST,
 	      "mkdir of an existing name is -EEXIST");
-	check(remote_mkdir(r, "nodir/d", 0755) == -ENOENT,
+	check(remote_mkdir(r, "nodir/d", META(0755, INT64_MIN)) == -ENOENT,
 	      "mkdir in a missing directory is -ENOENT");
 	check(remote_rmdir(r, "dir") == -ENOTEMPTY,
 	      "rmdir of a non-empty directory is -ENOTEMPTY");
@@ -519,19 +524,19 @@ static void test_namespace(struct remote *r)
 	check(remote_stat(r, "sl", &a) == 0 && S_ISLNK(a.mode) && a.size == 8,
 	      "stat a new symlink");
 
-	check(remote_setattr(r, "file.txt", 0604, 1234567890000000001LL, &a)
-	      == 0 && (a.mode & 07777) == 0604 &&
+	check(remote_setattr(r, "file.txt", META(0604, 1234567890000000001LL),
+	      &a) == 0 && (a.mode & 07777) == 0604 &&
 	      a.mtime_ns == 1234567890000000001LL, "setattr mode and mtime");
-	check(remote_setattr(r, "file.txt", (uint32_t)-1, INT64_MIN, &a) == 0
-	      && (a.mode & 07777) == 0604 &&
+	check(remote_setattr(r, "file.txt", META((uint32_t)-1, INT64_MIN),
+	      &a) == 0 && (a.mode & 07777) == 0604 &&
 	      a.mtime_ns == 1234567890000000001LL, "setattr leaving both");
-	check(remote_setattr(r, "sl", 0600, 1000000000, &a) == 0 &&
+	check(remote_setattr(r, "sl", META(0600, 1000000000), &a) == 0 &&
 	      S_ISLNK(a.mode) && a.mtime_ns == 1000000000,
 	      "setattr on a symlink sets its own mtime");
-	check(remote_setattr(r, "file.txt", 0644, -1500000000, NULL) == 0 &&
-	      remote_stat(r, "file.txt", &a) == 0 &&
+	check(remote_setattr(r, "file.txt", META(0644, -1500000000),
+	      NULL) == 0 && remote_stat(r, "file.txt", &a) == 0 &&
 	      a.mtime_ns == -1500000000, "setattr of a time before 1970");
-	check(remote_setattr(r, "nope", 0644, INT64_MIN, NULL) == -ENOENT,
+	check(remote_setattr(r, "nope", META(0644, INT64_MIN), NULL) == -ENOENT,
 	      "setattr a missing file is -ENOENT");
 }
 
@@ -566,10 +571,10 @@ static void test_escape(struct remote *r, const char *base,
 	check(remote_stat(r, "inlink/inner", &a) < 0,
 	      "stat through a symlink inside the root fails too");
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	check(remote_put(r, "evil2/planted", fd, 0, 0644, 0, NULL, NULL,
+	check(remote_put(r, "evil2/planted", fd, 0, META(0644, 0), NULL, NULL,
 			 NULL, NULL, &a) <
 	      0, "put through a symlink fails");
-	check(remote_mkdir(r, "evil2/planted", 0755) < 0 &&
+	check(remote_mkdir(r, "evil2/planted", META(0755, INT64_MIN)) < 0 &&
 	      remote_symlink(r, "x", "evil2/planted") < 0,
 	      "mkdir and symlink through a symlink fail");
 	close(fd);
@@ -610,7 +615,7 @@ static void test_hostdown(struct remote *r, const char *base,
 	if (mkdir(root, 0755) < 0)
 		die("mkdir root");
 	check(remote_check(r) == -EHOSTDOWN &&
-	      remote_mkdir(r, "x", 0755) == -EHOSTDOWN,
+	      remote_mkdir(r, "x", META(0755, INT64_MIN)) == -EHOSTDOWN,
 	      "an empty directory in the root's place is -EHOSTDOWN");
 	if (rmdir(root) < 0 || rename(away, root) < 0)
 		die("restore root");
