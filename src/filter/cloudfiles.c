@@ -911,6 +911,43 @@ static bool mutates(const struct fop *op)
 }
 
 /*
+ * -ENAMETOOLONG if op makes a name whose path is longer than the remote
+ * keeps (S3's keys): said now, where the remote would refuse it later
+ * and the change would stay here alone. (The entries below a directory
+ * moved deeper are not measured.)
+ */
+static int path_errno(const struct filter_env *env, const struct fop *op)
+{
+	uint64_t dir = op->ino;
+	const char *name;
+	char *path;
+	size_t len;
+
+	switch (op->kind) {
+	case FOP_CREATE:
+	case FOP_MKNOD:
+	case FOP_MKDIR:
+	case FOP_SYMLINK:
+		name = op->name;
+		break;
+	case FOP_RENAME:
+	case FOP_LINK:
+		dir = op->newparent;
+		name = op->newname;
+		break;
+	default:
+		return 0;
+	}
+	if (!env->remote->path_max || strlen(name) > env->remote->path_max)
+		return env->remote->path_max ? -ENAMETOOLONG : 0;
+	if (meta_path(env->store->meta, dir, &path))
+		return 0;	/* the op itself says what is wrong */
+	len = strlen(path) + (*path ? 1 : 0) + strlen(name);
+	free(path);
+	return len > env->remote->path_max ? -ENAMETOOLONG : 0;
+}
+
+/*
  * -ENAMETOOLONG if op names an entry by a name longer than the remote
  * keeps (never cut: two long names with one prefix would be one file).
  */
@@ -941,7 +978,7 @@ static int name_errno(const struct filter_env *env, const struct fop *op)
 	if ((name && strlen(name) > env->remote->name_max) ||
 	    (newname && strlen(newname) > env->remote->name_max))
 		return -ENAMETOOLONG;
-	return 0;
+	return path_errno(env, op);
 }
 
 /* The slow lane's listing of the directory a lookup, opendir or rename

@@ -191,6 +191,9 @@ struct remote {
 	uint32_t name_max;		/* longest name component it keeps, in
 					   bytes (at most NAME_MAX; set by
 					   remote_open) */
+	uint32_t path_max;		/* longest path it keeps, in bytes (a
+					   directory's "/" included); 0: no
+					   limit but the kernel's */
 	unsigned read_delay_us;		/* test only: latency added to each
 					   read and each piece of an upload
 					   (CLONEDRIVE_TEST_READ_DELAY_MS) */

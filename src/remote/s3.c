@@ -694,6 +694,8 @@ struct remote *remote_s3_open(const char *spec, const struct remote_opts *o,
 	pthread_mutex_init(&s->pool_lock, NULL);
 	s->r.ops = &s3_ops;
 	s->r.spec = xstrdup(spec);
+	/* S3 keys are at most 1024 bytes; a directory's marker has a "/" */
+	s->r.path_max = S3_KEY_MAX - 1 - (uint32_t)strlen(s->prefix);
 	free(endpoint);
 	return &s->r;
 
