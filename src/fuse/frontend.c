@@ -594,7 +594,7 @@ struct dirbuf {
 	size_t used;
 	bool plus;
 	bool full;
-	uint64_t last_ino;	/* the last child added */
+	uint64_t last_pos;	/* the place of the last name added */
 };
 
 /* Adds one entry; next is the offset of the entry after it. */
@@ -633,13 +633,14 @@ static int dirbuf_fill(void *arg, const struct meta_entry *e)
 	struct stat st;
 
 	store_fill_stat(d->fs->env.store, e, &st);
-	if (!dirbuf_add(d, e->name, &st, (off_t)(e->ino + 2)))
+	if (!dirbuf_add(d, e->name, &st, (off_t)(e->pos + 2)))
 		return 1;
-	d->last_ino = e->ino;
+	d->last_pos = e->pos;
 	return 0;
 }
 
-/* Directory offsets: 1 after ".", 2 after "..", ino + 2 after a child. */
+/* Directory offsets: 1 after ".", 2 after "..", pos + 2 after a child
+ * (its inode number, or past all of them for an extra name). */
 static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, bool plus)
 {
@@ -681,7 +682,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 		}
 		if (d.full || d.used == before)
 			break;
-		op->after = d.last_ino;
+		op->after = d.last_pos;
 	}
 	op_done(op);
 reply:

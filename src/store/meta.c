@@ -2,7 +2,8 @@
  * The metadata database on SQLite.
  *
  * Tables: entries (the namespace; row id = inode number, AUTOINCREMENT so
- * numbers are never reused), xattrs (user attributes), journal (remote
+ * numbers are never reused), links (the other names of an entry with
+ * more than one: hard links), xattrs (user attributes), journal (remote
  * operations in order), clones (copies of local files until uploaded),
  * uploads (multipart uploads to resume), kv (schema version). WAL mode
  * with synchronous=NORMAL: a commit survives the daemon being killed at
@@ -25,21 +26,37 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define META_SCHEMA_VERSION 10
+#define META_SCHEMA_VERSION 11
 
-#define ENTRY_COLS \
-	"ino, parent, name, mode, size, mtime, ctime, etag, base, dirty, " \
-	"populated, error, link, has_data, pin, atime, spool, uid, gid, " \
-	"rdev, uatime"
+/*
+ * The columns of an entry, in row_to_entry()'s order, from the row e of
+ * entries: its name (parent, name) as found (its own, or the row l of
+ * links it was found by), its count of extra names, whether it was found
+ * by one (alias), and its place in a listing (pos, AS pos).
+ */
+#define ENTRY_SEL(parent, name, alias, pos) \
+	"e.ino, " parent ", " name ", e.mode, e.size, e.mtime, e.ctime, " \
+	"e.etag, e.base, e.dirty, e.populated, e.error, e.link, e.has_data, " \
+	"e.pin, e.atime, e.spool, e.uid, e.gid, e.rdev, e.uatime, " \
+	"(SELECT count(*) FROM links x WHERE x.ino = e.ino), " alias ", " \
+	pos " AS pos"
+/* A listing shows an entry's own name at its inode number, and its extra
+ * names after every inode number there can be, at 2^62 + their row id. */
+#define LINK_POS "4611686018427387904"
+#define ENTRY_COLS ENTRY_SEL("e.parent", "e.name", "0", "e.ino")
+#define LINK_COLS ENTRY_SEL("l.parent", "l.name", "1", LINK_POS " + l.id")
 
 /* The columns of a journal row, in row_to_jop()'s order. */
 #define JOP_COLS "seq, kind, ino, path, path2, arg, arg2, not_before, " \
 		 "attempts, last_error, match"
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_GET] = "SELECT " ENTRY_COLS " FROM entries WHERE ino = ?1",
-	[ST_LOOKUP] = "SELECT " ENTRY_COLS
-		      " FROM entries WHERE parent = ?1 AND name = ?2",
+	[ST_GET] = "SELECT " ENTRY_COLS " FROM entries e WHERE e.ino = ?1",
+	/* a name is an entry's or a link's, never both (the triggers) */
+	[ST_LOOKUP] = "SELECT " ENTRY_COLS " FROM entries e WHERE "
+		      "e.parent = ?1 AND e.name = ?2 UNION ALL SELECT "
+		      LINK_COLS " FROM links l JOIN entries e ON "
+		      "e.ino = l.ino WHERE l.parent = ?1 AND l.name = ?2",
 	[ST_INSERT] = "INSERT INTO entries (parent, name, mode, size, mtime, "
 		      "ctime, etag, base, dirty, populated, error, link, "
 		      "has_data, pin, atime, spool, uid, gid, rdev, uatime, "
@@ -65,18 +82,24 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_MOVE] = "UPDATE entries SET parent = ?2, name = ?3 WHERE ino = ?1",
 	[ST_SET_EXTENTS] = "UPDATE entries SET extents = ?2 WHERE ino = ?1",
 	[ST_GET_EXTENTS] = "SELECT extents FROM entries WHERE ino = ?1",
-	[ST_READDIR] = "SELECT " ENTRY_COLS " FROM entries WHERE parent = ?1 "
-		       "AND ino > ?2 ORDER BY ino LIMIT ?3",
-	[ST_HAS_CHILDREN] = "SELECT 1 FROM entries WHERE parent = ?1 LIMIT 1",
+	[ST_READDIR] = "SELECT " ENTRY_COLS " FROM entries e WHERE "
+		       "e.parent = ?1 AND e.ino > ?2 UNION ALL SELECT "
+		       LINK_COLS " FROM links l JOIN entries e ON "
+		       "e.ino = l.ino WHERE l.parent = ?1 AND "
+		       LINK_POS " + l.id > ?2 ORDER BY pos LIMIT ?3",
+	[ST_HAS_CHILDREN] = "SELECT 1 FROM entries WHERE parent = ?1 "
+			    "UNION ALL SELECT 1 FROM links WHERE parent = ?1 "
+			    "LIMIT 1",
 	[ST_SUBDIRS] = "SELECT count(*) FROM entries WHERE parent = ?1 AND "
 		       "mode & 61440 = 16384",
 	[ST_PARENT_NAME] = "SELECT parent, name FROM entries WHERE ino = ?1",
 	[ST_MARK_SEEN] = "UPDATE entries SET seen = ?2 WHERE ino = ?1",
-	[ST_UNSEEN] = "SELECT " ENTRY_COLS " FROM entries WHERE parent = ?1 "
-		      "AND seen != ?2 AND etag != '' AND dirty = 0",
+	[ST_UNSEEN] = "SELECT " ENTRY_COLS " FROM entries e WHERE "
+		      "e.parent = ?1 AND e.seen != ?2 AND e.etag != '' AND "
+		      "e.dirty = 0",
 	[ST_POPULATED] = "SELECT ino FROM entries WHERE populated = 1 "
 			 "AND (parent != 0 OR ino = 1)",
-	[ST_DIRTY] = "SELECT " ENTRY_COLS " FROM entries WHERE dirty = 1",
+	[ST_DIRTY] = "SELECT " ENTRY_COLS " FROM entries e WHERE e.dirty = 1",
 	[ST_ORPHANS] = "SELECT ino FROM entries WHERE parent = 0 AND ino != 1",
 	[ST_XGET] = "SELECT value FROM xattrs WHERE ino = ?1 AND name = ?2",
 	[ST_XSET] = "INSERT OR REPLACE INTO xattrs (ino, name, value) "
@@ -141,6 +164,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "WHERE ino = ?1",
 	[ST_TRIED_GET] = "SELECT tried_size, tried_mtime FROM entries "
 			 "WHERE ino = ?1",
+	[ST_TOUCH] = "UPDATE entries SET mtime = IFNULL(?2, mtime), "
+		     "ctime = ?3 WHERE ino = ?1",
+	[ST_LINK_ADD] = "INSERT INTO links (parent, name, ino) "
+			"VALUES (?1, ?2, ?3)",
+	[ST_LINK_REMOVE] = "DELETE FROM links WHERE parent = ?1 AND name = ?2",
+	[ST_LINK_MOVE] = "UPDATE links SET parent = ?3, name = ?4 "
+			 "WHERE parent = ?1 AND name = ?2",
+	[ST_LINK_NAMES] = "SELECT parent, name FROM links WHERE ino = ?1 "
+			  "ORDER BY id",
 };
 
 /* Copies of local files (the clone filter's), until uploaded: where the
@@ -158,6 +190,43 @@ static const char *const stmt_sql[ST_COUNT] = {
 #define UPLOADS_SQL \
 	"CREATE TABLE IF NOT EXISTS uploads (" \
 	" ino INTEGER PRIMARY KEY, path TEXT NOT NULL, state TEXT NOT NULL);"
+
+/*
+ * The extra names of non-directories (hard links): an entry has its first
+ * name in entries, and each other one is a row here. A name is an
+ * entry's or a link's, never both: the triggers refuse a name the other
+ * table has (the unique indexes do it within each), as a constraint
+ * (-EEXIST); and an entry's names go with it, as do the names in a
+ * directory that goes.
+ */
+#define LINKS_SQL \
+	"CREATE TABLE IF NOT EXISTS links (" \
+	" id INTEGER PRIMARY KEY AUTOINCREMENT," \
+	" parent INTEGER NOT NULL, name TEXT NOT NULL," \
+	" ino INTEGER NOT NULL);" \
+	"CREATE UNIQUE INDEX IF NOT EXISTS links_by_name" \
+	" ON links(parent, name);" \
+	"CREATE INDEX IF NOT EXISTS links_parent ON links(parent);" \
+	"CREATE INDEX IF NOT EXISTS links_ino ON links(ino);" \
+	"CREATE TRIGGER IF NOT EXISTS links_name_free" \
+	" BEFORE INSERT ON links WHEN EXISTS (SELECT 1 FROM entries" \
+	" WHERE parent = NEW.parent AND name = NEW.name)" \
+	" BEGIN SELECT RAISE(ABORT, 'name taken'); END;" \
+	"CREATE TRIGGER IF NOT EXISTS links_move_free" \
+	" BEFORE UPDATE OF parent, name ON links WHEN EXISTS (SELECT 1" \
+	" FROM entries WHERE parent = NEW.parent AND name = NEW.name)" \
+	" BEGIN SELECT RAISE(ABORT, 'name taken'); END;" \
+	"CREATE TRIGGER IF NOT EXISTS entries_name_free" \
+	" BEFORE INSERT ON entries WHEN EXISTS (SELECT 1 FROM links" \
+	" WHERE parent = NEW.parent AND name = NEW.name)" \
+	" BEGIN SELECT RAISE(ABORT, 'name taken'); END;" \
+	"CREATE TRIGGER IF NOT EXISTS entries_move_free" \
+	" BEFORE UPDATE OF parent, name ON entries WHEN EXISTS (SELECT 1" \
+	" FROM links WHERE parent = NEW.parent AND name = NEW.name)" \
+	" BEGIN SELECT RAISE(ABORT, 'name taken'); END;" \
+	"CREATE TRIGGER IF NOT EXISTS entries_links_go" \
+	" AFTER DELETE ON entries BEGIN DELETE FROM links" \
+	" WHERE ino = OLD.ino OR parent = OLD.ino; END;"
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value);"
@@ -205,7 +274,8 @@ static const char schema_sql[] =
 	" last_error INTEGER NOT NULL DEFAULT 0,"
 	" match TEXT);"
 	CLONES_SQL
-	UPLOADS_SQL;
+	UPLOADS_SQL
+	LINKS_SQL;
 
 /* Indexes on columns that migrations add: made once the tables have
  * them (schema_sql runs first, on databases of any version). */
@@ -353,6 +423,7 @@ static const char *const migrations[] = {
 	       "ALTER TABLE entries ADD COLUMN rdev INTEGER NOT NULL "
 	       "DEFAULT 0;"
 	       "ALTER TABLE entries ADD COLUMN uatime INTEGER",
+	[11] = LINKS_SQL,
 };
 
 static int migrate(struct meta *m)

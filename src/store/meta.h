@@ -75,6 +75,12 @@ struct meta_entry {
 	uint64_t rdev;			/* device number of a device node */
 	int64_t uatime_ns;		/* st_atime, or META_TIME_NONE (then
 					   the mtime is shown) */
+	/* read from the database, never written to it: */
+	uint32_t nlink;			/* names: 1 + its extra names */
+	bool alias;			/* found by an extra name, which
+					   parent and name are then */
+	uint64_t pos;			/* its place in a listing (readdir's
+					   after) */
 };
 
 /* Pin states. An entry's own state is unspecified unless set on it; its
@@ -92,7 +98,8 @@ struct meta_lru {
 };
 
 /* Entry access. get/lookup fill e (caller releases e->link with
- * meta_entry_release); -ENOENT if absent. */
+ * meta_entry_release); -ENOENT if absent. get gives the entry's own
+ * name; lookup finds it by any of its names (e->alias: an extra one). */
 int meta_get(struct meta *m, uint64_t ino, struct meta_entry *e) CD_WUR;
 int meta_lookup(struct meta *m, uint64_t parent, const char *name,
 		struct meta_entry *e) CD_WUR;
@@ -139,7 +146,8 @@ int meta_set_extents(struct meta *m, uint64_t ino, const void *blob,
 int meta_get_extents(struct meta *m, uint64_t ino, void **blob,
 		     size_t *len) CD_WUR;
 
-/* Calls fn for the children of parent with ino > after, in inode order,
+/* Calls fn for the names in directory parent with pos > after, in pos
+ * order (entries by their own names first, by inode; then extra names),
  * at most max of them, without the database lock held; fn returning
  * non-zero stops early (and is not an error). Returns the number of
  * entries passed to fn, or -errno. */
@@ -154,6 +162,33 @@ int meta_has_children(struct meta *m, uint64_t parent) CD_WUR;
 uint64_t meta_subdirs(struct meta *m, uint64_t parent);
 /* The remote path of ino ("" for the root); caller frees. */
 int meta_path(struct meta *m, uint64_t ino, char **path) CD_WUR;
+/* Sets the ctime of ino, and its mtime unless mtime_ns is
+ * META_TIME_NONE. */
+int meta_touch(struct meta *m, uint64_t ino, int64_t mtime_ns,
+	       int64_t ctime_ns) CD_WUR;
+
+/*
+ * Extra names (hard links) of an entry that is no directory. The entry
+ * keeps one name of its own (parent, name: what meta_path() and
+ * meta_move() work on); each other one is a link, which lookups and
+ * listings find as the entry (e->alias). A name taken by an entry or a
+ * link is -EEXIST for the other; the links of an entry go with it.
+ */
+int meta_link_add(struct meta *m, uint64_t ino, uint64_t parent,
+		  const char *name) CD_WUR;
+/* Removes the link (parent, name); -ENOENT if there is none. */
+int meta_link_remove(struct meta *m, uint64_t parent,
+		     const char *name) CD_WUR;
+/* Renames the link (parent, name); -ENOENT if there is none. */
+int meta_link_move(struct meta *m, uint64_t parent, const char *name,
+		   uint64_t newparent, const char *newname) CD_WUR;
+/* The entry ino loses its own name to its oldest link, which stops
+ * being one; -ENOENT if it has none. */
+int meta_link_promote(struct meta *m, uint64_t ino) CD_WUR;
+/* The remote paths of ino's links, oldest first: *paths (malloc'd, each
+ * path too) gets *n of them. */
+int meta_link_paths(struct meta *m, uint64_t ino, char ***paths,
+		    size_t *n) CD_WUR;
 
 /* Poll generations: reconciling a directory marks every entry seen in the
  * remote listing, then removes the ones not seen. */

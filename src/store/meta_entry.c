@@ -50,6 +50,9 @@ static void row_to_entry(sqlite3_stmt *s, struct meta_entry *e)
 	e->rdev = (uint64_t)sqlite3_column_int64(s, 19);
 	e->uatime_ns = sqlite3_column_type(s, 20) == SQLITE_NULL ?
 			       META_TIME_NONE : sqlite3_column_int64(s, 20);
+	e->nlink = 1 + (uint32_t)sqlite3_column_int64(s, 21);
+	e->alias = sqlite3_column_int(s, 22) != 0;
+	e->pos = (uint64_t)sqlite3_column_int64(s, 23);
 }
 
 void meta_entry_release(struct meta_entry *e)
@@ -533,6 +536,173 @@ int meta_path(struct meta *m, uint64_t ino, char **path)
 	}
 	*path = p;
 	return 0;
+}
+
+int meta_touch(struct meta *m, uint64_t ino, int64_t mtime_ns,
+	       int64_t ctime_ns)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = meta_stmt(m, ST_TOUCH);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	if (mtime_ns == META_TIME_NONE)
+		sqlite3_bind_null(s, 2);
+	else
+		sqlite3_bind_int64(s, 2, mtime_ns);
+	sqlite3_bind_int64(s, 3, ctime_ns);
+	rc = meta_step_done(m, s, "touch");
+	unlock(m);
+	return rc;
+}
+
+int meta_link_add(struct meta *m, uint64_t ino, uint64_t parent,
+		  const char *name)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = meta_stmt(m, ST_LINK_ADD);
+	sqlite3_bind_int64(s, 1, (int64_t)parent);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (int64_t)ino);
+	rc = meta_step_done(m, s, "add link");
+	unlock(m);
+	return rc;
+}
+
+int meta_link_remove(struct meta *m, uint64_t parent, const char *name)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = meta_stmt(m, ST_LINK_REMOVE);
+	sqlite3_bind_int64(s, 1, (int64_t)parent);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	rc = meta_step_done(m, s, "remove link");
+	if (!rc && sqlite3_changes(m->db) == 0)
+		rc = -ENOENT;
+	unlock(m);
+	return rc;
+}
+
+int meta_link_move(struct meta *m, uint64_t parent, const char *name,
+		   uint64_t newparent, const char *newname)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = meta_stmt(m, ST_LINK_MOVE);
+	sqlite3_bind_int64(s, 1, (int64_t)parent);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (int64_t)newparent);
+	sqlite3_bind_text(s, 4, newname, -1, SQLITE_STATIC);
+	rc = meta_step_done(m, s, "move link");
+	if (!rc && sqlite3_changes(m->db) == 0)
+		rc = -ENOENT;
+	unlock(m);
+	return rc;
+}
+
+/* Collects the links of ino, oldest first, as (parent, name) pairs;
+ * under the lock. */
+struct link_names {
+	uint64_t *parent;
+	char **name;
+	size_t n;
+};
+
+static int link_names(struct meta *m, uint64_t ino, struct link_names *l)
+{
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	s = meta_stmt(m, ST_LINK_NAMES);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (l->n == cap) {
+			cap = cap ? cap * 2 : 4;
+			l->parent = xrealloc(l->parent,
+					     cap * sizeof(*l->parent));
+			l->name = xrealloc(l->name, cap * sizeof(*l->name));
+		}
+		l->parent[l->n] = (uint64_t)sqlite3_column_int64(s, 0);
+		l->name[l->n++] = xstrdup((const char *)
+					  sqlite3_column_text(s, 1));
+	}
+	rc = rc == SQLITE_DONE ? 0 : meta_fail(m, rc, "links");
+	done(s);
+	return rc;
+}
+
+static void link_names_release(struct link_names *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->name[i]);
+	free(l->name);
+	free(l->parent);
+}
+
+int meta_link_promote(struct meta *m, uint64_t ino)
+{
+	struct link_names l;
+	int rc;
+
+	rc = meta_begin(m);
+	if (rc)
+		return rc;
+	rc = link_names(m, ino, &l);
+	if (!rc && !l.n)
+		rc = -ENOENT;
+	/* the link goes first: the name is the entry's after */
+	if (!rc)
+		rc = meta_link_remove(m, l.parent[0], l.name[0]);
+	if (!rc)
+		rc = meta_move(m, ino, l.parent[0], l.name[0]);
+	link_names_release(&l);
+	if (rc) {
+		meta_rollback(m);
+		return rc;
+	}
+	return meta_commit(m);
+}
+
+int meta_link_paths(struct meta *m, uint64_t ino, char ***paths, size_t *n)
+{
+	struct link_names l;
+	char **v, *dir;
+	size_t i;
+	int rc;
+
+	lock(m);
+	rc = link_names(m, ino, &l);
+	v = xcalloc(l.n ? l.n : 1, sizeof(*v));
+	for (i = 0; i < l.n && !rc; i++) {
+		rc = meta_path(m, l.parent[i], &dir);
+		if (!rc) {
+			v[i] = util_path_join(dir, l.name[i]);
+			free(dir);
+		}
+	}
+	unlock(m);
+	if (rc) {
+		for (i = 0; i < l.n; i++)
+			free(v[i]);
+		free(v);
+	} else {
+		*paths = v;
+		*n = l.n;
+	}
+	link_names_release(&l);
+	return rc;
 }
 
 int meta_mark_seen(struct meta *m, uint64_t ino, int64_t gen)

@@ -325,14 +325,15 @@ struct walk {
 	size_t nfiles, fcap;
 	uint64_t *dirs;			/* to visit */
 	size_t ndirs, dcap;
-	uint64_t last;			/* highest inode of the last page */
+	uint64_t last;			/* furthest place (pos) of the last
+					   page */
 };
 
 static int walk_add(void *arg, const struct meta_entry *e)
 {
 	struct walk *w = arg;
 
-	w->last = CD_MAX(w->last, e->ino);
+	w->last = CD_MAX(w->last, e->pos);
 	if (S_ISREG(e->mode)) {
 		if (w->nfiles == w->fcap) {
 			w->fcap = w->fcap ? w->fcap * 2 : 64;
@@ -390,7 +391,7 @@ static int walk_tree(struct residency *r, uint64_t ino, bool list,
 			w->last = after;
 			rc = meta_readdir(r->store->meta, dir, after, 256,
 					  walk_add, w);
-			after = w->last;	/* pages are in inode order */
+			after = w->last;	/* pages are in pos order */
 		} while (rc == 256);
 		rc = rc < 0 ? rc : 0;
 	}

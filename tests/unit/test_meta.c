@@ -2,8 +2,9 @@
  * Unit test of the metadata database: entries, paths, readdir paging,
  * subtree deletion, orphans, xattrs, the journal's order, pin states and
  * their inheritance, the LRU order of eviction candidates, the journal's
- * paths after a conflict and through queued renames, and the upgrade of a
- * schema-3 database, on database files in a fresh temp directory.
+ * paths after a conflict and through queued renames, hard links, and the
+ * upgrade of a schema-3 database, on database files in a fresh temp
+ * directory.
  */
 #include "common.h"
 
@@ -114,6 +115,107 @@ static void test_journal_paths(struct meta *m)
 static void on_delete(void *arg, uint64_t ino)
 {
 	deleted++;
+}
+
+/* Collects the names of a listing, ','-joined, and the last place. */
+struct names {
+	char text[256];
+	uint64_t pos;
+	int count;
+};
+
+static int names_cb(void *arg, const struct meta_entry *e)
+{
+	struct names *n = arg;
+	size_t len = strlen(n->text);
+
+	snprintf(n->text + len, sizeof(n->text) - len, "%s%s%s",
+		 len ? "," : "", e->name, e->alias ? "*" : "");
+	CHECK(e->pos > n->pos);
+	n->pos = e->pos;
+	n->count++;
+	return 0;
+}
+
+/* Lists dir a name at a time (pages of one), as readdir resumes. */
+static void list_names(struct meta *m, uint64_t dir, struct names *n)
+{
+	memset(n, 0, sizeof(*n));
+	while (meta_readdir(m, dir, n->pos, 1, names_cb, n) == 1)
+		;
+}
+
+/*
+ * Hard links: an entry found by each of its names, counted in nlink;
+ * a name is never an entry's and a link's at once; listings page
+ * through both; a link moves and goes alone; the oldest link takes the
+ * entry's own name when that goes; the links of an entry, and those in
+ * a directory, go with it.
+ */
+static void test_links(struct meta *m)
+{
+	uint64_t d = add(m, 1, "ld", S_IFDIR | 0755), sub, f, o;
+	struct meta_entry e;
+	struct names n;
+	char **paths, *path;
+	size_t np;
+
+	sub = add(m, d, "sub", S_IFDIR | 0755);
+	f = add(m, d, "f", S_IFREG | 0644);
+	o = add(m, d, "o", S_IFREG | 0644);
+	CHECK(meta_link_add(m, f, d, "g") == 0);
+	CHECK(meta_link_add(m, f, sub, "h") == 0);
+	CHECK(meta_lookup(m, d, "g", &e) == 0 && e.ino == f && e.alias &&
+	      e.nlink == 3 && e.parent == d && strcmp(e.name, "g") == 0);
+	CHECK(meta_get(m, f, &e) == 0 && !e.alias && e.nlink == 3 &&
+	      strcmp(e.name, "f") == 0);
+	CHECK(meta_lookup(m, d, "o", &e) == 0 && e.nlink == 1 && !e.alias);
+	/* a name is one entry's or one link's */
+	CHECK(meta_link_add(m, o, d, "f") == -EEXIST);
+	CHECK(meta_link_add(m, o, d, "g") == -EEXIST);
+	CHECK(add(m, d, "g", S_IFREG | 0644) == 0);
+	CHECK(meta_move(m, o, d, "g") == -EEXIST);
+	CHECK(meta_link_move(m, sub, "h", d, "o") == -EEXIST);
+	/* listings: own names by inode, then the links */
+	list_names(m, d, &n);
+	CHECK(strcmp(n.text, "sub,f,o,g*") == 0);
+	CHECK(meta_has_children(m, sub) == 1);
+	CHECK(meta_link_paths(m, f, &paths, &np) == 0 && np == 2 &&
+	      strcmp(paths[0], "ld/g") == 0 &&
+	      strcmp(paths[1], "ld/sub/h") == 0);
+	while (np--)
+		free(paths[np]);
+	free(paths);
+	/* a link moves and goes alone */
+	CHECK(meta_link_move(m, d, "g", 1, "lnk") == 0);
+	CHECK(meta_lookup(m, 1, "lnk", &e) == 0 && e.ino == f && e.alias);
+	CHECK(meta_lookup(m, d, "g", &e) == -ENOENT);
+	CHECK(meta_link_remove(m, sub, "h") == 0);
+	CHECK(meta_link_remove(m, sub, "h") == -ENOENT);
+	CHECK(meta_has_children(m, sub) == 0);
+	CHECK(meta_get(m, f, &e) == 0 && e.nlink == 2);
+	/* the oldest link takes the entry's own name when it goes */
+	CHECK(meta_link_promote(m, f) == 0);
+	CHECK(meta_path(m, f, &path) == 0 && strcmp(path, "lnk") == 0);
+	free(path);
+	CHECK(meta_lookup(m, 1, "lnk", &e) == 0 && !e.alias && e.nlink == 1);
+	CHECK(meta_lookup(m, d, "f", &e) == -ENOENT);
+	CHECK(meta_link_promote(m, f) == -ENOENT);
+	/* the links of an entry and those in a directory go with them */
+	CHECK(meta_link_add(m, f, sub, "h") == 0);
+	CHECK(meta_link_add(m, f, d, "g") == 0);
+	CHECK(meta_delete(m, sub, NULL, NULL) == 0);
+	CHECK(meta_get(m, f, &e) == 0 && e.nlink == 2);
+	CHECK(meta_delete(m, f, NULL, NULL) == 0);
+	CHECK(meta_lookup(m, d, "g", &e) == -ENOENT);
+	CHECK(add(m, d, "g", S_IFREG | 0644) != 0);	/* the name is free */
+	/* times */
+	CHECK(meta_touch(m, o, META_TIME_NONE, 42) == 0);
+	CHECK(meta_get(m, o, &e) == 0 && e.ctime_ns == 42 &&
+	      e.mtime_ns == 0);
+	CHECK(meta_touch(m, o, 7, 43) == 0);
+	CHECK(meta_get(m, o, &e) == 0 && e.ctime_ns == 43 && e.mtime_ns == 7);
+	CHECK(meta_delete(m, d, NULL, NULL) == 0);
 }
 
 int main(void)
@@ -253,6 +355,7 @@ int main(void)
 	CHECK(add(m, 1, "again", S_IFREG | 0644) > g);
 	CHECK(meta_journal_count(m) == 2);
 	test_journal_paths(m);
+	test_links(m);
 	meta_close(m);
 
 	/* a schema-3 database (before pin states) is upgraded in place */
@@ -306,6 +409,11 @@ int main(void)
 		free(p2);
 		CHECK(meta_upload_set(m, 2, "kept", NULL) == 0 &&
 		      meta_upload_get(m, 2, &p1, &p2) == -ENOENT);
+		/* and the table of links */
+		CHECK(meta_link_add(m, 2, 1, "kept2") == 0);
+		CHECK(meta_lookup(m, 1, "kept2", &e) == 0 && e.ino == 2 &&
+		      e.nlink == 2);
+		meta_entry_release(&e);
 		meta_close(m);
 	}
 	snprintf(buf, sizeof(buf), "rm -rf %s", dir);
