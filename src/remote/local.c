@@ -784,6 +784,71 @@ static int local_copy_object(struct remote *r, const char *from,
 }
 
 /*
+ * remote_ops.link: a hard link, made under a temp name beside to and
+ * renamed over it, so that to is always the old file or the new name.
+ * Where the file system refuses the link (EXDEV: another file system
+ * mounted inside the root; EPERM: one without hard links; EMLINK: the
+ * file has all it can), to becomes a copy instead, said in the log: the
+ * names stay the same bytes, as every upload links or copies them again.
+ * A crash between the two steps leaves a hidden temp name.
+ */
+static int local_link(struct remote *r, const char *from, const char *to)
+{
+	char tmp[sizeof(LOCAL_TMP_PREFIX) + 16];
+	struct local_loc src, dst;
+	struct remote_attr out;
+	struct stat st = { 0 };
+	int rootfd, rc;
+
+	if (!*from || !*to)
+		return -EINVAL;
+	rootfd = local_root_open(to_local(r));
+	if (rootfd < 0)
+		return local_errno(rootfd, "link", from);
+	rc = local_locate(rootfd, from, O_RDONLY, &src);
+	if (rc < 0)
+		goto out_close_root;
+	rc = local_locate(rootfd, to, O_RDONLY, &dst);
+	if (rc < 0)
+		goto out_close_src;
+	rc = local_tmp_name(tmp, sizeof(tmp));
+	if (!rc && fstatat(src.dfd, src.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = -errno;
+	if (!rc && linkat(src.dfd, src.name, dst.dfd, tmp, 0) < 0)
+		rc = -errno;
+	if ((rc == -EXDEV || rc == -EPERM || rc == -EMLINK) &&
+	    S_ISREG(st.st_mode)) {
+		log_info("local: %s -> %s: no hard link here (%s); a copy, "
+			 "kept the same by every upload", from, to,
+			 strerror(-rc));
+		rc = local_copy_object(r, from, NULL, to, st.st_mode,
+				       util_ts_ns(&st.st_mtim), &out);
+		goto out_close_dst;
+	}
+	if (rc < 0)
+		goto out_close_dst;
+	rc = local_renameat(&(struct local_loc){ dst.dfd, tmp }, &dst, 0);
+	/* gone after a rename, unless to was a name of the same file
+	 * already (a rename between two of them does nothing) */
+	unlinkat(dst.dfd, tmp, 0);
+	if (!rc)
+		rc = local_sync_dir(dst.dfd);
+out_close_dst:
+	close(dst.dfd);
+out_close_src:
+	close(src.dfd);
+out_close_root:
+	close(rootfd);
+	if (rc < 0) {
+		char *both = xasprintf("%s -> %s", from, to);
+
+		rc = local_errno(rc, "link", both);
+		free(both);
+	}
+	return rc;
+}
+
+/*
  * chmod of an object that is no symlink; a symlink is left alone, as
  * Linux has no modes for them (glibc answers EOPNOTSUPP).
  */
@@ -1030,7 +1095,7 @@ static int local_statfs(struct remote *r, struct statvfs *out)
 static const struct remote_ops local_ops = {
 	.name = "local",
 	.caps = REMOTE_CAP_RANGE_READ | REMOTE_CAP_RENAME |
-		REMOTE_CAP_SYMLINK | REMOTE_CAP_CHMOD,
+		REMOTE_CAP_SYMLINK | REMOTE_CAP_CHMOD | REMOTE_CAP_LINK,
 	.close = local_close,
 	.check = local_check,
 	.list = local_list,
@@ -1040,6 +1105,7 @@ static const struct remote_ops local_ops = {
 	.put = local_put,
 	.abandon = local_abandon,
 	.copy = local_copy_object,
+	.link = local_link,
 	.mkdir = local_mkdir,
 	.rmdir = local_rmdir,
 	.unlink = local_unlink,

@@ -97,6 +97,7 @@ enum remote_caps {
 	REMOTE_CAP_SYMLINK = 1 << 2,	/* symlinks can be stored */
 	REMOTE_CAP_COPY = 1 << 3,	/* copy() server-side */
 	REMOTE_CAP_CHMOD = 1 << 4,	/* setattr() keeps modes and times */
+	REMOTE_CAP_LINK = 1 << 5,	/* link() is there */
 };
 
 struct remote;
@@ -156,6 +157,12 @@ struct remote_ops {
 	int (*copy)(struct remote *r, const char *from, const char *etag,
 		    const char *to, const struct remote_meta *meta,
 		    struct remote_attr *out);
+	/* Makes to another name of the file (or symlink) at from, replacing
+	 * whatever is at to, atomically as put() does: a hard link where the
+	 * backend has them, else a server-side copy with from's metadata
+	 * (a later change of from does not reach to). -ENOENT if there is
+	 * no from. NULL: not supported (remote_link() says -EOPNOTSUPP). */
+	int (*link)(struct remote *r, const char *from, const char *to);
 	/* meta's mtime is the directory's, where the backend keeps one */
 	int (*mkdir)(struct remote *r, const char *path,
 		     const struct remote_meta *meta);
@@ -299,6 +306,14 @@ static inline CD_WUR int remote_copy(struct remote *r, const char *from,
 	if (!r->ops->copy)
 		return -EOPNOTSUPP;
 	return r->ops->copy(r, from, etag, to, meta, out);
+}
+
+static inline CD_WUR int remote_link(struct remote *r, const char *from,
+				     const char *to)
+{
+	if (!r->ops->link)
+		return -EOPNOTSUPP;
+	return r->ops->link(r, from, to);
 }
 
 static inline CD_WUR int remote_mkdir(struct remote *r, const char *path,

@@ -323,6 +323,29 @@ static int move_key(struct s3 *s, const char *from, const char *to,
 	return rc;
 }
 
+/*
+ * remote_ops.link. S3 has no links: to becomes a server-side copy of
+ * from, with its metadata; the sync engine copies every upload of the
+ * file to its other names again.
+ */
+static int s3_link(struct remote *r, const char *from, const char *to)
+{
+	struct s3 *s = to_s3(r);
+	char *kfrom = s3_key_of(s, from), *kto = s3_key_of(s, to);
+	struct remote_attr a, out;
+	int rc;
+
+	rc = s3_head(s, kfrom, from, &a);
+	if (!rc) {
+		memset(&out, 0, sizeof(out));
+		rc = s3_copy_key(s, kfrom, kto, to, NULL, a.size,
+				 (uint32_t)-1, 0, &out);
+	}
+	free(kfrom);
+	free(kto);
+	return rc;
+}
+
 struct mover {
 	struct s3 *s;
 	const char *from;		/* key prefix, "a/" */
@@ -539,7 +562,8 @@ static void s3_close(struct remote *r)
 
 static const struct remote_ops s3_ops = {
 	.name = "s3",
-	.caps = REMOTE_CAP_RANGE_READ | REMOTE_CAP_COPY | REMOTE_CAP_CHMOD,
+	.caps = REMOTE_CAP_RANGE_READ | REMOTE_CAP_COPY | REMOTE_CAP_CHMOD |
+		REMOTE_CAP_LINK,
 	/* a request costs a round trip (tens of ms on a real service) */
 	.read_piece = 4u << 20,
 	.close = s3_close,
@@ -551,6 +575,7 @@ static const struct remote_ops s3_ops = {
 	.put = s3_put,
 	.abandon = s3_abandon,
 	.copy = s3_copy,
+	.link = s3_link,
 	.mkdir = s3_mkdir,
 	.rmdir = s3_rmdir,
 	.unlink = s3_unlink,
