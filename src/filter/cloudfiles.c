@@ -450,6 +450,7 @@ static const enum jop_kind remote_change[FOP_COUNT] = {
 	[FOP_UNLINK] = JOP_UNLINK,
 	[FOP_RMDIR] = JOP_RMDIR,
 	[FOP_RENAME] = JOP_RENAME,
+	[FOP_LINK] = JOP_LINK,
 };
 
 /*
@@ -472,7 +473,9 @@ static char *replaced_version(struct filter_env *env, uint64_t parent,
 	*replaced = 0;
 	if (meta_lookup(env->store->meta, parent, name, &e))
 		return NULL;
-	if (S_ISREG(e.mode) && e.ino != moved) {
+	/* an extra name's object is the drive's copy of the file's, kept
+	 * so by every upload of it (not the version the entry records) */
+	if (S_ISREG(e.mode) && e.ino != moved && !e.alias) {
 		*replaced = e.ino;
 		n = store_node_find(env->store, e.ino);	/* newer, if loaded */
 		if (n) {
@@ -505,7 +508,9 @@ static void make_jop(struct filter_env *env, struct fop *op, enum jop_kind kind)
 		/* the entry moved, whose remote version the rename may
 		 * change (a remote that renames by copying) */
 		if (meta_lookup(env->store->meta, op->ino, op->name, &e) == 0) {
-			j->ino = e.ino;
+			/* not an extra name: its remote version is not the
+			 * one the entry records */
+			j->ino = e.alias ? 0 : e.ino;
 			meta_entry_release(&e);
 		}
 		j->match = replaced_version(env, op->newparent, op->newname,
@@ -637,13 +642,14 @@ static int add_pending(void *arg, const struct jop *op)
 {
 	struct pending_text *p = arg;
 	char line[PATH_MAX * 2 + 128];
+	bool two;
 	int n;
 
 	if (p->count++ >= PENDING_LIST_MAX)
 		return 0;
+	two = op->kind == JOP_RENAME || op->kind == JOP_LINK;
 	n = snprintf(line, sizeof(line), "%s %s%s%s", sync_op_name(op->kind),
-		     op->path, op->kind == JOP_RENAME ? " -> " : "",
-		     op->kind == JOP_RENAME ? op->path2 : "");
+		     op->path, two ? " -> " : "", two ? op->path2 : "");
 	if (op->attempts && n > 0 && (size_t)n < sizeof(line))
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
 			      " (%d failed attempts: %s)", op->attempts,
@@ -981,13 +987,14 @@ static int name_errno(const struct filter_env *env, const struct fop *op)
 	return path_errno(env, op);
 }
 
-/* The slow lane's listing of the directory a lookup, opendir or rename
- * needs listed. */
+/* The slow lane's listing of the directory a lookup, opendir, rename or
+ * link needs listed. */
 static int list_work(struct fop *op)
 {
-	return sync_populate(op->env->sync, op->kind == FOP_RENAME
-						   ? op->newparent
-						   : op->ino);
+	return sync_populate(op->env->sync,
+			     op->kind == FOP_RENAME || op->kind == FOP_LINK
+				     ? op->newparent
+				     : op->ino);
 }
 
 /* Whether the caller may access entry ino for mask (R_OK, W_OK, X_OK),
@@ -1155,7 +1162,19 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		setattr_jop(op);
 		return FILTER_PASS;
 	case FOP_LINK:
-		return done(op, -EPERM);
+		/* each name is a path on the remote, which must be able to
+		 * give a file a second one (a link, or a copy it keeps) */
+		if (!remote_has(env->remote, REMOTE_CAP_LINK))
+			return done(op, -EPERM);
+		if (op->stage == STAGE_LIST) {
+			rc = resumed(op);
+			if (rc)
+				return done(op, rc);
+		} else if (!sync_listed(env->sync, op->newparent)) {
+			return pend_lane(op, STAGE_LIST, list_work);
+		}
+		make_jop(env, op, remote_change[op->kind]);
+		return FILTER_PASS;
 	case FOP_COPY:
 		return server_copy(env, op);
 	case FOP_PIN:

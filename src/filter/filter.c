@@ -324,7 +324,10 @@ static void exec(struct fs *fs, struct fop *op)
 					  op->flags, op->jop);
 		break;
 	case FOP_LINK:
-		op->result = -EPERM;
+		op->result = store_link(fs->env.store, op->ino, op->newparent,
+					op->newname, op->jop, &op->entry);
+		if (!op->result)
+			entry_stat(fs, op);
 		break;
 	case FOP_OPEN:
 	case FOP_CREATE:

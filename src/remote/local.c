@@ -818,11 +818,15 @@ static int local_link(struct remote *r, const char *from, const char *to)
 		rc = -errno;
 	if ((rc == -EXDEV || rc == -EPERM || rc == -EMLINK) &&
 	    S_ISREG(st.st_mode)) {
+		struct remote_meta m = {
+			.mode = st.st_mode & 07777, .uid = st.st_uid,
+			.gid = st.st_gid, .mtime_ns = util_ts_ns(&st.st_mtim),
+		};
+
 		log_info("local: %s -> %s: no hard link here (%s); a copy, "
 			 "kept the same by every upload", from, to,
 			 strerror(-rc));
-		rc = local_copy_object(r, from, NULL, to, st.st_mode,
-				       util_ts_ns(&st.st_mtim), &out);
+		rc = local_copy_object(r, from, NULL, to, &m, &out);
 		goto out_close_dst;
 	}
 	if (rc < 0)

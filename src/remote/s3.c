@@ -338,8 +338,8 @@ static int s3_link(struct remote *r, const char *from, const char *to)
 	rc = s3_head(s, kfrom, from, &a);
 	if (!rc) {
 		memset(&out, 0, sizeof(out));
-		rc = s3_copy_key(s, kfrom, kto, to, NULL, a.size,
-				 (uint32_t)-1, 0, &out);
+		rc = s3_copy_key(s, kfrom, kto, to, NULL, a.size, 0, NULL,
+				 &out);
 	}
 	free(kfrom);
 	free(kto);

@@ -128,7 +128,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_JFROM] = "SELECT " JOP_COLS " FROM journal WHERE seq >= ?1 "
 		     "ORDER BY seq",
 	[ST_JSETPATH] = "UPDATE journal SET path = ?2 WHERE seq = ?1",
-	[ST_JRENAMES] = "SELECT path, path2 FROM journal WHERE kind = 5 "
+	/* renames, and links: the source of one queued is still there */
+	[ST_JRENAMES] = "SELECT path, path2 FROM journal WHERE kind IN (5, 8) "
 			"ORDER BY seq DESC",
 	[ST_JSETTARGET] = "UPDATE journal SET path2 = ?2, match = NULL "
 			  "WHERE seq = ?1",
@@ -164,8 +165,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "WHERE ino = ?1",
 	[ST_TRIED_GET] = "SELECT tried_size, tried_mtime FROM entries "
 			 "WHERE ino = ?1",
-	[ST_TOUCH] = "UPDATE entries SET mtime = IFNULL(?2, mtime), "
-		     "ctime = ?3 WHERE ino = ?1",
 	[ST_LINK_ADD] = "INSERT INTO links (parent, name, ino) "
 			"VALUES (?1, ?2, ?3)",
 	[ST_LINK_REMOVE] = "DELETE FROM links WHERE parent = ?1 AND name = ?2",

@@ -162,10 +162,6 @@ int meta_has_children(struct meta *m, uint64_t parent) CD_WUR;
 uint64_t meta_subdirs(struct meta *m, uint64_t parent);
 /* The remote path of ino ("" for the root); caller frees. */
 int meta_path(struct meta *m, uint64_t ino, char **path) CD_WUR;
-/* Sets the ctime of ino, and its mtime unless mtime_ns is
- * META_TIME_NONE. */
-int meta_touch(struct meta *m, uint64_t ino, int64_t mtime_ns,
-	       int64_t ctime_ns) CD_WUR;
 
 /*
  * Extra names (hard links) of an entry that is no directory. The entry
@@ -251,6 +247,8 @@ enum jop_kind {
 	JOP_SYMLINK,		/* path -> target in path2 */
 	JOP_SETATTR,		/* path: mode (or -1), mtime_ns (or INT64_MIN) */
 	JOP_DIRTIME,		/* directory ino at path: its mtime now */
+	JOP_LINK,		/* path2 becomes a name of ino's file at path,
+				   whatever was there */
 };
 
 struct jop {
@@ -322,7 +320,8 @@ int meta_journal_set_target(struct meta *m, int64_t seq,
 int meta_journal_rematch(struct meta *m, uint64_t ino,
 			 const char *etag) CD_WUR;
 /* Where the remote has what path names here now: path taken back
- * through the renames still queued, newest first. *out malloc'd. */
+ * through the renames still queued, newest first, and through the links
+ * (whose source is still there while one is queued). *out malloc'd. */
 int meta_journal_unrename(struct meta *m, const char *path,
 			  char **out) CD_WUR;
 void jop_release(struct jop *op);

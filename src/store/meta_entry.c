@@ -538,25 +538,6 @@ int meta_path(struct meta *m, uint64_t ino, char **path)
 	return 0;
 }
 
-int meta_touch(struct meta *m, uint64_t ino, int64_t mtime_ns,
-	       int64_t ctime_ns)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	lock(m);
-	s = meta_stmt(m, ST_TOUCH);
-	sqlite3_bind_int64(s, 1, (int64_t)ino);
-	if (mtime_ns == META_TIME_NONE)
-		sqlite3_bind_null(s, 2);
-	else
-		sqlite3_bind_int64(s, 2, mtime_ns);
-	sqlite3_bind_int64(s, 3, ctime_ns);
-	rc = meta_step_done(m, s, "touch");
-	unlock(m);
-	return rc;
-}
-
 int meta_link_add(struct meta *m, uint64_t ino, uint64_t parent,
 		  const char *name)
 {

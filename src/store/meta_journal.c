@@ -221,8 +221,8 @@ static bool acts_on(const struct jop *op, uint64_t ino, const char *from,
 		    bool *last)
 {
 	*last = true;
-	if (op->kind == JOP_RENAME && op->path2 && !strcmp(op->path2, from) &&
-	    strcmp(op->path, from) != 0)
+	if ((op->kind == JOP_RENAME || op->kind == JOP_LINK) && op->path2 &&
+	    !strcmp(op->path2, from) && strcmp(op->path, from) != 0)
 		return false;	/* another entry takes the name */
 	if (strcmp(op->path, from) != 0) {
 		*last = false;
@@ -231,6 +231,7 @@ static bool acts_on(const struct jop *op, uint64_t ino, const char *from,
 	switch (op->kind) {
 	case JOP_UPLOAD:
 	case JOP_SETATTR:
+	case JOP_LINK:		/* copies the file from there */
 		*last = op->ino != ino;
 		return op->ino == ino;
 	case JOP_UNLINK:

@@ -170,9 +170,13 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
 	memset(st, 0, sizeof(*st));
 	st->st_ino = e->ino;
 	st->st_mode = e->mode;
-	/* a directory's ".." in each subdirectory links it too */
-	st->st_nlink = S_ISDIR(e->mode) ? 2 + meta_subdirs(s->meta, e->ino)
-					: 1;
+	/* a directory's ".." in each subdirectory links it too; an
+	 * orphan (unlinked, still open) has no name left */
+	if (S_ISDIR(e->mode))
+		st->st_nlink = 2 + meta_subdirs(s->meta, e->ino);
+	else
+		st->st_nlink = e->parent || e->ino == META_ROOT_INO
+				       ? CD_MAX(e->nlink, 1u) : 0;
 	st->st_uid = e->uid != META_OWNER_NONE ? e->uid : s->uid;
 	st->st_gid = e->gid != META_OWNER_NONE ? e->gid : s->gid;
 	st->st_rdev = (dev_t)e->rdev;
@@ -960,7 +964,7 @@ static int add_jop(struct store *s, const struct jop *jop, uint64_t parent,
 	rc = path_at(s, parent, name, &path);
 	if (rc)
 		return rc;
-	if (jop->kind == JOP_RENAME) {
+	if (jop->kind == JOP_RENAME || jop->kind == JOP_LINK) {
 		rc = path_at(s, newparent, newname, &path2);
 		if (rc) {
 			free(path);
@@ -1059,6 +1063,58 @@ out:
 	return rc;
 }
 
+int store_link(struct store *s, uint64_t ino, uint64_t newparent,
+	       const char *newname, const struct jop *jop,
+	       struct meta_entry *out)
+{
+	int64_t now = util_now_ns();
+	struct meta_entry e;
+	int rc;
+
+	if (strlen(newname) > META_NAME_MAX)
+		return -ENAMETOOLONG;
+	rc = meta_begin(s->meta);
+	if (rc)
+		return rc;
+	rc = meta_get(s->meta, ino, &e);
+	if (rc)
+		goto out_rollback;
+	if (S_ISDIR(e.mode))
+		rc = -EPERM;
+	else if (!e.parent)
+		rc = -ENOENT;	/* unlinked: no name to give another */
+	meta_entry_release(&e);
+	/* the op copies the file from its own name, as the remote has it
+	 * once the ops before are done */
+	if (!rc && jop) {
+		struct jop j = *jop;
+
+		j.ino = ino;
+		rc = add_jop(s, &j, ino, NULL, newparent, newname);
+	}
+	if (!rc)
+		rc = meta_link_add(s->meta, ino, newparent, newname);
+	if (!rc)
+		rc = meta_touch(s->meta, ino, META_TIME_NONE, now);
+	if (!rc)
+		rc = touch_dir(s, newparent, now);
+	if (!rc)
+		rc = meta_lookup(s->meta, newparent, newname, out);
+	if (rc)
+		goto out_rollback;
+	rc = meta_commit(s->meta);
+	if (rc) {
+		meta_entry_release(out);
+		return rc;
+	}
+	if (jop)
+		crash_point("journal-commit");
+	return 0;
+out_rollback:
+	meta_rollback(s->meta);
+	return rc;
+}
+
 static void drop_cache_file(void *arg, uint64_t ino)
 {
 	struct store *s = arg;
@@ -1087,6 +1143,34 @@ static int remove_entry(struct store *s, const struct meta_entry *e)
 	return meta_delete(s->meta, e->ino, drop_cache_file, s);
 }
 
+/*
+ * Removes the name (parent, name) of entry e, found by it, inside the
+ * caller's transaction, under nodes_lock. An extra name goes alone; the
+ * entry's own name gives way to its oldest extra name (the inode, its
+ * data and its open handles stay); the last name removes the entry
+ * (remove_entry). *last tells whether it was the last.
+ */
+static int remove_name(struct store *s, const struct meta_entry *e,
+		       uint64_t parent, const char *name, bool *last)
+{
+	int rc;
+
+	*last = !e->alias && e->nlink <= 1;
+	if (*last)
+		return remove_entry(s, e);
+	if (e->alias)
+		rc = meta_link_remove(s->meta, parent, name);
+	else
+		rc = meta_link_promote(s->meta, e->ino);
+	/* a change of the inode (POSIX): the names left see it */
+	if (!rc)
+		rc = meta_touch(s->meta, e->ino, META_TIME_NONE,
+				util_now_ns());
+	/* the path cached in its node may be the name that went */
+	__atomic_add_fetch(&s->rename_gen, 1, __ATOMIC_RELEASE);
+	return rc;
+}
+
 /* 0 if directory ino is empty, -ENOTEMPTY if not; a failure to tell is
  * an error too, never taken for "empty" (the subtree would go). */
 static int not_empty(struct store *s, uint64_t ino)
@@ -1101,6 +1185,7 @@ int store_remove(struct store *s, uint64_t parent, const char *name,
 {
 	struct meta_entry e;
 	uint64_t gone = 0;
+	bool last = false;
 	int rc;
 
 	pthread_mutex_lock(&s->nodes_lock);
@@ -1110,8 +1195,6 @@ int store_remove(struct store *s, uint64_t parent, const char *name,
 	rc = meta_lookup(s->meta, parent, name, &e);
 	if (rc)
 		goto out_rollback;
-	if (S_ISREG(e.mode))
-		gone = e.ino;
 	if (dir && !S_ISDIR(e.mode))
 		rc = -ENOTDIR;
 	else if (!dir && S_ISDIR(e.mode))
@@ -1121,7 +1204,9 @@ int store_remove(struct store *s, uint64_t parent, const char *name,
 	if (!rc)
 		rc = add_jop(s, jop, parent, name, 0, NULL);
 	if (!rc)
-		rc = remove_entry(s, &e);
+		rc = remove_name(s, &e, parent, name, &last);
+	if (S_ISREG(e.mode) && last)
+		gone = e.ino;
 	if (!rc)
 		rc = touch_dir(s, parent, util_now_ns());
 	meta_entry_release(&e);
@@ -1146,6 +1231,7 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 {
 	struct meta_entry src, dst;
 	uint64_t gone = 0;
+	bool last = false;
 	int rc;
 
 	if (flags & ~RENAME_NOREPLACE)
@@ -1171,17 +1257,19 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 			rc = -EISDIR;
 		else if (S_ISDIR(dst.mode))
 			rc = not_empty(s, dst.ino);
-		if (!rc && S_ISREG(dst.mode))
-			gone = dst.ino;
 		if (!rc)
-			rc = remove_entry(s, &dst);
+			rc = remove_name(s, &dst, newparent, newname, &last);
+		if (!rc && S_ISREG(dst.mode) && last)
+			gone = dst.ino;
 		meta_entry_release(&dst);
 	} else if (rc == -ENOENT) {
 		rc = 0;
 	}
 	if (!rc)
 		rc = add_jop(s, jop, parent, name, newparent, newname);
-	if (!rc)
+	if (!rc && src.alias)
+		rc = meta_link_move(s->meta, parent, name, newparent, newname);
+	else if (!rc)
 		rc = meta_move(s->meta, src.ino, newparent, newname);
 	/* as a local file system: the entry moved changes, and both
 	 * directories */

@@ -398,6 +398,20 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 		 uint64_t newparent, const char *newname, unsigned flags,
 		 const struct jop *jop) CD_WUR;
 /*
+ * Gives ino, which must be no directory (-EPERM) and have a name
+ * (-ENOENT), the new name (newparent, newname) (a hard link; -EEXIST if
+ * taken): its ctime and the directory's times are now. jop's path is the
+ * entry's own name, its path2 the new one. out gets the entry as found
+ * by the new name.
+ *
+ * Removing or renaming over a name of an entry with several (store_remove,
+ * store_rename) removes that name alone; where it was the entry's own,
+ * its oldest other name becomes its own.
+ */
+int store_link(struct store *s, uint64_t ino, uint64_t newparent,
+	       const char *newname, const struct jop *jop,
+	       struct meta_entry *out) CD_WUR;
+/*
  * Another client's version took path, the remote name of file op->ino,
  * before op (its upload, or a rename onto path that was to replace a
  * version since changed) could put it there: a conflict. The file's ops

@@ -152,6 +152,35 @@ void sync_refresh(struct sync *y)
 	pthread_mutex_unlock(&y->lock);
 }
 
+/*
+ * Queues, after an upload of ino (from path), the links that give each
+ * of its other names (hard links) the bytes uploaded: on the remote each
+ * name is a path of its own (a link, or a copy where the remote has no
+ * links), which the upload of the first replaces alone. In the caller's
+ * transaction, with the paths of the moment, as the upload's.
+ */
+static int add_relinks(struct sync *y, uint64_t ino, const char *path)
+{
+	char **paths;
+	size_t n, i;
+	int rc;
+
+	rc = meta_link_paths(y->meta, ino, &paths, &n);
+	if (rc)
+		return rc;
+	for (i = 0; i < n; i++) {
+		struct jop op = { .kind = JOP_LINK, .ino = ino };
+
+		op.path = (char *)path;
+		op.path2 = paths[i];
+		if (!rc)
+			rc = meta_journal_add(y->meta, &op);
+		free(paths[i]);
+	}
+	free(paths);
+	return rc;
+}
+
 static int add_upload(struct sync *y, uint64_t ino)
 {
 	struct jop op = { .kind = JOP_UPLOAD, .ino = ino };
@@ -172,6 +201,8 @@ static int add_upload(struct sync *y, uint64_t ino)
 	op.not_before = util_now_ns() +
 			(int64_t)y->cfg.upload_delay_ms * 1000000;
 	rc = meta_journal_add(y->meta, &op);
+	if (!rc)
+		rc = add_relinks(y, ino, op.path);
 	/* a backend that publishes by renaming into the directory changes
 	 * its mtime there: it gets the mtime here again after */
 	if (!rc && meta_get(y->meta, ino, &e) == 0) {
@@ -902,6 +933,12 @@ static int perform(struct sync *y, const struct jop *op)
 		if (!rc)
 			adopt_etag(y, op->ino, out.etag);
 		return rc == -ENOENT ? 0 : rc;
+	case JOP_LINK:
+		/* unconditional: an extra name's object is the drive's own
+		 * copy of the file. A file not on the remote yet has its
+		 * upload queued after, and the links after that. */
+		rc = remote_link(y->remote, op->path, op->path2);
+		return rc == -ENOENT ? 0 : rc;
 	}
 	log_error("journal: unknown operation %d on %s dropped", op->kind,
 		  op->path);
@@ -915,20 +952,20 @@ const char *sync_op_name(enum jop_kind k)
 		[JOP_RMDIR] = "rmdir", [JOP_UNLINK] = "unlink",
 		[JOP_RENAME] = "rename", [JOP_SYMLINK] = "symlink",
 		[JOP_SETATTR] = "setattr", [JOP_DIRTIME] = "dirtime",
+		[JOP_LINK] = "link",
 	};
 
-	return k >= JOP_UPLOAD && k <= JOP_DIRTIME ? names[k] : "?";
+	return k >= JOP_UPLOAD && k <= JOP_LINK ? names[k] : "?";
 }
 
 /* Notes op as given up with error rc, for sync_take_dropped(). */
 static void note_dropped(struct sync *y, const struct jop *op, int rc)
 {
+	bool two = op->path2 &&
+		   (op->kind == JOP_RENAME || op->kind == JOP_LINK);
 	char *what = xasprintf("%s %s%s%s: %s", sync_op_name(op->kind),
-			       *op->path ? op->path : "/",
-			       op->path2 && op->kind == JOP_RENAME ? " -> " : "",
-			       op->path2 && op->kind == JOP_RENAME ? op->path2
-								   : "",
-			       strerror(-rc));
+			       *op->path ? op->path : "/", two ? " -> " : "",
+			       two ? op->path2 : "", strerror(-rc));
 	char **slot;
 
 	pthread_mutex_lock(&y->lock);
@@ -1116,9 +1153,10 @@ static void *journal_thread(void *arg)
 			}
 			if (rc)
 				note_dropped(y, &op, rc);
-			/* a rename's success says nothing of the file's
-			 * data, which may be in error */
-			if (rc || op.kind != JOP_RENAME)
+			/* a rename's or a link's success says nothing of
+			 * the file's data, which may be in error */
+			if (rc || (op.kind != JOP_RENAME &&
+				   op.kind != JOP_LINK))
 				set_error(y, op.ino, rc != 0);
 			crash_point("journal-done");
 			if (meta_journal_done(y->meta, op.seq)) {
@@ -1338,6 +1376,12 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 
 	/* a first listing finds nothing to update: insert straight away */
 	rc = r->first ? -ENOENT : meta_lookup(y->meta, r->dir, l->name, &e);
+	if (rc == 0 && e.alias) {
+		/* an extra name of a file here: the drive's own copy of it,
+		 * which the file's uploads keep the same; never news */
+		meta_entry_release(&e);
+		return 0;
+	}
 	if (rc == 0 && (e.mode & S_IFMT) != (a->mode & S_IFMT) && !e.dirty) {
 		/* replaced by another type: start over */
 		rc = meta_delete(y->meta, e.ino, delete_local, y);
@@ -1488,7 +1532,9 @@ static int remove_unseen(void *arg, const struct meta_entry *e)
 		meta_rollback(y->meta);
 		return -EAGAIN;
 	}
-	if (meta_delete(y->meta, e->ino, delete_local, y)) {
+	/* a file with other names keeps them: only this one is gone */
+	if (e->nlink > 1 ? meta_link_promote(y->meta, e->ino)
+			 : meta_delete(y->meta, e->ino, delete_local, y)) {
 		meta_rollback(y->meta);
 		return -EIO;
 	}
@@ -1496,6 +1542,13 @@ static int remove_unseen(void *arg, const struct meta_entry *e)
 		return -EIO;
 	log_info("%s%s%s: deleted on the remote", r->path,
 		 *r->path ? "/" : "", e->name);
+	if (e->nlink > 1) {
+		/* its path is another now (store_node_path's cache) */
+		__atomic_add_fetch(&y->store->rename_gen, 1,
+				   __ATOMIC_RELEASE);
+		if (y->notify.inode)
+			y->notify.inode(y->notify.arg, e->ino, false);
+	}
 	if (y->notify.entry)
 		y->notify.entry(y->notify.arg, r->dir, e->name);
 	r->changed = true;
