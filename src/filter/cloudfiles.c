@@ -1134,8 +1134,8 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		/*
 		 * A remote that keeps no symlinks (S3: a listing cannot
 		 * tell a link object from a file) refuses one here, where
-		 * the program sees it, as it refuses hard links: made only
-		 * locally, it would be dropped by its upload and vanish.
+		 * the program sees it: made only locally, it would be
+		 * dropped by its upload and vanish.
 		 */
 		if (!remote_has(env->remote, REMOTE_CAP_SYMLINK))
 			return done(op, -EPERM);

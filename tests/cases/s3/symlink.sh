@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A bucket keeps no symlinks: symlink() on the mount fails with EPERM,
-# where the program sees it, as a hard link does; nothing is made, in the
-# mount or in the bucket, and no op is queued to be given up later.
+# where the program sees it; nothing is made, in the mount or in the
+# bucket, and no op is queued to be given up later.
 . "$(dirname "$0")/../../lib.sh"
 need_root
 s3_bucket
