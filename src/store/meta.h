@@ -79,8 +79,8 @@ struct meta_entry {
 	uint32_t nlink;			/* names: 1 + its extra names */
 	bool alias;			/* found by an extra name, which
 					   parent and name are then */
-	uint64_t pos;			/* its place in a listing (readdir's
-					   after) */
+	uint64_t pos;			/* its place in a listing (what
+					   readdir's after counts) */
 };
 
 /* Pin states. An entry's own state is unspecified unless set on it; its

@@ -325,8 +325,8 @@ struct walk {
 	size_t nfiles, fcap;
 	uint64_t *dirs;			/* to visit */
 	size_t ndirs, dcap;
-	uint64_t last;			/* furthest place (pos) of the last
-					   page */
+	uint64_t last;			/* furthest place (pos) in the
+					   last page */
 };
 
 static int walk_add(void *arg, const struct meta_entry *e)

@@ -208,7 +208,7 @@ static void test_links(struct meta *m)
 	CHECK(meta_get(m, f, &e) == 0 && e.nlink == 2);
 	CHECK(meta_delete(m, f, NULL, NULL) == 0);
 	CHECK(meta_lookup(m, d, "g", &e) == -ENOENT);
-	CHECK(add(m, d, "g", S_IFREG | 0644) != 0);	/* the name is free */
+	CHECK(add(m, d, "g", S_IFREG | 0644) != 0);	/* free again */
 	/* times */
 	CHECK(meta_touch(m, o, META_TIME_NONE, 42) == 0);
 	CHECK(meta_get(m, o, &e) == 0 && e.ctime_ns == 42 &&
