@@ -2,8 +2,8 @@
 # Namespace and metadata changes made in the mount reach the remote after a
 # sync: mkdir, rename (file and directory, replacing), RENAME_NOREPLACE and
 # mv -n onto an existing name (EEXIST, nothing changes), rmdir, unlink,
-# symlink/readlink, chmod, touch -d, truncate (shrink and grow); hard links
-# fail with EPERM.
+# symlink/readlink, chmod, touch -d, truncate (shrink and grow); a hard link of a
+# directory fails with EPERM (files: namespace/hardlinks.sh).
 . "$(dirname "$0")/../../lib.sh"
 
 echo "old remote file" >"$R/existing"
@@ -42,8 +42,9 @@ chmod 600 "$M/mode"
 touch -d "2001-02-03 04:05:06" "$M/time"
 truncate -s 100 "$M/shrink"
 truncate -s 5000 "$M/grow"
-assert_fails "Operation not permitted" ln "$M/mode" "$M/hardlink"
-[ ! -e "$M/hardlink" ] || die "a failed hard link left $M/hardlink"
+mkdir "$M/linkdir"
+assert_fails "Operation not permitted" ln -d "$M/linkdir" "$M/dirlink"
+[ ! -e "$M/dirlink" ] || die "a refused hard link left $M/dirlink"
 
 step "the mount shows the changes"
 assert_eq "$(cat "$M/x")" x "x after the refused renames"
@@ -77,7 +78,7 @@ seq 1 300 | head -c 100 >"$T/shrink"
 assert_file_eq "$R/shrink" "$T/shrink"
 { printf abc; head -c 4997 /dev/zero; } >"$T/grow"
 assert_file_eq "$R/grow" "$T/grow"
-[ ! -e "$R/hardlink" ] || die "remote: hardlink exists"
+[ ! -e "$R/dirlink" ] || die "remote: dirlink exists"
 
 step "a placeholder renamed here reads before the rename reaches the remote"
 cd_unmount "$M"
