@@ -280,9 +280,12 @@ static int local_sync_dir(int dfd)
 	return -errno;
 }
 
+/* Whether mode is of a type the drive keeps: every type POSIX names. */
 static bool local_type_ok(mode_t mode)
 {
-	return S_ISREG(mode) || S_ISDIR(mode) || S_ISLNK(mode);
+	return S_ISREG(mode) || S_ISDIR(mode) || S_ISLNK(mode) ||
+	       S_ISFIFO(mode) || S_ISSOCK(mode) || S_ISCHR(mode) ||
+	       S_ISBLK(mode);
 }
 
 /*
@@ -320,6 +323,8 @@ static void local_attr(const struct stat *st, struct remote_attr *out)
 	out->gid = (uint32_t)st->st_gid;
 	out->size = (uint64_t)st->st_size;
 	out->mtime_ns = util_ts_ns(&st->st_mtim);
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		out->rdev = (uint64_t)st->st_rdev;
 	local_etag(st, out->etag);
 }
 
@@ -378,8 +383,8 @@ static int local_list_one(DIR *d, const char *dir, const char *name,
 		return local_errno(-errno, "list", dir);
 	}
 	if (!local_type_ok(st.st_mode)) {
-		log_debug("local: skipping \"/%s\" in \"/%s\": not a file, "
-			  "directory or symlink", name, dir);
+		log_debug("local: skipping \"/%s\" in \"/%s\": of no type "
+			  "POSIX names", name, dir);
 		return 0;
 	}
 	local_attr(&st, &attr);
@@ -1027,6 +1032,46 @@ static int local_symlink(struct remote *r, const char *target,
 	return rc < 0 ? local_errno(rc, "symlink", path) : 0;
 }
 
+/*
+ * A FIFO, socket or device node, as mknod(2) makes them; only root may
+ * make a device (-EPERM otherwise), which the caller is told. The mode
+ * is set again after, whatever our umask.
+ */
+static int local_mknod(struct remote *r, const char *path, uint32_t mode,
+		       uint64_t rdev, int64_t mtime_ns, struct remote_attr *out)
+{
+	struct timespec ts[2] = {
+		{ .tv_nsec = UTIME_OMIT },
+		local_timespec(mtime_ns),
+	};
+	bool dev = S_ISCHR(mode) || S_ISBLK(mode);
+	struct local_loc loc;
+	struct stat st;
+	int rc;
+
+	if (!S_ISFIFO(mode) && !S_ISSOCK(mode) && !dev)
+		return -EINVAL;
+	rc = local_begin(to_local(r), path, O_RDONLY, false, &loc);
+	if (rc < 0)
+		return local_errno(rc, "mknod", path);
+	if (mknodat(loc.dfd, loc.name, mode & (S_IFMT | 07777),
+		    dev ? (dev_t)rdev : 0) < 0)
+		rc = -errno;
+	if (!rc)
+		rc = local_chmod(loc.dfd, loc.name, mode);
+	if (!rc && mtime_ns != INT64_MIN &&
+	    utimensat(loc.dfd, loc.name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = -errno;
+	if (!rc && fstatat(loc.dfd, loc.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = -errno;
+	if (!rc) {
+		local_attr(&st, out);
+		rc = local_sync_dir(loc.dfd);
+	}
+	close(loc.dfd);
+	return rc < 0 ? local_errno(rc, "mknod", path) : 0;
+}
+
 static int local_readlink(struct remote *r, const char *path, char *buf,
 			  size_t size)
 {
@@ -1115,6 +1160,7 @@ static const struct remote_ops local_ops = {
 	.unlink = local_unlink,
 	.rename = local_rename,
 	.symlink = local_symlink,
+	.mknod = local_mknod,
 	.readlink = local_readlink,
 	.setattr = local_setattr,
 	.statfs = local_statfs,

@@ -32,7 +32,7 @@
 
 /* What a backend knows about one object. */
 struct remote_attr {
-	uint32_t mode;			/* S_IFREG/S_IFDIR/S_IFLNK | permissions */
+	uint32_t mode;			/* S_IFMT | permissions: any type */
 	uint32_t uid;			/* owner, or REMOTE_OWNER_NONE where the
 					   backend keeps none (or a listing
 					   cannot see it) */
@@ -44,6 +44,8 @@ struct remote_attr {
 					   of a backend that keeps them in each
 					   object's metadata): what is known
 					   for the same etag is better */
+	uint64_t rdev;			/* device number of a device node,
+					   else 0 */
 };
 
 /*
@@ -179,6 +181,13 @@ struct remote_ops {
 		      unsigned flags, char etag[REMOTE_ETAG_MAX],
 		      remote_progress_fn progress, void *arg);
 	int (*symlink)(struct remote *r, const char *target, const char *path);
+	/* Makes a special file at path: a FIFO, a socket or a device node
+	 * (mode: its S_IFMT and permissions; rdev: a device's number), with
+	 * mtime_ns; it holds no data. -EEXIST if path is taken; -EPERM
+	 * where the backend may not make one (a device, not as root). out
+	 * gets its attributes. NULL: not supported. */
+	int (*mknod)(struct remote *r, const char *path, uint32_t mode,
+		     uint64_t rdev, int64_t mtime_ns, struct remote_attr *out);
 	/* Writes the NUL-terminated target into buf; -ENAMETOOLONG if it
 	 * does not fit. */
 	int (*readlink)(struct remote *r, const char *path, char *buf,
@@ -348,6 +357,22 @@ static inline CD_WUR int remote_symlink(struct remote *r, const char *target,
 	if (!r->ops->symlink)
 		return -EPERM;
 	return r->ops->symlink(r, target, path);
+}
+
+/* Whether the remote keeps special files (has mknod()). */
+static inline bool remote_has_mknod(const struct remote *r)
+{
+	return r->ops->mknod != NULL;
+}
+
+static inline CD_WUR int remote_mknod(struct remote *r, const char *path,
+				      uint32_t mode, uint64_t rdev,
+				      int64_t mtime_ns,
+				      struct remote_attr *out)
+{
+	if (!r->ops->mknod)
+		return -EPERM;
+	return r->ops->mknod(r, path, mode, rdev, mtime_ns, out);
 }
 
 static inline CD_WUR int remote_readlink(struct remote *r, const char *path,

@@ -14,6 +14,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "remote/remote.h"
@@ -209,7 +210,7 @@ static void test_list(struct remote *r, bool have_long)
 
 	rc = remote_list(r, "", collect, &s);
 	check(rc == 0, "list root");
-	check(s.count == 3, "list root shows exactly three entries");
+	check(s.count == 4, "list root shows exactly four entries");
 	i = seen_find(&s, "file.txt");
 	check(i >= 0 && S_ISREG(s.modes[i]) && s.sizes[i] == 11,
 	      "list shows the file with its size");
@@ -220,9 +221,11 @@ static void test_list(struct remote *r, bool have_long)
 	      "list shows the symlink with its target length");
 	check(seen_find(&s, ".clonedrive-tmp.x") < 0,
 	      "list hides temp files");
-	check(seen_find(&s, "fifo") < 0, "list hides a fifo");
+	i = seen_find(&s, "fifo");
+	check(i >= 0 && S_ISFIFO(s.modes[i]) && s.sizes[i] == 0,
+	      "list shows a fifo as one");
 	if (have_long)
-		check(s.count == 3, "list skips a 300-byte name");
+		check(s.count == 4, "list skips a 300-byte name");
 	else
 		skip("list skips a 300-byte name",
 		     "this file system cannot hold one");
@@ -256,8 +259,9 @@ static void test_stat(struct remote *r)
 	      "stat in a subdirectory");
 	check(remote_stat(r, "nope", &a) == -ENOENT,
 	      "stat a missing file is -ENOENT");
-	check(remote_stat(r, "fifo", &a) == -ENOENT,
-	      "stat a fifo is -ENOENT");
+	check(remote_stat(r, "fifo", &a) == 0 && S_ISFIFO(a.mode) &&
+	      a.rdev == 0 && a.etag[0],
+	      "stat a fifo");
 	check(remote_stat(r, "file.txt/x", &a) == -ENOTDIR,
 	      "stat below a file is -ENOTDIR");
 	check(remote_stat(r, "../remote/file.txt", &a) == -EINVAL &&
@@ -462,6 +466,44 @@ static void test_put(struct remote *r, const char *base, const char *root)
 	free(dir);
 	free(data);
 	close(fd);
+}
+
+/* Special files: made with their type, mode, device number and mtime;
+ * a device only as root. */
+static void test_mknod(struct remote *r)
+{
+	const int64_t when = 1600000000123456789LL;
+	struct remote_attr a, b;
+	uint64_t dev = (uint64_t)makedev(1, 3);
+
+	check(remote_has_mknod(r), "the local backend keeps special files");
+	check(remote_mknod(r, "p", S_IFIFO | 0640, 0, when, &a) == 0 &&
+	      S_ISFIFO(a.mode) && (a.mode & 07777) == 0640 &&
+	      a.mtime_ns == when && a.etag[0], "mknod a fifo");
+	check(remote_stat(r, "p", &b) == 0 && b.mode == a.mode &&
+	      strcmp(a.etag, b.etag) == 0, "stat the fifo made");
+	check(remote_mknod(r, "p", S_IFIFO | 0640, 0, when, &a) == -EEXIST,
+	      "mknod of a taken name is -EEXIST");
+	check(remote_mknod(r, "s", S_IFSOCK | 0755, 0, when, &a) == 0 &&
+	      S_ISSOCK(a.mode) && (a.mode & 07777) == 0755, "mknod a socket");
+	check(remote_mknod(r, "f", S_IFREG | 0644, 0, when, &a) == -EINVAL,
+	      "mknod of a regular file is -EINVAL");
+	if (geteuid() == 0) {
+		check(remote_mknod(r, "c", S_IFCHR | 0600, dev, when,
+				   &a) == 0 &&
+		      S_ISCHR(a.mode) && a.rdev == dev &&
+		      remote_stat(r, "c", &b) == 0 && b.rdev == dev,
+		      "mknod a character device");
+		check(remote_unlink(r, "c") == 0, "unlink a device");
+	} else {
+		check(remote_mknod(r, "c", S_IFCHR | 0600, dev, when, &a) ==
+		      -EPERM, "mknod a device is -EPERM but as root");
+	}
+	check(remote_rename(r, "p", "p2", 0, NULL, NULL, NULL) == 0 &&
+	      remote_stat(r, "p2", &b) == 0 && S_ISFIFO(b.mode),
+	      "rename a fifo");
+	check(remote_unlink(r, "p2") == 0 && remote_unlink(r, "s") == 0 &&
+	      remote_stat(r, "p2", &b) == -ENOENT, "unlink special files");
 }
 
 static void test_namespace(struct remote *r)
@@ -691,6 +733,7 @@ int main(void)
 	test_put(r, base, root);
 	test_put_sparse(r, base, root);
 	test_namespace(r);
+	test_mknod(r);
 	test_escape(r, base, root);
 	test_hostdown(r, base, root);
 	remote_close(r);
