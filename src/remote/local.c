@@ -1037,9 +1037,12 @@ static int local_symlink(struct remote *r, const char *target,
  * make a device (-EPERM otherwise), which the caller is told. The mode
  * is set again after, whatever our umask.
  */
-static int local_mknod(struct remote *r, const char *path, uint32_t mode,
-		       uint64_t rdev, int64_t mtime_ns, struct remote_attr *out)
+static int local_mknod(struct remote *r, const char *path, uint32_t type,
+		       uint64_t rdev, const struct remote_meta *meta,
+		       struct remote_attr *out)
 {
+	uint32_t mode = (type & S_IFMT) | (meta->mode & 07777);
+	int64_t mtime_ns = meta->mtime_ns;
 	struct timespec ts[2] = {
 		{ .tv_nsec = UTIME_OMIT },
 		local_timespec(mtime_ns),
@@ -1057,6 +1060,8 @@ static int local_mknod(struct remote *r, const char *path, uint32_t mode,
 	if (mknodat(loc.dfd, loc.name, mode & (S_IFMT | 07777),
 		    dev ? (dev_t)rdev : 0) < 0)
 		rc = -errno;
+	if (!rc)
+		rc = local_chown(loc.dfd, loc.name, meta);
 	if (!rc)
 		rc = local_chmod(loc.dfd, loc.name, mode);
 	if (!rc && mtime_ns != INT64_MIN &&

@@ -182,12 +182,13 @@ struct remote_ops {
 		      remote_progress_fn progress, void *arg);
 	int (*symlink)(struct remote *r, const char *target, const char *path);
 	/* Makes a special file at path: a FIFO, a socket or a device node
-	 * (mode: its S_IFMT and permissions; rdev: a device's number), with
-	 * mtime_ns; it holds no data. -EEXIST if path is taken; -EPERM
-	 * where the backend may not make one (a device, not as root). out
-	 * gets its attributes. NULL: not supported. */
-	int (*mknod)(struct remote *r, const char *path, uint32_t mode,
-		     uint64_t rdev, int64_t mtime_ns, struct remote_attr *out);
+	 * (type: its S_IFMT; rdev: a device's number), with meta; it holds
+	 * no data. -EEXIST if path is taken; -EPERM where the backend may
+	 * not make one (a device, not as root). out gets its attributes.
+	 * NULL: not supported. */
+	int (*mknod)(struct remote *r, const char *path, uint32_t type,
+		     uint64_t rdev, const struct remote_meta *meta,
+		     struct remote_attr *out);
 	/* Writes the NUL-terminated target into buf; -ENAMETOOLONG if it
 	 * does not fit. */
 	int (*readlink)(struct remote *r, const char *path, char *buf,
@@ -366,13 +367,13 @@ static inline bool remote_has_mknod(const struct remote *r)
 }
 
 static inline CD_WUR int remote_mknod(struct remote *r, const char *path,
-				      uint32_t mode, uint64_t rdev,
-				      int64_t mtime_ns,
+				      uint32_t type, uint64_t rdev,
+				      const struct remote_meta *meta,
 				      struct remote_attr *out)
 {
 	if (!r->ops->mknod)
 		return -EPERM;
-	return r->ops->mknod(r, path, mode, rdev, mtime_ns, out);
+	return r->ops->mknod(r, path, type, rdev, meta, out);
 }
 
 static inline CD_WUR int remote_readlink(struct remote *r, const char *path,

@@ -17,8 +17,14 @@
  * Listings cannot see metadata: their entries say so (approx), and the
  * store keeps what it knows for the same etag.
  *
+ * Special files (FIFOs, sockets, devices) are zero-byte objects whose
+ * x-amz-meta-mode has their type, and x-amz-meta-rdev a device's number
+ * in decimal, as s3fs makes them; HEAD tells them, a listing cannot.
+ * Other types in a mode (s3fs's symlinks and directory objects) are
+ * taken for files, as the drive keeps no symlinks here.
+ *
  * This file holds the ops table, the opening, the mapping, reads, and
- * the changes of names: mkdir, rmdir, unlink, rename, setattr. The rest
+ * the changes of names: mkdir, mknod, rmdir, unlink, rename, setattr. The rest
  * has a file each, and s3_int.h says what each gives the others: the
  * transport (s3_http.c), listing (s3_list.c), and put() and copy()
  * (s3_upload.c). rename() is copy + delete, key by key under a
@@ -55,13 +61,27 @@ char *s3_dir_prefix(struct s3 *s, const char *p)
 	return *p ? xasprintf("%s%s/", s->prefix, p) : xstrdup(s->prefix);
 }
 
+/* Whether mode is a special file's: a FIFO, a socket or a device. */
+static bool special(uint32_t mode)
+{
+	return S_ISFIFO(mode) || S_ISSOCK(mode) || S_ISCHR(mode) ||
+	       S_ISBLK(mode);
+}
+
 static void attr_from_head(const struct s3_req *q, struct remote_attr *a)
 {
+	uint32_t type = S_IFREG;
+
 	memset(a, 0, sizeof(*a));
 	a->size = q->have_length ? q->length : 0;
 	a->mode = S3_FILE_MODE;
+	/* a special file has no bytes: one that has is a file all the same */
+	if (q->have_meta_mode && special(q->meta_mode) && a->size == 0)
+		type = q->meta_mode & S_IFMT;
 	if (q->have_meta_mode)
-		a->mode = S_IFREG | (q->meta_mode & 07777);
+		a->mode = type | (q->meta_mode & 07777);
+	if ((S_ISCHR(type) || S_ISBLK(type)) && q->have_meta_rdev)
+		a->rdev = q->meta_rdev;
 	a->uid = q->meta_uid;
 	a->gid = q->meta_gid;
 	a->mtime_ns = q->have_meta_mtime ? q->meta_mtime_ns
@@ -273,6 +293,63 @@ static int s3_mkdir(struct remote *r, const char *path,
 	q.body_len = 0;
 	rc = rc < 0 ? rc : s3_call(s, &q);
 	s3_req_release(&q);
+	free(key);
+	return rc;
+}
+
+/*
+ * Writes the zero-byte object at key of a special file, with its mode,
+ * rdev (a device's) and mtime in its metadata; out gets its attributes.
+ * What was at key is replaced, metadata and all.
+ */
+static int put_special(struct s3 *s, const char *key, const char *path,
+		       uint32_t mode, uint64_t rdev,
+		       const struct remote_meta *meta, struct remote_attr *out)
+{
+	bool dev = S_ISCHR(mode) || S_ISBLK(mode);
+	struct s3_meta_hdrs m;
+	char num[24];
+	struct s3_req q;
+	int rc;
+
+	s3_req_init(&q, "PUT", key, path);
+	s3_meta_hdrs(&q, &m, mode, meta);
+	if (dev) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)rdev);
+		s3_req_header(&q, "x-amz-meta-rdev", num);
+	}
+	q.body = "";
+	q.body_len = 0;
+	rc = s3_call(s, &q);
+	if (!rc) {
+		memset(out, 0, sizeof(*out));
+		out->mode = mode;
+		out->rdev = dev ? rdev : 0;
+		out->uid = meta->uid;
+		out->gid = meta->gid;
+		out->mtime_ns = meta->mtime_ns;
+		snprintf(out->etag, sizeof(out->etag), "%s", q.etag);
+	}
+	s3_req_release(&q);
+	return rc;
+}
+
+static int s3_mknod(struct remote *r, const char *path, uint32_t type,
+		    uint64_t rdev, const struct remote_meta *meta,
+		    struct remote_attr *out)
+{
+	uint32_t mode = (type & S_IFMT) | (meta->mode & 07777);
+	struct remote_meta m = *meta;
+	struct s3 *s = to_s3(r);
+	char *key;
+	int rc;
+
+	if (!special(mode))
+		return -EINVAL;
+	if (m.mtime_ns == INT64_MIN)
+		m.mtime_ns = util_now_ns();
+	key = s3_key_of(s, path);
+	rc = put_special(s, key, path, mode, rdev, &m, out);
 	free(key);
 	return rc;
 }
@@ -509,11 +586,17 @@ static int s3_setattr(struct remote *r, const char *path,
 		return rc;
 	}
 	m = meta_over(meta, &a);
-	m.mode = S_IFREG | (m.mode & 07777);
-	/* a copy onto itself with new metadata: the bytes stay */
+	m.mode = (a.mode & S_IFMT) | (m.mode & 07777);
 	key = s3_key_of(s, path);
 	memset(&o, 0, sizeof(o));
-	rc = s3_copy_key(s, key, key, path, a.etag, a.size, m.mode, &m, &o);
+	if (special(m.mode)) {
+		/* no bytes to keep: written again, its rdev with it */
+		rc = put_special(s, key, path, m.mode, a.rdev, &m, &o);
+	} else {
+		/* a copy onto itself with new metadata: the bytes stay */
+		rc = s3_copy_key(s, key, key, path, a.etag, a.size, m.mode,
+				 &m, &o);
+	}
 	free(key);
 	if (!rc && out) {
 		*out = o;
@@ -522,6 +605,7 @@ static int s3_setattr(struct remote *r, const char *path,
 		out->gid = m.gid;
 		out->size = a.size;
 		out->mtime_ns = m.mtime_ns;
+		out->rdev = a.rdev;
 	}
 	return rc;
 }
@@ -580,6 +664,7 @@ static const struct remote_ops s3_ops = {
 	.rmdir = s3_rmdir,
 	.unlink = s3_unlink,
 	.rename = s3_rename,
+	.mknod = s3_mknod,
 	.setattr = s3_setattr,
 	.statfs = s3_statfs,
 };

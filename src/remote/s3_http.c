@@ -241,6 +241,7 @@ static size_t read_header(char *line, size_t size, size_t nmemb, void *arg)
 		q->etag[0] = '\0';
 		q->have_length = q->have_meta_mtime = q->have_meta_mode = false;
 		q->meta_uid = q->meta_gid = REMOTE_OWNER_NONE;
+		q->have_meta_rdev = false;
 		return len;
 	}
 	if (!colon)
@@ -275,6 +276,8 @@ static size_t read_header(char *line, size_t size, size_t nmemb, void *arg)
 	} else if (strcasecmp(name, "x-amz-meta-gid") == 0) {
 		if (util_parse_u64(value, &v) == 0 && v < UINT32_MAX)
 			q->meta_gid = (uint32_t)v;
+	} else if (strcasecmp(name, "x-amz-meta-rdev") == 0) {
+		q->have_meta_rdev = util_parse_u64(value, &q->meta_rdev) == 0;
 	}
 	return len;
 }
@@ -385,6 +388,7 @@ static int perform(struct s3 *s, struct s3_req *q)
 	q->code[0] = '\0';
 	q->have_length = q->have_meta_mtime = q->have_meta_mode = false;
 	q->meta_uid = q->meta_gid = REMOTE_OWNER_NONE;
+	q->have_meta_rdev = false;
 	q->last_modified_ns = 0;
 
 	path = req_url_path(s, q);

@@ -333,6 +333,8 @@ struct s3_req {
 	bool have_meta_mode;
 	uint32_t meta_uid;		/* REMOTE_OWNER_NONE if none */
 	uint32_t meta_gid;
+	uint64_t meta_rdev;		/* x-amz-meta-rdev: a device's number */
+	bool have_meta_rdev;
 	char code[64];			/* the S3 error code, if any */
 };
 
