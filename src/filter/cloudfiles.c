@@ -521,6 +521,11 @@ static void make_jop(struct filter_env *env, struct fop *op, enum jop_kind kind)
 		j->arg = op->mode & 07777;
 	if (kind == JOP_SYMLINK)
 		j->path2 = xstrdup(op->link);
+	if (kind == JOP_MKNOD) {
+		j->arg = op->mode & (S_IFMT | 07777);
+		if (S_ISCHR(op->mode) || S_ISBLK(op->mode))
+			j->arg2 = (int64_t)op->rdev;
+	}
 	op->jop = j;
 }
 
@@ -1140,6 +1145,15 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		if (!remote_has(env->remote, REMOTE_CAP_SYMLINK))
 			return done(op, -EPERM);
 		make_jop(env, op, remote_change[op->kind]);
+		return FILTER_PASS;
+	case FOP_MKNOD:
+		if (!meta_is_special(op->mode))
+			return FILTER_PASS;	/* a file: uploaded as one */
+		/* a special file has no data to upload: the remote makes
+		 * one of its own, or it is refused here, as a symlink */
+		if (!remote_has_mknod(env->remote))
+			return done(op, -EPERM);
+		make_jop(env, op, JOP_MKNOD);
 		return FILTER_PASS;
 	case FOP_MKDIR:
 	case FOP_UNLINK:

@@ -142,10 +142,11 @@ static void exec_mknod(struct fs *fs, struct fop *op)
 		nw.mode = S_IFDIR | (nw.mode & 07777);
 	else if (op->kind == FOP_SYMLINK)
 		nw.mode = S_IFLNK | 0777;
-	else if (!S_ISREG(nw.mode)) {
-		op->result = -EPERM;	/* no devices, fifos, sockets */
+	else if (!S_ISREG(nw.mode) && !meta_is_special(nw.mode)) {
+		op->result = -EPERM;
 		return;
 	}
+	nw.rdev = op->rdev;
 	op->result = store_mknod(fs->env.store, op->ino, op->name, &nw,
 				 op->jop, &op->entry);
 	if (!op->result)

@@ -118,6 +118,7 @@ struct fop {
 	const char *newname;		/* rename; xattr name */
 	unsigned flags;			/* rename, open, setxattr, fsync */
 	uint32_t mode;			/* mknod, mkdir, create */
+	uint64_t rdev;			/* mknod: a device node's number */
 	const char *link;		/* symlink target */
 	struct stat attr;		/* setattr input */
 	int to_set;			/* setattr: enum store_set */

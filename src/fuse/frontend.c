@@ -380,13 +380,14 @@ static void fe_readlink(fuse_req_t req, fuse_ino_t ino)
 
 /* mknod, mkdir, symlink: the shared path. */
 static void make(fuse_req_t req, enum fop_kind kind, fuse_ino_t parent,
-		 const char *name, mode_t mode, const char *link)
+		 const char *name, mode_t mode, dev_t rdev, const char *link)
 {
 	struct fe_op *o;
 
 	NEW_OP(o, req, kind, parent, reply_entry);
 	o->op.name = name;
 	o->op.mode = mode;
+	o->op.rdev = (uint64_t)rdev;
 	o->op.link = link;
 	fe_submit(o);
 }
@@ -394,19 +395,19 @@ static void make(fuse_req_t req, enum fop_kind kind, fuse_ino_t parent,
 static void fe_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
-	make(req, FOP_MKNOD, parent, name, mode, NULL);
+	make(req, FOP_MKNOD, parent, name, mode, rdev, NULL);
 }
 
 static void fe_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
-	make(req, FOP_MKDIR, parent, name, mode, NULL);
+	make(req, FOP_MKDIR, parent, name, mode, 0, NULL);
 }
 
 static void fe_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
-	make(req, FOP_SYMLINK, parent, name, S_IFLNK | 0777, link);
+	make(req, FOP_SYMLINK, parent, name, S_IFLNK | 0777, 0, link);
 }
 
 static void remove_name(fuse_req_t req, enum fop_kind kind, fuse_ino_t parent,

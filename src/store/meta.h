@@ -19,6 +19,8 @@
 
 #include "common.h"
 
+#include <sys/stat.h>
+
 #include "remote/remote.h"
 #include "util/hash.h"
 
@@ -82,6 +84,15 @@ struct meta_entry {
 	uint64_t pos;			/* its place in a listing (what
 					   readdir's after counts) */
 };
+
+/* Whether mode is a special file's (a FIFO, a socket, a device node):
+ * an entry with no data, which is never hydrated, evicted or uploaded;
+ * the remote keeps its type and rdev (remote_mknod). */
+static inline bool meta_is_special(uint32_t mode)
+{
+	return S_ISFIFO(mode) || S_ISSOCK(mode) || S_ISCHR(mode) ||
+	       S_ISBLK(mode);
+}
 
 /* Pin states. An entry's own state is unspecified unless set on it; its
  * effective state is the first one set on the way up to the root. */
@@ -249,6 +260,7 @@ enum jop_kind {
 	JOP_DIRTIME,		/* directory ino at path: its mtime now */
 	JOP_LINK,		/* path2 becomes a name of ino's file at path,
 				   whatever was there */
+	JOP_MKNOD,		/* path: a special file, mode and rdev */
 };
 
 struct jop {
@@ -259,7 +271,8 @@ struct jop {
 	char *path2;		/* heap or NULL */
 	int64_t arg;		/* mode or rename flags */
 	int64_t arg2;		/* a setattr's mtime_ns; a rename's: the
-				   inode of the file it replaces (0: none) */
+				   inode of the file it replaces (0: none);
+				   a mknod's rdev */
 	int64_t not_before;	/* wall-clock ns before which it must wait */
 	int attempts;		/* failed attempts so far */
 	int last_error;		/* errno of the last failed attempt, or 0 */

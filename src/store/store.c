@@ -323,7 +323,12 @@ int store_node_get(struct store *s, uint64_t ino, struct node **out)
 	if (rc)
 		goto out_unlock;
 	if (!S_ISREG(e.mode)) {
-		rc = S_ISDIR(e.mode) ? -EISDIR : -EINVAL;
+		if (S_ISDIR(e.mode))
+			rc = -EISDIR;
+		else if (meta_is_special(e.mode))
+			rc = -ENXIO;	/* a FIFO's data is the kernel's */
+		else
+			rc = -EINVAL;
 		goto out_release;
 	}
 	n = xcalloc(1, sizeof(*n));
@@ -1028,6 +1033,8 @@ int store_mknod(struct store *s, uint64_t parent, const char *name,
 	e.size = nw->link ? strlen(nw->link) : 0;
 	e.dirty = S_ISREG(e.mode);
 	e.populated = S_ISDIR(e.mode);
+	if (!(S_ISCHR(e.mode) || S_ISBLK(e.mode)))
+		e.rdev = 0;
 	rc = meta_begin(s->meta);
 	if (rc)
 		goto out;

@@ -118,7 +118,8 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
  * cache file. A new cache file is sized to the entry's size; an existing
  * one of a dirty entry gives the size (it survived a crash), and one of
  * a clean entry whose size disagrees is reset. Caller drops the
- * reference with store_node_put().
+ * reference with store_node_put(). -EISDIR for a directory, -ENXIO for
+ * a special file (no data to hold), -EINVAL for a symlink.
  */
 int store_node_get(struct store *s, uint64_t ino, struct node **out) CD_WUR;
 void store_node_put(struct store *s, struct node *n);

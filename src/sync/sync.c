@@ -575,6 +575,8 @@ static int do_upload(struct sync *y, const struct jop *op)
 		abandon_upload(y, op->ino);
 		return 0;	/* deleted since */
 	}
+	if (rc == -ENXIO)
+		return 0;	/* a special file: its mknod made it */
 	if (rc)
 		return rc;
 	rc = meta_get(y->meta, op->ino, &e);
@@ -721,11 +723,12 @@ static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
 			 "renames over it", (unsigned long long)ino);
 	if (meta_get(y->meta, ino, &e))
 		return;
-	if (!S_ISREG(e.mode)) {
+	/* a special file's version only tells a poll that it is ours */
+	if (!S_ISREG(e.mode) && !meta_is_special(e.mode)) {
 		meta_entry_release(&e);
 		return;
 	}
-	n = store_node_find(y->store, ino);
+	n = S_ISREG(e.mode) ? store_node_find(y->store, ino) : NULL;
 	if (n) {
 		store_node_renew_version(n, etag);
 		store_node_put(y->store, n);
@@ -830,7 +833,52 @@ static int replaced_still(struct sync *y, const struct jop *op)
 	return -ESTALE;
 }
 
-/* Performs one journal op against the remote; 0 when it is done with. */
+/*
+ * Makes op's special file on the remote, with the mtime its entry has
+ * now (a later change of it has an op of its own). A name taken there
+ * (a try that a crash cut before its removal from the journal) is made
+ * again. Where the remote may not hold it (a device node in a directory
+ * of the local backend, not as root), it stays in the store only, which
+ * is said once, here: the user's mknod succeeded, and nothing is lost
+ * that the remote could have had. The version made is recorded, so that
+ * a poll knows the object for the entry's.
+ */
+static int do_mknod(struct sync *y, const struct jop *op)
+{
+	uint32_t mode = (uint32_t)op->arg;
+	uint64_t rdev = (uint64_t)op->arg2;
+	struct remote_meta m = REMOTE_META(mode & 07777, util_now_ns());
+	struct remote_attr out;
+	struct meta_entry e;
+	int rc;
+
+	if (meta_get(y->meta, op->ino, &e) == 0) {
+		m = store_remote_meta(y->store, &e);
+		m.mode = mode & 07777;
+		meta_entry_release(&e);
+	}
+	rc = remote_mknod(y->remote, op->path, mode, rdev, &m, &out);
+	if (rc == -EEXIST) {
+		rc = remote_unlink(y->remote, op->path);
+		if (!rc)
+			rc = remote_mknod(y->remote, op->path, mode, rdev, &m,
+					  &out);
+	}
+	if (rc == -EPERM) {
+		log_warn("%s: the remote %s cannot hold this special file "
+			 "(%s); it is kept here only", op->path,
+			 y->remote->spec, strerror(-rc));
+		return 0;
+	}
+	if (!rc && out.etag[0]) {
+		rc = meta_set_etag(y->meta, op->ino, "", out.etag);
+		if (rc && rc != -ESTALE && rc != -ENOENT)
+			log_warn("%s: cannot record its version", op->path);
+		rc = 0;
+	}
+	return rc;
+}
+
 /*
  * What a mkdir or setattr gives the remote: mode and mtime as the op
  * recorded them, and the owner of its entry now (where owners are kept),
@@ -873,6 +921,7 @@ static int push_dirtime(struct sync *y, const struct jop *op)
 	return rc == -ENOENT || rc == -ENOTDIR ? 0 : rc;
 }
 
+/* Performs one journal op against the remote; 0 when it is done with. */
 static int perform(struct sync *y, const struct jop *op)
 {
 	struct op_progress prog = { y, NULL, 0 };
@@ -939,6 +988,8 @@ static int perform(struct sync *y, const struct jop *op)
 		 * upload queued after, and the links after that. */
 		rc = remote_link(y->remote, op->path, op->path2);
 		return rc == -ENOENT ? 0 : rc;
+	case JOP_MKNOD:
+		return do_mknod(y, op);
 	}
 	log_error("journal: unknown operation %d on %s dropped", op->kind,
 		  op->path);
@@ -952,10 +1003,10 @@ const char *sync_op_name(enum jop_kind k)
 		[JOP_RMDIR] = "rmdir", [JOP_UNLINK] = "unlink",
 		[JOP_RENAME] = "rename", [JOP_SYMLINK] = "symlink",
 		[JOP_SETATTR] = "setattr", [JOP_DIRTIME] = "dirtime",
-		[JOP_LINK] = "link",
+		[JOP_LINK] = "link", [JOP_MKNOD] = "mknod",
 	};
 
-	return k >= JOP_UPLOAD && k <= JOP_LINK ? names[k] : "?";
+	return k >= JOP_UPLOAD && k <= JOP_MKNOD ? names[k] : "?";
 }
 
 /* Notes op as given up with error rc, for sync_take_dropped(). */
