@@ -340,6 +340,7 @@ static void entry_from_remote(struct sync *y, struct meta_entry *e,
 {
 	owner_from_remote(y, e, a);
 	e->mode = a->mode;
+	e->rdev = a->rdev;
 	e->size = S_ISDIR(a->mode) ? 0 : a->size;
 	e->mtime_ns = a->mtime_ns;
 	e->ctime_ns = a->mtime_ns;
@@ -1467,9 +1468,11 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 			entry_from_remote(y, &e, a);
 		} else if (!e.dirty && !a->approx && (e.mode != a->mode ||
 					owner_differs(y, &e, a) ||
+					e.rdev != a->rdev ||
 					(S_ISREG(e.mode) &&
 					 e.mtime_ns != a->mtime_ns))) {
 			e.mode = a->mode;
+			e.rdev = a->rdev;
 			owner_from_remote(y, &e, a);
 			if (S_ISREG(e.mode))
 				e.mtime_ns = a->mtime_ns;
@@ -1529,10 +1532,56 @@ static int apply_batch(struct reconcile *r)
 }
 
 /*
- * remote_list() callback: collects entries (reading symlink targets, the
- * remote I/O) without any lock held, and applies them a batch at a time:
- * the database is never held across remote I/O, and memory stays bounded
- * however large the directory.
+ * The type of a listed entry, where the listing cannot see it. A backend
+ * that keeps modes in each object's metadata (S3) lists a special file
+ * as an empty file: only its object's metadata (a stat: HEAD) tells. So
+ * the empty objects, and only those, are asked about, unless the store
+ * knows the entry at that version, whose type a poll then keeps: a
+ * directory with no empty objects costs nothing more, a poll asks about
+ * nothing it knew, and a known special file never turns into a file.
+ * Entries with local changes are not asked about: the remote's word does
+ * not count for them. a gets what the stat says; returns 0, 1 for an
+ * object gone since the listing, or -errno (the listing fails: a type
+ * it cannot tell is no type to guess).
+ */
+static int listed_type(struct reconcile *r, const char *name,
+		       struct remote_attr *a)
+{
+	struct meta_entry e;
+	struct remote_attr b;
+	bool known;
+	char *p;
+	int rc;
+
+	if (!a->approx || !S_ISREG(a->mode) || a->size != 0)
+		return 0;
+	if (!r->first && meta_lookup(r->y->meta, r->dir, name, &e) == 0) {
+		known = e.dirty || (e.etag[0] && strcmp(e.etag, a->etag) == 0);
+		if (known && (S_ISREG(e.mode) || meta_is_special(e.mode))) {
+			a->mode = e.mode;
+			a->rdev = e.rdev;
+		}
+		meta_entry_release(&e);
+		if (known)
+			return 0;
+	}
+	p = util_path_join(r->path, name);
+	rc = remote_stat(r->y->remote, p, &b);
+	free(p);
+	if (rc == -ENOENT)
+		return 1;
+	if (rc)
+		return rc;
+	if (!S_ISDIR(b.mode))	/* a directory made since: listed next */
+		*a = b;
+	return 0;
+}
+
+/*
+ * remote_list() callback: collects entries (reading symlink targets and
+ * the types a listing cannot tell, the remote I/O) without any lock held,
+ * and applies them a batch at a time: the database is never held across
+ * remote I/O, and memory stays bounded however large the directory.
  */
 static int reconcile_entry(void *arg, const char *name,
 			   const struct remote_attr *a)
@@ -1545,6 +1594,9 @@ static int reconcile_entry(void *arg, const char *name,
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	l->a = *a;
 	l->link = NULL;
+	rc = listed_type(r, name, &l->a);
+	if (rc)
+		return rc < 0 ? rc : 0;
 	if (S_ISLNK(a->mode)) {
 		char *p = util_path_join(r->path, name);
 
