@@ -569,7 +569,8 @@ _cd_s3_req()
 	"${CD_S3_REQ[@]}" "$1" "$S3_BUCKET" "${@:2}"
 }
 
-# s3_put KEY FILE: upload FILE ("-": stdin) as KEY, behind the drive's back.
+# s3_put KEY FILE [NAME=VALUE...]: upload FILE ("-": stdin) as KEY, behind
+#	the drive's back, with metadata x-amz-meta-NAME: VALUE for each.
 # s3_get KEY FILE: download KEY to FILE ("-": stdout); nothing is written
 #	to FILE if it fails.
 # s3_rm KEY: delete KEY (also succeeds if there is none).

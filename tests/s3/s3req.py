@@ -9,7 +9,9 @@ path-style URLs.
   ping                   signed ListBuckets: the gateway answers, keys work
   mb BUCKET              create a bucket
   rb BUCKET              delete an (empty) bucket
-  put BUCKET KEY FILE    upload FILE ("-": stdin) as KEY
+  put BUCKET KEY FILE [NAME=VALUE...]
+                         upload FILE ("-": stdin) as KEY, with metadata
+                         x-amz-meta-NAME: VALUE for each NAME=VALUE
   get BUCKET KEY FILE    download KEY to FILE ("-": stdout)
   rm BUCKET KEY          delete KEY (no error if it does not exist)
   ls BUCKET [PREFIX]     the keys under PREFIX, one a line, in order
@@ -94,16 +96,17 @@ def sign(method, path, query, headers, payload_sha, env):
 
 
 def request(env, method, path, query=None, body=None, size=0, sha=None,
-            out=None):
+            out=None, extra=None):
     """
     One signed request; returns the response (read). body: a binary file
     object of size bytes whose sha256 is sha, or None. The response body is
     copied to out if given and the status is 2xx, else kept as resp.data.
-    Raises S3Error on a status >= 300.
+    extra: more headers to send (signed). Raises S3Error on a status >= 300.
     """
     query = query or {}
     url = urllib.parse.urlsplit(env["endpoint"])
     headers = {"Host": url.netloc}
+    headers.update(extra or {})
     if body is not None:
         headers["Content-Length"] = str(size)
     sign(method, path, query, headers, sha or EMPTY_SHA256, env)
@@ -149,7 +152,13 @@ def file_sha(f):
     return size, h.hexdigest()
 
 
-def cmd_put(env, bucket, key, name):
+def cmd_put(env, bucket, key, name, *meta):
+    extra = {}
+    for m in meta:
+        k, sep, v = m.partition("=")
+        if not sep or not k:
+            raise S3Error("put: metadata %r is not NAME=VALUE" % m)
+        extra["x-amz-meta-" + k] = v
     if name == "-":
         # stdin may be a pipe: spool it, the signature needs its hash first
         with tempfile.TemporaryFile() as f:
@@ -157,12 +166,12 @@ def cmd_put(env, bucket, key, name):
             f.seek(0)
             size, sha = file_sha(f)
             request(env, "PUT", "/%s/%s" % (bucket, key), body=f,
-                    size=size, sha=sha)
+                    size=size, sha=sha, extra=extra)
         return
     with open(name, "rb") as f:
         size, sha = file_sha(f)
         request(env, "PUT", "/%s/%s" % (bucket, key), body=f, size=size,
-                sha=sha)
+                sha=sha, extra=extra)
 
 
 def cmd_get(env, bucket, key, name):
@@ -237,7 +246,7 @@ COMMANDS = {
     "ping": (0, 0, lambda env: request(env, "GET", "/")),
     "mb": (1, 0, lambda env, b: request(env, "PUT", "/" + b)),
     "rb": (1, 0, lambda env, b: request(env, "DELETE", "/" + b)),
-    "put": (3, 0, cmd_put),
+    "put": (3, 8, cmd_put),
     "get": (3, 0, cmd_get),
     "rm": (2, 0, lambda env, b, k: request(env, "DELETE", "/%s/%s" % (b, k))),
     "ls": (1, 1, cmd_ls),
