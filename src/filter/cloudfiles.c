@@ -1259,6 +1259,12 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 		op->file->closing = false;
 		sync_closing(env->sync, -1);
 	}
+	/* mknod(2) of a file: no close of it queues its upload (clonedrive
+	 * cp's FOP_CLONE queues that of its copy) */
+	if (op->kind == FOP_MKNOD && !op->ctl && S_ISREG(op->entry.mode) &&
+	    sync_queue_upload(env->sync, op->entry.ino))
+		log_error("inode %llu: cannot queue its upload",
+			  (unsigned long long)op->entry.ino);
 	if (op->kind == FOP_CLONE) {
 		/* a copy handed in by clonedrive cp: uploaded as written */
 		struct stat st;

@@ -49,6 +49,12 @@ assert_eq "$(cd "$M" && find . -type p | sort | tr '\n' ' ')" \
 	"./fifo ./pipe " "fifos by d_type"
 assert_eq "$(cd "$M" && find . -type s)" ./sock "sockets by d_type"
 
+# mknod(2) of a regular file: an empty file, uploaded though never closed
+python3 -c 'import os, stat, sys
+os.mknod(sys.argv[1], stat.S_IFREG | 0o640)' "$M/regular"
+assert_eq "$(stat -c '%F %a' "$M/regular")" "regular empty file 640" \
+	"mknod of a regular file"
+
 step "a fifo passes data from a writer to a reader"
 (echo "through the fifo" >"$M/fifo") &
 writer=$!
@@ -60,6 +66,8 @@ step "the remote gets the same nodes"
 cd_sync "$M"
 assert_eq "$(nodes "$R" "${names[@]}")" "$(nodes "$M" "${names[@]}")" \
 	"the nodes in the remote directory"
+assert_eq "$(stat -c '%F %a' "$R/regular")" "regular empty file 640" \
+	"the remote's file made by mknod"
 
 step "rename, chmod and rm reach the remote"
 mkdir "$M/d"
