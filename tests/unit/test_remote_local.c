@@ -477,26 +477,31 @@ static void test_mknod(struct remote *r)
 	uint64_t dev = (uint64_t)makedev(1, 3);
 
 	check(remote_has_mknod(r), "the local backend keeps special files");
-	check(remote_mknod(r, "p", S_IFIFO | 0640, 0, when, &a) == 0 &&
+	check(remote_mknod(r, "p", S_IFIFO | 0640, 0,
+			   META((S_IFIFO | 0640) & 07777, when), &a) == 0 &&
 	      S_ISFIFO(a.mode) && (a.mode & 07777) == 0640 &&
 	      a.mtime_ns == when && a.etag[0], "mknod a fifo");
 	check(remote_stat(r, "p", &b) == 0 && b.mode == a.mode &&
 	      strcmp(a.etag, b.etag) == 0, "stat the fifo made");
-	check(remote_mknod(r, "p", S_IFIFO | 0640, 0, when, &a) == -EEXIST,
+	check(remote_mknod(r, "p", S_IFIFO | 0640, 0,
+			   META((S_IFIFO | 0640) & 07777, when), &a) == -EEXIST,
 	      "mknod of a taken name is -EEXIST");
-	check(remote_mknod(r, "s", S_IFSOCK | 0755, 0, when, &a) == 0 &&
+	check(remote_mknod(r, "s", S_IFSOCK | 0755, 0,
+			   META((S_IFSOCK | 0755) & 07777, when), &a) == 0 &&
 	      S_ISSOCK(a.mode) && (a.mode & 07777) == 0755, "mknod a socket");
-	check(remote_mknod(r, "f", S_IFREG | 0644, 0, when, &a) == -EINVAL,
+	check(remote_mknod(r, "f", S_IFREG | 0644, 0,
+			   META((S_IFREG | 0644) & 07777, when), &a) == -EINVAL,
 	      "mknod of a regular file is -EINVAL");
 	if (geteuid() == 0) {
-		check(remote_mknod(r, "c", S_IFCHR | 0600, dev, when,
-				   &a) == 0 &&
+		check(remote_mknod(r, "c", S_IFCHR | 0600, dev,
+				   META(0600, when), &a) == 0 &&
 		      S_ISCHR(a.mode) && a.rdev == dev &&
 		      remote_stat(r, "c", &b) == 0 && b.rdev == dev,
 		      "mknod a character device");
 		check(remote_unlink(r, "c") == 0, "unlink a device");
 	} else {
-		check(remote_mknod(r, "c", S_IFCHR | 0600, dev, when, &a) ==
+		check(remote_mknod(r, "c", S_IFCHR | 0600, dev,
+			   META((S_IFCHR | 0600) & 07777, when), &a) ==
 		      -EPERM, "mknod a device is -EPERM but as root");
 	}
 	check(remote_rename(r, "p", "p2", 0, NULL, NULL, NULL) == 0 &&
