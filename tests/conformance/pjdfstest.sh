@@ -13,7 +13,9 @@
 # default the three exhaustive permutation files (chown/00.t,
 # rename/09.t, rename/10.t: two thirds of all assertions) are left out;
 # PJD_ALL=1 runs them too. PJD_DIRS="open rename" picks syscall
-# directories. Then clonedrive sync must succeed: every change reached the
+# directories. PJD_KNOWN="dir/NN.t ..." names files whose failures are
+# known and said why where it is set: they are counted apart, and do not
+# fail the run. Then clonedrive sync must succeed: every change reached the
 # remote. Exit 0 when nothing failed, 1 otherwise, 2 on setup errors.
 #
 set -uo pipefail
@@ -54,14 +56,25 @@ done
 echo "pjdfstest.sh: ${#files[@]} files on $t/mnt ($bin)"
 (cd "$t/mnt/pjd" && timeout -k 10 900 prove -v -j 4 "${files[@]}") \
 	>"$t/prove.log" 2>&1
-awk -v tests="$tests/" '
+awk -v tests="$tests/" -v known=" ${PJD_KNOWN:-} " '
 	/^\/.*\.t \.\./ { f = $1; sub(tests, "", f) }
 	/^ok / { n++ }
-	/^not ok / && !/# *TODO/ { n++; bad++; print f ": " $0; badf[f] = 1 }
-	/^(Failed|Wstat|Parse errors|  Failed)/ { }
+	/^not ok / && !/# *TODO/ {
+		n++
+		if (index(known, " " f " ")) {
+			kn++; knf[f] = 1; print "known, " f ": " $0
+		} else {
+			bad++; badf[f] = 1; print f ": " $0
+		}
+	}
 	END {
 		for (k in badf) kf++
-		printf "pjdfstest: %d of %d assertions failed (%d files)\n", bad, n, kf
+		for (k in knf) kk++
+		printf "pjdfstest: %d of %d assertions failed (%d files)", bad,
+			n, kf
+		if (kn)
+			printf "; %d more in %d files of PJD_KNOWN", kn, kk
+		printf "\n"
 		exit bad > 0
 	}' "$t/prove.log"
 rc=$?
