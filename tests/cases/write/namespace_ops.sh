@@ -2,8 +2,8 @@
 # Namespace and metadata changes made in the mount reach the remote after a
 # sync: mkdir, rename (file and directory, replacing), RENAME_NOREPLACE and
 # mv -n onto an existing name (EEXIST, nothing changes), rmdir, unlink,
-# symlink/readlink, chmod, touch -d, truncate (shrink and grow); a hard link of a
-# directory fails with EPERM (files: namespace/hardlinks.sh).
+# symlink/readlink, chmod, touch -d, truncate (shrink and grow); a hard
+# link of a directory fails with EPERM (of files: namespace/hardlinks.sh).
 . "$(dirname "$0")/../../lib.sh"
 
 echo "old remote file" >"$R/existing"
