@@ -20,8 +20,9 @@
  * Special files (FIFOs, sockets, devices) are zero-byte objects whose
  * x-amz-meta-mode has their type, and x-amz-meta-rdev a device's number
  * in decimal, as s3fs makes them; HEAD tells them, a listing cannot.
- * Other types in a mode (s3fs's symlinks and directory objects) are
- * taken for files, as the drive keeps no symlinks here.
+ * A symlink is an object whose bytes are its target and whose
+ * x-amz-meta-mode has S_IFLNK, as s3fs makes them; HEAD tells it too.
+ * Other types in a mode (s3fs's directory objects) are taken for files.
  *
  * This file holds the ops table, the opening, the mapping, reads, and
  * the changes of names: mkdir, mknod, rmdir, unlink, rename, setattr. The rest
@@ -78,6 +79,11 @@ static void attr_from_head(const struct s3_req *q, struct remote_attr *a)
 	/* a special file has no bytes: one that has is a file all the same */
 	if (q->have_meta_mode && special(q->meta_mode) && a->size == 0)
 		type = q->meta_mode & S_IFMT;
+	/* a symlink's bytes are its target: never none, never a path's
+	 * worth */
+	if (q->have_meta_mode && S_ISLNK(q->meta_mode) && a->size > 0 &&
+	    a->size < S3_LINK_MAX)
+		type = S_IFLNK;
 	if (q->have_meta_mode)
 		a->mode = type | (q->meta_mode & 07777);
 	if ((S_ISCHR(type) || S_ISBLK(type)) && q->have_meta_rdev)
@@ -332,6 +338,56 @@ static int put_special(struct s3 *s, const char *key, const char *path,
 	}
 	s3_req_release(&q);
 	return rc;
+}
+
+/* A symlink: an object holding its target, with S_IFLNK in its mode. */
+static int s3_symlink(struct remote *r, const char *target, const char *path)
+{
+	struct remote_meta m = REMOTE_META(0777, util_now_ns());
+	struct s3 *s = to_s3(r);
+	struct remote_attr a;
+	struct s3_meta_hdrs h;
+	struct s3_req q;
+	char *key;
+	int rc;
+
+	if (!*target || strlen(target) >= S3_LINK_MAX)
+		return -ENAMETOOLONG;
+	rc = s3_stat(r, path, &a);
+	if (rc != -ENOENT)
+		return rc ? rc : -EEXIST;
+	key = s3_key_of(s, path);
+	s3_req_init(&q, "PUT", key, path);
+	s3_meta_hdrs(&q, &h, S_IFLNK | 0777, &m);
+	q.body = target;
+	q.body_len = strlen(target);
+	rc = s3_call(s, &q);
+	s3_req_release(&q);
+	free(key);
+	return rc;
+}
+
+static int s3_readlink(struct remote *r, const char *path, char *buf,
+		       size_t size)
+{
+	struct remote_attr a;
+	ssize_t got;
+	int rc;
+
+	rc = s3_stat(r, path, &a);
+	if (rc)
+		return rc;
+	if (!S_ISLNK(a.mode))
+		return -EINVAL;
+	if (a.size >= size)
+		return -ENAMETOOLONG;
+	got = get_range(to_s3(r), path, a.etag, buf, -1, a.size, 0);
+	if (got < 0)
+		return (int)got;
+	if ((uint64_t)got != a.size)
+		return -EAGAIN;	/* changed meanwhile */
+	buf[got] = '\0';
+	return 0;
 }
 
 static int s3_mknod(struct remote *r, const char *path, uint32_t type,
@@ -647,7 +703,7 @@ static void s3_close(struct remote *r)
 static const struct remote_ops s3_ops = {
 	.name = "s3",
 	.caps = REMOTE_CAP_RANGE_READ | REMOTE_CAP_COPY | REMOTE_CAP_CHMOD |
-		REMOTE_CAP_LINK,
+		REMOTE_CAP_LINK | REMOTE_CAP_SYMLINK,
 	/* a request costs a round trip (tens of ms on a real service) */
 	.read_piece = 4u << 20,
 	.close = s3_close,
@@ -664,6 +720,8 @@ static const struct remote_ops s3_ops = {
 	.rmdir = s3_rmdir,
 	.unlink = s3_unlink,
 	.rename = s3_rename,
+	.symlink = s3_symlink,
+	.readlink = s3_readlink,
 	.mknod = s3_mknod,
 	.setattr = s3_setattr,
 	.statfs = s3_statfs,

@@ -227,6 +227,7 @@ int s3_http_date(const char *s, int64_t *out) CD_WUR;
 #define S3_POOL_MAX 16			/* idle handles kept */
 #define S3_WARNED 1021			/* odd keys remembered, at most */
 #define S3_KEY_MAX 1024			/* bytes, the S3 API's limit */
+#define S3_LINK_MAX 4096		/* a symlink's target, NUL included */
 #define S3_DIR_MODE (S_IFDIR | 0755)
 #define S3_FILE_MODE (S_IFREG | 0644)
 
