@@ -692,6 +692,14 @@ void store_node_upload_end(struct node *n, const struct node_upload *u,
 	store_node_unlock(n);
 }
 
+void store_node_take_mtime(struct node *n, int64_t mtime_ns)
+{
+	store_node_lock(n);
+	if (!n->dirty)
+		n->mtime_ns = mtime_ns;
+	store_node_unlock(n);
+}
+
 void store_node_set_error(struct node *n, bool error)
 {
 	store_node_lock(n);

@@ -230,6 +230,9 @@ void store_node_upload_begin(struct node *n, struct node_upload *u);
 bool store_node_written_since(struct node *n, uint64_t gen);
 void store_node_upload_end(struct node *n, const struct node_upload *u,
 			   int rc, const char *etag, bool backed);
+/* The remote's metadata gives n, unless it is dirty, the mtime its
+ * entry now has. */
+void store_node_take_mtime(struct node *n, int64_t mtime_ns);
 /* Marks n's last remote operation failed, or not. */
 void store_node_set_error(struct node *n, bool error);
 /* The remote's version of n is now etag, a new version of the same bytes

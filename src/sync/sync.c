@@ -43,6 +43,7 @@
 #define RETRY_MAX_MS 30000
 #define RECONCILE_BATCH 512
 #define DROPPED_KEEP 16			/* descriptions of ops given up kept */
+#define REFRESH_MAX (1u << 20)		/* files waiting for their metadata */
 
 struct sync {
 	struct store *store;
@@ -72,6 +73,13 @@ struct sync {
 	pthread_t journal_thread;
 	pthread_t poll_thread;
 	pthread_t save_thread;
+	pthread_t refresh_thread;
+	/* files a listing could not see the metadata of (approx), to be
+	 * asked about (stat: HEAD) after it, by the refresher; under lock:
+	 * [refresh_head, refresh_n) of refresh_q are to do */
+	uint64_t *refresh_q;
+	size_t refresh_head, refresh_n, refresh_cap;
+	bool refresh_full_told;
 	struct saving *saves;		/* nodes to save; under lock */
 	bool started;
 	/* ops given up for a permanent error, under lock: how many since
@@ -974,6 +982,12 @@ static int perform(struct sync *y, const struct jop *op)
 				rc = remote_symlink(y->remote, op->path2,
 						    op->path);
 		}
+		/* its version, by which a listing that cannot tell a
+		 * symlink (S3's) knows it for the entry's */
+		if (!rc && remote_stat(y->remote, op->path, &out) == 0 &&
+		    out.etag[0] &&
+		    meta_set_etag(y->meta, op->ino, "", out.etag) == -EIO)
+			log_warn("%s: cannot record its version", op->path);
 		return rc;
 	case JOP_DIRTIME:
 		return push_dirtime(y, op);
@@ -1337,6 +1351,10 @@ struct reconcile {
 	uint64_t jgen;			/* meta_journal_gen() before listing */
 	bool changed;			/* names came or went */
 	struct reset *resets;		/* files in use to reset after */
+	uint64_t refresh[RECONCILE_BATCH];	/* files of the batch whose
+						   metadata the listing
+						   could not see */
+	int nrefresh;
 };
 
 
@@ -1410,6 +1428,181 @@ static void delete_local(void *arg, uint64_t ino)
 	cache_file_remove(y->store->cache, ino);
 }
 
+/*
+ * Queues file ino, listed from a remote whose listings cannot see an
+ * object's metadata (S3's: mode, owner, mtime, and whether it is a
+ * symlink), for the refresher to read it: a listing stays one request a
+ * thousand names, and what each object's metadata says arrives soon
+ * after. Past REFRESH_MAX waiting, the rest keep what the listing said.
+ */
+static void queue_refresh(struct sync *y, uint64_t ino)
+{
+	pthread_mutex_lock(&y->lock);
+	if (y->refresh_head == y->refresh_n)
+		y->refresh_head = y->refresh_n = 0;
+	if (y->refresh_n - y->refresh_head >= REFRESH_MAX) {
+		if (!y->refresh_full_told)
+			log_info("%u files wait for their metadata from the "
+				 "remote; the next ones show what listings "
+				 "say", REFRESH_MAX);
+		y->refresh_full_told = true;
+	} else {
+		if (y->refresh_n == y->refresh_cap) {
+			y->refresh_cap = y->refresh_cap ? 2 * y->refresh_cap
+							: 1024;
+			y->refresh_q = xrealloc(y->refresh_q,
+						y->refresh_cap *
+						sizeof(*y->refresh_q));
+		}
+		y->refresh_q[y->refresh_n++] = ino;
+		pthread_cond_broadcast(&y->cond);
+	}
+	pthread_mutex_unlock(&y->lock);
+}
+
+/*
+ * Makes entry e, a file listed at path whose object turns out to be a
+ * symlink (a, its stat), the symlink: a new entry of that name, as the
+ * kernel keeps an inode's type. Unless it changed here meanwhile.
+ */
+static void refresh_to_symlink(struct sync *y, const struct meta_entry *e,
+			       const char *path, const struct remote_attr *a)
+{
+	struct meta_entry cur, l;
+	char link[4096];
+	int rc;
+
+	if (remote_readlink(y->remote, path, link, sizeof(link)))
+		return;		/* changed again: the next poll sees it */
+	if (meta_begin(y->meta))
+		return;
+	rc = meta_get(y->meta, e->ino, &cur);
+	if (rc) {
+		meta_rollback(y->meta);
+		return;
+	}
+	if (cur.dirty || cur.has_data || cur.nlink > 1 ||
+	    cur.parent != e->parent || strcmp(cur.etag, e->etag) != 0) {
+		meta_entry_release(&cur);
+		meta_rollback(y->meta);
+		return;
+	}
+	meta_entry_init(&l);
+	l.parent = cur.parent;
+	snprintf(l.name, sizeof(l.name), "%s", cur.name);
+	entry_from_remote(y, &l, a);
+	l.link = xstrdup(link);
+	l.size = strlen(link);
+	rc = meta_delete(y->meta, cur.ino, delete_local, y);
+	if (!rc)
+		rc = meta_insert(y->meta, &l);
+	if (rc || meta_commit(y->meta)) {
+		if (rc)
+			meta_rollback(y->meta);
+	} else if (y->notify.entry) {
+		y->notify.entry(y->notify.arg, cur.parent, cur.name);
+	}
+	meta_entry_release(&cur);
+	meta_entry_release(&l);
+}
+
+/* What the remote's metadata says of file ino, into its entry, unless
+ * the entry changed here or there meanwhile (its version). */
+static void refresh_one(struct sync *y, uint64_t ino)
+{
+	struct remote_attr a;
+	struct meta_entry e, cur;
+	struct node_state st;
+	struct node *n = NULL;
+	char *path = NULL;
+	bool changed = false;
+
+	if (meta_get(y->meta, ino, &e))
+		return;
+	if (!S_ISREG(e.mode) || e.dirty || !e.etag[0] || !e.parent)
+		goto out;
+	/* one in use keeps its mtime in its node, which is told too;
+	 * one being written has its own metadata */
+	n = store_node_find(y->store, ino);
+	if (n) {
+		store_node_snapshot(n, &st);
+		if (st.dirty || st.writers > 0)
+			goto out;
+	}
+	if (meta_path(y->meta, ino, &path) ||
+	    remote_stat(y->remote, path, &a) || a.approx ||
+	    strcmp(a.etag, e.etag) != 0)
+		goto out;	/* changed there: a poll sees it */
+	if (S_ISLNK(a.mode)) {
+		if (!n)
+			refresh_to_symlink(y, &e, path, &a);
+		goto out;
+	}
+	if (!S_ISREG(a.mode) || meta_begin(y->meta))
+		goto out;
+	if (meta_get(y->meta, ino, &cur)) {
+		meta_rollback(y->meta);
+		goto out;
+	}
+	if (!cur.dirty && strcmp(cur.etag, e.etag) == 0) {
+		if ((cur.mode & 07777) != (a.mode & 07777)) {
+			cur.mode = S_IFREG | (a.mode & 07777);
+			changed = true;
+		}
+		if (owner_differs(y, &cur, &a)) {
+			owner_from_remote(y, &cur, &a);
+			changed = true;
+		}
+		if (cur.mtime_ns != a.mtime_ns) {
+			cur.mtime_ns = cur.ctime_ns = a.mtime_ns;
+			changed = true;
+		}
+	}
+	if (changed && !meta_update(y->meta, &cur)) {
+		changed = meta_commit(y->meta) == 0;
+	} else {
+		meta_rollback(y->meta);
+		changed = false;
+	}
+	meta_entry_release(&cur);
+	/* a node loaded meanwhile has the listing's mtime: it takes the
+	 * remote's, and writes it (its commits would write its own) */
+	if (changed && !n)
+		n = store_node_find(y->store, ino);
+	if (changed && n) {
+		store_node_take_mtime(n, a.mtime_ns);
+		if (store_node_commit(y->store, n))
+			log_warn("%s: cannot record its mtime", path);
+	}
+	if (changed && y->notify.inode)
+		y->notify.inode(y->notify.arg, ino, false);
+out:
+	if (n)
+		store_node_put(y->store, n);
+	free(path);
+	meta_entry_release(&e);
+}
+
+static void *refresh_thread(void *arg)
+{
+	struct sync *y = arg;
+	uint64_t ino;
+
+	pthread_mutex_lock(&y->lock);
+	while (!y->stop_workers) {
+		if (y->refresh_head == y->refresh_n) {
+			pthread_cond_wait(&y->cond, &y->lock);
+			continue;
+		}
+		ino = y->refresh_q[y->refresh_head++];
+		pthread_mutex_unlock(&y->lock);
+		refresh_one(y, ino);
+		pthread_mutex_lock(&y->lock);
+	}
+	pthread_mutex_unlock(&y->lock);
+	return NULL;
+}
+
 /* One entry of a remote listing, held until its batch is applied. */
 struct listed {
 	char name[META_NAME_MAX + 1];
@@ -1457,6 +1650,8 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 		notify_entry = true;
 		r->changed = true;
 		stats_add(y->stats, remote_changes, 1);
+		if (!rc && a->approx && S_ISREG(a->mode) && a->size > 0)
+			r->refresh[r->nrefresh++] = e.ino;
 	} else if (rc == 0) {
 		if (S_ISREG(e.mode) && !e.dirty && strcmp(e.etag, a->etag)) {
 			if (e.etag[0])
@@ -1466,6 +1661,8 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 			stats_add(y->stats, remote_changes, 1);
 			update = true;
 			entry_from_remote(y, &e, a);
+			if (a->approx && a->size > 0)
+				r->refresh[r->nrefresh++] = e.ino;
 		} else if (!e.dirty && !a->approx && (e.mode != a->mode ||
 					owner_differs(y, &e, a) ||
 					e.rdev != a->rdev ||
@@ -1519,12 +1716,15 @@ static int apply_batch(struct reconcile *r)
 		meta_rollback(m);
 		rc = -EAGAIN;
 	}
+	r->nrefresh = 0;
 	for (i = 0; i < r->nlisted && !rc; i++)
 		rc = apply_entry(r, &r->listed[i]);
 	if (!rc)
 		rc = meta_commit(m);
 	else if (i)
 		meta_rollback(m);
+	for (i = 0; i < r->nrefresh && !rc; i++)
+		queue_refresh(r->y, r->refresh[i]);
 	for (i = 0; i < r->nlisted; i++)
 		free(r->listed[i].link);
 	r->nlisted = 0;
@@ -1534,11 +1734,13 @@ static int apply_batch(struct reconcile *r)
 /*
  * The type of a listed entry, where the listing cannot see it. A backend
  * that keeps modes in each object's metadata (S3) lists a special file
- * as an empty file: only its object's metadata (a stat: HEAD) tells. So
- * the empty objects, and only those, are asked about, unless the store
- * knows the entry at that version, whose type a poll then keeps: a
+ * as an empty file and a symlink as a file of its target: only its
+ * object's metadata (a stat: HEAD) tells. So the empty objects, and the
+ * entries the store has as another type, are asked about, unless the
+ * store knows the entry at that version, whose type a poll then keeps: a
  * directory with no empty objects costs nothing more, a poll asks about
- * nothing it knew, and a known special file never turns into a file.
+ * nothing it knew, and a known symlink or special file never turns into
+ * a file. (The other objects' metadata comes after: queue_refresh.)
  * Entries with local changes are not asked about: the remote's word does
  * not count for them. a gets what the stat says; returns 0, 1 for an
  * object gone since the listing, or -errno (the listing fails: a type
@@ -1547,17 +1749,21 @@ static int apply_batch(struct reconcile *r)
 static int listed_type(struct reconcile *r, const char *name,
 		       struct remote_attr *a)
 {
+	bool known, other = false;
 	struct meta_entry e;
 	struct remote_attr b;
-	bool known;
 	char *p;
 	int rc;
 
-	if (!a->approx || !S_ISREG(a->mode) || a->size != 0)
+	if (!a->approx || !S_ISREG(a->mode))
 		return 0;
 	if (!r->first && meta_lookup(r->y->meta, r->dir, name, &e) == 0) {
 		known = e.dirty || (e.etag[0] && strcmp(e.etag, a->etag) == 0);
-		if (known && (S_ISREG(e.mode) || meta_is_special(e.mode))) {
+		/* a symlink or special file here is no file until the
+		 * remote's metadata says so */
+		other = !S_ISREG(e.mode) && !S_ISDIR(e.mode);
+		if (known && (S_ISREG(e.mode) || S_ISLNK(e.mode) ||
+			      meta_is_special(e.mode))) {
 			a->mode = e.mode;
 			a->rdev = e.rdev;
 		}
@@ -1565,6 +1771,10 @@ static int listed_type(struct reconcile *r, const char *name,
 		if (known)
 			return 0;
 	}
+	/* the others are files; what their metadata says comes after the
+	 * listing (queue_refresh) */
+	if (a->size != 0 && !other)
+		return 0;
 	p = util_path_join(r->path, name);
 	rc = remote_stat(r->y->remote, p, &b);
 	free(p);
@@ -1597,7 +1807,7 @@ static int reconcile_entry(void *arg, const char *name,
 	rc = listed_type(r, name, &l->a);
 	if (rc)
 		return rc < 0 ? rc : 0;
-	if (S_ISLNK(a->mode)) {
+	if (S_ISLNK(l->a.mode)) {
 		char *p = util_path_join(r->path, name);
 
 		rc = remote_readlink(r->y->remote, p, link, sizeof(link));
@@ -1957,6 +2167,16 @@ int sync_start(struct sync *y, const struct sync_notify *notify)
 		stop_saver(y);
 		return -EAGAIN;
 	}
+	if (pthread_create(&y->refresh_thread, NULL, refresh_thread, y)) {
+		pthread_mutex_lock(&y->lock);
+		y->stop_workers = true;
+		pthread_cond_broadcast(&y->cond);
+		pthread_mutex_unlock(&y->lock);
+		pthread_join(y->journal_thread, NULL);
+		pthread_join(y->poll_thread, NULL);
+		stop_saver(y);
+		return -EAGAIN;
+	}
 	y->started = true;
 	return 0;
 }
@@ -1971,6 +2191,7 @@ void sync_stop(struct sync *y)
 	pthread_mutex_unlock(&y->lock);
 	pthread_join(y->journal_thread, NULL);
 	pthread_join(y->poll_thread, NULL);
+	pthread_join(y->refresh_thread, NULL);
 	y->started = false;
 	y->saver_only = true;
 }
@@ -1986,6 +2207,7 @@ void sync_free(struct sync *y)
 		stop_saver(y);
 	for (i = 0; i < DROPPED_KEEP; i++)
 		free(y->dropped_what[i]);
+	free(y->refresh_q);
 	pthread_mutex_destroy(&y->populate_lock);
 	pthread_cond_destroy(&y->cond);
 	pthread_mutex_destroy(&y->lock);
