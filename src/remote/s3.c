@@ -139,6 +139,30 @@ static int dir_exists(struct s3 *s, const char *p)
 	return k.others > 0 ? 1 : 0;
 }
 
+/*
+ * A directory's attributes: its "dir/" marker's metadata where it has
+ * some (the drive's and s3fs's markers do), else the guesses of a
+ * directory that is a prefix only.
+ */
+static void dir_stat(struct s3 *s, const char *path, struct remote_attr *out)
+{
+	char *key = xasprintf("%s%s/", s->prefix, path);
+	struct s3_req q;
+
+	s3_dir_attr(out);
+	s3_req_init(&q, "HEAD", key, path);
+	if (s3_call(s, &q) == 0 && q.have_meta_mode) {
+		out->mode = S_IFDIR | (q.meta_mode & 07777);
+		out->uid = q.meta_uid;
+		out->gid = q.meta_gid;
+		if (q.have_meta_mtime)
+			out->mtime_ns = q.meta_mtime_ns;
+		out->approx = false;
+	}
+	s3_req_release(&q);
+	free(key);
+}
+
 int s3_head(struct s3 *s, const char *key, const char *what,
 	    struct remote_attr *out)
 {
@@ -168,7 +192,7 @@ static int s3_stat(struct remote *r, const char *path,
 	if (rc < 0)
 		return rc;
 	if (rc > 0) {
-		s3_dir_attr(out);
+		dir_stat(s, path, out);
 		return 0;
 	}
 	key = s3_key_of(s, path);

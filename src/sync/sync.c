@@ -43,7 +43,13 @@
 #define RETRY_MAX_MS 30000
 #define RECONCILE_BATCH 512
 #define DROPPED_KEEP 16			/* descriptions of ops given up kept */
-#define REFRESH_MAX (1u << 20)		/* files waiting for their metadata */
+#define REFRESH_MAX (1u << 20)		/* entries waiting for metadata */
+
+/* An entry a listing brought in, as it brought it in. */
+struct refresh {
+	uint64_t ino;
+	int64_t mtime_ns;		/* its mtime and ctime then */
+};
 
 struct sync {
 	struct store *store;
@@ -74,10 +80,10 @@ struct sync {
 	pthread_t poll_thread;
 	pthread_t save_thread;
 	pthread_t refresh_thread;
-	/* files a listing could not see the metadata of (approx), to be
+	/* entries a listing could not see the metadata of (approx), to be
 	 * asked about (stat: HEAD) after it, by the refresher; under lock:
 	 * [refresh_head, refresh_n) of refresh_q are to do */
-	uint64_t *refresh_q;
+	struct refresh *refresh_q;
 	size_t refresh_head, refresh_n, refresh_cap;
 	bool refresh_full_told;
 	struct saving *saves;		/* nodes to save; under lock */
@@ -1351,9 +1357,11 @@ struct reconcile {
 	uint64_t jgen;			/* meta_journal_gen() before listing */
 	bool changed;			/* names came or went */
 	struct reset *resets;		/* files in use to reset after */
-	uint64_t refresh[RECONCILE_BATCH];	/* files of the batch whose
-						   metadata the listing
-						   could not see */
+	struct refresh refresh[RECONCILE_BATCH];	/* entries of the
+							   batch whose
+							   metadata the
+							   listing could
+							   not see */
 	int nrefresh;
 };
 
@@ -1429,13 +1437,14 @@ static void delete_local(void *arg, uint64_t ino)
 }
 
 /*
- * Queues file ino, listed from a remote whose listings cannot see an
- * object's metadata (S3's: mode, owner, mtime, and whether it is a
- * symlink), for the refresher to read it: a listing stays one request a
- * thousand names, and what each object's metadata says arrives soon
- * after. Past REFRESH_MAX waiting, the rest keep what the listing said.
+ * Queues entry f, listed from a remote whose listings cannot see an
+ * object's metadata (S3's: mode, owner, mtime, and whether a file is a
+ * symlink; a directory's marker), for the refresher to read it: a
+ * listing stays one request a thousand names, and what each object's
+ * metadata says arrives soon after. Past REFRESH_MAX waiting, the rest
+ * keep what the listing said.
  */
-static void queue_refresh(struct sync *y, uint64_t ino)
+static void queue_refresh(struct sync *y, const struct refresh *f)
 {
 	pthread_mutex_lock(&y->lock);
 	if (y->refresh_head == y->refresh_n)
@@ -1454,7 +1463,7 @@ static void queue_refresh(struct sync *y, uint64_t ino)
 						y->refresh_cap *
 						sizeof(*y->refresh_q));
 		}
-		y->refresh_q[y->refresh_n++] = ino;
+		y->refresh_q[y->refresh_n++] = *f;
 		pthread_cond_broadcast(&y->cond);
 	}
 	pthread_mutex_unlock(&y->lock);
@@ -1506,47 +1515,59 @@ static void refresh_to_symlink(struct sync *y, const struct meta_entry *e,
 	meta_entry_release(&l);
 }
 
-/* What the remote's metadata says of file ino, into its entry, unless
- * the entry changed here or there meanwhile (its version). */
-static void refresh_one(struct sync *y, uint64_t ino)
+/* Whether entry e is as a listing brought it in, f: nothing changed it
+ * here since (a change moves its ctime; a write makes it dirty). */
+static bool as_listed(const struct meta_entry *e, const struct refresh *f)
+{
+	return !e->dirty && e->parent && e->mtime_ns == f->mtime_ns &&
+	       e->ctime_ns == f->mtime_ns;
+}
+
+/*
+ * What the remote's metadata says of entry f->ino (a file or a
+ * directory), into its entry, unless the entry changed here since it
+ * was listed (as_listed) or there (its version).
+ */
+static void refresh_one(struct sync *y, const struct refresh *f)
 {
 	struct remote_attr a;
 	struct meta_entry e, cur;
 	struct node_state st;
 	struct node *n = NULL;
 	char *path = NULL;
-	bool changed = false;
+	bool changed = false, dir;
 
-	if (meta_get(y->meta, ino, &e))
+	if (meta_get(y->meta, f->ino, &e))
 		return;
-	if (!S_ISREG(e.mode) || e.dirty || !e.etag[0] || !e.parent)
+	dir = S_ISDIR(e.mode);
+	if ((!S_ISREG(e.mode) && !dir) || !e.etag[0] || !as_listed(&e, f))
 		goto out;
 	/* one in use keeps its mtime in its node, which is told too;
 	 * one being written has its own metadata */
-	n = store_node_find(y->store, ino);
+	n = dir ? NULL : store_node_find(y->store, f->ino);
 	if (n) {
 		store_node_snapshot(n, &st);
 		if (st.dirty || st.writers > 0)
 			goto out;
 	}
-	if (meta_path(y->meta, ino, &path) ||
+	if (meta_path(y->meta, f->ino, &path) ||
 	    remote_stat(y->remote, path, &a) || a.approx ||
-	    strcmp(a.etag, e.etag) != 0)
+	    (dir ? !S_ISDIR(a.mode) : strcmp(a.etag, e.etag) != 0))
 		goto out;	/* changed there: a poll sees it */
 	if (S_ISLNK(a.mode)) {
 		if (!n)
 			refresh_to_symlink(y, &e, path, &a);
 		goto out;
 	}
-	if (!S_ISREG(a.mode) || meta_begin(y->meta))
+	if ((a.mode & S_IFMT) != (e.mode & S_IFMT) || meta_begin(y->meta))
 		goto out;
-	if (meta_get(y->meta, ino, &cur)) {
+	if (meta_get(y->meta, f->ino, &cur)) {
 		meta_rollback(y->meta);
 		goto out;
 	}
-	if (!cur.dirty && strcmp(cur.etag, e.etag) == 0) {
+	if (as_listed(&cur, f) && strcmp(cur.etag, e.etag) == 0) {
 		if ((cur.mode & 07777) != (a.mode & 07777)) {
-			cur.mode = S_IFREG | (a.mode & 07777);
+			cur.mode = (cur.mode & S_IFMT) | (a.mode & 07777);
 			changed = true;
 		}
 		if (owner_differs(y, &cur, &a)) {
@@ -1567,15 +1588,15 @@ static void refresh_one(struct sync *y, uint64_t ino)
 	meta_entry_release(&cur);
 	/* a node loaded meanwhile has the listing's mtime: it takes the
 	 * remote's, and writes it (its commits would write its own) */
-	if (changed && !n)
-		n = store_node_find(y->store, ino);
+	if (changed && !n && !dir)
+		n = store_node_find(y->store, f->ino);
 	if (changed && n) {
 		store_node_take_mtime(n, a.mtime_ns);
 		if (store_node_commit(y->store, n))
 			log_warn("%s: cannot record its mtime", path);
 	}
 	if (changed && y->notify.inode)
-		y->notify.inode(y->notify.arg, ino, false);
+		y->notify.inode(y->notify.arg, f->ino, false);
 out:
 	if (n)
 		store_node_put(y->store, n);
@@ -1586,7 +1607,7 @@ out:
 static void *refresh_thread(void *arg)
 {
 	struct sync *y = arg;
-	uint64_t ino;
+	struct refresh f;
 
 	pthread_mutex_lock(&y->lock);
 	while (!y->stop_workers) {
@@ -1594,9 +1615,9 @@ static void *refresh_thread(void *arg)
 			pthread_cond_wait(&y->cond, &y->lock);
 			continue;
 		}
-		ino = y->refresh_q[y->refresh_head++];
+		f = y->refresh_q[y->refresh_head++];
 		pthread_mutex_unlock(&y->lock);
-		refresh_one(y, ino);
+		refresh_one(y, &f);
 		pthread_mutex_lock(&y->lock);
 	}
 	pthread_mutex_unlock(&y->lock);
@@ -1650,8 +1671,10 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 		notify_entry = true;
 		r->changed = true;
 		stats_add(y->stats, remote_changes, 1);
-		if (!rc && a->approx && S_ISREG(a->mode) && a->size > 0)
-			r->refresh[r->nrefresh++] = e.ino;
+		if (!rc && a->approx && ((S_ISREG(a->mode) && a->size > 0) ||
+					 S_ISDIR(a->mode)))
+			r->refresh[r->nrefresh++] = (struct refresh){
+				e.ino, e.mtime_ns };
 	} else if (rc == 0) {
 		if (S_ISREG(e.mode) && !e.dirty && strcmp(e.etag, a->etag)) {
 			if (e.etag[0])
@@ -1662,7 +1685,8 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 			update = true;
 			entry_from_remote(y, &e, a);
 			if (a->approx && a->size > 0)
-				r->refresh[r->nrefresh++] = e.ino;
+				r->refresh[r->nrefresh++] = (struct refresh){
+					e.ino, e.mtime_ns };
 		} else if (!e.dirty && !a->approx && (e.mode != a->mode ||
 					owner_differs(y, &e, a) ||
 					e.rdev != a->rdev ||
@@ -1724,7 +1748,7 @@ static int apply_batch(struct reconcile *r)
 	else if (i)
 		meta_rollback(m);
 	for (i = 0; i < r->nrefresh && !rc; i++)
-		queue_refresh(r->y, r->refresh[i]);
+		queue_refresh(r->y, &r->refresh[i]);
 	for (i = 0; i < r->nlisted; i++)
 		free(r->listed[i].link);
 	r->nlisted = 0;

@@ -3,9 +3,9 @@
 # what the drive writes, s3fs reads right (bytes, owners, modes, mtimes of
 # files and directories, FIFOs and sockets), and what s3fs writes, a
 # fresh mount of the drive reads right: bytes, directories, special
-# files with their types, symlinks, owners, modes and mtimes (the
-# metadata of a file with bytes, which a listing does not carry, soon
-# after the listing: the drive reads it in the background).
+# files with their types, symlinks, owners, modes and mtimes of files
+# and directories (what a listing does not carry soon after it: the
+# drive reads it in the background).
 . "$(dirname "$0")/../../lib.sh"
 need_root
 s3_bucket
@@ -57,6 +57,8 @@ assert_eq "$(readlink "$S3FS_MNT/sl")" d/f "sl through s3fs"
 
 step "s3fs writes files, a directory, a FIFO, owners and modes"
 mkdir "$S3FS_MNT/e"
+chown 99:98 "$S3FS_MNT/e"
+chmod 751 "$S3FS_MNT/e"
 echo "from s3fs" >"$S3FS_MNT/e/g"
 mkfifo -m 640 "$S3FS_MNT/q"
 : >"$S3FS_MNT/e/empty"
@@ -86,3 +88,5 @@ wait_for 10 eval \
 	'[ "$(stat -c %u:%g:%a:%Y "$M/e/g")" = "55:66:611:$g_mtime" ]'
 wait_for 10 eval \
 	'[ "$(stat -c %u:%g:%a:%Y "$M/d/f")" = 4321:8765:640:1500000000 ]'
+wait_for 10 eval '[ "$(stat -c %u:%g:%a "$M/d")" = 1234:5678:750 ]'
+wait_for 10 eval '[ "$(stat -c %u:%g:%a "$M/e")" = 99:98:751 ]'
