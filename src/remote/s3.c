@@ -270,14 +270,13 @@ void s3_meta_hdrs(struct s3_req *q, struct s3_meta_hdrs *m, uint32_t mode,
 {
 	int64_t mtime_ns = meta->mtime_ns == INT64_MIN ? util_now_ns()
 						       : meta->mtime_ns;
-	int64_t sec = mtime_ns / 1000000000, ns = mtime_ns % 1000000000;
+	/* a decimal of seconds, signed as a whole: -1.25, not -2.75 */
+	uint64_t abs = mtime_ns < 0 ? -(uint64_t)mtime_ns : (uint64_t)mtime_ns;
 
-	if (ns < 0) {
-		ns += 1000000000;
-		sec--;
-	}
-	snprintf(m->mtime, sizeof(m->mtime), "%lld.%09lld", (long long)sec,
-		 (long long)ns);
+	snprintf(m->mtime, sizeof(m->mtime), "%s%llu.%09llu",
+		 mtime_ns < 0 ? "-" : "",
+		 (unsigned long long)(abs / 1000000000),
+		 (unsigned long long)(abs % 1000000000));
 	snprintf(m->mode, sizeof(m->mode), "%u", (unsigned)mode);
 	s3_req_header(q, "x-amz-meta-mtime", m->mtime);
 	s3_req_header(q, "x-amz-meta-mode", m->mode);

@@ -465,6 +465,20 @@ static int migrate(struct meta *m)
 	return 0;
 }
 
+/* The root's entry, made with the database: its times are the mount's
+ * until the remote gives its own (a bucket has none); never 1970. */
+static int root_entry(struct meta *m)
+{
+	int64_t now = util_now_ns();
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "INSERT OR IGNORE INTO entries (ino, parent, name, mode, "
+		 "etag, populated, mtime, ctime) VALUES (1, 0, '', 16877, "
+		 "'dir', 0, %lld, %lld)", (long long)now, (long long)now);
+	return exec(m, sql);
+}
+
 int meta_open(const char *path, struct meta **out)
 {
 	pthread_mutexattr_t attr;
@@ -499,9 +513,7 @@ int meta_open(const char *path, struct meta **out)
 	if (!rc)
 		rc = exec(m, schema_sql);
 	if (!rc)
-		rc = exec(m, "INSERT OR IGNORE INTO entries (ino, parent, "
-			     "name, mode, etag, populated) VALUES (1, 0, '', "
-			     "16877, 'dir', 0)");
+		rc = root_entry(m);
 	if (!rc)
 		rc = migrate(m);
 	if (!rc)

@@ -43,6 +43,8 @@ chown 1234:5678 "$M/d"
 chmod 750 "$M/d"
 mkfifo -m 604 "$M/p"
 ln -s d/f "$M/sl"
+echo old >"$M/old"
+touch -m -d @-1000000000.25 "$M/old"	# 1938, a quarter second in
 cp "$M/d/f" "$T/f"
 cd_sync "$M"
 
@@ -54,6 +56,8 @@ assert_eq "$(stat -c %u:%g:%a:%Y "$S3FS_MNT/d/f")" 4321:8765:640:1500000000 \
 assert_eq "$(stat -c %u:%g:%a "$S3FS_MNT/d")" 1234:5678:750 "d through s3fs"
 assert_eq "$(stat -c %F:%a "$S3FS_MNT/p")" "fifo:604" "p through s3fs"
 assert_eq "$(readlink "$S3FS_MNT/sl")" d/f "sl through s3fs"
+s3_head old | grep -qx 'meta-mtime=-1000000000.250000000' ||
+	die "a time before 1970 is kept as another: $(s3_head old)"
 
 step "s3fs writes files, a directory, a FIFO, owners and modes"
 mkdir "$S3FS_MNT/e"
@@ -73,6 +77,8 @@ cd_unmount "$M"
 step "a fresh mount of the drive reads them right"
 cd_mount "s3://$S3_BUCKET" "$M" --endpoint "$CD_TEST_S3_ENDPOINT" \
 	--cache-dir "$T/cache2"
+[ "$(stat -c %Y "$M")" -gt 1000000000 ] ||
+	die "the root of a fresh mount shows $(stat -c %y "$M")"
 assert_eq "$(cat "$M/e/g")" "from s3fs" "e/g, written by s3fs"
 assert_eq "$(stat -c %F "$M/q")" fifo "q, made by s3fs"
 assert_eq "$(stat -c %F:%u:%g:%a "$M/e/empty")" "regular empty file:77:88:604" \
@@ -89,4 +95,5 @@ wait_for 10 eval \
 wait_for 10 eval \
 	'[ "$(stat -c %u:%g:%a:%Y "$M/d/f")" = 4321:8765:640:1500000000 ]'
 wait_for 10 eval '[ "$(stat -c %u:%g:%a "$M/d")" = 1234:5678:750 ]'
+wait_for 10 eval '[ "$(stat -c %.9Y "$M/old")" = -1000000000.250000000 ]'
 wait_for 10 eval '[ "$(stat -c %u:%g:%a "$M/e")" = 99:98:751 ]'
