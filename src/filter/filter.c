@@ -291,6 +291,16 @@ static void exec_read(struct fs *fs, struct fop *op)
 	op->out_len = got < 0 ? 0 : (size_t)got;
 }
 
+/* An xattr changed: a change of the inode, whose ctime moves (the
+ * kernel moved the one it shows already). */
+static void xattr_changed(struct meta *m, const struct fop *op)
+{
+	if (!op->result &&
+	    meta_touch(m, op->ino, META_TIME_NONE, util_now_ns()))
+		log_warn("inode %llu: its ctime is not recorded",
+			 (unsigned long long)op->ino);
+}
+
 static void exec(struct fs *fs, struct fop *op)
 {
 	struct meta *m = fs->env.store->meta;
@@ -376,6 +386,7 @@ static void exec(struct fs *fs, struct fop *op)
 	case FOP_SETXATTR:
 		op->result = meta_xattr_set(m, op->ino, op->newname, op->in,
 					    op->size, (int)op->flags);
+		xattr_changed(m, op);
 		break;
 	case FOP_GETXATTR:
 		op->out = op->size ? malloc(op->size) : NULL;
@@ -396,6 +407,7 @@ static void exec(struct fs *fs, struct fop *op)
 		break;
 	case FOP_REMOVEXATTR:
 		op->result = meta_xattr_remove(m, op->ino, op->newname);
+		xattr_changed(m, op);
 		break;
 	case FOP_COPY:
 		/* the store copies no data: the kernel falls back to reads

@@ -53,7 +53,7 @@ python3 -c 'import os, sys
 os.utime(sys.argv[1], ns=(2**33 * 10**9, 1), follow_symlinks=False)' "$M/d/l"
 assert_eq "$(ns "$M/d/l" mtime)" 1 "mtime of the symlink"
 
-step "ctime moves on chmod, chown, write, rename; a directory's mtime with its entries"
+step "ctime moves on chmod, chown, setxattr, write; a directory's mtime with its entries"
 c0=$(ns "$M/d/f" ctime)
 chmod 600 "$M/d/f"
 c1=$(ns "$M/d/f" ctime)
@@ -61,9 +61,12 @@ c1=$(ns "$M/d/f" ctime)
 chown 4321:8766 "$M/d/f"
 c2=$(ns "$M/d/f" ctime)
 [ "$c2" -gt "$c1" ] || die "chown left ctime at $c1"
+setfattr -n user.note -v x "$M/d/f"
+c3=$(ns "$M/d/f" ctime)
+[ "$c3" -gt "$c2" ] || die "setxattr left ctime at $c2"
 m0=$(ns "$M/d" mtime)
 echo more >>"$M/d/f"
-[ "$(ns "$M/d/f" ctime)" -gt "$c2" ] || die "a write left ctime"
+[ "$(ns "$M/d/f" ctime)" -gt "$c3" ] || die "a write left ctime"
 touch "$M/d/new"
 m1=$(ns "$M/d" mtime)
 [ "$m1" -gt "$m0" ] || die "a new entry left d's mtime at $m0"
