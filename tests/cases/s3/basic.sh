@@ -57,9 +57,9 @@ echo deep >"$M/r1/deep/x"
 cd_sync "$M" 60
 s3_get nd/w.bin "$T/w.back"
 cmp "$T/w.back" "$T/w" || die "the multipart upload differs"
-s3_head new.txt | grep -q '^meta-mtime=1600000000' ||
+grep -q '^meta-mtime=1600000000' <<<"$(s3_head new.txt)" ||
 	die "new.txt has no x-amz-meta-mtime of its touch: $(s3_head new.txt)"
-s3_head new.txt | grep -q '^meta-mode=33152$' ||
+grep -q '^meta-mode=33152$' <<<"$(s3_head new.txt)" ||
 	die "new.txt has no x-amz-meta-mode of its chmod: $(s3_head new.txt)"
 mv "$M/r1" "$M/r2"
 rm "$M/nd/top2.txt"
