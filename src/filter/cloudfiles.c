@@ -1052,6 +1052,26 @@ static int ctl_access(struct filter_env *env, const struct fop *op)
 	}
 }
 
+/*
+ * A rename or link makes a name in op->newparent, which must be listed
+ * first (the name may be taken on the remote); then its journal op.
+ */
+static enum filter_verdict to_newparent(struct filter_env *env,
+					struct fop *op)
+{
+	int rc;
+
+	if (op->stage == STAGE_LIST) {
+		rc = resumed(op);
+		if (rc)
+			return done(op, rc);
+	} else if (!sync_listed(env->sync, op->newparent)) {
+		return pend_lane(op, STAGE_LIST, list_work);
+	}
+	make_jop(env, op, remote_change[op->kind]);
+	return FILTER_PASS;
+}
+
 static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 {
 	struct filter_env *env = f->env;
@@ -1163,15 +1183,7 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 	case FOP_RENAME:
 		if (op->flags & ~(unsigned)RENAME_NOREPLACE)
 			return done(op, -EINVAL);
-		if (op->stage == STAGE_LIST) {
-			rc = resumed(op);
-			if (rc)
-				return done(op, rc);
-		} else if (!sync_listed(env->sync, op->newparent)) {
-			return pend_lane(op, STAGE_LIST, list_work);
-		}
-		make_jop(env, op, remote_change[op->kind]);
-		return FILTER_PASS;
+		return to_newparent(env, op);
 	case FOP_SETATTR:
 		setattr_jop(op);
 		return FILTER_PASS;
@@ -1180,15 +1192,7 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		 * give a file a second one (a link, or a copy it keeps) */
 		if (!remote_has(env->remote, REMOTE_CAP_LINK))
 			return done(op, -EPERM);
-		if (op->stage == STAGE_LIST) {
-			rc = resumed(op);
-			if (rc)
-				return done(op, rc);
-		} else if (!sync_listed(env->sync, op->newparent)) {
-			return pend_lane(op, STAGE_LIST, list_work);
-		}
-		make_jop(env, op, remote_change[op->kind]);
-		return FILTER_PASS;
+		return to_newparent(env, op);
 	case FOP_COPY:
 		return server_copy(env, op);
 	case FOP_PIN:

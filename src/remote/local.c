@@ -97,6 +97,17 @@ static int local_errno(int err, const char *op, const char *path)
 	}
 }
 
+/* local_errno of an op on two paths, both named in the log line. */
+static int local_errno2(int err, const char *op, const char *from,
+			const char *to)
+{
+	char *both = xasprintf("%s -> %s", from, to);
+
+	err = local_errno(err, op, both);
+	free(both);
+	return err;
+}
+
 /*
  * Opens the root by path and checks it is still the directory we opened
  * at first. Returns an O_PATH fd or -EHOSTDOWN.
@@ -848,13 +859,7 @@ out_close_src:
 	close(src.dfd);
 out_close_root:
 	close(rootfd);
-	if (rc < 0) {
-		char *both = xasprintf("%s -> %s", from, to);
-
-		rc = local_errno(rc, "link", both);
-		free(both);
-	}
-	return rc;
+	return rc < 0 ? local_errno2(rc, "link", from, to) : rc;
 }
 
 /*
@@ -1005,14 +1010,7 @@ out_close_src:
 	close(src.dfd);
 out_close_root:
 	close(rootfd);
-	if (rc < 0) {
-		/* name both ends in the log line */
-		char *both = xasprintf("%s -> %s", from, to);
-
-		rc = local_errno(rc, "rename", both);
-		free(both);
-	}
-	return rc;
+	return rc < 0 ? local_errno2(rc, "rename", from, to) : rc;
 }
 
 static int local_symlink(struct remote *r, const char *target,

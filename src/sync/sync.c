@@ -2159,6 +2159,22 @@ static void stop_saver(struct sync *y)
 	store_set_defer(y->store, NULL, NULL);
 }
 
+/* Stops the n workers started (the journal worker, the poller, the
+ * refresher, in that order) and the saver: a start that failed. */
+static int start_failed(struct sync *y, int n)
+{
+	pthread_mutex_lock(&y->lock);
+	y->stop_workers = true;
+	pthread_cond_broadcast(&y->cond);
+	pthread_mutex_unlock(&y->lock);
+	if (n > 0)
+		pthread_join(y->journal_thread, NULL);
+	if (n > 1)
+		pthread_join(y->poll_thread, NULL);
+	stop_saver(y);
+	return -EAGAIN;
+}
+
 int sync_start(struct sync *y, const struct sync_notify *notify)
 {
 	int64_t pending;
@@ -2178,29 +2194,12 @@ int sync_start(struct sync *y, const struct sync_notify *notify)
 	if (pthread_create(&y->save_thread, NULL, save_thread, y))
 		return -EAGAIN;
 	store_set_defer(y->store, defer_save, y);
-	if (pthread_create(&y->journal_thread, NULL, journal_thread, y)) {
-		stop_saver(y);
-		return -EAGAIN;
-	}
-	if (pthread_create(&y->poll_thread, NULL, poll_thread, y)) {
-		pthread_mutex_lock(&y->lock);
-		y->stop_workers = true;
-		pthread_cond_broadcast(&y->cond);
-		pthread_mutex_unlock(&y->lock);
-		pthread_join(y->journal_thread, NULL);
-		stop_saver(y);
-		return -EAGAIN;
-	}
-	if (pthread_create(&y->refresh_thread, NULL, refresh_thread, y)) {
-		pthread_mutex_lock(&y->lock);
-		y->stop_workers = true;
-		pthread_cond_broadcast(&y->cond);
-		pthread_mutex_unlock(&y->lock);
-		pthread_join(y->journal_thread, NULL);
-		pthread_join(y->poll_thread, NULL);
-		stop_saver(y);
-		return -EAGAIN;
-	}
+	if (pthread_create(&y->journal_thread, NULL, journal_thread, y))
+		return start_failed(y, 0);
+	if (pthread_create(&y->poll_thread, NULL, poll_thread, y))
+		return start_failed(y, 1);
+	if (pthread_create(&y->refresh_thread, NULL, refresh_thread, y))
+		return start_failed(y, 2);
 	y->started = true;
 	return 0;
 }
