@@ -122,6 +122,10 @@ struct remote_ops {
 		    void *arg);
 	int (*stat)(struct remote *r, const char *path,
 		    struct remote_attr *out);
+	/* stat() of what the caller knows is no directory (one request on
+	 * S3: no look for a directory of the name). Optional. */
+	int (*stat_file)(struct remote *r, const char *path,
+			 struct remote_attr *out);
 	/* Reads up to len bytes at off into buf. If etag is non-NULL and the
 	 * object's version differs, fails with -ESTALE instead. Returns bytes
 	 * read; fewer than len only at the end of the object. */
@@ -273,6 +277,15 @@ static inline CD_WUR int remote_stat(struct remote *r, const char *path,
 				     struct remote_attr *out)
 {
 	return r->ops->stat(r, path, out);
+}
+
+static inline CD_WUR int remote_stat_file(struct remote *r,
+					   const char *path,
+					   struct remote_attr *out)
+{
+	if (!r->ops->stat_file)
+		return r->ops->stat(r, path, out);
+	return r->ops->stat_file(r, path, out);
 }
 
 static inline CD_WUR ssize_t remote_read(struct remote *r, const char *path,

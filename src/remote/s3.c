@@ -201,6 +201,21 @@ static int s3_stat(struct remote *r, const char *path,
 	return rc;
 }
 
+static int s3_stat_file(struct remote *r, const char *path,
+			struct remote_attr *out)
+{
+	struct s3 *s = to_s3(r);
+	char *key;
+	int rc;
+
+	if (!*path)
+		return -EISDIR;
+	key = s3_key_of(s, path);
+	rc = s3_head(s, key, path, out);
+	free(key);
+	return rc;
+}
+
 static int s3_check(struct remote *r)
 {
 	struct s3 *s = to_s3(r);
@@ -397,7 +412,7 @@ static int s3_readlink(struct remote *r, const char *path, char *buf,
 	ssize_t got;
 	int rc;
 
-	rc = s3_stat(r, path, &a);
+	rc = s3_stat_file(r, path, &a);
 	if (rc)
 		return rc;
 	if (!S_ISLNK(a.mode))
@@ -743,6 +758,7 @@ static const struct remote_ops s3_ops = {
 	.rmdir = s3_rmdir,
 	.unlink = s3_unlink,
 	.rename = s3_rename,
+	.stat_file = s3_stat_file,
 	.symlink = s3_symlink,
 	.readlink = s3_readlink,
 	.mknod = s3_mknod,

@@ -1551,7 +1551,8 @@ static void refresh_one(struct sync *y, const struct refresh *f)
 			goto out;
 	}
 	if (meta_path(y->meta, f->ino, &path) ||
-	    remote_stat(y->remote, path, &a) || a.approx ||
+	    (dir ? remote_stat(y->remote, path, &a)
+		 : remote_stat_file(y->remote, path, &a)) || a.approx ||
 	    (dir ? !S_ISDIR(a.mode) : strcmp(a.etag, e.etag) != 0))
 		goto out;	/* changed there: a poll sees it */
 	if (S_ISLNK(a.mode)) {
