@@ -1157,10 +1157,10 @@ static enum filter_verdict cloudfiles_pre(struct filter *f, struct fop *op)
 		return rc ? done(op, rc) : FILTER_PASS;
 	case FOP_SYMLINK:
 		/*
-		 * A remote that keeps no symlinks (S3: a listing cannot
-		 * tell a link object from a file) refuses one here, where
+		 * A remote that keeps no symlinks refuses one here, where
 		 * the program sees it: made only locally, it would be
-		 * dropped by its upload and vanish.
+		 * dropped by its upload and vanish. (Both backends keep
+		 * them today.)
 		 */
 		if (!remote_has(env->remote, REMOTE_CAP_SYMLINK))
 			return done(op, -EPERM);
