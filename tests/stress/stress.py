@@ -44,6 +44,12 @@ NAMES = ["a", "b", "c", "d", "e", "sp ace", "\u00fcn\u00ef", "x.txt",
 TARGETS = ["a", "../b", "d/c", "/nonexistent/x", "t" * 100, "dangling \u00fcn\u00ef"]
 FILE_MODES = [0o644, 0o600, 0o640, 0o755, 0o700, 0o444, 0o400, 0o666, 0o604]
 DIR_MODES = [0o755, 0o700, 0o750, 0o711, 0o775]
+# chown: -1 leaves that one as it is
+UIDS = [0, 1000, 65534, 4242, -1]
+GIDS = [0, 100, 1000, 65534, -1]
+# mknod of character devices (major, minor): null, zero, one past 255
+DEVICES = [(1, 3), (1, 5), (7, 300)]
+SPECIAL_TYPES = {"p": stat.S_IFIFO, "c": stat.S_IFCHR}
 # the daemon sets mtime from its clock; the kernel's and Python's clocks may
 # differ by a tick
 MTIME_SLACK = 50_000_000
@@ -81,10 +87,12 @@ def jpath(*parts):
 
 # --- the model ---------------------------------------------------------------
 #
-# A subtree is a Dir; a Dir maps names to Dir, Link or File; a File points to
-# an Obj (the inode: open handles keep it, renames move the File). An Obj
-# keeps its bytes, mode and mtime, and for crashes the versions since its
-# last durable point: what a crash may show.
+# A subtree is a Dir; a Dir maps names to Dir, Link, File or Special; a File
+# points to an Obj (the inode: open handles keep it, renames move the File,
+# hard links are Files on one Obj). An Obj keeps its bytes, mode, owner and
+# mtime, and for crashes the versions since its last durable point: what a
+# crash may show. A Special (FIFO, device) is its own inode: its hard links
+# are the one Special under several names.
 #
 # mtime states: ("x", ns) set explicitly (or seen), ("w", lo, hi) set by the
 # drive's clock during an op between lo and hi, ("?",) not known.
@@ -92,12 +100,14 @@ def jpath(*parts):
 class Obj:
     counter = 0
 
-    def __init__(self, data=b"", mode=0o644, mtime=("?",)):
+    def __init__(self, data=b"", mode=0o644, mtime=("?",), uid=0, gid=0):
         Obj.counter += 1
         self.id = Obj.counter
         self.data = bytearray(data)
         self.mode = mode
         self.mtime = mtime
+        self.uid = uid
+        self.gid = gid
         self.versions = []      # (sha, size, mtime) since the durable one
         self.history = {}       # sha -> op seq that made it (diagnostics)
         self.durable()
@@ -128,10 +138,32 @@ class Link:
         self.target = target
 
 
-class Dir:
-    def __init__(self, mode=0o755):
+class Special:
+    def __init__(self, kind, mode, rdev=0, uid=0, gid=0):
+        self.kind = kind        # "p" FIFO, "c" character device
         self.mode = mode
+        self.rdev = rdev
+        self.uid = uid
+        self.gid = gid
+
+
+class Dir:
+    def __init__(self, mode=0o755, uid=0, gid=0):
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
         self.ents = {}
+
+
+def inode_of(node):
+    """What a name stands for: a File's Obj, else the node itself."""
+    return node.obj if isinstance(node, File) else node
+
+
+def names_of(root, ino):
+    """The paths under root that are names of the inode ino."""
+    return [p for p, n in walk_model(root)
+            if not isinstance(n, Dir) and inode_of(n) is ino]
 
 
 def split(path):
@@ -189,6 +221,14 @@ def expect(root, op):
     p = op.get("p")
     if k == "stat":
         return 0        # do_stat compares what lstat says with the model
+    if k == "link":
+        src, dst = lookup(root, op["src"]), lookup(root, op["dst"])
+        dpar, _ = parent_of(root, op["dst"])
+        if src is None or not isinstance(dpar, Dir):
+            return errno.ENOENT
+        if dst is not None:
+            return errno.EEXIST
+        return errno.EPERM if isinstance(src, Dir) else 0
     if k == "rename":
         src, dst = lookup(root, op["src"]), lookup(root, op["dst"])
         dpar, _ = parent_of(root, op["dst"])
@@ -213,7 +253,7 @@ def expect(root, op):
         return 0
     node = lookup(root, p)
     par, _ = parent_of(root, p)
-    if k in ("create", "mkdir", "symlink"):
+    if k in ("create", "mkdir", "symlink", "mknod"):
         if not isinstance(par, Dir):
             return errno.ENOENT
         return errno.EEXIST if node is not None else 0
@@ -235,7 +275,8 @@ def apply(root, op, res, seq, handles=None):
     obj = None
     if "h" in op and handles is not None:
         obj = handles[op["h"]]["obj"]
-    elif op.get("p") is not None and k not in ("create", "mkdir", "symlink"):
+    elif op.get("p") is not None and k not in ("create", "mkdir", "symlink",
+                                                "mknod"):
         node = lookup(root, op["p"])
         obj = node.obj if isinstance(node, File) else None
     if k == "create":
@@ -281,11 +322,13 @@ def apply(root, op, res, seq, handles=None):
         if res.get("hid") is not None:
             handles[res["hid"]] = {"obj": obj, "path": op["p"]}
     elif k == "chmod":
-        node = lookup(root, op["p"])
-        if isinstance(node, Dir):
-            node.mode = op["mode"]
-        else:
-            node.obj.mode = op["mode"]
+        inode_of(lookup(root, op["p"])).mode = op["mode"]
+    elif k == "chown":
+        ino = inode_of(lookup(root, op["p"]))
+        if op["uid"] != -1:
+            ino.uid = op["uid"]
+        if op["gid"] != -1:
+            ino.gid = op["gid"]
     elif k == "utime":
         node = lookup(root, op["p"])
         if isinstance(node, File):
@@ -293,6 +336,10 @@ def apply(root, op, res, seq, handles=None):
     elif k == "rename":
         if op["src"] == op["dst"]:
             return
+        src, dst = lookup(root, op["src"]), lookup(root, op["dst"])
+        if dst is not None and not isinstance(src, Dir) and \
+                inode_of(src) is inode_of(dst):
+            return      # two names of one inode: rename(2) does nothing
         spar, sname = parent_of(root, op["src"])
         dpar, dname = parent_of(root, op["dst"])
         node = spar.ents.pop(sname)
@@ -306,6 +353,14 @@ def apply(root, op, res, seq, handles=None):
     elif k == "symlink":
         par, name = parent_of(root, op["p"])
         par.ents[name] = Link(op["target"])
+    elif k == "link":
+        src = lookup(root, op["src"])
+        par, name = parent_of(root, op["dst"])
+        par.ents[name] = File(src.obj) if isinstance(src, File) else src
+    elif k == "mknod":
+        par, name = parent_of(root, op["p"])
+        par.ents[name] = Special(op["type"], op["mode"],
+                                 os.makedev(*op["dev"]) if op.get("dev") else 0)
 
 
 # --- generating ops ------------------------------------------------------------
@@ -349,6 +404,12 @@ def gen_op(rng, root, handles, opts, shared, enospc):
              ("utime", 4), ("fsync", 3), ("read", 5), ("stat", 2)]
     if opts.symlinks:
         kinds.append(("symlink", 3))
+    if opts.links:
+        kinds.append(("link", 6))
+    if opts.special:
+        kinds.append(("mknod", 2))
+    if opts.owners:
+        kinds.append(("chown", 3))
     if opts.mmap and not enospc:
         kinds.append(("mmap", 5))
     if not shared:
@@ -411,6 +472,17 @@ def gen_op(rng, root, handles, opts, shared, enospc):
             return {"k": "mkdir", "p": newpath(), "mode": rng.choice(DIR_MODES)}
         src = rng.choice(anyp)
         r = rng.random()
+        linked = [p for p, n in ents if not isinstance(n, Dir) and
+                  len(names_of(root, inode_of(n))) > 1]
+        if linked and r < 0.15:
+            # a linked name: onto another of its inode's names (rename(2)
+            # does nothing), or onto something else, or somewhere new
+            src = rng.choice(linked)
+            others = [p for p in names_of(root, inode_of(lookup(root, src)))
+                      if p != src]
+            dst = (rng.choice(others) if r < 0.05 else
+                   rng.choice(anyp) if r < 0.1 else newpath())
+            return {"k": "rename", "src": src, "dst": dst}
         if r < 0.35:            # over an existing entry of the same kind
             node = lookup(root, src)
             same = [p for p, n in ents if type(n) is type(node) and p != src]
@@ -435,6 +507,30 @@ def gen_op(rng, root, handles, opts, shared, enospc):
         return {"k": "rmdir", "p": rng.choice(d) if d else newpath()}
     if kind == "symlink":
         return {"k": "symlink", "p": newpath(), "target": rng.choice(TARGETS)}
+    if kind == "link":
+        srcs = [p for p, n in ents if isinstance(n, (File, Special))]
+        r = rng.random()
+        if srcs and r < 0.8:
+            src = rng.choice(srcs)
+        elif dirs[1:] and r < 0.87:
+            src = rng.choice(dirs[1:])          # EPERM
+        else:
+            src = newpath()                     # ENOENT, mostly
+        dst = rng.choice(anyp) if anyp and rng.random() < 0.1 else newpath()
+        return {"k": "link", "src": src, "dst": dst}
+    if kind == "mknod":
+        op = {"k": "mknod", "p": newpath(), "mode": rng.choice(FILE_MODES),
+              "type": "p"}
+        if opts.devices and rng.random() < 0.4:
+            op["type"] = "c"
+            op["dev"] = list(rng.choice(DEVICES))
+        return op
+    if kind == "chown":
+        cand = [p for p, n in ents if not isinstance(n, Link)]
+        if not cand:
+            return {"k": "mkdir", "p": newpath(), "mode": rng.choice(DIR_MODES)}
+        return {"k": "chown", "p": rng.choice(cand), "uid": rng.choice(UIDS),
+                "gid": rng.choice(GIDS)}
     if kind == "chmod":
         cand = [p for p, n in ents if not isinstance(n, Link)]
         if not cand:
@@ -639,9 +735,24 @@ class Runner:
                 raise
             return
         got = describe_stat(st)
-        want = describe_node(node)
+        want = describe_node(root, node)
         if node is None or got != want:
             res["mismatch"] = "lstat: %s, expected %s" % (got, want)
+            return
+        if isinstance(node, (Dir, Link)):
+            return
+        # every name of the inode is the same inode
+        for q in names_of(root, inode_of(node)):
+            try:
+                ino = os.lstat(self.path(q)).st_ino
+            except OSError as e:
+                res["mismatch"] = "lstat of %s, a name of the same inode: %s" % (
+                    q, e)
+                return
+            if ino != st.st_ino:
+                res["mismatch"] = ("st_ino %d, and %d at %s, another name of "
+                                   "the same inode" % (st.st_ino, ino, q))
+                return
 
     def do_chmod(self, op, res, root, handles):
         os.chmod(self.path(op["p"]), op["mode"], follow_symlinks=False)
@@ -664,6 +775,19 @@ class Runner:
 
     def do_symlink(self, op, res, root, handles):
         os.symlink(op["target"], self.path(op["p"]))
+
+    def do_link(self, op, res, root, handles):
+        os.link(self.path(op["src"]), self.path(op["dst"]),
+                follow_symlinks=False)
+
+    def do_mknod(self, op, res, root, handles):
+        dev = os.makedev(*op["dev"]) if op.get("dev") else 0
+        os.mknod(self.path(op["p"]), SPECIAL_TYPES[op["type"]] | op["mode"],
+                 dev)
+
+    def do_chown(self, op, res, root, handles):
+        os.chown(self.path(op["p"]), op["uid"], op["gid"],
+                 follow_symlinks=False)
 
     def drop_handles(self):
         for fd in self.fds.values():
@@ -727,58 +851,106 @@ def describe_diff(got, want):
     return head + "; the common part is equal"
 
 
+def special_kind(m):
+    return ("p" if stat.S_ISFIFO(m) else "c" if stat.S_ISCHR(m) else
+            "b" if stat.S_ISBLK(m) else "s" if stat.S_ISSOCK(m) else None)
+
+
 def describe_stat(st):
-    if stat.S_ISDIR(st.st_mode):
-        return ("d", stat.S_IMODE(st.st_mode))
-    if stat.S_ISLNK(st.st_mode):
+    """What do_stat compares: type, mode, owner, link count, size or rdev."""
+    m = st.st_mode
+    own = (st.st_uid, st.st_gid, st.st_nlink)
+    if stat.S_ISDIR(m):
+        return ("d", stat.S_IMODE(m)) + own
+    if stat.S_ISLNK(m):
         return ("l",)
-    if stat.S_ISREG(st.st_mode):
-        return ("f", st.st_size, stat.S_IMODE(st.st_mode))
-    return ("?", st.st_mode)
+    if stat.S_ISREG(m):
+        return ("f", st.st_size, stat.S_IMODE(m)) + own
+    if special_kind(m):
+        return ("s", special_kind(m), stat.S_IMODE(m), st.st_rdev) + own
+    return ("?", m)
 
 
-def describe_node(node):
+def dir_nlink(node):
+    return 2 + sum(isinstance(n, Dir) for n in node.ents.values())
+
+
+def describe_node(root, node):
     if isinstance(node, Dir):
-        return ("d", node.mode)
+        return ("d", node.mode, node.uid, node.gid, dir_nlink(node))
     if isinstance(node, Link):
         return ("l",)
+    if node is None:
+        return None
+    ino = inode_of(node)
+    own = (ino.uid, ino.gid, len(names_of(root, ino)))
     if isinstance(node, File):
-        return ("f", len(node.obj.data), node.obj.mode)
-    return None
+        return ("f", len(ino.data), ino.mode) + own
+    return ("s", ino.kind, ino.mode, ino.rdev) + own
 
 
 # --- reading a tree back into a model (after a crash) -----------------------------
 
-def model_from_tree(path):
+def model_from_tree(path, inodes=None):
+    """The model of what the tree under path shows; names of one inode
+    (st_ino) become names of one Obj or Special."""
+    inodes = {} if inodes is None else inodes
     st = os.lstat(path)
-    root = Dir(stat.S_IMODE(st.st_mode))
+    root = Dir(stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
     for name in sorted(os.listdir(path)):
         p = os.path.join(path, name)
         st = os.lstat(p)
-        if stat.S_ISDIR(st.st_mode):
-            root.ents[name] = model_from_tree(p)
-        elif stat.S_ISLNK(st.st_mode):
+        m = st.st_mode
+        if stat.S_ISDIR(m):
+            root.ents[name] = model_from_tree(p, inodes)
+        elif stat.S_ISLNK(m):
             root.ents[name] = Link(os.readlink(p))
-        else:
+        elif st.st_ino in inodes:
+            ino = inodes[st.st_ino]
+            root.ents[name] = File(ino) if isinstance(ino, Obj) else ino
+        elif stat.S_ISREG(m):
             with open(p, "rb") as f:
                 data = f.read()
-            root.ents[name] = File(Obj(data, stat.S_IMODE(st.st_mode),
-                                       ("x", st.st_mtime_ns)))
+            ino = Obj(data, stat.S_IMODE(m), ("x", st.st_mtime_ns),
+                      st.st_uid, st.st_gid)
+            inodes[st.st_ino] = ino
+            root.ents[name] = File(ino)
+        else:
+            ino = Special(special_kind(m), stat.S_IMODE(m), st.st_rdev,
+                          st.st_uid, st.st_gid)
+            inodes[st.st_ino] = ino
+            root.ents[name] = ino
     return root
 
 
 # --- expectations sent to the checker ---------------------------------------------
 
+def dir_spec(node):
+    return ("d", node.mode, node.uid, node.gid, dir_nlink(node))
+
+
 def expectation(root, prefix, inflight=None, handles=None):
     """What the tree under prefix must look like: {relpath: spec}.
-    spec: ("d", mode) | ("l", target) | ("f", cur, mode, mtime, allowed
-    shas, allowed mtimes, history, inflight)"""
+    spec: ("d", mode, uid, gid, nlink) | ("l", target) | ("f", cur, mode,
+    mtime, allowed shas, allowed mtimes, history, inflight, uid, gid,
+    inode, nlink) | ("s", kind, mode, rdev, uid, gid, inode, nlink); inode
+    names the model's inode (names with the same one are hard links)."""
     out = {}
-    for p, node in walk_model(root, prefix):
+    ents = list(walk_model(root, prefix))
+    nlink, gk = {}, {}
+    for p, node in ents:
+        if not isinstance(node, (Dir, Link)):
+            ino = inode_of(node)
+            nlink[id(ino)] = nlink.get(id(ino), 0) + 1
+            gk.setdefault(id(ino), "%s#%d" % (prefix, len(gk)))
+    for p, node in ents:
         if isinstance(node, Dir):
-            out[p] = ("d", node.mode)
+            out[p] = dir_spec(node)
         elif isinstance(node, Link):
             out[p] = ("l", node.target)
+        elif isinstance(node, Special):
+            out[p] = ("s", node.kind, node.mode, node.rdev, node.uid,
+                      node.gid, gk[id(node)], nlink[id(node)])
         else:
             o = node.obj
             inf = None
@@ -786,7 +958,8 @@ def expectation(root, prefix, inflight=None, handles=None):
                 inf = inflight[1]
             out[p] = ("f", o.snap(), o.mode, o.mtime,
                       sorted({v[0] for v in o.versions}),
-                      [v[2] for v in o.versions], dict(o.history), inf)
+                      [v[2] for v in o.versions], dict(o.history), inf,
+                      o.uid, o.gid, gk[id(o)], nlink[id(o)])
     return out
 
 
@@ -1066,7 +1239,7 @@ class Worker:
             cands = inflight_candidates(self.root, op, seq, self.handles)
         else:
             cands = [(self.root, None)]
-        out["mine"] = [(expectation(r, self.name, inf), r.mode)
+        out["mine"] = [(expectation(r, self.name, inf), dir_spec(r))
                        for r, inf in cands]
         out["ops"] = [] if not self.inflight else [self.inflight[0]]
         if with_shared:
@@ -1082,7 +1255,7 @@ class Worker:
                 out["ops"].append(last["op"])
             else:
                 cands = [(self.shared_root, None)]
-            out["shared"] = [(expectation(r, "shared", inf), r.mode)
+            out["shared"] = [(expectation(r, "shared", inf), dir_spec(r))
                              for r, inf in cands]
         return out
 
@@ -1127,9 +1300,10 @@ def worker_main(wid, opts, ctl, conn):
 # --- reading the mount and the remote -------------------------------------------------
 
 def scan_dir(top, skip_tmp=False):
-    """{relpath: ("d", mode) | ("l", target) | ("f", sha, size, mode,
-    mtime_ns)} of the tree under top; also the temp files the local remote
-    left (name list)."""
+    """{relpath: ("d", mode, uid, gid, nlink) | ("l", target) | ("f", sha,
+    size, mode, mtime_ns, uid, gid, ino, nlink) | ("s", kind, mode, rdev,
+    uid, gid, ino, nlink)} of the tree under top; also the temp files the
+    local remote left (name list)."""
     out, tmps = {}, []
 
     def rec(d, rel):
@@ -1140,18 +1314,24 @@ def scan_dir(top, skip_tmp=False):
                 tmps.append(r)
                 continue
             st = os.lstat(p)
-            if stat.S_ISDIR(st.st_mode):
-                out[r] = ("d", stat.S_IMODE(st.st_mode))
+            m = st.st_mode
+            if stat.S_ISDIR(m):
+                out[r] = ("d", stat.S_IMODE(m), st.st_uid, st.st_gid,
+                          st.st_nlink)
                 rec(p, r)
-            elif stat.S_ISLNK(st.st_mode):
+            elif stat.S_ISLNK(m):
                 out[r] = ("l", os.readlink(p))
-            elif stat.S_ISREG(st.st_mode):
+            elif stat.S_ISREG(m):
                 with open(p, "rb") as f:
                     data = f.read()
-                out[r] = ("f", sha(data), len(data), stat.S_IMODE(st.st_mode),
-                          st.st_mtime_ns)
+                out[r] = ("f", sha(data), len(data), stat.S_IMODE(m),
+                          st.st_mtime_ns, st.st_uid, st.st_gid, st.st_ino,
+                          st.st_nlink)
+            elif special_kind(m):
+                out[r] = ("s", special_kind(m), stat.S_IMODE(m), st.st_rdev,
+                          st.st_uid, st.st_gid, st.st_ino, st.st_nlink)
             else:
-                out[r] = ("?", st.st_mode)
+                out[r] = ("?", m)
     rec(top, "")
     return out, tmps
 
@@ -1184,11 +1364,14 @@ class S3Remote:
             query["continuation-token"] = token
 
     def scan(self):
+        """As scan_dir: directories have no mode, owner or link count here,
+        objects no inode (each name is an object of its own)."""
         out = {}
         for key in self.keys():
             parts = key.split("/")
             for i in range(1, len(parts)):
-                out.setdefault("/".join(parts[:i]), ("d", None))
+                out.setdefault("/".join(parts[:i]), ("d", None, None, None,
+                                                     None))
             if key.endswith("/"):
                 continue
             buf = io.BytesIO()
@@ -1201,8 +1384,18 @@ class S3Remote:
             if mt:
                 s, _, frac = mt.partition(".")
                 mt_ns = int(s) * 10**9 + int((frac + "000000000")[:9] or 0)
+            uid, gid = (resp.getheader("x-amz-meta-" + h) for h in ("uid", "gid"))
+            uid = int(uid) if uid else None
+            gid = int(gid) if gid else None
+            m = int(mode) if mode else 0
+            if special_kind(m):
+                rdev = resp.getheader("x-amz-meta-rdev")
+                out[key] = ("s", special_kind(m), stat.S_IMODE(m),
+                            int(rdev) if rdev else 0, uid, gid, None, None)
+                continue
             out[key] = ("f", sha(data), len(data),
-                        stat.S_IMODE(int(mode)) if mode else None, mt_ns)
+                        stat.S_IMODE(m) if mode else None, mt_ns, uid, gid,
+                        None, None)
         return out, []
 
 
@@ -1286,19 +1479,33 @@ class Checker:
                 if g[1] is not None and g[1] != w[1]:
                     diffs.append("%s: %s: directory mode %o, expected %o" % (
                         where, p, g[1], w[1]))
+                diffs += cmp_owner(where, p, g[2:4], w[2:4])
+                if not remote and g[4] != w[4]:
+                    diffs.append("%s: %s: directory st_nlink %d, expected %d "
+                                 "(2 and its subdirectories)" % (
+                                     where, p, g[4], w[4]))
             elif g[0] == "l":
                 if g[1] != w[1]:
                     diffs.append("%s: %s: symlink to %r, expected %r" % (
                         where, p, g[1], w[1]))
+            elif g[0] == "s":
+                if g[1:4] != w[1:4]:
+                    diffs.append("%s: %s: %s mode %o rdev %#x, expected %s "
+                                 "mode %o rdev %#x" % ((where, p) + g[1:4] +
+                                                       w[1:4]))
+                diffs += cmp_owner(where, p, g[4:6], w[4:6])
+                diffs += cmp_nlink(where, p, g[7], w[7])
             else:
                 diffs += self.cmp_file(where, p, g, w, crash, reread, remote,
                                        mount_view)
+        diffs += cmp_inodes(where, got, want)
         return diffs
 
     def cmp_file(self, where, p, g, w, crash, reread, remote, mount_view):
-        _, gsha, gsize, gmode, gmt = g
-        _, cur, mode, mt, allowed, mts, history, inf = w
-        d = []
+        _, gsha, gsize, gmode, gmt = g[:5]
+        _, cur, mode, mt, allowed, mts, history, inf = w[:8]
+        d = cmp_owner(where, p, g[5:7], w[8:10])
+        d += cmp_nlink(where, p, g[8], w[11])
         if crash:
             ok = gsha in allowed
             if not ok and inf is not None:
@@ -1337,6 +1544,50 @@ class Checker:
 
 def kind_name(s):
     return {"d": "directory", "l": "symlink", "f": "file"}.get(s[0], "special file")
+
+
+def cmp_owner(where, p, g, w):
+    """g, w: (uid, gid); None where the scan has none (S3 directories)."""
+    if g[0] is None and g[1] is None and w[0] is None:
+        return []
+    if tuple(g) != tuple(w):
+        return ["%s: %s: owner %s:%s, expected %s:%s" % ((where, p) + tuple(g) +
+                                                         tuple(w))]
+    return []
+
+
+def cmp_nlink(where, p, g, w):
+    if g is None or g == w:
+        return []
+    return ["%s: %s: st_nlink %d, expected %d" % (where, p, g, w)]
+
+
+def cmp_inodes(where, got, want):
+    """Names of one inode in the model are one inode in got (st_ino), and
+    names of different ones are not; scans without inodes (S3) pass."""
+    d = []
+    byino, bygk = {}, {}
+    for p, w in want.items():
+        g = got.get(p)
+        if w[0] not in ("f", "s") or g is None or g[0] != w[0]:
+            continue
+        ino = g[-2]
+        if ino is None:
+            continue
+        gk = w[-2]
+        bygk.setdefault(gk, []).append((p, ino))
+        byino.setdefault(ino, set()).add(gk)
+    for gk, names in sorted(bygk.items()):
+        if len({ino for _, ino in names}) > 1:
+            d.append("%s: %s: names of one inode are %d inodes here (%s)" % (
+                where, names[0][0], len({i for _, i in names}),
+                ", ".join("%s: %d" % n for n in names)))
+    for ino, gks in sorted(byino.items()):
+        if len(gks) > 1:
+            names = [p for gk in sorted(gks) for p, _ in bygk[gk]]
+            d.append("%s: %s: inode %d has names of %d different files (%s)" % (
+                where, names[0], ino, len(gks), ", ".join(names)))
+    return d
 
 
 # --- the coordinator ----------------------------------------------------------------------
@@ -1557,9 +1808,9 @@ class Stress:
         for pre, cl in cands:
             got = {p: v for p, v in mview.items() if is_under(p, pre)}
             best = None
-            for exp, mode in cl:
+            for exp, top in cl:
                 want = dict(exp)
-                want[pre] = ("d", mode)
+                want[pre] = top
                 d = self.checker.compare("mount", got, want, crash, reread)
                 if best is None or len(d) < len(best[0]):
                     best = (d, want)
@@ -1583,7 +1834,8 @@ class Stress:
                     return f.read()
             rwant = {p: v for p, v in want_all.items()}
             if self.s3:
-                rwant = {p: (v if v[0] != "d" else ("d", None))
+                rwant = {p: (v if v[0] != "d" else ("d", None, None, None,
+                                                    None))
                          for p, v in rwant.items()}
             if not self.opts.symlinks_remote:
                 rwant = {p: v for p, v in rwant.items() if v[0] != "l"}
@@ -1890,6 +2142,12 @@ def main():
     ap.add_argument("--no-outage", dest="outage", action="store_false")
     ap.add_argument("--no-mmap", dest="mmap", action="store_false")
     ap.add_argument("--no-symlinks", dest="symlinks", action="store_false")
+    ap.add_argument("--no-links", dest="links", action="store_false",
+                    help="no hard links (link(2))")
+    ap.add_argument("--no-special", dest="special", action="store_false",
+                    help="no mkfifo or mknod")
+    ap.add_argument("--no-owners", dest="owners", action="store_false",
+                    help="no chown")
     ap.add_argument("--no-shared", dest="shared", action="store_false")
     ap.add_argument("--keep-going", action="store_true",
                     help="after a failure go on (the model takes what the "
@@ -1920,6 +2178,10 @@ def main():
         if os.listdir(o.remote):
             sys.exit("stress.py: the remote %s is not empty" % o.remote)
     o.symlinks_remote = True
+    # device nodes and owners other than one's own need root
+    o.devices = os.geteuid() == 0
+    if os.geteuid() != 0:
+        o.owners = False
     if o.enospc and os.geteuid() != 0:
         sys.exit("stress.py: --enospc (the default) needs root (tmpfs); "
                  "or --no-enospc")
