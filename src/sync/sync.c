@@ -918,6 +918,33 @@ static struct remote_meta op_meta(struct sync *y, const struct jop *op,
 	return m;
 }
 
+/*
+ * Whether file ino's data is not on the remote yet and no upload of it
+ * runs: one comes after (queued, or at its writer's close) and brings
+ * its metadata as it is then. Until then the object at its path is
+ * another version, maybe another file's: one it was renamed over, which
+ * on the local remote may be a hard link that other names share.
+ */
+static bool awaits_upload(struct sync *y, uint64_t ino)
+{
+	struct node_state st;
+	struct meta_entry e;
+	struct node *n;
+	bool dirty;
+
+	n = store_node_find(y->store, ino);
+	if (n) {
+		store_node_snapshot(n, &st);
+		store_node_put(y->store, n);
+		return st.dirty && !st.uploading;
+	}
+	if (meta_get(y->meta, ino, &e))
+		return false;
+	dirty = S_ISREG(e.mode) && e.dirty;
+	meta_entry_release(&e);
+	return dirty;
+}
+
 /* A directory's mtime, as it is here now, to the remote's directory. */
 static int push_dirtime(struct sync *y, const struct jop *op)
 {
@@ -998,6 +1025,8 @@ static int perform(struct sync *y, const struct jop *op)
 	case JOP_DIRTIME:
 		return push_dirtime(y, op);
 	case JOP_SETATTR:
+		if (op->ino && awaits_upload(y, op->ino))
+			return 0;
 		meta = op_meta(y, op, (uint32_t)op->arg, op->arg2);
 		rc = remote_setattr(y->remote, op->path, &meta, &out);
 		if (!rc)
