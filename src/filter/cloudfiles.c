@@ -458,7 +458,8 @@ static const enum jop_kind remote_change[FOP_COUNT] = {
  * the remote must still have for the rename to replace it; NULL if there
  * is no file there; "" for a file of ours never uploaded yet (its upload
  * may be in flight or queued before the rename: whatever it puts there
- * is ours to replace) and for an extra name (a hard link) of a file. *replaced gets the file's inode (0 if none): the
+ * is ours to replace), for an extra name (a hard link) of a file, a
+ * symlink and a special file. *replaced gets the file's inode (0 if none): the
  * ops of ours queued before the rename that give it a new version make
  * the rename expect that one (meta_journal_rematch). Caller frees.
  */
@@ -474,11 +475,12 @@ static char *replaced_version(struct filter_env *env, uint64_t parent,
 	if (meta_lookup(env->store->meta, parent, name, &e))
 		return NULL;
 	/* an extra name's object is the drive's copy of the file's, kept
-	 * so by every upload of it (not the version the entry records):
-	 * whatever is there is ours to replace, as for a file of ours
-	 * never uploaded. A moved file not on the remote yet then takes
-	 * the version found there as the one its upload replaces. */
-	if (S_ISREG(e.mode) && e.ino != moved && e.alias) {
+	 * so by every upload of it (not the version the entry records);
+	 * a symlink or a special file has no version: whatever is there
+	 * is ours to replace, as for a file of ours never uploaded (see
+	 * adopt_replaced() for a moved file not on the remote yet) */
+	if (!S_ISDIR(e.mode) && e.ino != moved &&
+	    (e.alias || !S_ISREG(e.mode))) {
 		etag = xstrdup("");
 	} else if (S_ISREG(e.mode) && e.ino != moved) {
 		*replaced = e.ino;

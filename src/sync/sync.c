@@ -764,39 +764,51 @@ static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
  * over a file at path2: the upload replaces what the rename replaced,
  * the version op->match names (for a file of ours uploaded meanwhile,
  * whatever the remote has there now), instead of expecting nothing there
- * and taking our own file for another client's.
+ * and taking our own file for another client's. A symlink or a special
+ * file the rename replaced goes from the remote now: it has no version
+ * an upload could expect, and a later rename of the name would move it
+ * on as if it were the file. 0 or -errno.
  */
-static void adopt_replaced(struct sync *y, const struct jop *op)
+static int adopt_replaced(struct sync *y, const struct jop *op)
 {
 	char etag[REMOTE_ETAG_MAX];
 	struct remote_attr a;
 	struct meta_entry e;
 	struct node *n;
+	int rc;
 
-	if (!op->ino || !op->match || !op->path2)
-		return;
+	if (!op->match || !op->path2)
+		return 0;
 	snprintf(etag, sizeof(etag), "%s", op->match);
 	if (!*etag) {
-		if (remote_stat(y->remote, op->path2, &a) || !S_ISREG(a.mode))
-			return;
+		if (remote_stat(y->remote, op->path2, &a))
+			return 0;
+		if (!S_ISREG(a.mode) && !S_ISDIR(a.mode)) {
+			rc = remote_unlink(y->remote, op->path2);
+			return rc == -ENOENT ? 0 : rc;
+		}
+		if (!S_ISREG(a.mode))
+			return 0;
 		snprintf(etag, sizeof(etag), "%s", a.etag);
 	}
+	if (!op->ino)
+		return 0;
 	n = store_node_find(y->store, op->ino);
 	if (n) {
 		store_node_replace_version(n, etag);
 		store_node_put(y->store, n);
 	}
 	if (meta_get(y->meta, op->ino, &e))
-		return;
+		return 0;
 	if (S_ISREG(e.mode)) {
 		/* unless it was uploaded meanwhile */
-		int rc = meta_set_etag(y->meta, op->ino, "", etag);
-
+		rc = meta_set_etag(y->meta, op->ino, "", etag);
 		if (rc && rc != -ESTALE)
 			log_warn("inode %llu: cannot record the version it "
 				 "replaces", (unsigned long long)op->ino);
 	}
 	meta_entry_release(&e);
+	return 0;
 }
 
 /*
@@ -1002,10 +1014,8 @@ static int perform(struct sync *y, const struct jop *op)
 		/* a source that never reached the remote: the upload queued
 		 * after this rename creates it under the new name, over
 		 * what the rename replaced */
-		if (rc == -ENOENT) {
-			adopt_replaced(y, op);
-			rc = 0;
-		}
+		if (rc == -ENOENT)
+			rc = adopt_replaced(y, op);
 		return rc;
 	case JOP_SYMLINK:
 		rc = remote_symlink(y->remote, op->path2, op->path);
