@@ -1629,6 +1629,8 @@ class Stress:
                 "--upload-delay", delay, "--cache-full-wait", "1s"]
         if o.endpoint:
             argv += ["--endpoint", o.endpoint]
+        if o.daemon_debug:
+            argv += ["--debug"]
         argv += [o.remote, o.mnt]
         self.say("mount (upload delay %s)" % delay)
         r = subprocess.run(argv, timeout=90, stdout=subprocess.PIPE,
@@ -2145,6 +2147,8 @@ def main():
     ap.add_argument("--no-owners", dest="owners", action="store_false",
                     help="no chown")
     ap.add_argument("--no-shared", dest="shared", action="store_false")
+    ap.add_argument("--daemon-debug", action="store_true",
+                    help="mount with --debug (a verbose daemon.log)")
     ap.add_argument("--keep-going", action="store_true",
                     help="after a failure go on (the model takes what the "
                     "mount shows), to find more; exit 1 at the end")
