@@ -1420,6 +1420,41 @@ static int resize_node(struct node *n, uint64_t size)
 	return 0;
 }
 
+/*
+ * Queues, after a setattr of entry e, the links that give each of its
+ * extra names (hard links) the metadata set: the setattr reaches the
+ * object at its own name, and on a remote that keeps a copy for each
+ * name (S3) the others are objects of their own. A file not on the
+ * remote yet is left to its upload, which links every name after it.
+ * In the caller's transaction.
+ */
+static int add_setattr_links(struct store *s, const struct meta_entry *e)
+{
+	char **paths, *path;
+	size_t n, i;
+	int rc;
+
+	if (S_ISDIR(e->mode) || e->nlink <= 1 ||
+	    (S_ISREG(e->mode) && (e->dirty || !*e->etag)))
+		return 0;
+	rc = meta_link_paths(s->meta, e->ino, &paths, &n);
+	if (rc)
+		return rc;
+	rc = path_at(s, e->ino, NULL, &path);
+	for (i = 0; i < n; i++) {
+		struct jop op = { .kind = JOP_LINK, .ino = e->ino };
+
+		op.path = path;
+		op.path2 = paths[i];
+		if (!rc)
+			rc = meta_journal_add(s->meta, &op);
+		free(paths[i]);
+	}
+	free(paths);
+	free(path);
+	return rc;
+}
+
 int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 		  int to_set, const struct jop *jop, struct meta_entry *out)
 {
@@ -1515,6 +1550,8 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 	rc = meta_update(s->meta, &e);
 	if (!rc)
 		rc = add_jop(s, jop, ino, NULL, 0, NULL);
+	if (!rc && jop)
+		rc = add_setattr_links(s, &e);
 	if (rc) {
 		meta_rollback(s->meta);
 		meta_entry_release(&e);
