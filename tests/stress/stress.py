@@ -1377,13 +1377,18 @@ class S3Remote:
             mode = resp.getheader("x-amz-meta-mode")
             mt = resp.getheader("x-amz-meta-mtime")
             mt_ns = None
-            if mt:
-                s, _, frac = mt.partition(".")
+            if mt:      # a signed decimal of seconds: -1.25 is -1.25
+                neg = mt.startswith("-")
+                s, _, frac = mt.lstrip("-").partition(".")
                 mt_ns = int(s) * 10**9 + int((frac + "000000000")[:9] or 0)
+                mt_ns = -mt_ns if neg else mt_ns
             uid, gid = (resp.getheader("x-amz-meta-" + h) for h in ("uid", "gid"))
             uid = int(uid) if uid else None
             gid = int(gid) if gid else None
             m = int(mode) if mode else 0
+            if stat.S_ISLNK(m) and data:  # as s3fs keeps one: the target
+                out[key] = ("l", data.decode("utf-8", "surrogateescape"))
+                continue
             if special_kind(m):
                 rdev = resp.getheader("x-amz-meta-rdev")
                 out[key] = ("s", special_kind(m), stat.S_IMODE(m),
