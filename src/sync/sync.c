@@ -759,6 +759,21 @@ static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
 	meta_entry_release(&e);
 }
 
+/* Whether rename op moves a regular file, which its upload is to put at
+ * the new name (not a symlink or special file, made by ops of their own
+ * before the rename). */
+static bool moved_file_to_come(struct sync *y, const struct jop *op)
+{
+	struct meta_entry e;
+	bool file;
+
+	if (!op->ino || meta_get(y->meta, op->ino, &e))
+		return false;
+	file = S_ISREG(e.mode);
+	meta_entry_release(&e);
+	return file;
+}
+
 /*
  * A rename of a file never uploaded (its upload comes after the rename)
  * over a file at path2: the upload replaces what the rename replaced,
@@ -784,6 +799,12 @@ static int adopt_replaced(struct sync *y, const struct jop *op)
 		if (remote_stat(y->remote, op->path2, &a))
 			return 0;
 		if (!S_ISREG(a.mode) && !S_ISDIR(a.mode)) {
+			/* only when a file's upload is to come: a moved
+			 * symlink or special file is missing at its old name
+			 * because this rename was done before a stop, and
+			 * what is at path2 is it */
+			if (!moved_file_to_come(y, op))
+				return 0;
 			rc = remote_unlink(y->remote, op->path2);
 			return rc == -ENOENT ? 0 : rc;
 		}
