@@ -1245,6 +1245,7 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 		 const struct jop *jop)
 {
 	struct meta_entry src, dst;
+	int64_t now = util_now_ns();
 	uint64_t gone = 0;
 	bool last = false;
 	int rc;
@@ -1289,12 +1290,11 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 	/* as a local file system: the entry moved changes, and both
 	 * directories */
 	if (!rc)
-		rc = meta_touch(s->meta, src.ino, META_TIME_NONE,
-				util_now_ns());
+		rc = meta_touch(s->meta, src.ino, META_TIME_NONE, now);
 	if (!rc)
-		rc = touch_dir(s, parent, util_now_ns());
+		rc = touch_dir(s, parent, now);
 	if (!rc && newparent != parent)
-		rc = touch_dir(s, newparent, util_now_ns());
+		rc = touch_dir(s, newparent, now);
 	/* cached paths below the moved entry are stale now */
 	__atomic_add_fetch(&s->rename_gen, 1, __ATOMIC_RELEASE);
 	meta_entry_release(&src);
