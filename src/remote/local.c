@@ -800,6 +800,30 @@ static int local_copy_object(struct remote *r, const char *from,
 }
 
 /*
+ * The directories of from and to (a rename's or a link's two ends),
+ * each beneath the root; the caller closes src->dfd and dst->dfd. An
+ * error is logged, naming both.
+ */
+static int local_locate_pair(struct remote *r, const char *op,
+			     const char *from, const char *to,
+			     struct local_loc *src, struct local_loc *dst)
+{
+	int rootfd, rc;
+
+	rootfd = local_root_open(to_local(r));
+	if (rootfd < 0)
+		return local_errno(rootfd, op, from);
+	rc = local_locate(rootfd, from, O_RDONLY, src);
+	if (rc >= 0) {
+		rc = local_locate(rootfd, to, O_RDONLY, dst);
+		if (rc < 0)
+			close(src->dfd);
+	}
+	close(rootfd);
+	return rc < 0 ? local_errno2(rc, op, from, to) : 0;
+}
+
+/*
  * remote_ops.link: a hard link, made under a temp name beside to and
  * renamed over it, so that to is always the old file or the new name.
  * Where the file system refuses the link (EXDEV: another file system
@@ -814,19 +838,13 @@ static int local_link(struct remote *r, const char *from, const char *to)
 	struct local_loc src, dst;
 	struct remote_attr out;
 	struct stat st = { 0 };
-	int rootfd, rc;
+	int rc;
 
 	if (!*from || !*to)
 		return -EINVAL;
-	rootfd = local_root_open(to_local(r));
-	if (rootfd < 0)
-		return local_errno(rootfd, "link", from);
-	rc = local_locate(rootfd, from, O_RDONLY, &src);
+	rc = local_locate_pair(r, "link", from, to, &src, &dst);
 	if (rc < 0)
-		goto out_close_root;
-	rc = local_locate(rootfd, to, O_RDONLY, &dst);
-	if (rc < 0)
-		goto out_close_src;
+		return rc;
 	rc = local_tmp_name(tmp, sizeof(tmp));
 	if (!rc && fstatat(src.dfd, src.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = -errno;
@@ -855,10 +873,7 @@ static int local_link(struct remote *r, const char *from, const char *to)
 		rc = local_sync_dir(dst.dfd);
 out_close_dst:
 	close(dst.dfd);
-out_close_src:
 	close(src.dfd);
-out_close_root:
-	close(rootfd);
 	return rc < 0 ? local_errno2(rc, "link", from, to) : rc;
 }
 
@@ -981,21 +996,15 @@ static int local_rename(struct remote *r, const char *from, const char *to,
 {
 	struct local_loc src, dst;
 	struct stat st;
-	int rootfd, rc;
+	int rc;
 
 	(void)progress;	/* one renameat: nothing to report */
 	(void)arg;
 	if ((flags & ~(unsigned)RENAME_NOREPLACE) || !*from || !*to)
 		return -EINVAL;
-	rootfd = local_root_open(to_local(r));
-	if (rootfd < 0)
-		return local_errno(rootfd, "rename", from);
-	rc = local_locate(rootfd, from, O_RDONLY, &src);
+	rc = local_locate_pair(r, "rename", from, to, &src, &dst);
 	if (rc < 0)
-		goto out_close_root;
-	rc = local_locate(rootfd, to, O_RDONLY, &dst);
-	if (rc < 0)
-		goto out_close_src;
+		return rc;
 	rc = local_renameat(&src, &dst, flags);
 	if (!rc && etag &&
 	    fstatat(dst.dfd, dst.name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -1006,10 +1015,7 @@ static int local_rename(struct remote *r, const char *from, const char *to,
 	if (!rc && !local_same_parent(from, to))
 		rc = local_sync_dir(src.dfd);
 	close(dst.dfd);
-out_close_src:
 	close(src.dfd);
-out_close_root:
-	close(rootfd);
 	return rc < 0 ? local_errno2(rc, "rename", from, to) : rc;
 }
 
