@@ -14,11 +14,11 @@ pkgs=(
 	libxxhash-dev btrfs-progs xfsprogs rsync
 	libcurl4-openssl-dev libexpat1-dev libssl-dev curl openssl
 	# S3 tests: a Ceph RADOS Gateway on loopback (tests/s3/server.sh);
-	# s3fs for the benchmark
+	# s3fs for the benchmark and the interop case (s3/s3fs_interop)
 	ceph-mon ceph-osd radosgw uuid-runtime s3fs
 	# conformance tools built from tests/conformance/ (build.sh): xfstests'
-	# fsx and fsstress, pjdfstest
-	autoconf automake libtool libtool-bin xz-utils uuid-dev xfslibs-dev
+	# fsx and fsstress, pjdfstest (run with perl's prove)
+	perl autoconf automake libtool libtool-bin xz-utils uuid-dev xfslibs-dev
 	libacl1-dev libattr1-dev libaio-dev liburing-dev libcap-dev
 	libgdbm-dev libgdbm-compat-dev
 	# tests/cases/programs: real programs run in the mount
