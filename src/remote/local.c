@@ -624,6 +624,25 @@ static int local_tmp_name(char *name, size_t size)
 	return 0;
 }
 
+/*
+ * The temp name of a step whose temp file nobody records (a link, a
+ * copy): LOCAL_TMP_PREFIX + 16 hex digits of a hash (FNV-1a) of the path
+ * it is for. A try that a crash cut leaves it behind; the try after,
+ * which the journal makes with the same path, finds it by that name and
+ * removes it first.
+ */
+static void local_tmp_name_for(const char *path, char *name, size_t size)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *path; path++) {
+		h ^= (unsigned char)*path;
+		h *= 1099511628211ULL;
+	}
+	snprintf(name, size, "%s%016llx", LOCAL_TMP_PREFIX,
+		 (unsigned long long)h);
+}
+
 static int local_renameat(const struct local_loc *from,
 			  const struct local_loc *to, unsigned flags);
 
@@ -692,12 +711,18 @@ static int local_put(struct remote *r, const char *path, int fd,
 			goto out_close_dir;
 	}
 	/* a temp file a crash left of an earlier try goes first, and this
-	 * one is remembered until it is renamed into place or removed */
+	 * one is remembered until it is renamed into place or removed; one
+	 * nobody remembers has the name of its path */
 	if (resume && local_is_tmp(resume->state))
 		unlinkat(loc.dfd, resume->state, 0);
-	rc = local_tmp_name(tmp, sizeof(tmp));
-	if (rc < 0)
-		goto out_close_dir;
+	if (resume) {
+		rc = local_tmp_name(tmp, sizeof(tmp));
+		if (rc < 0)
+			goto out_close_dir;
+	} else {
+		local_tmp_name_for(path, tmp, sizeof(tmp));
+		unlinkat(loc.dfd, tmp, 0);
+	}
 	if (resume && resume->save && resume->save(resume->arg, tmp))
 		log_warn("local: put %s: its temp file %s is not recorded; a "
 			 "crash would leave it", path, tmp);
@@ -830,7 +855,8 @@ static int local_locate_pair(struct remote *r, const char *op,
  * mounted inside the root; EPERM: one without hard links; EMLINK: the
  * file has all it can), to becomes a copy instead, said in the log: the
  * names stay the same bytes, as every upload links or copies them again.
- * A crash between the two steps leaves a hidden temp name.
+ * A crash between the two steps leaves a hidden temp name, which the
+ * journal's next try of the link removes (local_tmp_name_for).
  */
 static int local_link(struct remote *r, const char *from, const char *to)
 {
@@ -845,8 +871,12 @@ static int local_link(struct remote *r, const char *from, const char *to)
 	rc = local_locate_pair(r, "link", from, to, &src, &dst);
 	if (rc < 0)
 		return rc;
-	rc = local_tmp_name(tmp, sizeof(tmp));
-	if (!rc && fstatat(src.dfd, src.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	/* a name of the file that a crash left under the temp name (its
+	 * link made, its rename not) goes first */
+	local_tmp_name_for(to, tmp, sizeof(tmp));
+	unlinkat(dst.dfd, tmp, 0);
+	rc = 0;
+	if (fstatat(src.dfd, src.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = -errno;
 	if (!rc && linkat(src.dfd, src.name, dst.dfd, tmp, 0) < 0)
 		rc = -errno;
@@ -865,6 +895,7 @@ static int local_link(struct remote *r, const char *from, const char *to)
 	}
 	if (rc < 0)
 		goto out_close_dst;
+	crash_point("link-tmp");
 	rc = local_renameat(&(struct local_loc){ dst.dfd, tmp }, &dst, 0);
 	/* gone after a rename, unless to was a name of the same file
 	 * already (a rename between two of them does nothing) */

@@ -11,6 +11,8 @@
  *   journal-done     a remote op done, not yet removed from the journal
  *   remote-tmp       local remote: a put's temp file written and synced,
  *                    not yet renamed into place
+ *   link-tmp         local remote: a hard link made under its temp name,
+ *                    not yet renamed to the name it is for
  *   multipart-part   s3: a part of a multipart upload sent and recorded
  *   extent-save      fetched data synced, its extents not yet recorded
  *   clone-closed     a copy's record written at its close, not uploaded

@@ -3,7 +3,9 @@
 # after its commit is there after a restart, with its remote op; an
 # unlink of one name killed before its commit leaves both names; a link
 # done on the remote and killed before the journal knew is done again,
-# harmlessly. The remote ends with every name, hard links of one file.
+# harmlessly; one killed between its link under a temp name and the
+# rename leaves no temp name once the link is done again. The remote ends
+# with every name, hard links of one file.
 . "$(dirname "$0")/../../lib.sh"
 need_root
 
@@ -64,4 +66,22 @@ cd_sync "$M"
 for f in a b c; do
 	assert_file_eq "$R/$f" "$T/want2"
 done
+cd_unmount "$M"
+
+step "the daemon dies between the link under its temp name and the rename"
+CLONEDRIVE_TEST_CRASH_AT=link-tmp cd_mount "$R" "$M"
+pid=$(cd_pid "$M")
+ln "$M/a" "$M/d" 2>/dev/null || true	# its remote op may come first
+setfattr -n user.clonedrive.sync -v 30 "$M" 2>/dev/null || true
+wait_for 30 gone
+grep -q "link-tmp" "$T/daemon.log" || die "the crash point was not reached"
+cd_drop_dead "$M"
+cd_mount "$R" "$M"
+cd_sync "$M"
+left=$(find "$R" -name '.clonedrive-tmp.*')
+[ -z "$left" ] || die "temp names left on the remote: $left"
+for f in a b c d; do
+	assert_eq "$(stat -c %h "$R/$f")" 4 "nlink of $f on the remote"
+done
+assert_eq "$(stat -c %h "$M/d")" 4 "nlink of d"
 cd_unmount "$M"
