@@ -269,7 +269,8 @@ struct jop {
 	uint64_t ino;		/* entry concerned (0 if none) */
 	char *path;		/* heap */
 	char *path2;		/* heap or NULL */
-	int64_t arg;		/* mode or rename flags */
+	int64_t arg;		/* mode, or a rename's flags (the low 32
+				   bits) and JOP_MOVES_FILE */
 	int64_t arg2;		/* a setattr's mtime_ns; a rename's: the
 				   inode of the file it replaces (0: none);
 				   a mknod's rdev */
@@ -281,6 +282,10 @@ struct jop {
 				   client's change is not overwritten); ""
 				   for a file of ours not uploaded yet */
 };
+
+/* In a rename's arg: the entry moved is a regular file, or an extra
+ * name of one (whose op has no inode: its object is the drive's copy). */
+#define JOP_MOVES_FILE (1LL << 32)
 
 /* The journal. add assigns op->seq. next gives the oldest op (-ENOENT if
  * none); the caller frees it with jop_release. */

@@ -759,14 +759,17 @@ static void adopt_etag(struct sync *y, uint64_t ino, const char *etag)
 	meta_entry_release(&e);
 }
 
-/* Whether rename op moves a regular file, which its upload is to put at
- * the new name (not a symlink or special file, made by ops of their own
- * before the rename). */
+/* Whether rename op moves a regular file (or an extra name of one),
+ * whose upload or link is to put it at the new name: not a symlink or
+ * special file, made by ops of their own before the rename. */
 static bool moved_file_to_come(struct sync *y, const struct jop *op)
 {
 	struct meta_entry e;
 	bool file;
 
+	if (op->arg & JOP_MOVES_FILE)
+		return true;
+	/* an op journaled before the flag was */
 	if (!op->ino || meta_get(y->meta, op->ino, &e))
 		return false;
 	file = S_ISREG(e.mode);
@@ -1026,7 +1029,8 @@ static int perform(struct sync *y, const struct jop *op)
 		prog.xfer = xfer_begin(y->xfers, XFER_RENAME, op->ino,
 				       op->path, 0, 0);
 		rc = remote_rename(y->remote, op->path, op->path2,
-				   (unsigned)op->arg, out.etag, op_progress,
+				   (unsigned)(op->arg & ~JOP_MOVES_FILE),
+				   out.etag, op_progress,
 				   &prog);
 		xfer_end(y->xfers, prog.xfer);
 		/* a rename by copy can give the file a new version */
