@@ -1021,6 +1021,19 @@ static bool local_same_parent(const char *a, const char *b)
 	return na == nb && strncmp(a, b, na) == 0;
 }
 
+/* Whether the objects at a and b are one file (two hard links); false
+ * if either is gone. */
+static bool local_same_file(const struct local_loc *a,
+			    const struct local_loc *b)
+{
+	struct stat sa, sb;
+
+	if (fstatat(a->dfd, a->name, &sa, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fstatat(b->dfd, b->name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	return sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
 static int local_rename(struct remote *r, const char *from, const char *to,
 			unsigned flags, char etag[REMOTE_ETAG_MAX],
 			remote_progress_fn progress, void *arg)
@@ -1037,6 +1050,13 @@ static int local_rename(struct remote *r, const char *from, const char *to,
 	if (rc < 0)
 		return rc;
 	rc = local_renameat(&src, &dst, flags);
+	/* rename(2) between two names of one file does nothing; the drive's
+	 * rename of an extra name over another (the file's own, which an
+	 * unlink here promoted) must leave the source name gone, or a poll
+	 * brings it back */
+	if (!rc && local_same_file(&src, &dst) &&
+	    unlinkat(src.dfd, src.name, 0) < 0 && errno != ENOENT)
+		rc = -errno;
 	if (!rc && etag &&
 	    fstatat(dst.dfd, dst.name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode))
