@@ -231,6 +231,13 @@ run_one()
 			fi
 		done
 	} >>"$log" 2>&1
+	# a failure keeps the case's logs (the daemon's, the stress
+	# tester's ops) beside its own, for what the last lines do not say
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		mkdir -p "${log%.log}.files" &&
+			find "$t" -maxdepth 2 -name '*.log' -size -64M \
+				-exec cp -t "${log%.log}.files" {} + 2>/dev/null
+	fi
 	if ! rm -rf --one-file-system "$t" 2>>"$log"; then
 		echo "runner: could not remove $t" >>"$log"
 	fi
