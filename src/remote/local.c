@@ -933,6 +933,8 @@ static int local_mkdir(struct remote *r, const char *path,
 		return local_errno(rc, "mkdir", path);
 	if (mkdirat(loc.dfd, loc.name, 0700) < 0)
 		rc = -errno;
+	if (!rc)
+		crash_point("mkdir-made");
 	/* its owner, then the mode the caller asked for, whatever our
 	 * umask */
 	if (!rc)

@@ -999,6 +999,26 @@ static int push_dirtime(struct sync *y, const struct jop *op)
 	return rc == -ENOENT || rc == -ENOTDIR ? 0 : rc;
 }
 
+/*
+ * A mkdir whose directory the remote has already: a try that a crash cut
+ * after the directory was made and before its mode and owner were set
+ * (the local remote makes it 0700 first), which a poll would then take
+ * for the remote's word. The directory is the one made here: it gets the
+ * mode, owner and mtime of the op. Anything else there is left alone.
+ */
+static int mkdir_again(struct sync *y, const struct jop *op,
+		       const struct remote_meta *meta)
+{
+	struct remote_attr a;
+	int rc;
+
+	rc = remote_stat(y->remote, op->path, &a);
+	if (rc || !S_ISDIR(a.mode))
+		return rc == -ENOENT || !rc ? 0 : rc;
+	rc = remote_setattr(y->remote, op->path, meta, NULL);
+	return rc == -ENOENT ? 0 : rc;
+}
+
 /* Performs one journal op against the remote; 0 when it is done with. */
 static int perform(struct sync *y, const struct jop *op)
 {
@@ -1013,7 +1033,9 @@ static int perform(struct sync *y, const struct jop *op)
 	case JOP_MKDIR:
 		meta = op_meta(y, op, (uint32_t)op->arg, INT64_MIN);
 		rc = remote_mkdir(y->remote, op->path, &meta);
-		return rc == -EEXIST ? 0 : rc;
+		if (rc == -EEXIST)
+			rc = mkdir_again(y, op, &meta);
+		return rc;
 	case JOP_RMDIR:
 		rc = remote_rmdir(y->remote, op->path);
 		return rc == -ENOENT ? 0 : rc;

@@ -13,6 +13,8 @@
  *                    not yet renamed into place
  *   link-tmp         local remote: a hard link made under its temp name,
  *                    not yet renamed to the name it is for
+ *   mkdir-made       local remote: a directory made (0700), its owner,
+ *                    mode and mtime not yet set
  *   multipart-part   s3: a part of a multipart upload sent and recorded
  *   extent-save      fetched data synced, its extents not yet recorded
  *   clone-closed     a copy's record written at its close, not uploaded
