@@ -1,6 +1,6 @@
 /*
  * Crash points (crash.h): the test switch that kills the daemon at a
- * named step.
+ * named step; and its siblings, fault and pause points.
  */
 #include "common.h"
 
@@ -14,8 +14,38 @@
 
 const char *crash_armed;
 const char *fault_armed;
+const char *pause_armed;
 static char crash_name[64];
+static char pause_name[64];
+static unsigned long pause_ms;
 static unsigned long crash_left;	/* passes before the kill; atomic */
+
+static void pause_setup(void)
+{
+	const char *v = getenv("CLONEDRIVE_TEST_PAUSE_AT");
+	const char *colon = v ? strchr(v, ':') : NULL;
+	size_t len;
+
+	if (!colon)
+		return;
+	len = (size_t)(colon - v);
+	if (len == 0 || len >= sizeof(pause_name))
+		return;
+	memcpy(pause_name, v, len);
+	pause_name[len] = '\0';
+	pause_ms = strtoul(colon + 1, NULL, 10);
+	pause_armed = pause_name;
+	log_warn("test: every pass of %s pauses %lu ms", pause_name,
+		 pause_ms);
+}
+
+void pause_check(const char *name, const char *what)
+{
+	if (strcmp(name, pause_name) != 0)
+		return;
+	log_warn("test: pause at %s (%s)", name, what ? what : "");
+	usleep((useconds_t)pause_ms * 1000);
+}
 
 void crash_setup(void)
 {
@@ -28,6 +58,7 @@ void crash_setup(void)
 		fault_armed = NULL;
 	if (fault_armed)
 		log_warn("test: every pass of %s fails", fault_armed);
+	pause_setup();
 	if (!v || !*v)
 		return;
 	colon = strchr(v, ':');

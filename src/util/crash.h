@@ -30,6 +30,13 @@
  *   has-children     the database cannot tell whether a directory has
  *                    entries (rmdir, rename over a directory)
  */
+/*
+ * Pause points, likewise: with CLONEDRIVE_TEST_PAUSE_AT=NAME:MS, every pass
+ * of pause_point(NAME, WHAT) logs "test: pause at NAME (WHAT)" and sleeps
+ * MS milliseconds, so that a test can change things at that very step:
+ *   poll-list        a poll about to list a directory of the remote (WHAT:
+ *                    its path; before it notes the journal's generation)
+ */
 #ifndef CD_CRASH_H
 #define CD_CRASH_H
 
@@ -55,6 +62,15 @@ static inline int fault_point(const char *name)
 	    strcmp(name, fault_armed) == 0)
 		return -EIO;
 	return 0;
+}
+
+extern const char *pause_armed;	/* NULL unless a pause point is set */
+void pause_check(const char *name, const char *what);
+
+static inline void pause_point(const char *name, const char *what)
+{
+	if (__builtin_expect(pause_armed != NULL, 0))
+		pause_check(name, what);
 }
 
 #endif
