@@ -76,6 +76,9 @@ struct sync {
 					   file that has none, when it can */
 	int hurry;			/* waiters: skip debounce delays */
 	pthread_mutex_t populate_lock;	/* one listing at a time */
+	uint64_t poll_jgen;		/* the poller's: meta_journal_gen()
+					   when its poll began, the journal
+					   empty */
 	pthread_t journal_thread;
 	pthread_t poll_thread;
 	pthread_t save_thread;
@@ -1991,8 +1994,13 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 	if (rc)
 		return rc == -ENOENT ? 0 : rc;
 	r.path = path;
+	if (!first)
+		pause_point("poll-list", path);
 	r.gen = util_now_ns();
-	r.jgen = meta_journal_gen(y->meta);
+	/* a poll's listings are stale from the first op journaled after
+	 * the poll began, with the journal empty: an op queued before this
+	 * directory's listing may not have reached the remote yet */
+	r.jgen = first ? meta_journal_gen(y->meta) : y->poll_jgen;
 	r.listed = xcalloc(RECONCILE_BATCH, sizeof(*r.listed));
 	rc = remote_list(y->remote, path, reconcile_entry, &r);
 	if (!rc)
@@ -2092,6 +2100,9 @@ static void poll_once(struct sync *y)
 {
 	int rc;
 
+	/* the generation first: an op journaled after the count is seen
+	 * empty moves it, and the poll's listings are not applied */
+	y->poll_jgen = meta_journal_gen(y->meta);
 	if (meta_journal_count(y->meta) != 0)
 		return;	/* local changes first; poll after they are out */
 	rc = remote_check(y->remote);
