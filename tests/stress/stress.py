@@ -1648,11 +1648,21 @@ class Stress:
             self.pid = int(f.read().split()[0])
 
     def daemon_alive(self):
+        """Whether any thread of the daemon still runs: its main thread
+        is a zombie before the others have exited, and the cache's lock
+        (a flock) goes only with the last of them."""
         try:
-            with open("/proc/%d/stat" % self.pid) as f:
-                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-        except (OSError, IndexError):
+            tasks = os.listdir("/proc/%d/task" % self.pid)
+        except OSError:
             return False
+        for t in tasks:
+            try:
+                with open("/proc/%d/task/%s/stat" % (self.pid, t)) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] not in "ZX":
+                        return True
+            except (OSError, IndexError):
+                pass
+        return False
 
     def kill(self):
         os.kill(self.pid, signal.SIGKILL)
