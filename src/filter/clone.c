@@ -29,6 +29,17 @@
  *   auto     reflink where the source and the cache share a file system
  *            that has reflinks, else guard where fanotify allows it,
  *            else spool.
+ * A copy of a file of the drive itself (cp of a placeholder, which cp
+ * takes for a sparse file and copies by reads; shutil's sendfile) is
+ * found the same way, among the files the writer has open for reading
+ * on the drive's mount (by inode number, from fdinfo: never opened by
+ * the daemon), and compared with what that file's cache holds of its
+ * remote version. Its bytes are stored as written (they are safe here
+ * whatever happens to the source), and at its last close, if whole and
+ * the source unchanged, its upload is planned as a copy the remote makes
+ * of the source's version (store_node_plan_copy, sync.c), after which
+ * its data goes as a spooled copy's does.
+ *
  * A write that does not match, comes out of order, or anything else
  * that changes the file (a truncate, another handle's write) first
  * copies what was acknowledged from the source into the cache (checked
@@ -134,6 +145,120 @@ static int find_source(struct filter_env *env, pid_t pid, const void *data,
 	free(buf);
 	closedir(dir);
 	return found;
+}
+
+/*
+ * Parses fdinfo N of pid: open for reading, on our mount, and its inode
+ * number (the drive's inode numbers are its st_ino).
+ */
+static bool mount_fd_ino(struct filter_env *env, pid_t pid, const char *n,
+			 uint64_t *ino)
+{
+	char path[64], buf[256];
+	unsigned long long i;
+	unsigned long flags;
+	int mnt_id = -1;
+	ssize_t len;
+	char *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%.16s", (int)pid, n);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	p = strstr(buf, "flags:");
+	if (!p || sscanf(p + 6, "%lo", &flags) != 1 ||
+	    (flags & O_ACCMODE) == O_WRONLY)
+		return false;
+	p = strstr(buf, "mnt_id:");
+	if (!p || sscanf(p + 7, "%d", &mnt_id) != 1 || env->mount_id < 0 ||
+	    mnt_id != env->mount_id)
+		return false;
+	p = strstr(buf, "ino:");
+	if (!p || sscanf(p + 4, "%llu", &i) != 1)
+		return false;
+	*ino = i;
+	return true;
+}
+
+/*
+ * Whether [off, off+len) of file's source, a file of the drive, is data:
+ * read from its cache only (a range it does not hold is no match), and
+ * only while the source is the version the copy was found of. A write to
+ * the source marks it dirty and changes its write_gen before its bytes
+ * land, so a read that may have seen them fails the check after it.
+ */
+static bool mount_source_has(struct filter_env *env, struct file *file,
+			     const void *data, size_t len, uint64_t off)
+{
+	struct node_state ns;
+	void *buf = xmalloc(len);
+	bool same;
+
+	same = store_read(env->store, file->clone_src, buf, len, off) ==
+		       (ssize_t)len &&
+	       memcmp(buf, data, len) == 0;
+	free(buf);
+	if (!same)
+		return false;
+	store_node_snapshot(file->clone_src, &ns);
+	return !ns.dirty && !ns.backed && ns.write_gen == file->clone_src_gen &&
+	       strcmp(ns.etag, file->clone_src_etag) == 0;
+}
+
+/*
+ * Looks among the files of the drive pid has open for reading for one in
+ * sync with its remote version, whose first len bytes are data; makes it
+ * file's source (referenced) if found.
+ */
+static bool find_mount_source(struct filter_env *env, struct file *file,
+			      pid_t pid, const void *data, size_t len)
+{
+	struct node_state ns;
+	struct dirent *d;
+	char path[64];
+	int seen = 0;
+	uint64_t ino;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!file->clone_src && seen++ < CLONE_MAX_FDS &&
+	       (d = readdir(dir))) {
+		struct node *src;
+
+		if (d->d_name[0] == '.' ||
+		    !mount_fd_ino(env, pid, d->d_name, &ino) ||
+		    ino == store_node_ino(file->n))
+			continue;
+		src = store_node_find(env->store, ino);
+		if (!src)
+			continue;
+		store_node_snapshot(src, &ns);
+		if (ns.dirty || ns.uploading || ns.error || ns.backed ||
+		    !ns.etag[0] || ns.base != ns.size || ns.size < len) {
+			store_node_put(env->store, src);
+			continue;
+		}
+		file->clone_src = src;
+		file->clone_src_gen = ns.write_gen;
+		snprintf(file->clone_src_etag, sizeof(file->clone_src_etag),
+			 "%s", ns.etag);
+		file->clone_size = ns.size;
+		if (!mount_source_has(env, file, data, len, 0)) {
+			file->clone_src = NULL;
+			store_node_put(env->store, src);
+		}
+	}
+	closedir(dir);
+	return file->clone_src != NULL;
 }
 
 /* The path fd was opened by, for messages and for a restart. */
@@ -275,14 +400,19 @@ static enum filter_verdict go_on(struct filter *f, struct fop *op,
 	enum filter_verdict v = FILTER_PASS;
 	struct backing *bk;
 
-	*match = pread(file->clone_fd, buf, op->size, (off_t)op->off) ==
-			 (ssize_t)op->size &&
-		 memcmp(buf, op->in, op->size) == 0;
+	if (file->clone_how == CLONE_HOW_MOUNT)
+		*match = mount_source_has(env, file, op->in, op->size,
+					  op->off);
+	else
+		*match = pread(file->clone_fd, buf, op->size,
+			       (off_t)op->off) == (ssize_t)op->size &&
+			 memcmp(buf, op->in, op->size) == 0;
 	free(buf);
 	if (!*match)
 		return FILTER_PASS;
 	switch (file->clone_how) {
 	case CLONE_HOW_SPOOL:
+	case CLONE_HOW_MOUNT:
 		break;
 	case CLONE_HOW_REFLINK:
 		hash_update(file->clone_hash, op->in, op->size);
@@ -358,9 +488,13 @@ static enum filter_verdict clone_write(struct filter *f, struct fop *op)
 			if (v == FILTER_PASS)
 				stats_add(&f->env->stats, clone_stored_bytes,
 					  op->size);
+		} else if (find_mount_source(f->env, file, op->pid, op->in,
+					     op->size)) {
+			file->clone_how = CLONE_HOW_MOUNT;
 		}
 		store_node_lock(n);
-		if (file->clone == FILE_CLONE_PROBING && src >= 0) {
+		if (file->clone == FILE_CLONE_PROBING &&
+		    (src >= 0 || file->clone_src)) {
 			file->clone = FILE_CLONE_CANDIDATE;
 			file->clone_next = op->size;
 		} else {
@@ -525,6 +659,16 @@ static void finish_copy(struct filter_env *env, struct file *file, bool whole)
 				 (unsigned long long)store_node_ino(n));
 	} else if (file->clone_how == CLONE_HOW_REFLINK) {
 		ok = whole && record(env, n, NULL, file, false) == 0;
+	} else if (file->clone_how == CLONE_HOW_MOUNT) {
+		struct node_state ns;
+
+		store_node_snapshot(file->clone_src, &ns);
+		ok = whole && !ns.dirty && !ns.backed &&
+		     ns.write_gen == file->clone_src_gen &&
+		     strcmp(ns.etag, file->clone_src_etag) == 0;
+		if (ok)
+			store_node_plan_copy(n, store_node_ino(file->clone_src),
+					     file->clone_src_etag);
 	} else {
 		ok = whole;
 	}
@@ -536,10 +680,12 @@ static void finish_copy(struct filter_env *env, struct file *file, bool whole)
 		log_warn("inode %llu: cannot record it as a copy",
 			 (unsigned long long)store_node_ino(n));
 	stats_add(&env->stats, clones_detected, 1);
-	log_debug("inode %llu: a copy of a local file (%s); its data goes "
+	log_debug("inode %llu: a copy of a %s file (%s); its data goes "
 		  "once uploaded", (unsigned long long)store_node_ino(n),
+		  file->clone_src ? "drive's" : "local",
 		  file->clone_how == CLONE_HOW_BACKED ? "not stored" :
 		  file->clone_how == CLONE_HOW_REFLINK ? "reflinked" :
+		  file->clone_how == CLONE_HOW_MOUNT ? "a remote copy" :
 		  "stored");
 }
 
@@ -562,7 +708,7 @@ static void clone_post(struct filter *f, struct fop *op)
 		store_node_unlock(n);
 		return;
 	}
-	candidate = file->clone_fd >= 0;
+	candidate = file->clone_fd >= 0 || file->clone_src;
 	store_node_snapshot_locked(n, &ns);
 	whole = file->clone == FILE_CLONE_CANDIDATE &&
 		file->clone_next == file->clone_size &&
@@ -573,6 +719,9 @@ static void clone_post(struct filter *f, struct fop *op)
 	if (file->clone_fd >= 0)
 		close(file->clone_fd);
 	file->clone_fd = -1;
+	if (file->clone_src)
+		store_node_put(f->env->store, file->clone_src);
+	file->clone_src = NULL;
 	hash_free(file->clone_hash);
 	file->clone_hash = NULL;
 }
@@ -622,6 +771,7 @@ static void clone_release(struct filter *f)
 {
 	if (meta_foreach_clone(f->env->store->meta, let_go, f->env))
 		log_warn("clone: cannot list the copies in progress");
+	store_drop_plans(f->env->store);
 	guard_close(f->env->guard);
 	f->env->guard = NULL;
 }

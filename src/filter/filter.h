@@ -77,6 +77,8 @@ enum clone_how {
 	CLONE_HOW_SPOOL,	/* stored as written; dropped once uploaded */
 	CLONE_HOW_REFLINK,	/* cloned from the source into the cache */
 	CLONE_HOW_BACKED,	/* not stored: the source has them */
+	CLONE_HOW_MOUNT,	/* a file of the drive's own: stored as
+				   written, uploaded as a remote copy */
 };
 
 struct hash;
@@ -94,6 +96,9 @@ struct file {
 	bool clone_busy;	/* a write of the copy is being checked */
 	enum clone_how clone_how;
 	int clone_fd;		/* the source, once found; else -1 */
+	struct node *clone_src;	/* or a file of the drive (referenced) */
+	uint64_t clone_src_gen;	/* its write_gen when found */
+	char clone_src_etag[REMOTE_ETAG_MAX];	/* and its version */
 	struct hash *clone_hash;/* reflinked copies: of the bytes written */
 	struct file *prev;	/* the front end's list of open files */
 	struct file *next;

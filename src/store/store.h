@@ -304,6 +304,22 @@ int store_node_copied(struct store *s, struct node *n, uint64_t size) CD_WUR;
 void store_node_mark_spool(struct node *n);
 bool store_node_take_spool(struct node *n);
 void store_node_copy_recorded(struct node *n, bool recorded);
+/*
+ * Copies of files of the drive made by reads and writes (the clone
+ * filter). plan_copy says that n, as it is now, holds the bytes of file
+ * src at remote version etag (compared as they were written), so that
+ * its upload may be a copy the remote makes. copy_plan gives that plan
+ * to an upload of write generation gen and size bytes: false if there is
+ * none, or n changed since it was made. Kept in memory only: after a
+ * restart the bytes are sent.
+ */
+void store_node_plan_copy(struct node *n, uint64_t src, const char *etag);
+bool store_node_copy_plan(struct node *n, uint64_t gen, uint64_t *src,
+			  char etag[REMOTE_ETAG_MAX]);
+/* plan_end ends n's plan, made use of or not; drop_plans ends them all
+ * (at unmount). A plan keeps its node in memory until then. */
+void store_node_plan_end(struct store *s, struct node *n);
+void store_drop_plans(struct store *s);
 
 /*
  * Backings (see struct backing). back makes bk, a new one with refs 1

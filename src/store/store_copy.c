@@ -277,6 +277,69 @@ void store_node_mark_spool(struct node *n)
 	store_node_unlock(n);
 }
 
+void store_node_plan_copy(struct node *n, uint64_t src, const char *etag)
+{
+	bool held;
+
+	store_node_lock(n);
+	held = n->plan_src != 0;
+	n->plan_src = src;
+	snprintf(n->plan_etag, sizeof(n->plan_etag), "%s", etag);
+	n->plan_gen = n->write_gen;
+	store_node_unlock(n);
+	/* the plan lives in the node: kept in memory until its upload */
+	if (!held)
+		store_node_ref(n);
+}
+
+void store_node_plan_end(struct store *s, struct node *n)
+{
+	bool held;
+
+	store_node_lock(n);
+	held = n->plan_src != 0;
+	n->plan_src = 0;
+	store_node_unlock(n);
+	if (held)
+		store_node_put(s, n);
+}
+
+void store_drop_plans(struct store *s)
+{
+	struct node *n, *held = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&s->nodes_lock);
+	for (i = 0; i < s->buckets && !held; i++)
+		for (n = s->table[i]; n && !held; n = n->next)
+			if (__atomic_load_n(&n->plan_src, __ATOMIC_ACQUIRE))
+				held = n;
+	if (held)
+		store_node_ref(held);
+	pthread_mutex_unlock(&s->nodes_lock);
+	if (!held)
+		return;
+	store_node_plan_end(s, held);
+	store_node_put(s, held);
+	store_drop_plans(s);
+}
+
+bool store_node_copy_plan(struct node *n, uint64_t gen, uint64_t *src,
+			  char etag[REMOTE_ETAG_MAX])
+{
+	bool planned;
+
+	store_node_lock(n);
+	planned = n->plan_src && n->plan_gen == gen &&
+		  n->write_gen == gen;
+	if (planned) {
+		*src = n->plan_src;
+		snprintf(etag, REMOTE_ETAG_MAX, "%s", n->plan_etag);
+	}
+	store_node_unlock(n);
+	return planned;
+}
+
 bool store_node_take_spool(struct node *n)
 {
 	bool want;

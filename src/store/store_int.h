@@ -61,6 +61,11 @@ struct node {
 					   saved as the entry's spool mark */
 	uint64_t copy_of;		/* server-side copy of this inode */
 	char copy_etag[REMOTE_ETAG_MAX];/* at this version (store_node_adopt) */
+	uint64_t plan_src;		/* written as a copy of this inode... */
+	char plan_etag[REMOTE_ETAG_MAX];/* ...at this version, */
+	uint64_t plan_gen;		/* and unchanged since this write_gen:
+					   its upload may be a remote copy
+					   (store_node_plan_copy) */
 	struct backing *bk;		/* bytes kept in a local source: the
 					   node holds one reference to it and
 					   the backing one to the node */

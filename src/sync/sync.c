@@ -568,6 +568,47 @@ static bool tried_by_us(struct sync *y, const char *path, int64_t size,
 	return true;
 }
 
+/*
+ * The upload of n, a new file written as a copy of another file of the
+ * drive and unchanged since (store_node_plan_copy), made by the remote as
+ * a copy of that file's version: no bytes are sent. 1 if n is no such
+ * copy or the remote could not make it (the source changed or moved
+ * there meanwhile): its bytes are sent then.
+ */
+static int upload_by_copy(struct sync *y, struct node *n, const char *to,
+			  const struct node_upload *up,
+			  const struct remote_meta *rmeta,
+			  struct remote_attr *out)
+{
+	char etag[REMOTE_ETAG_MAX], *from;
+	struct node *src;
+	uint64_t ino;
+	int rc;
+
+	if (!store_node_copy_plan(n, up->gen, &ino, etag))
+		return 1;
+	if (store_node_get(y->store, ino, &src))
+		return 1;
+	rc = store_node_remote_path(y->store, src, &from);
+	store_node_put(y->store, src);
+	if (rc)
+		return 1;
+	rc = remote_copy(y->remote, from, etag, to, rmeta, out);
+	if (!rc && out->size != up->size)
+		rc = -ESTALE;	/* never: the version is the bytes */
+	if (rc) {
+		log_debug("%s: a copy of %s, not made by the remote (%s); its "
+			  "bytes are sent", to, from, strerror(-rc));
+		free(from);
+		return 1;
+	}
+	stats_add(y->stats, server_copies, 1);
+	stats_add(y->stats, server_copied_bytes, up->size);
+	log_debug("%s: made by the remote as a copy of %s", to, from);
+	free(from);
+	return 0;
+}
+
 /* Uploads the content of op->ino to op->path. */
 static int do_upload(struct sync *y, const struct jop *op)
 {
@@ -582,7 +623,7 @@ static int do_upload(struct sync *y, const struct jop *op)
 	int64_t tried_size, tried_mtime;
 	struct node_upload up = { 0 };
 	struct node_state st;
-	bool keep_tried;
+	bool keep_tried, copied = false;
 	struct node *n;
 	int rc, fd;
 
@@ -666,8 +707,13 @@ static int do_upload(struct sync *y, const struct jop *op)
 	 * new file): another client's is never overwritten unseen */
 	rmeta = store_remote_meta(y->store, &e);
 	rmeta.mtime_ns = up.mtime_ns;
-	rc = remote_put(y->remote, op->path, fd, up.size, &rmeta, match,
-			&resume, op_progress, &prog, &out);
+	/* a new file only: a copy is not conditional on what is there */
+	rc = up.copy || *match ? 1 :
+		upload_by_copy(y, n, op->path, &up, &rmeta, &out);
+	copied = rc == 0;
+	if (rc == 1)
+		rc = remote_put(y->remote, op->path, fd, up.size, &rmeta,
+				match, &resume, op_progress, &prog, &out);
 	if (rc == -ENOENT && *match) {
 		/* deleted on the remote meanwhile: the changes here win */
 		rc = remote_put(y->remote, op->path, fd, up.size, &rmeta, "",
@@ -697,7 +743,8 @@ out_uploading:
 	if (!rc && up.copy)
 		store_copy_uploaded(y->store, n, &cu, op->path);
 	if (!rc) {
-		stats_add(y->stats, uploaded_bytes, up.size);
+		if (!copied)
+			stats_add(y->stats, uploaded_bytes, up.size);
 		stats_add(y->stats, uploads_done, 1);
 		log_debug("%s: uploaded %llu bytes%s", op->path,
 			  (unsigned long long)up.size,
@@ -716,6 +763,9 @@ out_uploading:
 out:
 	store_copy_upload_release(&cu);
 	meta_entry_release(&e);
+	/* a plan outlives a try that failed: the next one may use it */
+	if (!rc)
+		store_node_plan_end(y->store, n);
 	store_node_put(y->store, n);
 	return rc;
 }
