@@ -255,6 +255,8 @@ static bool find_mount_source(struct filter_env *env, struct file *file,
 		if (!mount_source_has(env, file, data, len, 0)) {
 			file->clone_src = NULL;
 			store_node_put(env->store, src);
+		} else {
+			store_node_copy_started(src);
 		}
 	}
 	closedir(dir);
@@ -638,8 +640,9 @@ static enum filter_verdict clone_pre(struct filter *f, struct fop *op)
 	return FILTER_PASS;
 }
 
-/* The last close of a candidate: a whole copy, or ordinary bytes. */
-static void finish_copy(struct filter_env *env, struct file *file, bool whole)
+/* The last close of a candidate: a whole copy, or ordinary bytes.
+ * Returns whether it is a copy. */
+static bool finish_copy(struct filter_env *env, struct file *file, bool whole)
 {
 	struct node *n = file->n;
 	struct backing *bk = store_backing_get(n);
@@ -674,7 +677,7 @@ static void finish_copy(struct filter_env *env, struct file *file, bool whole)
 	}
 	store_backing_put(bk);
 	if (!ok)
-		return;
+		return false;
 	store_node_mark_spool(n);
 	if (store_node_commit(env->store, n))
 		log_warn("inode %llu: cannot record it as a copy",
@@ -687,6 +690,32 @@ static void finish_copy(struct filter_env *env, struct file *file, bool whole)
 		  file->clone_how == CLONE_HOW_REFLINK ? "reflinked" :
 		  file->clone_how == CLONE_HOW_MOUNT ? "a remote copy" :
 		  "stored");
+	return true;
+}
+
+/*
+ * A file copied by reading it (a copy of a drive's file) that was a
+ * placeholder when its copier opened it: once the copy is whole and
+ * the file closed, in whichever order they come, the data its reads
+ * fetched goes again, as a free would drop it. A copy does not hydrate
+ * its source, and the copy itself is made by the remote, so the cache
+ * keeps neither. A file that held data when opened keeps it.
+ */
+static void drop_copied(struct filter_env *env, struct node *n)
+{
+	char *report = NULL;
+	int rc;
+
+	rc = residency_free_tree(env->res, store_node_ino(n), &report);
+	/* the kernel's cached pages go too: a copy of it read from them
+	 * could not be checked against the source (nor made by the remote) */
+	if (!rc)
+		sync_changed(env->sync, store_node_ino(n), true);
+	else
+		log_debug("inode %llu: copied by reading it; its data is kept: "
+			  "%s", (unsigned long long)store_node_ino(n),
+			  report ? report : strerror(-rc));
+	free(report);
 }
 
 static void clone_post(struct filter *f, struct fop *op)
@@ -694,12 +723,17 @@ static void clone_post(struct filter *f, struct fop *op)
 	struct file *file = op->file;
 	struct node_state ns;
 	struct node *n;
-	bool whole, candidate;
+	bool whole, candidate, copied;
 
 	if ((op->kind != FOP_WRITE || op->result == (int)op->size) &&
 	    op->kind != FOP_RELEASE)
 		return;
 	n = file->n;
+	if (op->kind == FOP_RELEASE && file->placeholder) {
+		if (store_node_reader_gone(n))
+			drop_copied(f->env, n);
+		return;
+	}
 	store_node_lock(n);
 	if (op->kind == FOP_WRITE) {
 		/* a failed or short write: whatever it was, it is not a
@@ -714,13 +748,15 @@ static void clone_post(struct filter *f, struct fop *op)
 		file->clone_next == file->clone_size &&
 		ns.size == file->clone_size;
 	store_node_unlock(n);
-	if (candidate)
-		finish_copy(f->env, file, whole);
+	copied = candidate && finish_copy(f->env, file, whole);
 	if (file->clone_fd >= 0)
 		close(file->clone_fd);
 	file->clone_fd = -1;
-	if (file->clone_src)
+	if (file->clone_src) {
+		if (store_node_copy_ended(file->clone_src, copied))
+			drop_copied(f->env, file->clone_src);
 		store_node_put(f->env->store, file->clone_src);
+	}
 	file->clone_src = NULL;
 	hash_free(file->clone_hash);
 	file->clone_hash = NULL;

@@ -232,6 +232,12 @@ static void exec_open(struct fs *fs, struct fop *op)
 	file->clone_fd = -1;
 	store_node_opened(n, file->writer, &nst);
 	file->version = nst.version;
+	if (!file->writer && nst.size > 0) {
+		uint64_t base;
+
+		file->placeholder = store_held(fs->env.store,
+					       store_node_ino(n), &base) == 0;
+	}
 	trunc = op->kind == FOP_OPEN && file->writer &&
 		(op->flags & O_TRUNC) && nst.size > 0;
 	op->file = file;

@@ -89,6 +89,7 @@ struct file {
 	int flags;		/* open(2) flags */
 	bool writer;		/* opened for writing */
 	bool closing;		/* closed (flushed), its release to come */
+	bool placeholder;	/* a reader's, of a file holding no data */
 	uint64_t version;	/* the node's version at open (store.h) */
 	enum file_clone clone;	/* the clone filter's; under n->lock */
 	uint64_t clone_size;	/* the source's size; under n->lock */

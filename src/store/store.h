@@ -316,6 +316,17 @@ void store_node_copy_recorded(struct node *n, bool recorded);
 void store_node_plan_copy(struct node *n, uint64_t src, const char *etag);
 bool store_node_copy_plan(struct node *n, uint64_t gen, uint64_t *src,
 			  char etag[REMOTE_ETAG_MAX]);
+/*
+ * Sources of copies made by reading them, which the copies do not
+ * hydrate: copy_started counts a copy reading n; copy_ended uncounts it
+ * (copied: it was whole and is made by the remote); reader_gone is the
+ * last close of a handle that opened n as a placeholder. The two ends
+ * come in either order; the one that comes second, with n closed and a
+ * whole copy made, returns true: n's data may go.
+ */
+void store_node_copy_started(struct node *n);
+bool store_node_copy_ended(struct node *n, bool copied);
+bool store_node_reader_gone(struct node *n);
 /* plan_end ends n's plan, made use of or not; drop_plans ends them all
  * (at unmount). A plan keeps its node in memory until then. */
 void store_node_plan_end(struct store *s, struct node *n);

@@ -292,6 +292,43 @@ void store_node_plan_copy(struct node *n, uint64_t src, const char *etag)
 		store_node_ref(n);
 }
 
+void store_node_copy_started(struct node *n)
+{
+	store_node_lock(n);
+	n->copies_from++;
+	store_node_unlock(n);
+}
+
+bool store_node_copy_ended(struct node *n, bool copied)
+{
+	bool drop = false;
+
+	store_node_lock(n);
+	n->copies_from--;
+	if (copied && n->openers == 0 && n->drop_wanted)
+		drop = true;
+	else if (copied && n->openers > 0)
+		n->copied_out = true;
+	if (drop || n->copies_from == 0)
+		n->drop_wanted = false;
+	store_node_unlock(n);
+	return drop;
+}
+
+bool store_node_reader_gone(struct node *n)
+{
+	bool drop = false;
+
+	store_node_lock(n);
+	if (n->openers == 0) {
+		drop = n->copied_out;
+		n->copied_out = false;
+		n->drop_wanted = !drop && n->copies_from > 0;
+	}
+	store_node_unlock(n);
+	return drop;
+}
+
 void store_node_plan_end(struct store *s, struct node *n)
 {
 	bool held;

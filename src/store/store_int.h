@@ -61,6 +61,10 @@ struct node {
 					   saved as the entry's spool mark */
 	uint64_t copy_of;		/* server-side copy of this inode */
 	char copy_etag[REMOTE_ETAG_MAX];/* at this version (store_node_adopt) */
+	int copies_from;		/* copies reading it, in progress */
+	bool copied_out;		/* one was made, it is still open */
+	bool drop_wanted;		/* closed by its placeholder readers
+					   before a copy of it ended */
 	uint64_t plan_src;		/* written as a copy of this inode... */
 	char plan_etag[REMOTE_ETAG_MAX];/* ...at this version, */
 	uint64_t plan_gen;		/* and unchanged since this write_gen:

@@ -1,21 +1,38 @@
 #!/usr/bin/env bash
 # A copy of a placeholder inside the mount by reads and writes (plain cp,
-# cp -r, cp -a, shutil.copyfile/copytree: coreutils takes a placeholder
-# for a sparse file and reads it, shutil uses sendfile) is uploaded as a
-# copy made by the remote: no byte is uploaded, the copies end as
-# placeholders with the right bytes, and their data leaves the cache. The
-# reads themselves fetch the source (they must return its bytes). A copy
-# whose bytes differ from its source's is uploaded as written. Over S3
-# too when S3_GATEWAY_PORT is set (CopyObject).
+# cp -r, cp -a, shutil.copyfile/copytree: coreutils 9.1 takes a
+# placeholder for a sparse file and reads it, shutil uses sendfile) is
+# uploaded as a copy made by the remote: no byte is uploaded, the copies
+# end as placeholders with the right bytes, and the sources are
+# placeholders again once closed: the cache keeps neither. The reads
+# themselves fetch the source (they must return its bytes). A source that
+# held data keeps it. A copy whose bytes differ from its source's is
+# uploaded as written.
 . "$(dirname "$0")/../../lib.sh"
 need_root
 
 size=$((4 * 1024 * 1024 + 7))
-mkdir -p "$R/tree/sub"
+tree=$((1024 * 1024 + 5000))
 random_file "$R/a" $size
-random_file "$R/tree/x" $((1024 * 1024))
-random_file "$R/tree/sub/y" 5000
+random_file "$R/a2" $size
+random_file "$R/held" $size
+for t in t1 t2 t3; do
+	mkdir -p "$R/$t/sub"
+	random_file "$R/$t/x" $((1024 * 1024))
+	random_file "$R/$t/sub/y" 5000
+done
 cd_mount "$R" "$M"
+
+# sources: placeholders again once their copier closed them
+placeholders()
+{
+	local f held=0
+	for f in "$@"; do
+		wait_for 10 state_is "$M/$f" placeholder
+		held=$((held + $(stat -c %b "$M/$f")))
+	done
+	assert_eq "$held" 0 "blocks of $*"
+}
 
 step "plain cp of a placeholder"
 assert_eq "$(state_of "$M/a")" placeholder "the source before"
@@ -23,49 +40,53 @@ cp "$M/a" "$M/b"
 cd_sync "$M"
 assert_eq "$(stat_of "$M" server_copies)" 1 "remote copies"
 assert_eq "$(stat_of "$M" uploaded_bytes)" 0 "bytes uploaded"
+assert_eq "$(stat_of "$M" fetched_bytes)" $size "bytes fetched (cp read it)"
 assert_file_eq "$R/b" "$R/a"
-assert_eq "$(state_of "$M/b")" placeholder "the copy"
-assert_eq "$(stat -c %b "$M/b")" 0 "blocks of the copy"
+placeholders a b
 
 step "shutil.copyfile (sendfile) and shutil.copytree"
 /usr/bin/python3 -c 'import shutil, sys
 shutil.copyfile(sys.argv[1], sys.argv[2])
-shutil.copytree(sys.argv[3], sys.argv[4])' "$M/a" "$M/c" "$M/tree" "$M/tree2"
+shutil.copytree(sys.argv[3], sys.argv[4])' "$M/a2" "$M/c" "$M/t1" "$M/t1c"
 cd_sync "$M"
 assert_eq "$(stat_of "$M" server_copies)" 4 "remote copies"
 assert_eq "$(stat_of "$M" uploaded_bytes)" 0 "bytes uploaded"
-assert_file_eq "$R/c" "$R/a"
-assert_file_eq "$R/tree2/x" "$R/tree/x"
-assert_file_eq "$R/tree2/sub/y" "$R/tree/sub/y"
+assert_file_eq "$R/c" "$R/a2"
+assert_file_eq "$R/t1c/x" "$R/t1/x"
+assert_file_eq "$R/t1c/sub/y" "$R/t1/sub/y"
+placeholders a2 c t1/x t1/sub/y t1c/x t1c/sub/y
 
 step "cp -r and cp -a"
-cp -r "$M/tree" "$M/tree3"
-cp -a "$M/tree" "$M/tree4"
+cp -r "$M/t2" "$M/t2c"
+cp -a "$M/t3" "$M/t3c"
 cd_sync "$M"
 assert_eq "$(stat_of "$M" server_copies)" 8 "remote copies"
 assert_eq "$(stat_of "$M" uploaded_bytes)" 0 "bytes uploaded"
-for t in tree3 tree4; do
-	assert_file_eq "$R/$t/x" "$R/tree/x"
-	assert_file_eq "$R/$t/sub/y" "$R/tree/sub/y"
-	assert_eq "$(state_of "$M/$t/x")" placeholder "$t/x"
+assert_eq "$(stat_of "$M" fetched_bytes)" $((2 * size + 3 * tree)) \
+	"bytes fetched (each source read once)"
+for t in t2 t3; do
+	assert_file_eq "$R/${t}c/x" "$R/$t/x"
+	assert_file_eq "$R/${t}c/sub/y" "$R/$t/sub/y"
+	placeholders $t/x $t/sub/y ${t}c/x ${t}c/sub/y
 done
-assert_eq "$(stat -c %Y "$R/tree4/x")" "$(stat -c %Y "$R/tree/x")" \
+assert_eq "$(stat -c %Y "$R/t3c/x")" "$(stat -c %Y "$R/t3/x")" \
 	"cp -a's mtime on the remote"
+assert_eq "$(find "$T/cache/data" -type f -printf '%b\n' |
+	awk '{ n += $1 } END { print n + 0 }')" 0 "blocks of the cache files"
 
-step "no second copy in the cache"
-# the copies hold nothing; what the cache holds is the sources' bytes
-# that the reads fetched
-held=0
-for f in b c tree2/x tree3/x tree4/x; do
-	held=$((held + $(stat -c %b "$M/$f")))
-done
-assert_eq "$held" 0 "blocks of the copies"
-assert_le "$(du -sk "$T/cache/data" | cut -f1)" \
-	$(( (size + 1024 * 1024 + 5000) * 11 / 10 / 1024 + 1024 )) \
-	"KiB of data in the cache"
-assert_file_eq "$M/b" "$R/a"	# read back through the mount
+step "a source that held data keeps it"
+"$CD_BIN" hydrate "$M/held" >/dev/null
+cp "$M/held" "$M/held2"
+cd_sync "$M"
+assert_eq "$(state_of "$M/held")" hydrated "the source"
+assert_file_eq "$R/held2" "$R/held"
+
+step "the copies read back right through the mount"
+assert_file_eq "$M/b" "$R/a"
+assert_file_eq "$M/c" "$R/a2"
 
 step "a copy that differs from its source is uploaded as written"
+before=$(stat_of "$M" server_copies)
 /usr/bin/python3 - "$M/a" "$M/d" <<'PY'
 import sys
 data = open(sys.argv[1], 'rb').read()
@@ -75,6 +96,6 @@ with open(sys.argv[2], 'wb') as out:
     out.write(data[(1 << 20) + 4096:])
 PY
 cd_sync "$M"
-assert_eq "$(stat_of "$M" server_copies)" 8 "remote copies"
+assert_eq "$(stat_of "$M" server_copies)" "$before" "remote copies"
 cmp "$R/d" "$R/a" >/dev/null && die "the changed copy has its source's bytes"
 assert_file_eq "$R/d" "$M/d"
