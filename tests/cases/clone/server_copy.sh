@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A whole-file copy_file_range inside the mount is a copy made by the remote:
 # the destination is a placeholder at once, nothing is fetched or cached, the
-# remote holds an identical file. Partial ranges, a source not yet uploaded,
-# shutil.copyfile and cp -r fall back to ordinary copies, with right bytes.
+# remote holds an identical file. Partial ranges and a source not yet
+# uploaded fall back to ordinary copies, with right bytes; shutil.copyfile
+# and cp -r (reads and writes) give right bytes (clone/copy_by_reads).
 . "$(dirname "$0")/../../lib.sh"
 need_root
 
