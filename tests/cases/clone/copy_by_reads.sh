@@ -76,8 +76,11 @@ assert_eq "$(find "$T/cache/data" -type f -printf '%b\n' |
 
 step "a source that held data keeps it"
 "$CD_BIN" hydrate "$M/held" >/dev/null
-cp "$M/held" "$M/held2"
+before=$(stat_of "$M" server_copies)
+/usr/bin/python3 -c 'import shutil, sys
+shutil.copyfile(sys.argv[1], sys.argv[2])' "$M/held" "$M/held2"
 cd_sync "$M"
+assert_eq "$(stat_of "$M" server_copies)" $((before + 1)) "remote copies"
 assert_eq "$(state_of "$M/held")" hydrated "the source"
 assert_file_eq "$R/held2" "$R/held"
 
