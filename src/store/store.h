@@ -309,7 +309,7 @@ void store_node_copy_recorded(struct node *n, bool recorded);
  * filter). plan_copy says that n, as it is now, holds the bytes of file
  * src at remote version etag (compared as they were written), so that
  * its upload may be a copy the remote makes. copy_plan gives that plan
- * to an upload of write generation gen and size bytes: false if there is
+ * (src, etag) to an upload of write generation gen: false if there is
  * none, or n changed since it was made. Kept in memory only: after a
  * restart the bytes are sent.
  */

@@ -343,22 +343,31 @@ void store_node_plan_end(struct store *s, struct node *n)
 
 void store_drop_plans(struct store *s)
 {
-	struct node *n, *held = NULL;
+	struct node *n, *held;
 	size_t i;
 
-	pthread_mutex_lock(&s->nodes_lock);
-	for (i = 0; i < s->buckets && !held; i++)
-		for (n = s->table[i]; n && !held; n = n->next)
-			if (__atomic_load_n(&n->plan_src, __ATOMIC_ACQUIRE))
-				held = n;
-	if (held)
-		store_node_ref(held);
-	pthread_mutex_unlock(&s->nodes_lock);
-	if (!held)
-		return;
-	store_node_plan_end(s, held);
-	store_node_put(s, held);
-	store_drop_plans(s);
+	/* one at a time: a plan's end may free its node, which needs the
+	 * table's lock */
+	do {
+		held = NULL;
+		/* the table's lock, then a node's: the order store.c states */
+		pthread_mutex_lock(&s->nodes_lock);
+		for (i = 0; i < s->buckets && !held; i++) {
+			for (n = s->table[i]; n && !held; n = n->next) {
+				store_node_lock(n);
+				if (n->plan_src)
+					held = n;
+				store_node_unlock(n);
+			}
+		}
+		if (held)
+			store_node_ref(held);
+		pthread_mutex_unlock(&s->nodes_lock);
+		if (held) {
+			store_node_plan_end(s, held);
+			store_node_put(s, held);
+		}
+	} while (held);
 }
 
 bool store_node_copy_plan(struct node *n, uint64_t gen, uint64_t *src,
