@@ -72,6 +72,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			      "etag = ?8, base = ?9, dirty = ?10, error = ?12, "
 			      "atime = ?16, spool = ?17 WHERE ino = ?1",
 	[ST_SET_ERROR] = "UPDATE entries SET error = ?2 WHERE ino = ?1",
+	[ST_SET_HAS_DATA] = "UPDATE entries SET has_data = 1 WHERE ino = ?1",
+	[ST_SET_POPULATED] = "UPDATE entries SET populated = 1 WHERE ino = ?1",
 	[ST_TOUCH] = "UPDATE entries SET mtime = COALESCE(?2, mtime), "
 		     "ctime = ?3 WHERE ino = ?1",
 	[ST_SET_ETAG] = "UPDATE entries SET etag = ?3 WHERE ino = ?1 AND "

@@ -200,6 +200,32 @@ int meta_touch(struct meta *m, uint64_t ino, int64_t mtime_ns,
 	return rc;
 }
 
+/* One flag of ino set, nothing else written: what another thread changed
+ * in the entry since the caller read it stays. */
+static int set_flag(struct meta *m, enum stmt_id id, uint64_t ino,
+		    const char *what)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	lock(m);
+	s = meta_stmt(m, id);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	rc = meta_step_done(m, s, what);
+	unlock(m);
+	return rc;
+}
+
+int meta_set_has_data(struct meta *m, uint64_t ino)
+{
+	return set_flag(m, ST_SET_HAS_DATA, ino, "set has_data");
+}
+
+int meta_set_populated(struct meta *m, uint64_t ino)
+{
+	return set_flag(m, ST_SET_POPULATED, ino, "set populated");
+}
+
 int meta_set_error(struct meta *m, uint64_t ino, bool error)
 {
 	sqlite3_stmt *s;

@@ -229,11 +229,10 @@ static int load_node(struct store *s, struct node *n,
 	int rc;
 
 	if (!e->has_data) {
-		/* recorded before the file exists, so st_blocks never lies */
-		struct meta_entry copy = *e;
-
-		copy.has_data = true;
-		rc = meta_update(s->meta, &copy);
+		/* recorded before the file exists, so st_blocks never lies;
+		 * the flag alone: the refresher may have changed the entry
+		 * since e was read */
+		rc = meta_set_has_data(s->meta, e->ino);
 		if (rc)
 			return rc;
 	}

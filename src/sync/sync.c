@@ -2032,11 +2032,52 @@ static int remove_unseen(void *arg, const struct meta_entry *e)
 	return 0;
 }
 
+/*
+ * The root, listed (r): populated, and with the remote's mode, owner and
+ * mtime where it keeps them, else those of its first listing (a bucket's
+ * root has no time; the root has no parent listing to take them from).
+ * In one transaction, unless a change was journaled since the listing.
+ */
+static int root_listed(struct reconcile *r)
+{
+	struct sync *y = r->y;
+	struct remote_attr a;
+	struct meta_entry e;
+	bool attrs;
+	int rc;
+
+	attrs = !remote_stat(y->remote, "", &a) && (r->first || !a.approx);
+	rc = meta_begin(y->meta);
+	if (rc)
+		return rc;
+	if (stale_listing(r)) {
+		meta_rollback(y->meta);
+		return 0;	/* the next poll */
+	}
+	rc = meta_get(y->meta, META_ROOT_INO, &e);
+	if (rc) {
+		meta_rollback(y->meta);
+		return rc;
+	}
+	e.populated = true;
+	if (attrs) {
+		e.mode = S_IFDIR | (a.mode & 07777);
+		e.mtime_ns = e.ctime_ns = a.mtime_ns;
+		owner_from_remote(y, &e, &a);
+	}
+	rc = meta_update(y->meta, &e);
+	meta_entry_release(&e);
+	if (rc)
+		meta_rollback(y->meta);
+	else
+		rc = meta_commit(y->meta);
+	return rc;
+}
+
 /* Lists directory ino from the remote and brings the store in line. */
 static int reconcile(struct sync *y, uint64_t ino, bool first)
 {
 	struct reconcile r = { .y = y, .dir = ino, .first = first };
-	struct meta_entry e;
 	char *path;
 	int rc, i;
 
@@ -2073,23 +2114,12 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 	/* the kernel caches listings: drop the one of a changed directory */
 	if (!first && r.changed && y->notify.inode)
 		y->notify.inode(y->notify.arg, ino, true);
-	if (!rc && (first || ino == META_ROOT_INO) &&
-	    meta_get(y->meta, ino, &e) == 0) {
-		struct remote_attr a;
-
-		e.populated = true;
-		/* the root has no parent listing to take its attributes
-		 * from: the remote's, where it keeps them, else those of
-		 * the first listing (a bucket's root has no time) */
-		if (ino == META_ROOT_INO && !remote_stat(y->remote, "", &a) &&
-		    (first || !a.approx)) {
-			e.mode = S_IFDIR | (a.mode & 07777);
-			e.mtime_ns = e.ctime_ns = a.mtime_ns;
-			owner_from_remote(y, &e, &a);
-		}
-		rc = meta_update(y->meta, &e);
-		meta_entry_release(&e);
-	}
+	/* the flag alone: the refresher or a request may have changed the
+	 * directory's entry since the listing began */
+	if (!rc && first && ino != META_ROOT_INO)
+		rc = meta_set_populated(y->meta, ino);
+	else if (!rc && ino == META_ROOT_INO)
+		rc = root_listed(&r);
 	free(path);
 	return rc;
 }
