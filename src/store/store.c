@@ -195,9 +195,17 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
 	if (n) {
 		/* a file in use has its size and mtime here first: they reach
 		 * its entry at its close */
+		struct stat cst;
+
 		store_node_lock(n);
 		st->st_size = (off_t)n->size;
 		ts_from_ns(&st->st_mtim, n->mtime_ns);
+		/* the kernel writes the cache file of a fast writer itself:
+		 * the file knows its size and mtime, the node not yet */
+		if (n->fast_writers > 0 && fstat(n->fd, &cst) == 0) {
+			st->st_size = cst.st_size;
+			st->st_mtim = cst.st_mtim;
+		}
 		if (n->ctime_ns > e->ctime_ns)
 			ts_from_ns(&st->st_ctim, n->ctime_ns);
 		store_node_unlock(n);
@@ -797,7 +805,20 @@ int store_node_reset(struct store *s, struct node *n, uint64_t size,
 	int rc = 0;
 
 	store_node_lock(n);
-	if (n->dirty || n->uploading) {
+	if (n->fast_opens > 0 && !n->uploading &&
+	    (!n->dirty || n->fast_was_clean)) {
+		/* the kernel reads (or may write) the cache file itself:
+		 * the reset waits for its last fast handle (store_fast.c) */
+		n->fast_reset = true;
+		n->fast_reset_size = size;
+		snprintf(n->fast_reset_etag, sizeof(n->fast_reset_etag), "%s",
+			 etag);
+		n->extents_unsaved = true;
+		n->extents_gen++;
+		store_node_unlock(n);
+		return -EAGAIN;
+	}
+	if (n->dirty || n->uploading || n->fast_opens > 0) {
 		/* written here since the caller looked: nothing of it may go.
 		 * The extents it cleared in the database are saved again. */
 		n->extents_unsaved = true;
@@ -831,7 +852,7 @@ int store_node_drop(struct store *s, struct node *n, uint64_t *freed)
 	*freed = 0;
 	store_node_lock(n);
 	if (n->dirty || n->uploading || n->error || n->writers > 0 ||
-	    !n->etag[0]) {
+	    n->fast_opens > 0 || !n->etag[0]) {
 		store_node_unlock(n);
 		return -EBUSY;
 	}
@@ -864,7 +885,8 @@ int store_node_adopt(struct store *s, struct node *n, uint64_t gen,
 	int rc = 0;
 
 	store_node_lock(n);
-	if (n->write_gen != gen) {
+	if (n->write_gen != gen || n->fast_opens > 0) {
+		/* written since, or the kernel may write it any time */
 		store_node_unlock(n);
 		return -EAGAIN;
 	}

@@ -253,6 +253,43 @@ int store_node_path(struct store *s, struct node *n, char **path) CD_WUR;
  * meanwhile makes it stale: a fetch that finds nothing asks again. */
 int store_node_remote_path(struct store *s, struct node *n,
 			   char **path) CD_WUR;
+/*
+ * The kernel's fast path (FUSE passthrough, store_fast.c): a handle on it
+ * reads and writes n's cache file directly, never through the store. The
+ * kernel mixes no such handle with one in its cached mode on one inode,
+ * and takes one cache file per inode, so the node counts both kinds.
+ *
+ * fast_open counts a new handle of n. want says whether the layers above
+ * let it take the fast path. It does if n already has fast handles (the
+ * kernel would refuse the open otherwise; n's data is whole while they
+ * last), else if want and n holds all its data, is no copy of a local
+ * file and has no cached handle: get_id(arg, fd) is then called, under
+ * n's lock, to have the kernel take the cache file fd; it returns the
+ * id (> 0) or -errno. Returns 0 and *id for a fast handle; otherwise
+ * the handle is counted as cached and -EBUSY comes with *why (a fixed
+ * string) unless the caller's reason stands (want false), or get_id's
+ * -errno. The first fast writer marks n dirty (saved) before the kernel
+ * may write. *stale (cached handles) says that data written on the fast
+ * path since the kernel last cached pages of n makes them stale.
+ *
+ * fast_close uncounts a handle (fast: whether it was). The last fast
+ * writer compares the cache file with what the first found: data
+ * written behind the store makes n dirty (saved), its size and mtime
+ * the file's; a file left as it was is clean again if it was before. The last fast handle gives back *id (> 0) to release,
+ * else *id is 0. Returns -errno if n's new state cannot be saved.
+ *
+ * While a fast handle is open, n's data is never dropped or replaced
+ * (store_node_drop and _adopt refuse; a reset waits for fast_close).
+ */
+typedef int (*store_fast_id_fn)(void *arg, int fd);
+int store_node_fast_open(struct store *s, struct node *n, bool writer,
+			 bool want, store_fast_id_fn get_id, void *arg,
+			 int *id, const char **why, bool *stale);
+int store_node_fast_close(struct store *s, struct node *n, bool fast,
+			  bool writer, int *id) CD_WUR;
+/* Fast handles of n now (all, and writers), and cached ones. */
+void store_node_fast_count(struct node *n, int *fast, int *writers,
+			   int *cached);
 /* Bytes of [0, base) of file ino held locally, from its node if it is in
  * use, else from its saved extents; *base gets base. */
 uint64_t store_held(struct store *s, uint64_t ino, uint64_t *base);
@@ -260,7 +297,9 @@ uint64_t store_held(struct store *s, uint64_t ino, uint64_t *base);
  * they describe. Takes n->lock. */
 int store_node_save(struct store *s, struct node *n) CD_WUR;
 /* Drops all local data of n and sets it to a new remote version;
- * -EBUSY (and nothing changed) if n is dirty or uploading. */
+ * -EBUSY (and nothing changed) if n is dirty or uploading; -EAGAIN if
+ * it is open on the kernel's fast path: done at its last fast close,
+ * unless written meanwhile. */
 int store_node_reset(struct store *s, struct node *n, uint64_t size,
 		     const char *etag) CD_WUR;
 

@@ -77,6 +77,23 @@ struct node {
 	bool clone_lost;		/* it says the bytes are in a source
 					   that is gone or changed: reads of
 					   them fail (EIO) until rewritten */
+	int fast_opens;			/* handles on the kernel's fast path
+					   (store_fast.c) */
+	int fast_writers;		/* of them, those that may write */
+	int cached_opens;		/* handles in the kernel's cached
+					   mode: never mixed with fast ones */
+	int fast_id;			/* the front end's id of the cache
+					   file while fast_opens > 0 */
+	off_t fast_size;		/* the cache file's size and mtime */
+	struct timespec fast_mtime;	/* as the first fast writer found
+					   them */
+	bool fast_was_clean;		/* clean before the first fast writer */
+	bool fast_stale;
+	bool fast_reset;		/* a new remote version waits for the
+					   last fast handle: */
+	uint64_t fast_reset_size;	/* its size */
+	char fast_reset_etag[REMOTE_ETAG_MAX];	/* and etag */		/* written on the fast path: pages the
+					   kernel cached before are stale */
 	char *remote_path;		/* cached path; under lock */
 	uint64_t path_gen;		/* store->rename_gen it was made at */
 };

@@ -605,12 +605,16 @@ static const char *keeper_of(struct residency *r, uint64_t ino, char *why,
 	n = store_node_find(r->store, ino);
 	if (n) {
 		struct node_state st;
+		int fast, fast_writers, cached;
 
 		store_node_snapshot(n, &st);
+		store_node_fast_count(n, &fast, &fast_writers, &cached);
 		if (st.dirty || st.uploading || !st.etag[0])
 			reason = "not uploaded yet (run clonedrive sync)";
 		else if (st.writers > 0)
 			reason = "open for writing";
+		else if (fast > 0)
+			reason = "open on the fast path (passthrough)";
 		store_node_put(r->store, n);
 		if (!reason && mapped(r, ino, why, size))
 			reason = "mapped by";

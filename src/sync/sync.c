@@ -1557,6 +1557,11 @@ static void run_resets(struct reconcile *r)
 					 "version is kept, and its upload "
 					 "keeps the other as a conflict",
 					 (unsigned long long)rs->ino);
+			else if (rc == -EAGAIN)
+				log_info("inode %llu: changed on the remote "
+					 "while open on the fast path: its "
+					 "data is reset at the last close",
+					 (unsigned long long)rs->ino);
 			else if (rc)
 				log_error("inode %llu: cannot reset cached data",
 					  (unsigned long long)rs->ino);

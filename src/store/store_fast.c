@@ -1,0 +1,210 @@
+/*
+ * The store's part of the kernel's fast path (FUSE passthrough): which
+ * handles of a file read and write its cache file directly, and what
+ * they did to it once they are gone.
+ *
+ * The kernel's rules are per inode: one cache file (the id the front end
+ * got for it) for all its fast handles, and never fast and cached
+ * handles at once (an open in the other mode fails with EIO). The node
+ * is the one thing per inode that lives while handles are open, so it
+ * counts both kinds under its lock, and the decision and the counting
+ * are one step. A file with fast handles keeps taking them, whatever a
+ * filter would say, rather than fail an open.
+ *
+ * Writes on the fast path never reach the store: the first fast writer
+ * notes the cache file's size and mtime and the last one compares them,
+ * making the file dirty if they moved (an upload follows at the close,
+ * as for any writer). Meanwhile the data must stay where the kernel
+ * writes it: store_node_reset, _drop and _adopt refuse (store.c).
+ */
+#include "common.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store_int.h"
+#include "util/log.h"
+#include "util/util.h"
+
+/* Why n may not take the fast path now, or NULL; under n->lock. */
+static const char *fast_veto_locked(struct node *n)
+{
+	store_node_assert_locked(n);
+	if (n->cached_opens > 0)
+		return "open in cached mode";
+	if (n->bk || n->clone_rec || n->clone_lost)
+		return "copy of a local file";
+	if (!store_node_has(n, 0, n->base))
+		return "partially hydrated";
+	return NULL;
+}
+
+/*
+ * Counts a fast handle of n; under n->lock. The first writer marks n
+ * dirty before the kernel may write, as store_write does before its
+ * bytes land: a crash meanwhile must not leave new bytes under a clean
+ * entry. True if that mark must be saved.
+ */
+static bool fast_count(struct node *n, bool writer)
+{
+	struct stat st;
+
+	n->fast_opens++;
+	if (!writer || n->fast_writers++ > 0)
+		return false;
+	if (fstat(n->fd, &st) == 0) {
+		n->fast_size = st.st_size;
+		n->fast_mtime = st.st_mtim;
+	} else {
+		n->fast_size = -1;	/* compares as changed */
+	}
+	n->fast_was_clean = !n->dirty;
+	if (n->dirty)
+		return false;
+	n->dirty = true;
+	n->write_gen++;
+	return true;
+}
+
+/* Saves the dirty mark of n's first fast writer; the open goes on if it
+ * cannot (the close saves it again). */
+static void fast_save(struct store *s, struct node *n)
+{
+	int rc = store_node_commit(s, n);
+
+	if (rc)
+		log_warn("inode %llu: cannot record it as being written: %s",
+			 (unsigned long long)n->ino, strerror(-rc));
+}
+
+int store_node_fast_open(struct store *s, struct node *n, bool writer,
+			 bool want, store_fast_id_fn get_id, void *arg,
+			 int *id, const char **why, bool *stale)
+{
+	const char *veto;
+	bool save;
+	int rc;
+
+	*stale = false;
+	store_node_lock(n);
+	if (n->fast_opens > 0) {
+		save = fast_count(n, writer);
+		*id = n->fast_id;
+		store_node_unlock(n);
+		if (save)
+			fast_save(s, n);
+		return 0;
+	}
+	veto = want ? fast_veto_locked(n) : NULL;
+	if (!want || veto) {
+		rc = -EBUSY;
+		if (veto)
+			*why = veto;
+		goto cached;
+	}
+	rc = get_id(arg, n->fd);
+	if (rc < 0)
+		goto cached;
+	n->fast_id = rc;
+	save = fast_count(n, writer);
+	*id = rc;
+	store_node_unlock(n);
+	if (save)
+		fast_save(s, n);
+	return 0;
+cached:
+	n->cached_opens++;
+	*stale = n->fast_stale;
+	n->fast_stale = false;
+	store_node_unlock(n);
+	return rc;
+}
+
+/*
+ * The last fast writer of n is gone: what it wrote behind the store
+ * becomes n's, as a write would have made it; a file it left as it was
+ * is clean again if it was before. Under n->lock; true if n changed and
+ * must be saved.
+ */
+static bool fast_written_locked(struct node *n)
+{
+	struct stat st;
+
+	store_node_assert_locked(n);
+	if (fstat(n->fd, &st) < 0) {
+		log_error("cache of inode %llu: fstat after fast writes: %s; "
+			  "uploaded as if changed",
+			  (unsigned long long)n->ino, strerror(errno));
+		st.st_size = (off_t)n->size;
+		st.st_mtim.tv_sec = st.st_mtim.tv_nsec = -1;
+	}
+	if (st.st_size == n->fast_size &&
+	    st.st_mtim.tv_sec == n->fast_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == n->fast_mtime.tv_nsec) {
+		if (!n->fast_was_clean || n->uploading)
+			return false;
+		n->dirty = false;
+		return true;
+	}
+	n->size = (uint64_t)st.st_size;
+	n->base = CD_MIN(n->base, n->size);
+	n->mtime_ns = st.st_mtim.tv_sec < 0 ? util_now_ns()
+					    : util_ts_ns(&st.st_mtim);
+	n->ctime_ns = CD_MAX(n->mtime_ns, util_now_ns());
+	n->write_gen++;
+	n->dirty = true;
+	n->error = false;
+	n->fast_stale = true;
+	return true;
+}
+
+int store_node_fast_close(struct store *s, struct node *n, bool fast,
+			  bool writer, int *id)
+{
+	char etag[REMOTE_ETAG_MAX];
+	bool changed = false, reset = false;
+	uint64_t size = 0;
+	int rc;
+
+	*id = 0;
+	store_node_lock(n);
+	if (!fast) {
+		n->cached_opens--;
+		store_node_unlock(n);
+		return 0;
+	}
+	if (writer && --n->fast_writers == 0)
+		changed = fast_written_locked(n);
+	if (--n->fast_opens == 0) {
+		*id = n->fast_id;
+		n->fast_id = 0;
+		reset = n->fast_reset && !n->dirty;
+		n->fast_reset = false;
+		size = n->fast_reset_size;
+		snprintf(etag, sizeof(etag), "%s", n->fast_reset_etag);
+	}
+	store_node_unlock(n);
+	rc = changed ? store_node_commit(s, n) : 0;
+	if (reset) {
+		/* the remote's version that came while it was open */
+		rc = store_node_reset(s, n, size, etag);
+		store_node_lock(n);
+		n->fast_stale = true;
+		store_node_unlock(n);
+		if (rc)
+			log_warn("inode %llu: the remote's new version "
+				 "waited for the last fast close: %s",
+				 (unsigned long long)n->ino, strerror(-rc));
+	}
+	return rc;
+}
+
+void store_node_fast_count(struct node *n, int *fast, int *writers,
+			   int *cached)
+{
+	store_node_lock(n);
+	*fast = n->fast_opens;
+	*writers = n->fast_writers;
+	*cached = n->cached_opens;
+	store_node_unlock(n);
+}
