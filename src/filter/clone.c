@@ -762,6 +762,26 @@ static void clone_post(struct filter *f, struct fop *op)
 	file->clone_hash = NULL;
 }
 
+/*
+ * A writer of an empty file may be writing a copy of a local file: its
+ * first write is compared with a source (clone_write), which the fast
+ * path would never show this filter.
+ */
+static const char *clone_fastpath(struct filter *f, const struct fop *op)
+{
+	struct file *file = op->file;
+	struct node_state ns;
+	bool check;
+
+	if (!file->writer)
+		return NULL;
+	store_node_lock(file->n);
+	store_node_snapshot_locked(file->n, &ns);
+	check = file->clone == FILE_CLONE_UNKNOWN && ns.size == 0;
+	store_node_unlock(file->n);
+	return check ? "clone check pending (new file)" : NULL;
+}
+
 static bool clone_enabled(const struct filter_env *env)
 {
 	return env->clone_mode != CLONE_OFF;
@@ -1003,4 +1023,5 @@ const struct filter_ops clone_filter = {
 	.release = clone_release,
 	.pre = clone_pre,
 	.post = clone_post,
+	.fastpath = clone_fastpath,
 };

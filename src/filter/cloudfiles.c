@@ -276,18 +276,17 @@ void policy_release(struct hydration_policy *p)
  * known by its executable's name or, failing that, its command name
  * (which the kernel cuts at 15 bytes).
  */
-static bool policy_blocks(struct filter_env *env, const struct fop *op)
+/* The policy's entry naming op's program, or -1. */
+static int policy_match(struct filter_env *env, const struct fop *op)
 {
 	struct hydration_policy *p = &env->policy;
-	char exe[PATH_MAX], comm[64], path[64], when[32];
+	char exe[PATH_MAX], comm[64], path[64];
 	const char *base = NULL;
-	struct tm tm;
-	time_t now;
 	ssize_t n;
 	size_t i;
 
 	if (!p->count || op->pid <= 0)
-		return false;
+		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)op->pid);
 	n = readlink(path, exe, sizeof(exe) - 1);
 	if (n > 0) {
@@ -304,7 +303,18 @@ static bool policy_blocks(struct filter_env *env, const struct fop *op)
 		     strlen(comm) == CD_MIN(strlen(want), (size_t)15)))
 			break;
 	}
-	if (i == p->count)
+	return i == p->count ? -1 : (int)i;
+}
+
+static bool policy_blocks(struct filter_env *env, const struct fop *op)
+{
+	struct hydration_policy *p = &env->policy;
+	char when[32];
+	struct tm tm;
+	time_t now;
+	int i = policy_match(env, op);
+
+	if (i < 0)
 		return false;
 	stats_add(&env->stats, hydrations_blocked, 1);
 	now = time(NULL);
@@ -641,6 +651,7 @@ static char *stats_text(struct filter_env *env)
 	v.clone_avoided_bytes -= materialized;
 	v.pid = (uint64_t)getpid();
 	stats_add_text(&v, &o);
+	fast_vetoes_text(env, &o);
 	return o.s;
 }
 
@@ -694,6 +705,20 @@ static char *pending_text(struct filter_env *env)
 	return p.text;
 }
 
+char *cloudfiles_fastpath_text(struct filter_env *env, uint64_t ino)
+{
+	char *(*fn)(void *arg, uint64_t ino);
+	char *text;
+
+	fn = __atomic_load_n(&env->fast_opens, __ATOMIC_ACQUIRE);
+	text = fn ? fn(env->fast_arg, ino) : xstrdup("");
+	if (!*text) {
+		free(text);
+		text = xstrdup("not open\n");
+	}
+	return text;
+}
+
 /* Answers a getxattr of user.clonedrive.NAME. */
 static enum filter_verdict get_virtual(struct filter_env *env, struct fop *op,
 				       const char *name)
@@ -710,6 +735,8 @@ static enum filter_verdict get_virtual(struct filter_env *env, struct fop *op,
 	else if (strcmp(name, "source") == 0 &&
 		 (text = cloudfiles_copy_source(env, op->ino, NULL)))
 		;
+	else if (strcmp(name, "fastpath") == 0)
+		text = cloudfiles_fastpath_text(env, op->ino);
 	else if (strcmp(name, "stats") == 0 && op->ino == META_ROOT_INO)
 		text = stats_text(env);
 	else if (strcmp(name, "pending") == 0 && op->ino == META_ROOT_INO)
@@ -1309,8 +1336,29 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
 	}
 }
 
+/*
+ * The fast path leaves the drive no say over reads: vetoed for programs
+ * the hydration policy names (their reads are watched), and for a
+ * pinned file still being hydrated (the store would say partial; this
+ * says why it is).
+ */
+static const char *cloudfiles_fastpath(struct filter *f, const struct fop *op)
+{
+	uint64_t ino = store_node_ino(op->file->n);
+	struct xfer_info x;
+
+	if (policy_match(f->env, op) >= 0)
+		return "program under a hydration policy";
+	if (xfers_list(&f->env->xfers, ino, &x, 1) > 0 &&
+	    x.kind == XFER_HYDRATE &&
+	    strcmp(cloudfiles_pin_name(f->env, ino, NULL), "pinned") == 0)
+		return "pinned, still hydrating";
+	return NULL;
+}
+
 const struct filter_ops cloudfiles_filter = {
 	.name = "cloudfiles",
 	.pre = cloudfiles_pre,
 	.post = cloudfiles_post,
+	.fastpath = cloudfiles_fastpath,
 };

@@ -87,6 +87,7 @@ void filter_stack_release(struct fs *fs)
 	fs->filters = NULL;
 	fs->nfilters = 0;
 	pend_release(fs);
+	fast_vetoes_free(&fs->env);
 }
 
 /* Fills op->st from op->entry. */

@@ -101,6 +101,8 @@ struct file {
 	uint64_t clone_src_gen;	/* its write_gen when found */
 	char clone_src_etag[REMOTE_ETAG_MAX];	/* and its version */
 	struct hash *clone_hash;/* reflinked copies: of the bytes written */
+	bool fast;		/* on the kernel's fast path (passthrough) */
+	const char *veto;	/* if not: why (a fixed string) */
 	struct file *prev;	/* the front end's list of open files */
 	struct file *next;
 };
@@ -252,8 +254,18 @@ int filter_clone_commit(struct filter_env *env, struct node *n,
 int clone_restore(struct filter_env *env) CD_WUR;
 
 struct pender;
+struct fast_vetoes;
 
-struct pender;
+/* --passthrough: whether opens may take the kernel's fast path. */
+enum fastpath_mode {
+	FASTPATH_AUTO,		/* where it can be had (default) */
+	FASTPATH_ON,		/* the same, and an error logged if not */
+	FASTPATH_OFF,		/* never */
+};
+
+/* The mode's name, and back (-1 if none). */
+const char *fastpath_mode_name(enum fastpath_mode m);
+int fastpath_mode_parse(const char *name);
 
 /*
  * What a filter is given to work with: the layers below it (the store,
@@ -282,6 +294,13 @@ struct filter_env {
 	char *control_path;		/* the control socket, or NULL */
 	struct pender *pend;		/* requests pending (pend.c) */
 	unsigned max_pending;		/* the most at once; 0: no limit */
+	enum fastpath_mode fastpath;	/* --passthrough */
+	/* The kernel's fast path of each open of ino, one line each
+	 * ("passthrough", or "cached: REASON"), or "" (caller frees);
+	 * set by the front end, NULL before it mounts. */
+	char *(*fast_opens)(void *arg, uint64_t ino);
+	void *fast_arg;
+	struct fast_vetoes *vetoes;	/* count of each reason (filter.c) */
 };
 
 /* The mounted file system: the filters' environment, and the stack. */
@@ -330,6 +349,18 @@ struct filter_ops {
 	enum filter_verdict (*pre)(struct filter *f, struct fop *op);
 	/* After the layers below, with op->result. NULL: nothing. */
 	void (*post)(struct filter *f, struct fop *op);
+	/*
+	 * The veto of the fast path (FUSE passthrough, where the kernel
+	 * reads and writes the cache file itself and no filter sees the
+	 * data), asked for each open and create that succeeded (op->file
+	 * set): NULL to allow it, else why not, a short fixed string in
+	 * the filter's words, which status, the fastpath xattr, the stats
+	 * and --trace show. A file already open on the fast path takes
+	 * later opens on it whatever the vetoes (the kernel fails an open
+	 * in the other mode); a filter that must see the data of an open
+	 * must therefore veto its first one. NULL: never vetoes.
+	 */
+	const char *(*fastpath)(struct filter *f, const struct fop *op);
 };
 
 struct filter {
@@ -389,6 +420,18 @@ void fop_cancel_wait(struct fop *op);
 void fop_keep_inputs(struct fop *op);
 /* Called as op completes (filter.c). */
 void fop_unpend(struct fop *op);
+/* The first veto of the fast path for op (an open or create that
+ * succeeded), from the top of the stack down, or NULL. */
+const char *filter_fastpath_veto(struct fs *fs, const struct fop *op);
+/* Counts an open given the fast path (reason NULL), or vetoed for
+ * reason; the stats text shows one line per reason. */
+void fast_vetoes_count(struct filter_env *env, const char *reason);
+/* Appends the counts to o (stats text: fastpath_veto.SLUG=N). */
+struct textbuf;
+void fast_vetoes_text(struct filter_env *env, struct textbuf *o);
+/* Frees the counts at the end. */
+void fast_vetoes_free(struct filter_env *env);
+
 /* The name of an op kind, for logs. */
 const char *fop_name(enum fop_kind kind);
 
@@ -399,6 +442,11 @@ const char *cloudfiles_state(struct filter_env *env, uint64_t ino);
  * (caller frees), or NULL; *backed: whether its bytes are only there. */
 char *cloudfiles_copy_source(struct filter_env *env, uint64_t ino,
 			     bool *backed);
+
+/* The user.clonedrive.fastpath of ino: the kernel's fast path of each
+ * of its opens, one line each ("passthrough", "cached: REASON"), or
+ * "not open". Caller frees. */
+char *cloudfiles_fastpath_text(struct filter_env *env, uint64_t ino);
 
 /* The effective pin state of ino by name (pinned, unpinned,
  * unspecified); inherited, if non-NULL, says whether it comes from above. */

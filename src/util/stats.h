@@ -87,6 +87,10 @@ enum stat_flags {
 	COUNTER(requests_pended, 0)					\
 	/* waits done in a worker: over the limit of requests pending */\
 	COUNTER(requests_waited_in_place, 0)				\
+	/* opens given the kernel's fast path (passthrough) */	\
+	COUNTER(fastpath_opens, 0)					\
+	/* opens that were not: the fastpath_veto.* lines say why */	\
+	COUNTER(fastpath_vetoes, 0)					\
 	/* entries added or changed by listings (a generation for the	\
 	   keeper of pinned files) */					\
 	COUNTER(remote_changes, STAT_HIDDEN)				\
