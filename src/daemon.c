@@ -351,6 +351,7 @@ static int serve(struct mount_opts *o, const char *mnt, const char *cache,
 	fs.env.trace = o->trace;
 	fs.env.readonly = opts_readonly(o->fuse_opts);
 	fs.env.clone_mode = (enum clone_mode)o->clone_mode;
+	fs.env.fastpath = (enum fastpath_mode)o->fastpath;
 	fs.env.mount_id = -1;
 	fs.timeout = o->timeout;
 	fs.env.max_pending = (unsigned)o->max_pending;

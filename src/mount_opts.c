@@ -139,6 +139,17 @@ static int set_clone_mode(struct mount_opts *o, const struct mount_opt *d,
 	return 0;
 }
 
+static int set_fastpath(struct mount_opts *o, const struct mount_opt *d,
+			const char *val)
+{
+	int mode = fastpath_mode_parse(val);
+
+	if (mode < 0)
+		return -EINVAL;
+	*(int *)field(o, d) = mode;
+	return 0;
+}
+
 static int set_owners(struct mount_opts *o, const struct mount_opt *d,
 		      const char *val)
 {
@@ -270,6 +281,18 @@ const struct mount_opt mount_opt_table[] = {
 			"root), inplace (not stored, unguarded: a\n"
 			"source changed first leaves the copy in\n"
 			"error), spool (stored until uploaded), or off",
+	},
+	{
+		.name = "passthrough", .arg = "MODE",
+		.set = set_fastpath, .field = F(fastpath), .dflt = "auto",
+		.help = "the kernel's fast path (FUSE passthrough,\n"
+			"Linux 6.9+, root): opens of files held\n"
+			"whole here read and write the cache file\n"
+			"directly. auto (default: where it can be\n"
+			"had), on (the same; an error is logged\n"
+			"where it cannot) or off. Each open that\n"
+			"does not get it says why (clonedrive status\n"
+			"FILE, user.clonedrive.fastpath)",
 	},
 	{
 		.name = "owners", .arg = "MODE",

@@ -30,6 +30,7 @@ struct mount_opts {
 	char *no_hydrate_for;		/* comma-separated program names */
 	int no_hydrate_errno;		/* what their reads get */
 	int clone_mode;			/* enum clone_mode */
+	int fastpath;			/* enum fastpath_mode */
 	int owners;			/* 1 keep, 0 the mounting user's,
 					   -1 keep only as root */
 	char *endpoint;			/* s3: the service, or NULL */

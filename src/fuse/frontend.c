@@ -11,6 +11,18 @@
  * Files are opened with keep_cache: the kernel page cache serves hydrated
  * data without calling the daemon, and is invalidated when the remote
  * version changes.
+ *
+ * The fast path (FUSE passthrough, Linux 6.9+): an open of a file whose
+ * data is all here, that no filter vetoes, is answered with the cache
+ * file as its backing file, and the kernel reads, writes and maps it
+ * directly. libfuse 3.14 knows nothing of it, so the front end keeps
+ * libfuse and adds two things of its own: its I/O hooks
+ * (fuse_session_custom_io, on the fd libfuse mounted) see the kernel's
+ * INIT and add FUSE_PASSTHROUGH to libfuse's reply, and an open on the
+ * fast path is answered with raw bytes (fuse_reply_iov) carrying
+ * FOPEN_PASSTHROUGH and the backing id. Which opens take it is decided
+ * with the store (store_fast.c), which follows the kernel's rules: one
+ * backing file per inode, never mixed with cached opens.
  */
 #include "common.h"
 
@@ -21,8 +33,11 @@
 #include <unistd.h>
 
 #include <fuse_lowlevel.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 
 #include "fuse/frontend.h"
+#include "fuse/passthrough_abi.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -48,6 +63,16 @@ struct frontend {
 	bool stop;
 	pthread_t thread;
 	bool mounted;
+	int dev_fd;			/* the session's /dev/fuse, or -1 */
+	enum fastpath_mode mode;	/* --passthrough */
+	bool privileged;		/* CAP_SYS_ADMIN: may name backing
+					   files */
+	uint64_t init_unique;		/* the kernel's INIT (io hooks) */
+	bool init_seen;
+	bool kernel_pt;			/* the kernel offered passthrough */
+	const char *no_fast;		/* set at INIT: why no open takes
+					   the fast path, NULL if they may
+					   (atomic) */
 };
 
 /*
@@ -136,9 +161,39 @@ static void untrack_file(struct frontend *fe, struct file *file)
 	pthread_mutex_unlock(&fe->files_lock);
 }
 
-/* Runs the release of an open file through the stack and frees it. */
-static void release_file(struct fs *fs, struct file *file, struct fop *op)
+/*
+ * Uncounts file's mode with the store before its release runs (a change
+ * written on the fast path is then the release's to upload), and gives
+ * the kernel back the backing file of the inode's last fast open.
+ */
+static void fast_close(struct frontend *fe, struct file *file)
 {
+	struct store *s = fe->fs->env.store;
+	uint32_t id32;
+	int id, rc;
+
+	rc = store_node_fast_close(s, file->n, file->fast, file->writer, &id);
+	if (rc)
+		log_error("inode %llu: cannot record what was written on "
+			  "the fast path: %s",
+			  (unsigned long long)store_node_ino(file->n),
+			  strerror(-rc));
+	if (id <= 0 || fe->dev_fd < 0)
+		return;
+	id32 = (uint32_t)id;
+	if (ioctl(fe->dev_fd, PT_DEV_IOC_BACKING_CLOSE, &id32) < 0)
+		log_warn("inode %llu: cannot close its backing file %d: %s",
+			 (unsigned long long)store_node_ino(file->n), id,
+			 strerror(errno));
+}
+
+/* Runs the release of an open file through the stack and frees it. */
+static void release_file(struct frontend *fe, struct file *file,
+			 struct fop *op)
+{
+	struct fs *fs = fe->fs;
+
+	fast_close(fe, file);
 	op->kind = FOP_RELEASE;
 	op->file = file;
 	filter_run(fs, op);
@@ -294,21 +349,99 @@ static void reply_xattr(struct fe_op *o)
 		fuse_reply_buf(o->req, o->op.out, (size_t)o->op.result);
 }
 
-/* open and create: the handle, undone if the opener went away. */
-static void reply_open(struct fe_op *o)
+/* Has the kernel take the cache file fd as a backing file: its id, or
+ * -errno (store_fast_id_fn, called under the node's lock). */
+static int backing_open(void *arg, int fd)
+{
+	struct frontend *fe = arg;
+	struct pt_backing_map map = { .fd = fd };
+	int id;
+
+	id = ioctl(fe->dev_fd, PT_DEV_IOC_BACKING_OPEN, &map);
+	return id < 0 ? -errno : id;
+}
+
+/* A refusal of backing_open, in words. */
+static const char *backing_error(int rc)
+{
+	switch (rc) {
+	case -EPERM:
+		return "not privileged (no CAP_SYS_ADMIN)";
+	case -ELOOP:
+		return "cache on a stacked file system";
+	default:
+		return "kernel refused the cache file";
+	}
+}
+
+/*
+ * Decides whether o's new handle takes the fast path: the mount's
+ * reason, else the filters' veto, then the store's rules. Counts the
+ * outcome and logs a veto under --trace. *id gets the backing id of a
+ * fast handle; *stale whether a cached one must drop the kernel's pages.
+ */
+static void fast_decide(struct fe_op *o, int *id, bool *stale)
 {
 	struct fs *fs = o->fe->fs;
 	struct file *file = o->op.file;
+	const char *why;
 	int rc;
+
+	why = __atomic_load_n(&o->fe->no_fast, __ATOMIC_ACQUIRE);
+	if (!why && o->op.kind == FOP_CREATE)
+		why = "new file (created by this open)";
+	if (!why)
+		why = filter_fastpath_veto(fs, &o->op);
+	rc = store_node_fast_open(fs->env.store, file->n, file->writer, !why,
+				  backing_open, o->fe, id, &why, stale);
+	file->fast = rc == 0;
+	file->veto = rc == 0 || rc == -EBUSY ? why : backing_error(rc);
+	if (rc && rc != -EBUSY)
+		log_debug("inode %llu: no fast path: %s",
+			  (unsigned long long)store_node_ino(file->n),
+			  strerror(-rc));
+	fast_vetoes_count(&fs->env, file->fast ? NULL : file->veto);
+	if (fs->env.trace && !file->fast)
+		log_info("trace: fastpath ino=%llu pid=%d: vetoed: %s",
+			 (unsigned long long)store_node_ino(file->n),
+			 (int)o->op.pid, file->veto);
+}
+
+/* The reply to an open on the fast path, which libfuse 3.14 cannot make. */
+static int reply_open_fast(struct fe_op *o, int id)
+{
+	struct pt_open_out out;
+	struct iovec iov;
+
+	memset(&out, 0, sizeof(out));
+	out.fh = o->fi.fh;
+	out.open_flags = PT_FOPEN_PASSTHROUGH;
+	out.backing_id = id;
+	iov.iov_base = &out;
+	iov.iov_len = sizeof(out);
+	return fuse_reply_iov(o->req, &iov, 1);
+}
+
+/* open and create: the handle, undone if the opener went away. */
+static void reply_open(struct fe_op *o)
+{
+	struct file *file = o->op.file;
+	bool stale = false;
+	int rc, id = 0;
 
 	if (o->op.result) {
 		reply_err(o);
 		return;
 	}
+	fast_decide(o, &id, &stale);
 	o->fi.fh = (uint64_t)(uintptr_t)file;
-	o->fi.keep_cache = 1;
+	/* pages cached before data was written on the fast path are
+	 * stale: an open without keep_cache has the kernel drop them */
+	o->fi.keep_cache = !stale;
 	track_file(o->fe, file);
-	if (o->op.kind == FOP_CREATE) {
+	if (file->fast) {
+		rc = reply_open_fast(o, id);
+	} else if (o->op.kind == FOP_CREATE) {
 		struct fuse_entry_param e;
 
 		fill_entry(o, &e);
@@ -321,7 +454,7 @@ static void reply_open(struct fe_op *o)
 
 		untrack_file(o->fe, file);
 		memset(&op, 0, sizeof(op));
-		release_file(fs, file, &op);
+		release_file(o->fe, file, &op);
 		op_done(&op);
 	}
 }
@@ -541,13 +674,12 @@ static void fe_flush(fuse_req_t req, fuse_ino_t ino,
 static void fe_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct fs *fs = fs_of(req);
 	struct file *file = file_of(fi);
 	struct fe_op o;
 
 	op_init(&o, req, FOP_RELEASE, ino);
 	untrack_file(fe_of(req), file);
-	release_file(fs, file, &o.op);
+	release_file(fe_of(req), file, &o.op);
 	reply_err(&o);
 	op_done(&o.op);
 }
@@ -861,6 +993,131 @@ static const struct fuse_lowlevel_ops fe_ops = {
 	.removexattr = fe_removexattr,
 };
 
+/* --- the fast path's INIT ------------------------------------------------ */
+
+/* Whether the daemon has CAP_SYS_ADMIN, which backing files need. */
+static bool have_sys_admin(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return d[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &
+	       CAP_TO_MASK(CAP_SYS_ADMIN);
+}
+
+/* The session's read hook: libfuse's read, and the kernel's INIT (the
+ * first request) looked at on its way. */
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	struct frontend *fe = userdata;
+	const struct fuse_in_header *in = buf;
+	const struct fuse_init_in *init;
+	ssize_t n = read(fd, buf, len);
+
+	if (n < (ssize_t)sizeof(*in) || fe->init_seen ||
+	    in->opcode != FUSE_INIT)
+		return n;
+	init = (const void *)(in + 1);
+	fe->init_unique = in->unique;
+	fe->kernel_pt = n >= (ssize_t)(sizeof(*in) + sizeof(*init)) &&
+			(init->flags & FUSE_INIT_EXT) &&
+			(init->flags2 & PT_INIT_FLAGS2_PASSTHROUGH);
+	fe->init_seen = true;
+	return n;
+}
+
+/* Why no open of this mount can take the fast path, or NULL. */
+static const char *fast_unavailable(const struct frontend *fe,
+				    uint32_t flags)
+{
+	if (fe->mode == FASTPATH_OFF)
+		return "passthrough off";
+	if (!fe->kernel_pt)
+		return "kernel without passthrough";
+	if (flags & FUSE_WRITEBACK_CACHE)
+		return "writeback cache on";
+	if (!fe->privileged)
+		return "not privileged (no CAP_SYS_ADMIN)";
+	return NULL;
+}
+
+/*
+ * libfuse's answer to INIT, given FUSE_PASSTHROUGH where it can be had.
+ * The answer is libfuse's own fuse_init_out, in iov[1]; the kernel
+ * reads flags2 only with FUSE_INIT_EXT set, and wants a stack depth of
+ * at least 1 (the cache file's file system is no stacked one).
+ */
+static void init_reply(struct frontend *fe, struct iovec *iov, int count)
+{
+	const struct fuse_out_header *out = iov[0].iov_base;
+	struct pt_init_out *init;
+	const char *why;
+
+	if (count < 2 || iov[0].iov_len < sizeof(*out) || out->error ||
+	    iov[1].iov_len < offsetof(struct pt_init_out, unused))
+		return;
+	init = iov[1].iov_base;
+	why = fast_unavailable(fe, init->flags);
+	if (!why) {
+		init->flags |= FUSE_INIT_EXT;
+		init->flags2 |= PT_INIT_FLAGS2_PASSTHROUGH;
+		init->max_stack_depth = 1;
+	}
+	if (why && fe->mode == FASTPATH_ON)
+		log_error("--passthrough on: no fast path on this mount: %s",
+			  why);
+	else
+		log_info("fast path (passthrough): %s", why ? why : "on");
+	__atomic_store_n(&fe->no_fast, why ? why : NULL, __ATOMIC_RELEASE);
+}
+
+/* The session's writev hook: libfuse's writev, but for INIT's answer. */
+static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct frontend *fe = userdata;
+	const struct fuse_out_header *out = iov[0].iov_base;
+
+	if (fe->init_seen && fe->init_unique && out->unique == fe->init_unique) {
+		init_reply(fe, iov, count);
+		fe->init_unique = 0;
+	}
+	return writev(fd, iov, count);
+}
+
+static const struct fuse_custom_io fe_io = {
+	.read = io_read,
+	.writev = io_writev,
+};
+
+/* The env's fast_opens: one line per open of ino, from the list of open
+ * files. */
+static char *fast_opens(void *arg, uint64_t ino)
+{
+	struct frontend *fe = arg;
+	struct textbuf o = { xstrdup(""), 0 };
+	struct file *f;
+
+	pthread_mutex_lock(&fe->files_lock);
+	for (f = fe->files; f; f = f->next) {
+		if (store_node_ino(f->n) != ino)
+			continue;
+		if (f->fast && f->veto)
+			textbuf_add(&o, "passthrough (over: %s; the file is "
+				    "on the fast path already)\n", f->veto);
+		else if (f->fast)
+			textbuf_add(&o, "passthrough\n");
+		else
+			textbuf_add(&o, "cached: %s\n",
+				    f->veto ? f->veto : "?");
+	}
+	pthread_mutex_unlock(&fe->files_lock);
+	return o.s;
+}
+
 static void push_notice(struct frontend *fe, uint64_t ino, const char *name,
 			bool data)
 {
@@ -944,6 +1201,8 @@ int frontend_mount(struct fs *fs, const char *mountpoint, const char *options,
 	free(opts);
 	fe = xcalloc(1, sizeof(*fe));
 	fe->fs = fs;
+	fe->dev_fd = -1;
+	fe->no_fast = "not mounted yet";
 	pthread_mutex_init(&fe->lock, NULL);
 	pthread_cond_init(&fe->cond, NULL);
 	pthread_mutex_init(&fe->files_lock, NULL);
@@ -962,6 +1221,16 @@ int frontend_mount(struct fs *fs, const char *mountpoint, const char *options,
 		goto out_session;
 	}
 	fe->mounted = true;
+	fe->dev_fd = fuse_session_fd(fe->se);
+	fe->mode = fs->env.fastpath;
+	fe->privileged = have_sys_admin();
+	/* not before the mount: libfuse 3.14 takes the fd given here as
+	 * the session's, and the mount makes it (or fusermount3 does) */
+	if (fuse_session_custom_io(fe->se, &fe_io, fe->dev_fd)) {
+		log_warn("%s: no I/O hooks on the session: no fast path",
+			 mountpoint);
+		fe->kernel_pt = false;
+	}
 	if (fuse_set_signal_handlers(fe->se))
 		log_warn("cannot install signal handlers");
 	if (pthread_create(&fe->thread, NULL, notice_thread, fe)) {
@@ -971,6 +1240,8 @@ int frontend_mount(struct fs *fs, const char *mountpoint, const char *options,
 	fe->notify.entry = notify_entry;
 	fe->notify.inode = notify_inode;
 	fe->notify.arg = fe;
+	fs->env.fast_arg = fe;
+	__atomic_store_n(&fs->env.fast_opens, fast_opens, __ATOMIC_RELEASE);
 	*out = fe;
 	return 0;
 out_unmount:
@@ -1024,7 +1295,7 @@ void frontend_release_all(struct frontend *fe)
 	while ((file = fe->files)) {
 		fe->files = file->next;
 		memset(&op, 0, sizeof(op));
-		release_file(fe->fs, file, &op);
+		release_file(fe, file, &op);
 		n++;
 	}
 	if (n)
@@ -1060,6 +1331,9 @@ void frontend_free(struct frontend *fe)
 		free(n);
 	}
 	fuse_remove_signal_handlers(fe->se);
+	/* the backing ids went with the connection */
+	fe->dev_fd = -1;
+	__atomic_store_n(&fe->fs->env.fast_opens, NULL, __ATOMIC_RELEASE);
 	if (fe->mounted)
 		fuse_session_unmount(fe->se);
 	fuse_session_destroy(fe->se);
