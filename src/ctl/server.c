@@ -439,6 +439,41 @@ static int status_dir(struct req *rq, const char *path,
 	return 0;
 }
 
+/*
+ * The kernel's fast path of each open of ino: "  open: passthrough" or
+ * "  open: cached: REASON" lines, or in JSON ,"opens":[...] with each
+ * line a string.
+ */
+static void add_fastpath(struct ctl_server *srv, uint64_t ino, bool json,
+			 struct textbuf *o)
+{
+	char *text = cloudfiles_fastpath_text(&srv->fs->env, ino);
+	char *line, *next;
+	bool first = true;
+
+	if (json)
+		textbuf_add(o, ",\"opens\":[");
+	for (line = text; *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (strcmp(line, "not open") == 0)
+			continue;
+		if (json) {
+			textbuf_add(o, "%s", first ? "" : ",");
+			out_json_str(o, line);
+		} else {
+			textbuf_add(o, "  open: %s\n", line);
+		}
+		first = false;
+	}
+	if (json)
+		textbuf_add(o, "]");
+	free(text);
+}
+
 /* status PATH: one file or directory, as a status op through the filter
  * stack says it is. */
 static int status_file(struct req *rq, const char *path, bool json,
@@ -497,6 +532,7 @@ static int status_file(struct req *rq, const char *path, bool json,
 		else
 			textbuf_add(o, "null");
 		add_transfers(srv, op.ino, true, o);
+		add_fastpath(srv, op.ino, true, o);
 		textbuf_add(o, "}\n");
 	} else {
 		textbuf_add(o, "%s: %s, %llu of %llu bytes local, %s%s\n",
@@ -524,6 +560,7 @@ static int status_file(struct req *rq, const char *path, bool json,
 				   "with backoff)\n",
 				strerror(le.error), le.attempts);
 		add_transfers(srv, op.ino, false, o);
+		add_fastpath(srv, op.ino, false, o);
 	}
 	op_release(&op);
 	return 0;
