@@ -72,3 +72,20 @@ step "sync: the remote has it"
 cd_sync "$M"
 assert_file_eq "$R/f" "$T/model"
 assert_eq "$(state_of "$M/f")" hydrated "state after the upload"
+
+step "a writer on the fast path that writes nothing leaves it clean"
+uploads=$(stat_of "$M" uploads_done)
+exec 5<>"$M/f"
+assert_eq "$(state_of "$M/f")" dirty "while a fast writer has it open"
+exec 5>&-
+assert_eq "$(state_of "$M/f")" hydrated "after a close with no write"
+cd_sync "$M"
+assert_eq "$(stat_of "$M" uploads_done)" "$uploads" "uploads of it"
+
+step "remounted: the store recorded the size and mtime the kernel wrote"
+mtime=$(stat -c %Y "$M/f")
+cd_unmount "$M"
+cd_mount "$R" "$M" --clone off
+assert_eq "$(stat -c %s "$M/f")" 2508000 "size after a remount"
+assert_eq "$(stat -c %Y "$M/f")" "$mtime" "mtime after a remount"
+cmp "$M/f" "$T/model" || die "the mount differs from the model after a remount"
