@@ -2,7 +2,8 @@
 # bench/foundation.sh - foundation benchmark of clonedrive against a plain
 # local directory (native) and rclone mount (--vfs-cache-mode full).
 #
-# Usage: bench/foundation.sh [--quick] [--runs R] [--dir D] [--no-rclone] [--no-save]
+# Usage: bench/foundation.sh [--quick] [--runs R] [--dir D] [--no-rclone]
+#        [--hydrated-only] [--no-save]
 # Must run as root (drops the page cache). See bench/README.md.
 #
 # Progress goes to stderr; the machine description and the markdown table go
@@ -17,24 +18,28 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # ---------------------------------------------------------------- options
 RUNS=3
 DO_RCLONE=1
+HYD_ONLY=0
 RESULTS_FILE=$SCRIPT_DIR/results-foundation.md
 OP_TIMEOUT=${OP_TIMEOUT:-1800}  # seconds for any single measured operation
 
 usage() {
 	cat <<EOF
-Usage: $0 [--quick] [--runs R] [--dir D] [--no-rclone] [--no-save]
+Usage: $0 [--quick] [--runs R] [--dir D] [--no-rclone] [--hydrated-only] [--no-save]
   --quick      smoke test: 1 run, 256 MiB files, 2,000-file ls dir, 10,000-file find tree
   --runs R     repetitions per figure (median is reported), default 3
   --dir D      work dir parent (default: a fresh mktemp -d under /var/tmp)
   --no-rclone  skip the rclone subject
+  --hydrated-only  only figures 9-11 (a hydrated file, passthrough on and off)
   --no-save    do not write $RESULTS_FILE
-Environment: CD_BIN (default build/clonedrive), RAND_N (random reads, default 2000)
+Environment: CD_BIN (default build/clonedrive), RAND_N (random reads, default 2000),
+  HYD_RAND_N (random reads of the hydrated file, default 200000)
 EOF
 }
 
 extra_option() {
 	case "$1" in
 	--no-rclone) DO_RCLONE=0 ;;
+	--hydrated-only) HYD_ONLY=1 ;;
 	*) return 1 ;;
 	esac
 }
@@ -52,6 +57,7 @@ else
 fi
 FIND_FILES_PER_DIR=1000
 RAND_N=${RAND_N:-2000}
+HYD_RAND_N=${HYD_RAND_N:-200000}
 SIZE_BYTES=$((SIZE_MB * 1024 * 1024))
 FIND_ENTRIES=$((1 + FIND_DIRS + FIND_DIRS * FIND_FILES_PER_DIR))
 LONE_OFFSET=$((SIZE_BYTES / 2 + 7 * 4096))
@@ -80,14 +86,17 @@ RANDREAD=$WORK/bin/randread
 
 # ---------------------------------------------------------------- data
 log "generating data: 3 x $SIZE_MB MiB random files, $LS_FILES-file dir, $FIND_ENTRIES-entry tree"
-for f in seq rand lone; do random_file "$REMOTE/$f.bin" "$SIZE_MB"; done
-mkdir "$REMOTE/lsdir"
-for ((i = 0; i < LS_FILES; i++)); do printf 'x' >"$REMOTE/lsdir/f$i"; done
-mkdir "$REMOTE/tree"
-for ((d = 0; d < FIND_DIRS; d++)); do
-	mkdir "$REMOTE/tree/d$d"
-	for ((i = 0; i < FIND_FILES_PER_DIR; i++)); do printf 'x' >"$REMOTE/tree/d$d/f$i"; done
-done
+random_file "$REMOTE/hyd.bin" "$SIZE_MB"
+if [ "$HYD_ONLY" = 0 ]; then
+	for f in seq rand lone; do random_file "$REMOTE/$f.bin" "$SIZE_MB"; done
+	mkdir "$REMOTE/lsdir"
+	for ((i = 0; i < LS_FILES; i++)); do printf 'x' >"$REMOTE/lsdir/f$i"; done
+	mkdir "$REMOTE/tree"
+	for ((d = 0; d < FIND_DIRS; d++)); do
+		mkdir "$REMOTE/tree/d$d"
+		for ((i = 0; i < FIND_FILES_PER_DIR; i++)); do printf 'x' >"$REMOTE/tree/d$d/f$i"; done
+	done
+fi
 sync
 
 # ---------------------------------------------------------------- helpers
@@ -134,8 +143,10 @@ vmhwm_mib() {
 }
 
 # ---------------------------------------------------------------- subjects
-# mount_subject SUBJ RUN: sets ROOT (where to read) and DPID/DEXE (daemon)
+# mount_subject SUBJ RUN: sets ROOT (where to read) and DPID/DEXE (daemon);
+# CD_EXTRA: more options of clonedrive mount
 ROOT=""
+CD_EXTRA=()
 DPID=""
 DEXE=""
 mount_subject() {
@@ -153,7 +164,8 @@ mount_subject() {
 		DEXE=$CD_EXE
 		mkdir -p "$mnt" "$cache"
 		rm -f "$CD_PIDF"
-		"$CD_BIN" mount --cache-dir "$cache" --pid-file "$CD_PIDF" "$REMOTE" "$mnt" \
+		"$CD_BIN" mount --cache-dir "$cache" --pid-file "$CD_PIDF" \
+			${CD_EXTRA[@]+"${CD_EXTRA[@]}"} "$REMOTE" "$mnt" \
 			</dev/null >"$log" 2>&1 9>&- &
 		lp=$! ;;
 	rclone)
@@ -220,10 +232,57 @@ abort_run() {
 	rm -f "$REMOTE/write.$1.$2.bin"
 }
 
+# hydrated_figures SUBJ SUFFIX: 9-11 on $ROOT/hyd.bin, held whole (and, for
+# clonedrive, hydrated): a warm re-read after one read, random 4 KiB reads
+# of it, warm, and an overwrite in place with fsync.
+hydrated_figures() {
+	local subj=$1 sfx=$2 ops
+	run_timed dd if="$ROOT/hyd.bin" of=/dev/null bs=1M
+	dd_rate "$subj" "hyd_warm$sfx" if="$ROOT/hyd.bin" of=/dev/null bs=1M
+	if op "$RANDREAD" "$ROOT/hyd.bin" "$HYD_RAND_N" "$run" >"$WORK/tmp/out.txt" 2>"$WORK/tmp/err.txt"; then
+		ops=$(sed -n 's/.*ops_per_s=\([0-9.]*\).*/\1/p' "$WORK/tmp/out.txt")
+		add "$subj" "hyd_rand$sfx" "$ops"
+		log "  $subj hyd_rand$sfx: $ops ops/s"
+	else
+		log "  $subj hyd_rand$sfx: FAILED: $(head -c 200 "$WORK/tmp/err.txt")"
+	fi
+	dd_rate "$subj" "hyd_write$sfx" if=/dev/zero of="$ROOT/hyd.bin" bs=1M count="$SIZE_MB" conv=notrunc,fsync
+}
+
+# run_hydrated SUBJ RUN: figures 9-11; clonedrive twice, on mounts with
+# --passthrough on and off, each hydrating the file first
+run_hydrated() {
+	local subj=$1 run=$2 mode
+	case "$subj" in
+	native)
+		ROOT=$REMOTE
+		hydrated_figures native "" ;;
+	clonedrive)
+		for mode in on off; do
+			log "run $run/$RUNS: clonedrive --passthrough $mode, a hydrated file"
+			CD_EXTRA=(--passthrough "$mode")
+			if mount_subject clonedrive "$run.$mode"; then
+				if op "$CD_BIN" hydrate "$ROOT/hyd.bin" >/dev/null 2>"$WORK/tmp/err.txt"; then
+					hydrated_figures clonedrive "_$mode"
+					[ "$mode" = on ] && log "  fast opens: $(stat_num "$ROOT" fastpath_opens)"
+				else
+					log "  clonedrive hydrate: FAILED: $(head -c 200 "$WORK/tmp/err.txt")"
+				fi
+			fi
+			unmount_subject clonedrive "$run.$mode"
+			CD_EXTRA=()
+		done ;;
+	esac
+}
+
 run_subject() {
 	local subj=$1 run=$2 f0 f1
 	HUNG=0
 	log "run $run/$RUNS: $subj"
+	if [ "$HYD_ONLY" = 1 ]; then
+		run_hydrated "$subj" "$run"
+		return 0
+	fi
 	if ! mount_subject "$subj" "$run"; then
 		log "  $subj: mount failed, figures n/a for this run"
 		unmount_subject "$subj" "$run"
@@ -319,6 +378,7 @@ run_subject() {
 
 	unmount_subject "$subj" "$run"
 	rm -f "$REMOTE/write.$subj.$run.bin"
+	run_hydrated "$subj" "$run"
 	return 0
 }
 
@@ -332,6 +392,7 @@ fi
 for ((run = 1; run <= RUNS; run++)); do
 	for subj in "${SUBJECTS[@]}"; do
 		if [ "$subj" = rclone ] && ! command -v rclone >/dev/null; then continue; fi
+		[ "$subj" = rclone ] && [ "$HYD_ONLY" = 1 ] && continue
 		run_subject "$subj" "$run"
 	done
 done
@@ -351,7 +412,8 @@ fmt() {
 SIZE_H=$(size_h "$SIZE_MB")
 commas() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 
-# metric|label|kind|better(hi/lo/-)|applies(all/cd/fuse)
+# metric|label|kind|better(hi/lo/-)|applies(all/cd/fuse/hyd)|native's metric
+# (hyd: clonedrive only, its ratio to native's metric)
 ROWS=(
 	"seq_cold|1. Cold sequential read, $SIZE_H file (MB/s)|rate|hi|all"
 	"seq_warm|2. Warm re-read of the same file (MB/s)|rate|hi|all"
@@ -365,12 +427,18 @@ ROWS=(
 	"find_2|6b. find over $(commas "$FIND_ENTRIES") entries, second (s)|time|lo|all"
 	"write|7. Write $SIZE_H, dd conv=fsync (MB/s)|rate|hi|all"
 	"rss|8. Daemon peak RSS, VmHWM (MiB)|mib|-|fuse"
+	"hyd_warm_on|9a. Warm re-read of a hydrated $SIZE_H file, passthrough on (MB/s)|rate|hi|hyd|hyd_warm"
+	"hyd_warm_off|9b. … passthrough off (MB/s)|rate|hi|hyd|hyd_warm"
+	"hyd_rand_on|10a. Random 4 KiB reads of it, warm, N=$(commas "$HYD_RAND_N"), passthrough on (ops/s)|ops|hi|hyd|hyd_rand"
+	"hyd_rand_off|10b. … passthrough off (ops/s)|ops|hi|hyd|hyd_rand"
+	"hyd_write_on|11a. Overwrite of it in place, dd conv=notrunc,fsync, passthrough on (MB/s)|rate|hi|hyd|hyd_write"
+	"hyd_write_off|11b. … passthrough off (MB/s)|rate|hi|hyd|hyd_write"
 )
 
 cell() { # cell SUBJ METRIC KIND APPLIES
 	local subj=$1 metric=$2 kind=$3 applies=$4 v
 	case "$applies" in
-	cd) [ "$subj" = clonedrive ] || { echo "—"; return; } ;;
+	cd|hyd) [ "$subj" = clonedrive ] || { echo "—"; return; } ;;
 	fuse) [ "$subj" = native ] && { echo "—"; return; } ;;
 	esac
 	if v=$(median "$subj" "$metric"); then fmt "$kind" "$v"; else echo "n/a"; fi
@@ -404,9 +472,17 @@ report() {
 		echo "| Figure (median of $RUNS run(s)) | native | clonedrive | clonedrive/native |"
 		echo "|---|---:|---:|---:|"
 	fi
-	local row metric label kind better applies line
+	local row metric label kind better applies nmetric line
 	for row in "${ROWS[@]}"; do
-		IFS='|' read -r metric label kind better applies <<<"$row"
+		IFS='|' read -r metric label kind better applies nmetric <<<"$row"
+		if [ "$HYD_ONLY" = 1 ] && [ "$applies" != hyd ]; then continue; fi
+		if [ "$applies" = hyd ]; then
+			line="| $label | $(cell native "$nmetric" "$kind" all) | $(cell clonedrive "$metric" "$kind" "$applies")"
+			line+=" | $(ratio_to clonedrive "$metric" "$nmetric" "$better")"
+			[ "$DO_RCLONE" = 1 ] && line+=" | — | —"
+			echo "$line |"
+			continue
+		fi
 		line="| $label | $(cell native "$metric" "$kind" "$applies") | $(cell clonedrive "$metric" "$kind" "$applies")"
 		if [ "$applies" = cd ]; then line+=" | —"; else line+=" | $(ratio_cell clonedrive "$metric" "$better")"; fi
 		if [ "$DO_RCLONE" = 1 ]; then
@@ -419,6 +495,7 @@ report() {
 	echo "Ratios: higher is better. For rates (MB/s, ops/s) ratio = subject/native; for times (s) ratio = native/subject."
 	echo "MB/s = 10^6 bytes/s. \"Cold\" = page cache dropped and, for FUSE subjects, a fresh mount with an empty cache dir each run;"
 	echo "each run mounts once and measures figures 1-8 in order; \"first\" listings are the first of that mount."
+	echo "Figures 9-11: a file held whole (clonedrive: hydrated on a fresh mount with --passthrough on, then one with it off), read once, then measured warm; native: the same file in the page cache."
 	echo "Bytes fetched come from the \`fetched_bytes=\` line of the \`user.clonedrive.stats\` xattr. — = not applicable, n/a = failed or unavailable."
 }
 
