@@ -201,8 +201,9 @@ void store_fill_stat(struct store *s, const struct meta_entry *e,
 		st->st_size = (off_t)n->size;
 		ts_from_ns(&st->st_mtim, n->mtime_ns);
 		/* the kernel writes the cache file of a fast writer itself:
-		 * the file knows its size and mtime, the node not yet */
-		if (n->fast_writers > 0 && fstat(n->fd, &cst) == 0) {
+		 * once it moved, the file knows its size and mtime, the node
+		 * not yet */
+		if (store_node_fast_moved_locked(n, &cst)) {
 			st->st_size = cst.st_size;
 			st->st_mtim = cst.st_mtim;
 		}
@@ -682,7 +683,9 @@ void store_node_upload_end(struct node *n, const struct node_upload *u,
 	n->uploading = false;
 	if (!rc)	/* the version later uploads must replace */
 		snprintf(n->etag, sizeof(n->etag), "%s", etag);
-	if (!rc && n->write_gen == u->gen) {
+	/* a writer on the fast path may have written since, unseen: it
+	 * stays dirty until that writer's close says (store_fast.c) */
+	if (!rc && n->write_gen == u->gen && n->fast_writers == 0) {
 		n->dirty = false;
 		n->error = false;
 		n->base = u->size;
@@ -943,6 +946,7 @@ int store_node_commit(struct store *s, struct node *n)
 	/* only what the node owns: a rename or chmod committed meanwhile
 	 * by another request is not written back over */
 	store_node_lock(n);
+	store_fast_absorb_locked(n);	/* what the kernel wrote itself */
 	e.size = n->size;
 	e.base = n->base;
 	e.dirty = n->dirty;
@@ -1504,12 +1508,14 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 			store_forget_clone(s, n);
 		}
 		store_node_lock(n);
+		store_fast_settle_locked(n, false);
 		old_size = n->size;
 		old_mtime = n->mtime_ns;
 		rc = resize_node(n, (uint64_t)attr->st_size);
 		if (!rc)
 			n->mtime_ns = now;
 		gen = n->write_gen;
+		store_fast_settle_locked(n, true);
 		store_node_unlock(n);
 		if (!rc)
 			rc = store_node_commit(s, n);
@@ -1532,11 +1538,13 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 	/* the node first: the database lock is the innermost */
 	if (n) {
 		store_node_lock(n);
+		store_fast_settle_locked(n, false);
 		if (set_mtime)
 			n->mtime_ns = mtime;
 		else
 			mtime = n->mtime_ns;	/* its last write's */
 		n->ctime_ns = now;
+		store_fast_settle_locked(n, true);
 		size = n->size;
 		base = n->base;
 		dirty = n->dirty;

@@ -63,6 +63,7 @@ static bool fast_count(struct node *n, bool writer)
 		return false;
 	n->dirty = true;
 	n->write_gen++;
+	n->fast_gen = n->write_gen;
 	return true;
 }
 
@@ -121,41 +122,99 @@ cached:
 }
 
 /*
+ * Whether the cache file of n moved since the reference the first fast
+ * writer took (fast_size, fast_mtime); st gets it as it is now (an mtime
+ * of -1 if it cannot be had: then it counts as moved). Under n->lock.
+ */
+static bool fast_changed_locked(struct node *n, struct stat *st)
+{
+	store_node_assert_locked(n);
+	if (fstat(n->fd, st) < 0) {
+		log_error("cache of inode %llu: fstat after fast writes: %s; "
+			  "uploaded as if changed",
+			  (unsigned long long)n->ino, strerror(errno));
+		st->st_size = (off_t)n->size;
+		st->st_mtim.tv_sec = st->st_mtim.tv_nsec = -1;
+		return true;
+	}
+	return st->st_size != n->fast_size ||
+	       st->st_mtim.tv_sec != n->fast_mtime.tv_sec ||
+	       st->st_mtim.tv_nsec != n->fast_mtime.tv_nsec;
+}
+
+/* What fast writers wrote (the cache file as st says) becomes n's, as a
+ * write would have made it; under n->lock. */
+static void fast_take_locked(struct node *n, const struct stat *st)
+{
+	n->size = (uint64_t)st->st_size;
+	n->base = CD_MIN(n->base, n->size);
+	n->mtime_ns = st->st_mtim.tv_sec < 0 ? util_now_ns()
+					     : util_ts_ns(&st->st_mtim);
+	n->ctime_ns = CD_MAX(n->mtime_ns, util_now_ns());
+	n->write_gen++;
+	n->dirty = true;
+	n->error = false;
+	n->fast_stale = true;
+}
+
+/* The cache file as it is now is the reference the last fast close
+ * compares with; under n->lock. */
+static void fast_reference_locked(struct node *n, const struct stat *st)
+{
+	n->fast_size = st->st_size;
+	n->fast_mtime = st->st_mtim;
+	n->fast_was_clean = false;	/* it was changed meanwhile */
+}
+
+/*
  * The last fast writer of n is gone: what it wrote behind the store
- * becomes n's, as a write would have made it; a file it left as it was
- * is clean again if it was before. Under n->lock; true if n changed and
+ * becomes n's; a file it left as it was is clean again if it was before
+ * (and nothing else wrote it since). Under n->lock; true if n changed and
  * must be saved.
  */
 static bool fast_written_locked(struct node *n)
 {
 	struct stat st;
 
-	store_node_assert_locked(n);
-	if (fstat(n->fd, &st) < 0) {
-		log_error("cache of inode %llu: fstat after fast writes: %s; "
-			  "uploaded as if changed",
-			  (unsigned long long)n->ino, strerror(errno));
-		st.st_size = (off_t)n->size;
-		st.st_mtim.tv_sec = st.st_mtim.tv_nsec = -1;
-	}
-	if (st.st_size == n->fast_size &&
-	    st.st_mtim.tv_sec == n->fast_mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == n->fast_mtime.tv_nsec) {
-		if (!n->fast_was_clean || n->uploading)
-			return false;
-		n->dirty = false;
+	if (fast_changed_locked(n, &st)) {
+		fast_take_locked(n, &st);
 		return true;
 	}
-	n->size = (uint64_t)st.st_size;
-	n->base = CD_MIN(n->base, n->size);
-	n->mtime_ns = st.st_mtim.tv_sec < 0 ? util_now_ns()
-					    : util_ts_ns(&st.st_mtim);
-	n->ctime_ns = CD_MAX(n->mtime_ns, util_now_ns());
-	n->write_gen++;
-	n->dirty = true;
-	n->error = false;
-	n->fast_stale = true;
+	if (!n->fast_was_clean || n->uploading || n->write_gen != n->fast_gen)
+		return false;
+	n->dirty = false;
 	return true;
+}
+
+void store_fast_absorb_locked(struct node *n)
+{
+	struct stat st;
+
+	store_node_assert_locked(n);
+	if (n->fast_writers == 0 || !fast_changed_locked(n, &st))
+		return;
+	fast_take_locked(n, &st);
+	if (st.st_mtim.tv_sec >= 0)
+		fast_reference_locked(n, &st);
+}
+
+void store_fast_settle_locked(struct node *n, bool after)
+{
+	struct stat st;
+
+	store_node_assert_locked(n);
+	if (n->fast_writers == 0)
+		return;
+	if (!after)
+		store_fast_absorb_locked(n);
+	else if (fstat(n->fd, &st) == 0)
+		fast_reference_locked(n, &st);
+}
+
+bool store_node_fast_moved_locked(struct node *n, struct stat *st)
+{
+	return n->fast_writers > 0 && fast_changed_locked(n, st) &&
+	       st->st_mtim.tv_sec >= 0;
 }
 
 int store_node_fast_close(struct store *s, struct node *n, bool fast,

@@ -88,6 +88,7 @@ struct node {
 	struct timespec fast_mtime;	/* as the first fast writer found
 					   them */
 	bool fast_was_clean;		/* clean before the first fast writer */
+	uint64_t fast_gen;		/* write_gen as it marked n dirty */
 	bool fast_stale;
 	bool fast_reset;		/* a new remote version waits for the
 					   last fast handle: */
@@ -115,6 +116,22 @@ void store_node_mark(struct node *n, uint64_t off, uint64_t len);
  * the cache file is cut or reset under them; under n->lock.
  */
 void store_node_quiesce(struct node *n);
+
+/*
+ * A change of n through the store (a setattr) while fast writers have it
+ * open (store_fast.c): before it (after false), what they wrote so far
+ * becomes n's; after it, the cache file as it is now is what the last
+ * fast close compares with, so that an mtime set by the change stays
+ * unless they write again. Under n->lock; nothing without fast writers.
+ */
+void store_fast_settle_locked(struct node *n, bool after);
+/* What fast writers of n wrote so far becomes n's (size, mtime, dirty),
+ * and the reference moves to now: for a commit, which records the file as
+ * it is. Under n->lock; nothing if they wrote nothing. */
+void store_fast_absorb_locked(struct node *n);
+/* Whether fast writers have n open and moved its cache file since that
+ * reference; st gets the file's state then. Under n->lock. */
+bool store_node_fast_moved_locked(struct node *n, struct stat *st);
 
 /* Helpers the store's own files share; no other module calls them. */
 
