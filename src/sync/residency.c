@@ -613,11 +613,11 @@ static const char *keeper_of(struct residency *r, uint64_t ino, char *why,
 			reason = "not uploaded yet (run clonedrive sync)";
 		else if (st.writers > 0)
 			reason = "open for writing";
-		else if (fast > 0)
-			reason = "open on the fast path (passthrough)";
 		store_node_put(r->store, n);
 		if (!reason && mapped(r, ino, why, size))
 			reason = "mapped by";
+		else if (!reason && fast > 0)
+			reason = "open on the fast path (passthrough)";
 	}
 	return reason;
 }
