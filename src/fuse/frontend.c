@@ -67,7 +67,8 @@ struct frontend {
 	enum fastpath_mode mode;	/* --passthrough */
 	bool privileged;		/* CAP_SYS_ADMIN: may name backing
 					   files */
-	uint64_t init_unique;		/* the kernel's INIT (io hooks) */
+	uint64_t init_unique;		/* the kernel's INIT (io hooks;
+					   atomic, as init_seen) */
 	bool init_seen;
 	bool kernel_pt;			/* the kernel offered passthrough */
 	const char *no_fast;		/* set at INIT: why no open takes
@@ -1018,15 +1019,16 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 	const struct fuse_init_in *init;
 	ssize_t n = read(fd, buf, len);
 
-	if (n < (ssize_t)sizeof(*in) || fe->init_seen ||
+	if (n < (ssize_t)sizeof(*in) ||
+	    __atomic_load_n(&fe->init_seen, __ATOMIC_ACQUIRE) ||
 	    in->opcode != FUSE_INIT)
 		return n;
 	init = (const void *)(in + 1);
-	fe->init_unique = in->unique;
 	fe->kernel_pt = n >= (ssize_t)(sizeof(*in) + sizeof(*init)) &&
 			(init->flags & FUSE_INIT_EXT) &&
 			(init->flags2 & PT_INIT_FLAGS2_PASSTHROUGH);
-	fe->init_seen = true;
+	__atomic_store_n(&fe->init_unique, in->unique, __ATOMIC_RELAXED);
+	__atomic_store_n(&fe->init_seen, true, __ATOMIC_RELEASE);
 	return n;
 }
 
@@ -1080,10 +1082,15 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	struct frontend *fe = userdata;
 	const struct fuse_out_header *out = iov[0].iov_base;
+	uint64_t init;
 
-	if (fe->init_seen && fe->init_unique && out->unique == fe->init_unique) {
-		init_reply(fe, iov, count);
-		fe->init_unique = 0;
+	/* INIT is answered before any other request is read */
+	if (__atomic_load_n(&fe->init_seen, __ATOMIC_ACQUIRE)) {
+		init = __atomic_load_n(&fe->init_unique, __ATOMIC_RELAXED);
+		if (init && out->unique == init) {
+			init_reply(fe, iov, count);
+			__atomic_store_n(&fe->init_unique, 0, __ATOMIC_RELAXED);
+		}
 	}
 	return writev(fd, iov, count);
 }
