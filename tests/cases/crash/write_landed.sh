@@ -7,7 +7,10 @@
 . "$(dirname "$0")/../../lib.sh"
 
 printf 'old version\n' >"$R/f"
-CLONEDRIVE_TEST_CRASH_AT=write-landed cd_mount "$R" "$M" --upload-delay 0
+# the daemon's own write path: an open on the fast path writes the cache
+# file without it (fastpath/crash checks that one)
+CLONEDRIVE_TEST_CRASH_AT=write-landed cd_mount "$R" "$M" --upload-delay 0 \
+	--passthrough off
 cat "$M/f" >/dev/null
 pid=$(cd_pid)
 printf 'NEW' | dd of="$M/f" conv=notrunc status=none 2>/dev/null || true
