@@ -1236,7 +1236,7 @@ int frontend_mount(struct fs *fs, const char *mountpoint, const char *options,
 	if (fuse_session_custom_io(fe->se, &fe_io, fe->dev_fd)) {
 		log_warn("%s: no I/O hooks on the session: no fast path",
 			 mountpoint);
-		fe->kernel_pt = false;
+		fe->no_fast = "no I/O hooks on the FUSE session";
 	}
 	if (fuse_set_signal_handlers(fe->se))
 		log_warn("cannot install signal handlers");
