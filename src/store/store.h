@@ -275,8 +275,8 @@ int store_node_remote_path(struct store *s, struct node *n,
  * fast_close uncounts a handle (fast: whether it was). The last fast
  * writer compares the cache file with what the first found: data
  * written behind the store makes n dirty (saved), its size and mtime
- * the file's; a file left as it was is clean again if it was before. The last fast handle gives back *id (> 0) to release,
- * else *id is 0. Returns -errno if n's new state cannot be saved.
+ * the file's; a file left as it was is clean again if it was before.
+ * The last fast handle gives back *id (> 0) to release, else *id is 0. Returns -errno if n's new state cannot be saved.
  *
  * While a fast handle is open, n's data is never dropped or replaced
  * (store_node_drop and _adopt refuse; a reset waits for fast_close).

@@ -89,12 +89,12 @@ struct node {
 					   them */
 	bool fast_was_clean;		/* clean before the first fast writer */
 	uint64_t fast_gen;		/* write_gen as it marked n dirty */
-	bool fast_stale;
+	bool fast_stale;		/* written on the fast path: pages the
+					   kernel cached before are stale */
 	bool fast_reset;		/* a new remote version waits for the
 					   last fast handle: */
 	uint64_t fast_reset_size;	/* its size */
-	char fast_reset_etag[REMOTE_ETAG_MAX];	/* and etag */		/* written on the fast path: pages the
-					   kernel cached before are stale */
+	char fast_reset_etag[REMOTE_ETAG_MAX];	/* and etag */
 	char *remote_path;		/* cached path; under lock */
 	uint64_t path_gen;		/* store->rename_gen it was made at */
 };
