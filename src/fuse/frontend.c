@@ -200,6 +200,8 @@ static void release_file(struct frontend *fe, struct file *file,
 	filter_run(fs, op);
 	store_node_put(fs->env.store, file->n);
 	free(file);
+	/* a file in use may be what kept the cache over its limit */
+	residency_released(fs->env.res);
 }
 
 /* Starts op for req. */

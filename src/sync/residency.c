@@ -255,6 +255,19 @@ static void admit_fetch(void *arg, uint64_t bytes, bool landed)
 		clear_full(r);
 }
 
+void residency_released(struct residency *r)
+{
+	bool over;
+
+	pthread_mutex_lock(&r->lock);
+	over = r->full_logged;
+	pthread_mutex_unlock(&r->lock);
+	/* the next fetch or write says whether it is full still: a write
+	 * refused may not fit yet */
+	if (over)
+		make_room(r, 0);
+}
+
 int residency_admit_write_try(struct residency *r, uint64_t bytes)
 {
 	/* without limits, only the database's headroom is kept */

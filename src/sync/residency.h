@@ -92,5 +92,11 @@ struct res_status {
 	char full_reason[256];
 };
 void residency_status(struct residency *r, struct res_status *out);
+/*
+ * A file was closed for good (its node let go): where the cache was
+ * found over its limit (what was left was in use), eviction goes on
+ * now, rather than at the next fetch or write.
+ */
+void residency_released(struct residency *r);
 
 #endif
