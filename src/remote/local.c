@@ -1206,7 +1206,8 @@ static int local_statfs(struct remote *r, struct statvfs *out)
 static const struct remote_ops local_ops = {
 	.name = "local",
 	.caps = REMOTE_CAP_RANGE_READ | REMOTE_CAP_RENAME |
-		REMOTE_CAP_SYMLINK | REMOTE_CAP_CHMOD | REMOTE_CAP_LINK,
+		REMOTE_CAP_SYMLINK | REMOTE_CAP_CHMOD | REMOTE_CAP_LINK |
+		REMOTE_CAP_LIST_CHEAP,
 	.close = local_close,
 	.check = local_check,
 	.list = local_list,

@@ -100,6 +100,8 @@ enum remote_caps {
 	REMOTE_CAP_COPY = 1 << 3,	/* copy() server-side */
 	REMOTE_CAP_CHMOD = 1 << 4,	/* setattr() keeps modes and times */
 	REMOTE_CAP_LINK = 1 << 5,	/* link() is there */
+	REMOTE_CAP_LIST_CHEAP = 1 << 6,	/* list() costs no request fees
+					   and little time (a local disk) */
 };
 
 struct remote;

@@ -25,6 +25,18 @@
  * changed files get their cached data dropped, names gone from the remote
  * are removed unless they hold local changes. A listing that fails or a
  * remote that is down changes nothing.
+ *
+ * Listing ahead. A directory listed for the first time queues the first
+ * listings of its subdirectories, and theirs a level further down, for
+ * the ahead worker: a program walking a tree (find, du, a file manager)
+ * finds the next directories listed by the time it opens them. First
+ * listings of different directories run at once (a request never waits
+ * for the worker's listing of another directory); a poll's listing runs
+ * alone. How far ahead depends on what a listing costs: a local remote
+ * goes two levels down and up to AHEAD_WIDTH_CHEAP subdirectories a
+ * listing; a remote that charges by request (S3) one level, the first
+ * AHEAD_WIDTH of them. The queue is bounded, dropped on a remote error,
+ * and the worker stops with the others.
  */
 #include "common.h"
 
@@ -44,6 +56,18 @@
 #define RECONCILE_BATCH 512
 #define DROPPED_KEEP 16			/* descriptions of ops given up kept */
 #define REFRESH_MAX (1u << 20)		/* entries waiting for metadata */
+#define AHEAD_MAX 4096			/* directories waiting to be listed
+					   ahead; more are not listed ahead */
+#define AHEAD_DEPTH_CHEAP 2		/* levels listed ahead: local remote */
+#define AHEAD_WIDTH_CHEAP 256		/* subdirectories of one listing */
+#define AHEAD_DEPTH 1			/* the same where requests cost */
+#define AHEAD_WIDTH 8
+
+/* A directory to list ahead, and the levels below it to list after. */
+struct ahead {
+	uint64_t ino;
+	int depth;
+};
 
 /* An entry a listing brought in, as it brought it in. */
 struct refresh {
@@ -75,10 +99,24 @@ struct sync {
 					   worker queues those of every dirty
 					   file that has none, when it can */
 	int hurry;			/* waiters: skip debounce delays */
-	pthread_mutex_t populate_lock;	/* one listing at a time */
 	uint64_t poll_jgen;		/* the poller's: meta_journal_gen()
 					   when its poll began, the journal
 					   empty */
+	/* first listings (read) run at once, a poll's listing (write)
+	 * alone */
+	pthread_rwlock_t list_lock;
+	/* directories in their first listing, one lister each; under
+	 * lock, listed_cond tells when one is done */
+	uint64_t *listing;
+	size_t nlisting, listing_cap;
+	pthread_cond_t listed_cond;
+	/* the ahead worker's queue, a ring of AHEAD_MAX: ahead_n items
+	 * from ahead_head; under lock */
+	struct ahead *ahead_q;
+	size_t ahead_head, ahead_n;
+	int ahead_depth;		/* levels below a listing listed ahead */
+	int ahead_width;		/* subdirectories of one listing */
+	pthread_t ahead_thread;
 	pthread_t journal_thread;
 	pthread_t poll_thread;
 	pthread_t save_thread;
@@ -120,7 +158,16 @@ struct sync *sync_new(struct store *s, struct remote *r, struct fetcher *f,
 	y->cfg = *cfg;
 	pthread_mutex_init(&y->lock, NULL);
 	pthread_cond_init(&y->cond, NULL);
-	pthread_mutex_init(&y->populate_lock, NULL);
+	pthread_rwlock_init(&y->list_lock, NULL);
+	pthread_cond_init(&y->listed_cond, NULL);
+	y->ahead_q = xcalloc(AHEAD_MAX, sizeof(*y->ahead_q));
+	if (remote_has(r, REMOTE_CAP_LIST_CHEAP)) {
+		y->ahead_depth = AHEAD_DEPTH_CHEAP;
+		y->ahead_width = AHEAD_WIDTH_CHEAP;
+	} else {
+		y->ahead_depth = AHEAD_DEPTH;
+		y->ahead_width = AHEAD_WIDTH;
+	}
 	return y;
 }
 
@@ -1502,6 +1549,10 @@ struct reconcile {
 							   listing could
 							   not see */
 	int nrefresh;
+	int depth;			/* levels to list ahead below it */
+	bool ahead;			/* the ahead worker's listing */
+	uint64_t *subdirs;		/* new subdirectories, to list ahead */
+	int nsubdirs;
 };
 
 
@@ -1769,6 +1820,38 @@ static void *refresh_thread(void *arg)
 	return NULL;
 }
 
+/* Whether the workers are stopping. */
+static bool stopping(struct sync *y)
+{
+	bool stop;
+
+	pthread_mutex_lock(&y->lock);
+	stop = y->stop_workers;
+	pthread_mutex_unlock(&y->lock);
+	return stop;
+}
+
+/*
+ * Queues directories inos (n of them), new in a first listing, for the
+ * ahead worker to list, with depth levels below each to list after.
+ * Past AHEAD_MAX waiting, the rest are listed when first used.
+ */
+static void ahead_queue(struct sync *y, const uint64_t *inos, int n,
+			int depth)
+{
+	int i;
+
+	pthread_mutex_lock(&y->lock);
+	for (i = 0; i < n && y->ahead_n < AHEAD_MAX; i++) {
+		y->ahead_q[(y->ahead_head + y->ahead_n) % AHEAD_MAX] =
+			(struct ahead){ inos[i], depth };
+		y->ahead_n++;
+	}
+	if (i)
+		pthread_cond_broadcast(&y->cond);
+	pthread_mutex_unlock(&y->lock);
+}
+
 /* One entry of a remote listing, held until its batch is applied. */
 struct listed {
 	char name[META_NAME_MAX + 1];
@@ -1820,6 +1903,9 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 					 S_ISDIR(a->mode)))
 			r->refresh[r->nrefresh++] = (struct refresh){
 				e.ino, e.mtime_ns };
+		if (!rc && S_ISDIR(a->mode) && r->subdirs &&
+		    r->nsubdirs < r->y->ahead_width)
+			r->subdirs[r->nsubdirs++] = e.ino;
 	} else if (rc == 0) {
 		if (S_ISREG(e.mode) && !e.dirty && strcmp(e.etag, a->etag)) {
 			if (e.etag[0])
@@ -1989,6 +2075,8 @@ static int reconcile_entry(void *arg, const char *name,
 	}
 	if (++r->nlisted < RECONCILE_BATCH)
 		return 0;
+	if (r->ahead && stopping(r->y))
+		return -ECANCELED;
 	return apply_batch(r);
 }
 
@@ -2079,10 +2167,16 @@ static int root_listed(struct reconcile *r)
 	return rc;
 }
 
-/* Lists directory ino from the remote and brings the store in line. */
-static int reconcile(struct sync *y, uint64_t ino, bool first)
+/*
+ * Lists directory ino from the remote and brings the store in line. A
+ * first listing with depth > 0 queues its new subdirectories to be
+ * listed ahead, depth - 1 levels further down after them.
+ */
+static int reconcile(struct sync *y, uint64_t ino, bool first, int depth,
+		     bool ahead)
 {
-	struct reconcile r = { .y = y, .dir = ino, .first = first };
+	struct reconcile r = { .y = y, .dir = ino, .first = first,
+			       .depth = depth, .ahead = ahead };
 	char *path;
 	int rc, i;
 
@@ -2098,6 +2192,9 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 	 * directory's listing may not have reached the remote yet */
 	r.jgen = first ? meta_journal_gen(y->meta) : y->poll_jgen;
 	r.listed = xcalloc(RECONCILE_BATCH, sizeof(*r.listed));
+	if (first && depth > 0 && y->ahead_width > 0)
+		r.subdirs = xcalloc((size_t)y->ahead_width,
+				    sizeof(*r.subdirs));
 	rc = remote_list(y->remote, path, reconcile_entry, &r);
 	if (!rc)
 		rc = apply_batch(&r);
@@ -2105,6 +2202,9 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 		free(r.listed[i].link);
 	free(r.listed);
 	run_resets(&r);
+	if (!rc && r.nsubdirs)
+		ahead_queue(y, r.subdirs, r.nsubdirs, depth - 1);
+	free(r.subdirs);
 	if (rc) {
 		if (rc == -EHOSTDOWN)
 			stats_set(y->stats, remote_down, 1);
@@ -2129,6 +2229,95 @@ static int reconcile(struct sync *y, uint64_t ino, bool first)
 	return rc;
 }
 
+/* Whether ino is in its first listing; under lock. */
+static bool in_listing(const struct sync *y, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < y->nlisting; i++)
+		if (y->listing[i] == ino)
+			return true;
+	return false;
+}
+
+/*
+ * Makes the caller the one lister of ino's first listing, after waiting
+ * for any other one to finish (which may have failed: the caller checks
+ * again and lists). With no_wait, returns false instead of waiting.
+ */
+static bool listing_claim(struct sync *y, uint64_t ino, bool no_wait)
+{
+	pthread_mutex_lock(&y->lock);
+	while (in_listing(y, ino)) {
+		if (no_wait) {
+			pthread_mutex_unlock(&y->lock);
+			return false;
+		}
+		pthread_cond_wait(&y->listed_cond, &y->lock);
+	}
+	if (y->nlisting == y->listing_cap) {
+		y->listing_cap = y->listing_cap ? 2 * y->listing_cap : 8;
+		y->listing = xrealloc(y->listing,
+				      y->listing_cap * sizeof(*y->listing));
+	}
+	y->listing[y->nlisting++] = ino;
+	pthread_mutex_unlock(&y->lock);
+	return true;
+}
+
+static void listing_done(struct sync *y, uint64_t ino)
+{
+	size_t i;
+
+	pthread_mutex_lock(&y->lock);
+	for (i = 0; i < y->nlisting; i++) {
+		if (y->listing[i] == ino) {
+			y->listing[i] = y->listing[--y->nlisting];
+			break;
+		}
+	}
+	pthread_cond_broadcast(&y->listed_cond);
+	pthread_mutex_unlock(&y->lock);
+}
+
+/* Whether directory ino needs its first listing: 1, 0 or -errno. */
+static int needs_listing(struct sync *y, uint64_t ino)
+{
+	struct meta_entry e;
+	int rc;
+
+	rc = meta_get(y->meta, ino, &e);
+	if (rc)
+		return rc;
+	meta_entry_release(&e);
+	return !e.populated && S_ISDIR(e.mode);
+}
+
+/*
+ * The first listing of directory ino, unless it was listed meanwhile;
+ * depth levels below it are listed ahead after. The ahead worker (ahead)
+ * leaves a directory someone else is listing to them.
+ */
+static int first_listing(struct sync *y, uint64_t ino, int depth, bool ahead)
+{
+	int rc;
+
+	rc = needs_listing(y, ino);
+	if (rc <= 0)
+		return rc;
+	if (!listing_claim(y, ino, ahead))
+		return 0;
+	/* someone may have listed it while we waited */
+	rc = needs_listing(y, ino);
+	if (rc > 0) {
+		pthread_rwlock_rdlock(&y->list_lock);
+		rc = reconcile(y, ino, true, depth, ahead);
+		pthread_rwlock_unlock(&y->list_lock);
+	}
+	listing_done(y, ino);
+	return rc;
+}
+
 bool sync_listed(struct sync *y, uint64_t ino)
 {
 	struct meta_entry e;
@@ -2139,26 +2328,44 @@ bool sync_listed(struct sync *y, uint64_t ino)
 	return e.populated || !S_ISDIR(e.mode);
 }
 
-int sync_populate(struct sync *y, uint64_t ino)
+/*
+ * The ahead worker: lists the queued directories, oldest first. A
+ * listing that fails for the remote (down, refusing, throttling) drops
+ * the queue: what was not listed ahead is listed when used.
+ */
+static void *ahead_thread(void *arg)
 {
-	struct meta_entry e;
+	struct sync *y = arg;
+	struct ahead a;
 	int rc;
 
-	rc = meta_get(y->meta, ino, &e);
-	if (rc)
-		return rc;
-	meta_entry_release(&e);
-	if (e.populated || !S_ISDIR(e.mode))
-		return 0;
-	pthread_mutex_lock(&y->populate_lock);
-	/* someone may have listed it while we waited */
-	rc = meta_get(y->meta, ino, &e);
-	if (!rc) {
-		meta_entry_release(&e);
-		if (!e.populated)
-			rc = reconcile(y, ino, true);
+	pthread_mutex_lock(&y->lock);
+	while (!y->stop_workers) {
+		if (!y->ahead_n) {
+			pthread_cond_wait(&y->cond, &y->lock);
+			continue;
+		}
+		a = y->ahead_q[y->ahead_head];
+		y->ahead_head = (y->ahead_head + 1) % AHEAD_MAX;
+		y->ahead_n--;
+		pthread_mutex_unlock(&y->lock);
+		rc = first_listing(y, a.ino, a.depth, true);
+		pthread_mutex_lock(&y->lock);
+		if (rc && rc != -ENOENT && rc != -ENOTDIR &&
+		    rc != -ECANCELED) {
+			log_debug("listing ahead stops: %s", strerror(-rc));
+			y->ahead_n = 0;
+		}
 	}
-	pthread_mutex_unlock(&y->populate_lock);
+	pthread_mutex_unlock(&y->lock);
+	return NULL;
+}
+
+int sync_populate(struct sync *y, uint64_t ino)
+{
+	int rc;
+
+	rc = first_listing(y, ino, y->ahead_depth, false);
 	if (rc == -EHOSTDOWN)
 		rc = -EIO;
 	return rc;
@@ -2174,9 +2381,9 @@ static int poll_dir(void *arg, uint64_t ino)
 	pthread_mutex_unlock(&y->lock);
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&y->populate_lock);
-	rc = reconcile(y, ino, false);
-	pthread_mutex_unlock(&y->populate_lock);
+	pthread_rwlock_wrlock(&y->list_lock);
+	rc = reconcile(y, ino, false, 0, false);
+	pthread_rwlock_unlock(&y->list_lock);
 	/* a directory gone from the remote is removed by its parent's turn */
 	return rc == -ENOENT || rc == -ENOTDIR ? 0 : rc;
 }
@@ -2354,6 +2561,8 @@ static int start_failed(struct sync *y, int n)
 		pthread_join(y->journal_thread, NULL);
 	if (n > 1)
 		pthread_join(y->poll_thread, NULL);
+	if (n > 2)
+		pthread_join(y->refresh_thread, NULL);
 	stop_saver(y);
 	return -EAGAIN;
 }
@@ -2383,6 +2592,8 @@ int sync_start(struct sync *y, const struct sync_notify *notify)
 		return start_failed(y, 1);
 	if (pthread_create(&y->refresh_thread, NULL, refresh_thread, y))
 		return start_failed(y, 2);
+	if (pthread_create(&y->ahead_thread, NULL, ahead_thread, y))
+		return start_failed(y, 3);
 	y->started = true;
 	return 0;
 }
@@ -2398,6 +2609,7 @@ void sync_stop(struct sync *y)
 	pthread_join(y->journal_thread, NULL);
 	pthread_join(y->poll_thread, NULL);
 	pthread_join(y->refresh_thread, NULL);
+	pthread_join(y->ahead_thread, NULL);
 	y->started = false;
 	y->saver_only = true;
 }
@@ -2414,7 +2626,10 @@ void sync_free(struct sync *y)
 	for (i = 0; i < DROPPED_KEEP; i++)
 		free(y->dropped_what[i]);
 	free(y->refresh_q);
-	pthread_mutex_destroy(&y->populate_lock);
+	free(y->ahead_q);
+	free(y->listing);
+	pthread_cond_destroy(&y->listed_cond);
+	pthread_rwlock_destroy(&y->list_lock);
 	pthread_cond_destroy(&y->cond);
 	pthread_mutex_destroy(&y->lock);
 	free(y);
