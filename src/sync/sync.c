@@ -2313,6 +2313,8 @@ static int first_listing(struct sync *y, uint64_t ino, int depth, bool ahead)
 		pthread_rwlock_rdlock(&y->list_lock);
 		rc = reconcile(y, ino, true, depth, ahead);
 		pthread_rwlock_unlock(&y->list_lock);
+		if (!rc && ahead)
+			stats_add(y->stats, listed_ahead, 1);
 	}
 	listing_done(y, ino);
 	return rc;

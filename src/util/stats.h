@@ -48,6 +48,8 @@ enum stat_flags {
 	COUNTER(remote_down, 0)						\
 	/* remote polls completed */					\
 	COUNTER(polls, 0)						\
+	/* directories listed ahead, before their first use */		\
+	COUNTER(listed_ahead, 0)					\
 	/* written by programs into the drive */			\
 	COUNTER(written_bytes, 0)					\
 	/* cache data dropped to make room */				\
