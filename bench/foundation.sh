@@ -3,7 +3,7 @@
 # local directory (native) and rclone mount (--vfs-cache-mode full).
 #
 # Usage: bench/foundation.sh [--quick] [--runs R] [--dir D] [--no-rclone]
-#        [--hydrated-only] [--no-save]
+#        [--hydrated-only] [--meta-only] [--no-save]
 # Must run as root (drops the page cache). See bench/README.md.
 #
 # Progress goes to stderr; the machine description and the markdown table go
@@ -19,17 +19,21 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RUNS=3
 DO_RCLONE=1
 HYD_ONLY=0
+META_ONLY=0
 RESULTS_FILE=$SCRIPT_DIR/results-foundation.md
 OP_TIMEOUT=${OP_TIMEOUT:-1800}  # seconds for any single measured operation
 
 usage() {
 	cat <<EOF
-Usage: $0 [--quick] [--runs R] [--dir D] [--no-rclone] [--hydrated-only] [--no-save]
+Usage: $0 [--quick] [--runs R] [--dir D] [--no-rclone] [--hydrated-only] [--meta-only] [--no-save]
   --quick      smoke test: 1 run, 256 MiB files, 2,000-file ls dir, 10,000-file find tree
   --runs R     repetitions per figure (median is reported), default 3
   --dir D      work dir parent (default: a fresh mktemp -d under /var/tmp)
   --no-rclone  skip the rclone subject
   --hydrated-only  only figures 9-11 (a hydrated file, passthrough on and off)
+  --meta-only  only the listings (figures 5-6, and 8): no data files, and
+               the first ls -l comes right after the mount, with no reads
+               before it that would list the root first
   --no-save    do not write $RESULTS_FILE
 Environment: CD_BIN (default build/clonedrive), RAND_N (random reads, default 2000),
   HYD_RAND_N (random reads of the hydrated file, default 200000)
@@ -40,6 +44,7 @@ extra_option() {
 	case "$1" in
 	--no-rclone) DO_RCLONE=0 ;;
 	--hydrated-only) HYD_ONLY=1 ;;
+	--meta-only) META_ONLY=1 ;;
 	*) return 1 ;;
 	esac
 }
@@ -86,9 +91,13 @@ RANDREAD=$WORK/bin/randread
 
 # ---------------------------------------------------------------- data
 log "generating data: 3 x $SIZE_MB MiB random files, $LS_FILES-file dir, $FIND_ENTRIES-entry tree"
-random_file "$REMOTE/hyd.bin" "$SIZE_MB"
-if [ "$HYD_ONLY" = 0 ]; then
+if [ "$META_ONLY" = 0 ]; then
+	random_file "$REMOTE/hyd.bin" "$SIZE_MB"
+fi
+if [ "$HYD_ONLY" = 0 ] && [ "$META_ONLY" = 0 ]; then
 	for f in seq rand lone; do random_file "$REMOTE/$f.bin" "$SIZE_MB"; done
+fi
+if [ "$HYD_ONLY" = 0 ]; then
 	mkdir "$REMOTE/lsdir"
 	for ((i = 0; i < LS_FILES; i++)); do printf 'x' >"$REMOTE/lsdir/f$i"; done
 	mkdir "$REMOTE/tree"
@@ -275,6 +284,43 @@ run_hydrated() {
 	esac
 }
 
+# listings SUBJ: figures 5 and 6; fails if an operation hung
+listings() {
+	local subj=$1
+
+	# 5. ls -l of a big directory, first and second time ("total" line + one per file)
+	drop_caches
+	if timed_count "$subj" ls_1 $((LS_FILES + 1)) ls -l "$ROOT/lsdir"; then
+		timed_count "$subj" ls_2 $((LS_FILES + 1)) ls -l "$ROOT/lsdir"
+	fi
+
+	log_hwm "$subj"
+	[ "$HUNG" = 1 ] && return 1
+
+	# 6. find over a big tree, first and second time
+	drop_caches
+	if timed_count "$subj" find_1 "$FIND_ENTRIES" find "$ROOT/tree"; then
+		timed_count "$subj" find_2 "$FIND_ENTRIES" find "$ROOT/tree"
+	fi
+
+	log_hwm "$subj"
+	[ "$HUNG" = 1 ] && return 1
+	return 0
+}
+
+# run_listings SUBJ RUN: the rest of a --meta-only run, once mounted
+run_listings() {
+	local subj=$1 run=$2 hwm
+
+	listings "$subj" || { abort_run "$subj" "$run"; return 1; }
+	if [ -n "$DPID" ] && hwm=$(vmhwm_mib "$DPID"); then
+		add "$subj" rss "$hwm"
+		log "  $subj rss: $hwm MiB"
+	fi
+	unmount_subject "$subj" "$run"
+	return 0
+}
+
 run_subject() {
 	local subj=$1 run=$2 f0 f1
 	HUNG=0
@@ -288,6 +334,8 @@ run_subject() {
 		unmount_subject "$subj" "$run"
 		return 1
 	fi
+
+	[ "$META_ONLY" = 1 ] && { run_listings "$subj" "$run"; return; }
 
 	# 1-2. cold sequential read, then warm re-read
 	drop_caches
@@ -341,23 +389,7 @@ run_subject() {
 	log_hwm "$subj"
 	[ "$HUNG" = 1 ] && { abort_run "$subj" "$run"; return 1; }
 
-	# 5. ls -l of a big directory, first and second time ("total" line + one per file)
-	drop_caches
-	if timed_count "$subj" ls_1 $((LS_FILES + 1)) ls -l "$ROOT/lsdir"; then
-		timed_count "$subj" ls_2 $((LS_FILES + 1)) ls -l "$ROOT/lsdir"
-	fi
-
-	log_hwm "$subj"
-	[ "$HUNG" = 1 ] && { abort_run "$subj" "$run"; return 1; }
-
-	# 6. find over a big tree, first and second time
-	drop_caches
-	if timed_count "$subj" find_1 "$FIND_ENTRIES" find "$ROOT/tree"; then
-		timed_count "$subj" find_2 "$FIND_ENTRIES" find "$ROOT/tree"
-	fi
-
-	log_hwm "$subj"
-	[ "$HUNG" = 1 ] && { abort_run "$subj" "$run"; return 1; }
+	listings "$subj" || { abort_run "$subj" "$run"; return 1; }
 
 	# 7. write a file with fsync
 	drop_caches
@@ -476,6 +508,9 @@ report() {
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r metric label kind better applies nmetric <<<"$row"
 		if [ "$HYD_ONLY" = 1 ] && [ "$applies" != hyd ]; then continue; fi
+		if [ "$META_ONLY" = 1 ]; then
+			case "$metric" in ls_*|find_*|rss) ;; *) continue ;; esac
+		fi
 		if [ "$applies" = hyd ]; then
 			line="| $label | $(cell native "$nmetric" "$kind" all) | $(cell clonedrive "$metric" "$kind" "$applies")"
 			line+=" | $(ratio_to clonedrive "$metric" "$nmetric" "$better")"
@@ -494,8 +529,12 @@ report() {
 	echo
 	echo "Ratios: higher is better. For rates (MB/s, ops/s) ratio = subject/native; for times (s) ratio = native/subject."
 	echo "MB/s = 10^6 bytes/s. \"Cold\" = page cache dropped and, for FUSE subjects, a fresh mount with an empty cache dir each run;"
-	echo "each run mounts once and measures figures 1-8 in order; \"first\" listings are the first of that mount."
-	echo "Figures 9-11: a file held whole (clonedrive: hydrated on a fresh mount with --passthrough on, then one with it off), read once, then measured warm; native: the same file in the page cache."
+	if [ "$META_ONLY" = 1 ]; then
+		echo "--meta-only: each run mounts once and measures figures 5, 6 and 8 in order; the first ls -l is the mount's first access."
+	else
+		echo "each run mounts once and measures figures 1-8 in order; \"first\" listings are the first of that mount."
+		echo "Figures 9-11: a file held whole (clonedrive: hydrated on a fresh mount with --passthrough on, then one with it off), read once, then measured warm; native: the same file in the page cache."
+	fi
 	echo "Bytes fetched come from the \`fetched_bytes=\` line of the \`user.clonedrive.stats\` xattr. — = not applicable, n/a = failed or unavailable."
 }
 
