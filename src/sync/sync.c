@@ -35,8 +35,10 @@
  * alone. How far ahead depends on what a listing costs: a local remote
  * goes two levels down and up to AHEAD_WIDTH_CHEAP subdirectories a
  * listing; a remote that charges by request (S3) one level, the first
- * AHEAD_WIDTH of them. The queue is bounded, dropped on a remote error,
- * and the worker stops with the others.
+ * AHEAD_WIDTH of them. AHEAD_THREADS workers list at once (a listing
+ * waits on the remote or the disk as much as it works), and none starts
+ * one while a request waits for a listing. The queue is bounded, dropped
+ * on a remote error, and the workers stop with the others.
  */
 #include "common.h"
 
@@ -62,6 +64,7 @@
 #define AHEAD_WIDTH_CHEAP 256		/* subdirectories of one listing */
 #define AHEAD_DEPTH 1			/* the same where requests cost */
 #define AHEAD_WIDTH 8
+#define AHEAD_THREADS 2			/* listing ahead at once */
 
 /* A directory to list ahead, and the levels below it to list after. */
 struct ahead {
@@ -116,7 +119,11 @@ struct sync {
 	size_t ahead_head, ahead_n;
 	int ahead_depth;		/* levels below a listing listed ahead */
 	int ahead_width;		/* subdirectories of one listing */
-	pthread_t ahead_thread;
+	int demand_listings;		/* first listings requests wait for,
+					   under lock: no listing ahead
+					   starts meanwhile */
+	pthread_t ahead_threads[AHEAD_THREADS];
+	int nahead_threads;
 	pthread_t journal_thread;
 	pthread_t poll_thread;
 	pthread_t save_thread;
@@ -2280,6 +2287,16 @@ static void listing_done(struct sync *y, uint64_t ino)
 	pthread_mutex_unlock(&y->lock);
 }
 
+/* A first listing a request waits for begins (+1) or ends (-1). */
+static void demand_listing(struct sync *y, int delta)
+{
+	pthread_mutex_lock(&y->lock);
+	y->demand_listings += delta;
+	if (!y->demand_listings)
+		pthread_cond_broadcast(&y->cond);
+	pthread_mutex_unlock(&y->lock);
+}
+
 /* Whether directory ino needs its first listing: 1, 0 or -errno. */
 static int needs_listing(struct sync *y, uint64_t ino)
 {
@@ -2310,9 +2327,13 @@ static int first_listing(struct sync *y, uint64_t ino, int depth, bool ahead)
 	/* someone may have listed it while we waited */
 	rc = needs_listing(y, ino);
 	if (rc > 0) {
+		if (!ahead)
+			demand_listing(y, 1);
 		pthread_rwlock_rdlock(&y->list_lock);
 		rc = reconcile(y, ino, true, depth, ahead);
 		pthread_rwlock_unlock(&y->list_lock);
+		if (!ahead)
+			demand_listing(y, -1);
 		if (!rc && ahead)
 			stats_add(y->stats, listed_ahead, 1);
 	}
@@ -2343,7 +2364,7 @@ static void *ahead_thread(void *arg)
 
 	pthread_mutex_lock(&y->lock);
 	while (!y->stop_workers) {
-		if (!y->ahead_n) {
+		if (!y->ahead_n || y->demand_listings) {
 			pthread_cond_wait(&y->cond, &y->lock);
 			continue;
 		}
@@ -2565,6 +2586,8 @@ static int start_failed(struct sync *y, int n)
 		pthread_join(y->poll_thread, NULL);
 	if (n > 2)
 		pthread_join(y->refresh_thread, NULL);
+	while (y->nahead_threads > 0)
+		pthread_join(y->ahead_threads[--y->nahead_threads], NULL);
 	stop_saver(y);
 	return -EAGAIN;
 }
@@ -2572,7 +2595,7 @@ static int start_failed(struct sync *y, int n)
 int sync_start(struct sync *y, const struct sync_notify *notify)
 {
 	int64_t pending;
-	int rc;
+	int rc, i;
 
 	if (notify)
 		y->notify = *notify;
@@ -2594,8 +2617,11 @@ int sync_start(struct sync *y, const struct sync_notify *notify)
 		return start_failed(y, 1);
 	if (pthread_create(&y->refresh_thread, NULL, refresh_thread, y))
 		return start_failed(y, 2);
-	if (pthread_create(&y->ahead_thread, NULL, ahead_thread, y))
-		return start_failed(y, 3);
+	for (i = 0; i < AHEAD_THREADS; i++) {
+		if (pthread_create(&y->ahead_threads[i], NULL, ahead_thread, y))
+			return start_failed(y, 3);
+		y->nahead_threads++;
+	}
 	y->started = true;
 	return 0;
 }
@@ -2611,7 +2637,8 @@ void sync_stop(struct sync *y)
 	pthread_join(y->journal_thread, NULL);
 	pthread_join(y->poll_thread, NULL);
 	pthread_join(y->refresh_thread, NULL);
-	pthread_join(y->ahead_thread, NULL);
+	while (y->nahead_threads > 0)
+		pthread_join(y->ahead_threads[--y->nahead_threads], NULL);
 	y->started = false;
 	y->saver_only = true;
 }
