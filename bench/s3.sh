@@ -8,7 +8,7 @@
 # Ceph with one memstore OSD, data in RAM), started here with its state dir in
 # the work dir, on ports of its own, and stopped on exit.
 #
-# Usage: bench/s3.sh [--quick] [--runs R] [--dir D] [--no-s3fs] [--rgw-nagle] [--no-save]
+# Usage: bench/s3.sh [--quick] [--runs R] [--dir D] [--no-s3fs] [--rgw-nagle] [--ls-only] [--no-save]
 # Must run as root (drops the page cache, mounts FUSE, runs the Ceph daemons).
 # See bench/README.md.
 #
@@ -35,10 +35,11 @@ GW_PORT=${BENCH_S3_GATEWAY_PORT:-7483}
 MON_PORT=${BENCH_S3_MON_PORT:-3303}
 DO_S3FS=1
 NODELAY=1
+LS_ONLY=0
 
 usage() {
 	cat <<EOF
-Usage: $0 [--quick] [--runs R] [--dir D] [--no-s3fs] [--rgw-nagle] [--no-save]
+Usage: $0 [--quick] [--runs R] [--dir D] [--no-s3fs] [--rgw-nagle] [--ls-only] [--no-save]
   --quick      smoke test: 1 run, a 256 MiB object, 2,000-object ls dir
   --runs R     repetitions per figure (median is reported), default 3
   --dir D      work dir parent (default: a fresh mktemp -d under /var/tmp)
@@ -46,6 +47,8 @@ Usage: $0 [--quick] [--runs R] [--dir D] [--no-s3fs] [--rgw-nagle] [--no-save]
   --rgw-nagle  turn Nagle back on in the gateway's beast frontend (~40 ms
                per request on a reused connection); tests/s3/server.sh
                starts it with tcp_nodelay=1
+  --ls-only    only figure 4 (ls -l, first and second), with a 1 MiB object
+               for the others' data: the listing alone, in minutes
   --no-save    do not write $RESULTS_FILE
 Environment: CD_BIN (default build/clonedrive), RAND_N (random reads, default 2000),
              OP_TIMEOUT (seconds per measured operation, default 600),
@@ -57,6 +60,7 @@ extra_option() {
 	case "$1" in
 	--no-s3fs) DO_S3FS=0 ;;
 	--rgw-nagle) NODELAY=0 ;;
+	--ls-only) LS_ONLY=1 ;;
 	*) return 1 ;;
 	esac
 }
@@ -70,6 +74,9 @@ else
 	SIZE_MB=1024
 	LS_FILES=10000
 fi
+[ "$LS_ONLY" = 1 ] && SIZE_MB=1
+FIGS="seq rand ls write copy_sparse copy_plain"
+[ "$LS_ONLY" = 1 ] && FIGS=ls
 RAND_N=${RAND_N:-2000}
 need_count RAND_N "$RAND_N"
 need_count BENCH_S3_GATEWAY_PORT "$GW_PORT"
@@ -600,7 +607,7 @@ SUBJECTS=(direct clonedrive)
 for ((run = 1; run <= RUNS; run++)); do
 	out=$("$RANDREAD" "$DATA/big.bin" "$RAND_N" "$run") || { echo "randread of the data failed" >&2; exit 1; }
 	EXPECT_SUM[$run]=$(echo "$out" | sed -n 's/.* sum=\([0-9a-f]*\).*/\1/p')
-	for fig in seq rand ls write copy_sparse copy_plain; do
+	for fig in $FIGS; do
 		for subj in "${SUBJECTS[@]}"; do
 			case "$fig" in
 			copy_sparse) log "run $run/$RUNS: cp --sparse=never: $subj"; fig_copy "$subj" "$run" sparse ;;
