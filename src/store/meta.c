@@ -57,11 +57,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      "e.parent = ?1 AND e.name = ?2 UNION ALL SELECT "
 		      LINK_COLS " FROM links l JOIN entries e ON "
 		      "e.ino = l.ino WHERE l.parent = ?1 AND l.name = ?2",
-	[ST_INSERT] = "INSERT INTO entries (parent, name, mode, size, mtime, "
-		      "ctime, etag, base, dirty, populated, error, link, "
-		      "has_data, pin, atime, spool, uid, gid, rdev, uatime, "
-		      "seen) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-		      "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, 0)",
+	[ST_INSERT] = "INSERT INTO entries (" META_INSERT_COLS ") VALUES "
+		      "(?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+		      "?15, ?16, ?17, ?18, ?19, ?20, ?21, 0)",
 	[ST_UPDATE] = "UPDATE entries SET mode = ?4, "
 		      "size = ?5, mtime = ?6, ctime = ?7, etag = ?8, base = ?9, "
 		      "dirty = ?10, populated = ?11, error = ?12, link = ?13, "
@@ -329,21 +327,27 @@ int meta_fail(struct meta *m, int rc, const char *what)
 	return err;
 }
 
+sqlite3_stmt *meta_stmt_sql(struct meta *m, sqlite3_stmt **slot,
+			    const char *sql)
+{
+	sqlite3_stmt *s = *slot;
+
+	if (!s) {
+		if (sqlite3_prepare_v3(m->db, sql, -1,
+				       SQLITE_PREPARE_PERSISTENT, &s, NULL)) {
+			log_error("metadata: cannot prepare '%s': %s", sql,
+				  sqlite3_errmsg(m->db));
+			abort();	/* a bug in the SQL */
+		}
+		*slot = s;
+	}
+	return s;
+}
+
 /* The prepared statement id, reset and ready to bind; under the lock. */
 sqlite3_stmt *meta_stmt(struct meta *m, enum stmt_id id)
 {
-	sqlite3_stmt *s = m->stmt[id];
-
-	if (!s) {
-		if (sqlite3_prepare_v3(m->db, stmt_sql[id], -1,
-				       SQLITE_PREPARE_PERSISTENT, &s, NULL)) {
-			log_error("metadata: cannot prepare '%s': %s",
-				  stmt_sql[id], sqlite3_errmsg(m->db));
-			abort();	/* a bug in the SQL above */
-		}
-		m->stmt[id] = s;
-	}
-	return s;
+	return meta_stmt_sql(m, &m->stmt[id], stmt_sql[id]);
 }
 
 /* Runs a statement that returns no rows. */
@@ -540,6 +544,7 @@ void meta_close(struct meta *m)
 		return;
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(m->stmt[i]);
+	sqlite3_finalize(m->insert_rows);
 	if (sqlite3_close(m->db))
 		log_error("metadata %s: close failed: %s", m->path,
 			  sqlite3_errmsg(m->db));

@@ -120,6 +120,10 @@ void meta_entry_init(struct meta_entry *e);
 /* Inserts e (e->ino is set to the new inode number). -EEXIST if the name
  * is taken. */
 int meta_insert(struct meta *m, struct meta_entry *e) CD_WUR;
+/* Inserts the n entries of e, as meta_insert each, in a few statements:
+ * a listing's new names at the cost of far fewer. All or none (in the
+ * caller's transaction, which must be open: the others may be in). */
+int meta_insert_many(struct meta *m, struct meta_entry *e, size_t n) CD_WUR;
 /*
  * Writes every field of e to the row e->ino, except its place in the
  * namespace (parent, name: meta_move's alone) and the pin state. A

@@ -11,6 +11,7 @@
  */
 #include "common.h"
 
+#include <assert.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -115,41 +116,49 @@ int meta_lookup(struct meta *m, uint64_t parent, const char *name,
 	return rc;
 }
 
+/* Binds the fields of e but its inode number as ?2..?21 (the order of
+ * ENTRY_COLS and META_INSERT_COLS), each shifted by off: a multi-row
+ * insert binds its rows one after the other. */
+static void bind_fields(sqlite3_stmt *s, int off, const struct meta_entry *e)
+{
+	sqlite3_bind_int64(s, off + 2, (int64_t)e->parent);
+	sqlite3_bind_text(s, off + 3, e->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, off + 4, e->mode);
+	sqlite3_bind_int64(s, off + 5, (int64_t)e->size);
+	sqlite3_bind_int64(s, off + 6, e->mtime_ns);
+	sqlite3_bind_int64(s, off + 7, e->ctime_ns);
+	sqlite3_bind_text(s, off + 8, e->etag, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, off + 9, (int64_t)e->base);
+	sqlite3_bind_int(s, off + 10, e->dirty);
+	sqlite3_bind_int(s, off + 11, e->populated);
+	sqlite3_bind_int(s, off + 12, e->error);
+	if (e->link)
+		sqlite3_bind_text(s, off + 13, e->link, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, off + 13);
+	sqlite3_bind_int(s, off + 14, e->has_data);
+	sqlite3_bind_int(s, off + 15, e->pin);
+	sqlite3_bind_int64(s, off + 16, e->atime_ns);
+	sqlite3_bind_int(s, off + 17, e->spool);
+	/* an unknown owner is -1 in the row, whatever the width of uid_t */
+	sqlite3_bind_int64(s, off + 18, e->uid == META_OWNER_NONE ? -1 :
+					(int64_t)e->uid);
+	sqlite3_bind_int64(s, off + 19, e->gid == META_OWNER_NONE ? -1 :
+					(int64_t)e->gid);
+	sqlite3_bind_int64(s, off + 20, (int64_t)e->rdev);
+	if (e->uatime_ns == META_TIME_NONE)
+		sqlite3_bind_null(s, off + 21);
+	else
+		sqlite3_bind_int64(s, off + 21, e->uatime_ns);
+}
+
 /* Binds every field of e as ?1..?21 (the order of ENTRY_COLS). An update
  * leaves out ?15, the pin state: only meta_set_pin() changes it, so a
  * read-modify-write of an entry can never undo a pin set meanwhile. */
 static void bind_entry(sqlite3_stmt *s, const struct meta_entry *e)
 {
 	sqlite3_bind_int64(s, 1, (int64_t)e->ino);
-	sqlite3_bind_int64(s, 2, (int64_t)e->parent);
-	sqlite3_bind_text(s, 3, e->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, e->mode);
-	sqlite3_bind_int64(s, 5, (int64_t)e->size);
-	sqlite3_bind_int64(s, 6, e->mtime_ns);
-	sqlite3_bind_int64(s, 7, e->ctime_ns);
-	sqlite3_bind_text(s, 8, e->etag, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 9, (int64_t)e->base);
-	sqlite3_bind_int(s, 10, e->dirty);
-	sqlite3_bind_int(s, 11, e->populated);
-	sqlite3_bind_int(s, 12, e->error);
-	if (e->link)
-		sqlite3_bind_text(s, 13, e->link, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, 13);
-	sqlite3_bind_int(s, 14, e->has_data);
-	sqlite3_bind_int(s, 15, e->pin);
-	sqlite3_bind_int64(s, 16, e->atime_ns);
-	sqlite3_bind_int(s, 17, e->spool);
-	/* an unknown owner is -1 in the row, whatever the width of uid_t */
-	sqlite3_bind_int64(s, 18, e->uid == META_OWNER_NONE ? -1 :
-				  (int64_t)e->uid);
-	sqlite3_bind_int64(s, 19, e->gid == META_OWNER_NONE ? -1 :
-				  (int64_t)e->gid);
-	sqlite3_bind_int64(s, 20, (int64_t)e->rdev);
-	if (e->uatime_ns == META_TIME_NONE)
-		sqlite3_bind_null(s, 21);
-	else
-		sqlite3_bind_int64(s, 21, e->uatime_ns);
+	bind_fields(s, 0, e);
 }
 
 int meta_insert(struct meta *m, struct meta_entry *e)
@@ -164,6 +173,77 @@ int meta_insert(struct meta *m, struct meta_entry *e)
 	rc = meta_step_done(m, s, "insert");
 	if (!rc)
 		e->ino = (uint64_t)sqlite3_last_insert_rowid(m->db);
+	unlock(m);
+	return rc;
+}
+
+/* Rows of one statement of meta_insert_many(): SQLite allows 32766
+ * parameters; more rows a statement gain little. */
+#define INSERT_ROWS 32
+
+/* "INSERT ... VALUES (?1, ..., ?20, 0), (?21, ...)": INSERT_ROWS rows. */
+static char *insert_rows_sql(void)
+{
+	size_t size = 256 + INSERT_ROWS * META_INSERT_NCOLS * 8, used;
+	char *sql = xmalloc(size);
+	int r, c;
+
+	used = (size_t)snprintf(sql, size,
+				"INSERT INTO entries (" META_INSERT_COLS
+				") VALUES ");
+	for (r = 0; r < INSERT_ROWS; r++) {
+		used += (size_t)snprintf(sql + used, size - used, "%s(",
+					 r ? ", " : "");
+		for (c = 1; c <= META_INSERT_NCOLS; c++)
+			used += (size_t)snprintf(sql + used, size - used,
+						 "?%d, ",
+						 r * META_INSERT_NCOLS + c);
+		used += (size_t)snprintf(sql + used, size - used, "0)");
+	}
+	assert(used < size);
+	return sql;
+}
+
+/* Inserts INSERT_ROWS entries of e in one statement; under the lock. */
+static int insert_rows(struct meta *m, struct meta_entry *e)
+{
+	sqlite3_stmt *s = m->insert_rows;
+	int64_t last;
+	int r, rc;
+
+	if (!s) {
+		char *sql = insert_rows_sql();
+
+		s = meta_stmt_sql(m, &m->insert_rows, sql);
+		free(sql);
+	}
+	/* row r's fields are ?(20r + 1)..?(20r + 20): bind_fields puts
+	 * them at ?2..?21 shifted by its off */
+	for (r = 0; r < INSERT_ROWS; r++)
+		bind_fields(s, r * META_INSERT_NCOLS - 1, &e[r]);
+	rc = meta_step_done(m, s, "insert");
+	if (rc)
+		return rc;
+	/* the rows of one statement have consecutive rowids: with
+	 * AUTOINCREMENT each is one more than the largest yet, and no one
+	 * else inserts while the lock is held */
+	last = sqlite3_last_insert_rowid(m->db);
+	for (r = 0; r < INSERT_ROWS; r++)
+		e[r].ino = (uint64_t)(last - (INSERT_ROWS - 1 - r));
+	return 0;
+}
+
+int meta_insert_many(struct meta *m, struct meta_entry *e, size_t n)
+{
+	size_t i = 0;
+	int rc = 0;
+
+	lock(m);
+	assert(m->depth > 0);
+	for (; !rc && n - i >= INSERT_ROWS; i += INSERT_ROWS)
+		rc = insert_rows(m, &e[i]);
+	for (; !rc && i < n; i++)
+		rc = meta_insert(m, &e[i]);
 	unlock(m);
 	return rc;
 }

@@ -91,6 +91,7 @@ enum stmt_id {
 struct meta {
 	sqlite3 *db;			/* protected by lock */
 	sqlite3_stmt *stmt[ST_COUNT];	/* prepared lazily; under lock */
+	sqlite3_stmt *insert_rows;	/* meta_insert_many's; likewise */
 	pthread_mutex_t lock;		/* recursive */
 	char *path;			/* database file, for messages */
 	uint64_t journal_gen;		/* ops added so far; under lock */
@@ -129,8 +130,20 @@ static inline void unlock(struct meta *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* The columns a new entry's row is given, bound as ?2..?21 in this
+ * order (bind_entry), and its poll generation, 0. */
+#define META_INSERT_COLS \
+	"parent, name, mode, size, mtime, ctime, etag, base, dirty, " \
+	"populated, error, link, has_data, pin, atime, spool, uid, gid, " \
+	"rdev, uatime, seen"
+#define META_INSERT_NCOLS 20	/* the bound ones */
+
 /* The prepared statement id, reset and ready to bind; under the lock. */
 sqlite3_stmt *meta_stmt(struct meta *m, enum stmt_id id);
+/* The same for sql, a statement built at run time, kept in *slot (a
+ * field of struct meta, which meta_close() finalizes). */
+sqlite3_stmt *meta_stmt_sql(struct meta *m, sqlite3_stmt **slot,
+			    const char *sql);
 
 /* Makes a statement ready for its next use. */
 static inline void done(sqlite3_stmt *s)

@@ -152,6 +152,51 @@ static void list_names(struct meta *m, uint64_t dir, struct names *n)
  * entry's own name when that goes; the links of an entry, and those in
  * a directory, go with it.
  */
+/*
+ * meta_insert_many: rows by the statement and one by one, each given the
+ * inode number of its row, after the largest inode number was deleted
+ * (AUTOINCREMENT never reuses it); a name taken undoes the lot with the
+ * transaction.
+ */
+static void test_insert_many(struct meta *m)
+{
+	struct meta_entry es[70], e;
+	uint64_t d, gone;
+	int i;
+
+	d = add(m, 1, "many", S_IFDIR | 0755);
+	gone = add(m, d, "gone", S_IFREG | 0644);
+	CHECK(d && gone && meta_delete(m, gone, NULL, NULL) == 0);
+	for (i = 0; i < 70; i++) {
+		meta_entry_init(&es[i]);
+		es[i].parent = d;
+		snprintf(es[i].name, sizeof(es[i].name), "m%02d", i);
+		es[i].mode = (i % 3 ? S_IFREG : S_IFDIR) | 0644;
+		es[i].size = (uint64_t)i;
+	}
+	CHECK(meta_begin(m) == 0);
+	CHECK(meta_insert_many(m, es, 70) == 0);
+	CHECK(meta_commit(m) == 0);
+	for (i = 0; i < 70; i++) {
+		CHECK(es[i].ino > gone);
+		CHECK(meta_get(m, es[i].ino, &e) == 0);
+		CHECK(strcmp(e.name, es[i].name) == 0 && e.parent == d &&
+		      e.size == (uint64_t)i && e.mode == es[i].mode);
+		meta_entry_release(&e);
+	}
+	/* "m05" is taken: nothing of the call stays */
+	for (i = 0; i < 40; i++) {
+		snprintf(es[i].name, sizeof(es[i].name), "n%02d", i);
+		es[i].ino = 0;
+	}
+	snprintf(es[35].name, sizeof(es[35].name), "m05");
+	CHECK(meta_begin(m) == 0);
+	CHECK(meta_insert_many(m, es, 40) == -EEXIST);
+	meta_rollback(m);
+	CHECK(meta_lookup(m, d, "n00", &e) == -ENOENT);
+	CHECK(meta_lookup(m, d, "n36", &e) == -ENOENT);
+}
+
 static void test_links(struct meta *m)
 {
 	uint64_t d = add(m, 1, "ld", S_IFDIR | 0755), sub, f, o;
@@ -356,6 +401,7 @@ int main(void)
 	CHECK(meta_journal_count(m) == 2);
 	test_journal_paths(m);
 	test_links(m);
+	test_insert_many(m);
 	meta_close(m);
 
 	/* a schema-3 database (before pin states) is upgraded in place */
