@@ -1866,7 +1866,8 @@ struct listed {
 	char *link;			/* symlink target, read at listing */
 };
 
-/* Brings one listed entry into the store; in the batch's transaction. */
+/* Brings one entry a poll listed into the store; in the batch's
+ * transaction. (A first listing's go in with apply_first.) */
 static int apply_entry(struct reconcile *r, const struct listed *l)
 {
 	const struct remote_attr *a = &l->a;
@@ -1875,8 +1876,7 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 	bool notify_entry = false, notify_inode = false, update = false;
 	int rc;
 
-	/* a first listing finds nothing to update: insert straight away */
-	rc = r->first ? -ENOENT : meta_lookup(y->meta, r->dir, l->name, &e);
+	rc = meta_lookup(y->meta, r->dir, l->name, &e);
 	if (rc == 0 && e.alias) {
 		/* an extra name of a file here: the drive's own copy of it,
 		 * which the file's uploads keep the same; never news */
@@ -1910,9 +1910,6 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 					 S_ISDIR(a->mode)))
 			r->refresh[r->nrefresh++] = (struct refresh){
 				e.ino, e.mtime_ns };
-		if (!rc && S_ISDIR(a->mode) && r->subdirs &&
-		    r->nsubdirs < r->y->ahead_width)
-			r->subdirs[r->nsubdirs++] = e.ino;
 	} else if (rc == 0) {
 		if (S_ISREG(e.mode) && !e.dirty && strcmp(e.etag, a->etag)) {
 			if (e.etag[0])
@@ -1940,11 +1937,9 @@ static int apply_entry(struct reconcile *r, const struct listed *l)
 		if (update)
 			rc = meta_update(y->meta, &e);
 	}
-	if (!rc && !r->first)
+	if (!rc)
 		rc = meta_mark_seen(y->meta, e.ino, r->gen);
-	/* a directory listed for the first time has no names the kernel
-	 * could have cached: only polls need to tell it */
-	if (!rc && notify_entry && !r->first && y->notify.entry)
+	if (!rc && notify_entry && y->notify.entry)
 		y->notify.entry(y->notify.arg, r->dir, l->name);
 	if (!rc && notify_inode && y->notify.inode)
 		y->notify.inode(y->notify.arg, e.ino, false);
@@ -1964,26 +1959,81 @@ static bool stale_listing(const struct reconcile *r)
 	return !r->first && meta_journal_gen(r->y->meta) != r->jgen;
 }
 
+/*
+ * Brings a first listing's entries into the store; in the batch's
+ * transaction. Every one is new (apply_entry's insertion, with nothing
+ * to look up, mark or tell the kernel), and they go in together, in a
+ * few statements instead of one each.
+ */
+static int apply_first(struct reconcile *r)
+{
+	struct meta_entry *es = xcalloc((size_t)r->nlisted, sizeof(*es));
+	const struct listed **from = xcalloc((size_t)r->nlisted,
+					     sizeof(*from));
+	struct sync *y = r->y;
+	int i, n = 0, rc;
+
+	for (i = 0; i < r->nlisted; i++) {
+		const struct listed *l = &r->listed[i];
+		struct meta_entry *e = &es[n];
+
+		if (S_ISLNK(l->a.mode) && !l->link)
+			continue;	/* its target could not be read */
+		meta_entry_init(e);
+		e->parent = r->dir;
+		memcpy(e->name, l->name, sizeof(e->name));
+		entry_from_remote(y, e, &l->a);
+		if (l->link) {
+			e->link = xstrdup(l->link);
+			e->size = strlen(l->link);
+		}
+		from[n++] = l;
+	}
+	rc = meta_insert_many(y->meta, es, (size_t)n);
+	if (!rc && n) {
+		r->changed = true;
+		stats_add(y->stats, remote_changes, (uint64_t)n);
+	}
+	for (i = 0; i < n; i++) {
+		const struct remote_attr *a = &from[i]->a;
+		const struct meta_entry *e = &es[i];
+
+		if (!rc && a->approx && ((S_ISREG(a->mode) && a->size > 0) ||
+					 S_ISDIR(a->mode)))
+			r->refresh[r->nrefresh++] = (struct refresh){
+				e->ino, e->mtime_ns };
+		if (!rc && S_ISDIR(a->mode) && r->subdirs &&
+		    r->nsubdirs < y->ahead_width)
+			r->subdirs[r->nsubdirs++] = e->ino;
+		meta_entry_release(&es[i]);
+	}
+	free(from);
+	free(es);
+	return rc;
+}
+
 /* Applies the listed entries in one short transaction, and empties the
  * batch; -EAGAIN if the listing is stale. */
 static int apply_batch(struct reconcile *r)
 {
 	struct meta *m = r->y->meta;
+	bool began;
 	int rc, i;
 
 	if (!r->nlisted)
 		return 0;
-	rc = meta_begin(m);
-	if (!rc && stale_listing(r)) {
-		meta_rollback(m);
-		rc = -EAGAIN;
-	}
 	r->nrefresh = 0;
-	for (i = 0; i < r->nlisted && !rc; i++)
+	rc = meta_begin(m);
+	began = !rc;
+	if (began && stale_listing(r))
+		rc = -EAGAIN;
+	if (!rc && r->first)
+		rc = apply_first(r);
+	for (i = 0; !rc && !r->first && i < r->nlisted; i++)
 		rc = apply_entry(r, &r->listed[i]);
 	if (!rc)
-		rc = meta_commit(m);
-	else if (i)
+		rc = meta_commit(m);	/* rolls back if it fails */
+	else if (began)
 		meta_rollback(m);
 	for (i = 0; i < r->nrefresh && !rc; i++)
 		queue_refresh(r->y, &r->refresh[i]);
