@@ -119,9 +119,9 @@ struct sync {
 	size_t ahead_head, ahead_n;
 	int ahead_depth;		/* levels below a listing listed ahead */
 	int ahead_width;		/* subdirectories of one listing */
-	int demand_listings;		/* first listings requests wait for,
-					   under lock: no listing ahead
-					   starts meanwhile */
+	int demand_listings;		/* requests waiting for a first
+					   listing, under lock: no listing
+					   ahead starts meanwhile */
 	pthread_t ahead_threads[AHEAD_THREADS];
 	int nahead_threads;
 	pthread_t journal_thread;
@@ -2337,7 +2337,7 @@ static void listing_done(struct sync *y, uint64_t ino)
 	pthread_mutex_unlock(&y->lock);
 }
 
-/* A first listing a request waits for begins (+1) or ends (-1). */
+/* A request begins (+1) or ends (-1) waiting for a first listing. */
 static void demand_listing(struct sync *y, int delta)
 {
 	pthread_mutex_lock(&y->lock);
@@ -2377,13 +2377,9 @@ static int first_listing(struct sync *y, uint64_t ino, int depth, bool ahead)
 	/* someone may have listed it while we waited */
 	rc = needs_listing(y, ino);
 	if (rc > 0) {
-		if (!ahead)
-			demand_listing(y, 1);
 		pthread_rwlock_rdlock(&y->list_lock);
 		rc = reconcile(y, ino, true, depth, ahead);
 		pthread_rwlock_unlock(&y->list_lock);
-		if (!ahead)
-			demand_listing(y, -1);
 		if (!rc && ahead)
 			stats_add(y->stats, listed_ahead, 1);
 	}
@@ -2438,7 +2434,11 @@ int sync_populate(struct sync *y, uint64_t ino)
 {
 	int rc;
 
+	/* no listing ahead starts while a request waits for one, its
+	 * own or the workers' */
+	demand_listing(y, 1);
 	rc = first_listing(y, ino, y->ahead_depth, false);
+	demand_listing(y, -1);
 	if (rc == -EHOSTDOWN)
 		rc = -EIO;
 	return rc;
