@@ -120,9 +120,10 @@ void meta_entry_init(struct meta_entry *e);
 /* Inserts e (e->ino is set to the new inode number). -EEXIST if the name
  * is taken. */
 int meta_insert(struct meta *m, struct meta_entry *e) CD_WUR;
-/* Inserts the n entries of e, as meta_insert each, in a few statements:
- * a listing's new names at the cost of far fewer. All or none (in the
- * caller's transaction, which must be open: the others may be in). */
+/* Inserts the n entries of e, as meta_insert each (setting each one's
+ * ino), in a few statements: a listing's new names at the cost of far
+ * fewer. Inside the caller's transaction, which must be open: on failure
+ * some may be in, and the caller rolls it back. */
 int meta_insert_many(struct meta *m, struct meta_entry *e, size_t n) CD_WUR;
 /*
  * Writes every field of e to the row e->ino, except its place in the
