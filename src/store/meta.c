@@ -496,9 +496,12 @@ int meta_open(const char *path, struct meta **out)
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&m->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
+	/* every use of the connection is under m->lock: SQLite's own
+	 * mutex, taken by each bind and each column read, would only be
+	 * taken again */
 	rc = sqlite3_open_v2(path, &m->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				     SQLITE_OPEN_FULLMUTEX,
+				     SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	if (rc) {
 		log_error("metadata %s: cannot open: %s", path,
