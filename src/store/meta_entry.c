@@ -21,7 +21,13 @@
 
 static void copy_text(char *dst, size_t size, const unsigned char *src)
 {
-	snprintf(dst, size, "%s", src ? (const char *)src : "");
+	size_t n = 0;
+
+	if (src) {
+		n = strnlen((const char *)src, size - 1);
+		memcpy(dst, src, n);
+	}
+	dst[n] = '\0';
 }
 
 static void row_to_entry(sqlite3_stmt *s, struct meta_entry *e)
