@@ -35,9 +35,11 @@
  * alone. How far ahead depends on what a listing costs: a local remote
  * goes two levels down and up to AHEAD_WIDTH_CHEAP subdirectories a
  * listing; a remote that charges by request (S3) one level, the first
- * AHEAD_WIDTH of them. AHEAD_THREADS workers list at once (a listing
- * waits on the remote or the disk as much as it works), and none starts
- * one while a request waits for a listing. The queue is bounded, dropped
+ * AHEAD_WIDTH of them. Up to AHEAD_THREADS workers list at once (a
+ * listing waits on the remote or the disk as much as it works), one on a
+ * machine of two CPUs or fewer, where a second would take the CPU the
+ * programs using the drive need; none starts a listing while a request
+ * waits for one. The queue is bounded, dropped
  * on a remote error, and the workers stop with the others.
  */
 #include "common.h"
@@ -64,7 +66,7 @@
 #define AHEAD_WIDTH_CHEAP 256		/* subdirectories of one listing */
 #define AHEAD_DEPTH 1			/* the same where requests cost */
 #define AHEAD_WIDTH 8
-#define AHEAD_THREADS 2			/* listing ahead at once */
+#define AHEAD_THREADS 2			/* listing ahead at once, at most */
 
 /* A directory to list ahead, and the levels below it to list after. */
 struct ahead {
@@ -2668,6 +2670,8 @@ int sync_start(struct sync *y, const struct sync_notify *notify)
 	if (pthread_create(&y->refresh_thread, NULL, refresh_thread, y))
 		return start_failed(y, 2);
 	for (i = 0; i < AHEAD_THREADS; i++) {
+		if (i && sysconf(_SC_NPROCESSORS_ONLN) <= 2)
+			break;
 		if (pthread_create(&y->ahead_threads[i], NULL, ahead_thread, y))
 			return start_failed(y, 3);
 		y->nahead_threads++;
