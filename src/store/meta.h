@@ -140,11 +140,11 @@ int meta_update_content(struct meta *m, const struct meta_entry *e) CD_WUR;
 /* Sets the mtime (unless META_TIME_NONE) and the ctime of ino. */
 int meta_touch(struct meta *m, uint64_t ino, int64_t mtime_ns,
 	       int64_t ctime_ns) CD_WUR;
-/* Sets only the error flag of ino. */
 /* has_data (the file has a cache file) or populated (the directory was
  * listed) set on ino alone, whatever else the entry has now. */
 int meta_set_has_data(struct meta *m, uint64_t ino) CD_WUR;
 int meta_set_populated(struct meta *m, uint64_t ino) CD_WUR;
+/* Sets only the error flag of ino. */
 int meta_set_error(struct meta *m, uint64_t ino, bool error) CD_WUR;
 /* Sets the etag of ino to etag if it is old (-ESTALE if it is not). */
 int meta_set_etag(struct meta *m, uint64_t ino, const char *old,
