@@ -70,15 +70,22 @@
 /* Smaller copies are stored: not worth a guard. */
 #define CLONE_BACKED_MIN (256u << 10)
 
+/* What fdinfo N of a process says of its descriptor. */
+struct fdinfo {
+	bool reading;		/* open for reading */
+	int mnt_id;		/* the mount the file is on */
+	uint64_t ino;		/* its inode number, 0 if not said */
+};
+
 /*
- * Whether fd N of pid is open for reading, on another mount than ours
- * (from its fdinfo: nothing here may open a file of the drive's own
- * mount, which would be I/O on itself from inside a request).
+ * Reads fdinfo N of pid (nothing here may open a file of the drive's own
+ * mount, which would be I/O on itself from inside a request); false if
+ * it cannot be read.
  */
-static bool open_for_reading(struct filter_env *env, pid_t pid, const char *n)
+static bool read_fdinfo(pid_t pid, const char *n, struct fdinfo *out)
 {
-	int mnt_id = -1;
 	char path[64], buf[256];
+	unsigned long long ino;
 	unsigned long flags;
 	ssize_t len;
 	char *p;
@@ -96,11 +103,22 @@ static bool open_for_reading(struct filter_env *env, pid_t pid, const char *n)
 	p = strstr(buf, "flags:");
 	if (!p || sscanf(p + 6, "%lo", &flags) != 1)
 		return false;
+	out->reading = (flags & O_ACCMODE) != O_WRONLY;
 	p = strstr(buf, "mnt_id:");
-	if (!p || sscanf(p + 7, "%d", &mnt_id) != 1 || env->mount_id < 0 ||
-	    mnt_id == env->mount_id)
+	if (!p || sscanf(p + 7, "%d", &out->mnt_id) != 1)
 		return false;
-	return (flags & O_ACCMODE) != O_WRONLY;
+	p = strstr(buf, "ino:");
+	out->ino = p && sscanf(p + 4, "%llu", &ino) == 1 ? ino : 0;
+	return true;
+}
+
+/* Whether fd N of pid is open for reading, on another mount than ours. */
+static bool open_for_reading(struct filter_env *env, pid_t pid, const char *n)
+{
+	struct fdinfo fi;
+
+	return read_fdinfo(pid, n, &fi) && fi.reading &&
+	       env->mount_id >= 0 && fi.mnt_id != env->mount_id;
 }
 
 /*
@@ -148,41 +166,18 @@ static int find_source(struct filter_env *env, pid_t pid, const void *data,
 }
 
 /*
- * Parses fdinfo N of pid: open for reading, on our mount, and its inode
- * number (the drive's inode numbers are its st_ino).
+ * Whether fdinfo N of pid is open for reading, on our mount; *ino gets
+ * its inode number (the drive's inode numbers are its st_ino).
  */
 static bool mount_fd_ino(struct filter_env *env, pid_t pid, const char *n,
 			 uint64_t *ino)
 {
-	char path[64], buf[256];
-	unsigned long long i;
-	unsigned long flags;
-	int mnt_id = -1;
-	ssize_t len;
-	char *p;
-	int fd;
+	struct fdinfo fi;
 
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%.16s", (int)pid, n);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!read_fdinfo(pid, n, &fi) || !fi.reading || !fi.ino ||
+	    env->mount_id < 0 || fi.mnt_id != env->mount_id)
 		return false;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return false;
-	buf[len] = '\0';
-	p = strstr(buf, "flags:");
-	if (!p || sscanf(p + 6, "%lo", &flags) != 1 ||
-	    (flags & O_ACCMODE) == O_WRONLY)
-		return false;
-	p = strstr(buf, "mnt_id:");
-	if (!p || sscanf(p + 7, "%d", &mnt_id) != 1 || env->mount_id < 0 ||
-	    mnt_id != env->mount_id)
-		return false;
-	p = strstr(buf, "ino:");
-	if (!p || sscanf(p + 4, "%llu", &i) != 1)
-		return false;
-	*ino = i;
+	*ino = fi.ino;
 	return true;
 }
 
