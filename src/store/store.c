@@ -392,6 +392,7 @@ void store_node_snapshot_locked(struct node *n, struct node_state *st)
 	st->copy = n->clone_rec;
 	st->backed = n->bk != NULL;
 	st->spool = n->free_after_upload;
+	st->fast_clean = n->fast_writers > 0 && n->fast_was_clean;
 	st->writers = n->writers;
 	st->openers = n->openers;
 	st->copy_of = n->copy_of;

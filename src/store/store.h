@@ -164,6 +164,10 @@ struct node_state {
 	bool backed;			/* some of its bytes are a local
 					   source's (struct backing) */
 	bool spool;			/* its data goes once it is uploaded */
+	bool fast_clean;		/* dirty only as the mark of a writer
+					   on the fast path of a file that was
+					   clean: its object on the remote is
+					   its own version (store_fast.c) */
 	int writers;			/* open handles that may write */
 	int openers;			/* open handles */
 	uint64_t copy_of;		/* a server-side copy of this inode */

@@ -1081,7 +1081,11 @@ static bool awaits_upload(struct sync *y, uint64_t ino)
 	if (n) {
 		store_node_snapshot(n, &st);
 		store_node_put(y->store, n);
-		return st.dirty && !st.uploading;
+		/* a writer on the fast path marks a clean file dirty when it
+		 * opens, whether it writes or not: the object at its path is
+		 * its own version still, and an upload comes only if it
+		 * writes (a setattr skipped for it would be lost) */
+		return st.dirty && !st.uploading && !st.fast_clean;
 	}
 	if (meta_get(y->meta, ino, &e))
 		return false;
@@ -1191,6 +1195,7 @@ static int perform(struct sync *y, const struct jop *op)
 	case JOP_DIRTIME:
 		return push_dirtime(y, op);
 	case JOP_SETATTR:
+		pause_point("journal-setattr", op->path);
 		if (op->ino && awaits_upload(y, op->ino))
 			return 0;
 		meta = op_meta(y, op, (uint32_t)op->arg, op->arg2);

@@ -36,6 +36,7 @@
  * MS milliseconds, so that a test can change things at that very step:
  *   poll-list        a poll about to list a directory of the remote (WHAT:
  *                    its path; before it notes the journal's generation)
+ *   journal-setattr  the journal about to perform a setattr (WHAT: its path)
  */
 #ifndef CD_CRASH_H
 #define CD_CRASH_H
