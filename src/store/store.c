@@ -1451,8 +1451,10 @@ static int resize_node(struct node *n, uint64_t size)
  * extra names (hard links) the metadata set: the setattr reaches the
  * object at its own name, and on a remote that keeps a copy for each
  * name (S3) the others are objects of their own. A file not on the
- * remote yet is left to its upload, which links every name after it.
- * In the caller's transaction.
+ * remote yet is left to its upload, which links every name after it,
+ * unless that upload was queued already, before this setattr and before
+ * names made since: then the links come now, after it. In the caller's
+ * transaction.
  */
 static int add_setattr_links(struct store *s, const struct meta_entry *e)
 {
@@ -1460,8 +1462,10 @@ static int add_setattr_links(struct store *s, const struct meta_entry *e)
 	size_t n, i;
 	int rc;
 
-	if (S_ISDIR(e->mode) || e->nlink <= 1 ||
-	    (S_ISREG(e->mode) && (e->dirty || !*e->etag)))
+	if (S_ISDIR(e->mode) || e->nlink <= 1)
+		return 0;
+	if (S_ISREG(e->mode) && (e->dirty || !*e->etag) &&
+	    !meta_journal_has_upload_after(s->meta, e->ino, 0))
 		return 0;
 	rc = meta_link_paths(s->meta, e->ino, &paths, &n);
 	if (rc)
