@@ -14,6 +14,11 @@ R=$1 M=$2
 trap '\''fusermount3 -u -z "$M" 2>/dev/null || true'\'' EXIT
 "$CD_BIN" mount --cache-dir "$HOME/cache" --log-file "$HOME/d.log" \
 	--pid-file "$T/user.pid" "$R" "$M"
+# the daemon says it at INIT, which may come after mount returns
+for i in $(seq 100); do
+	! grep -q "fast path (passthrough)" "$HOME/d.log" || break
+	sleep 0.1
+done
 grep -q "fast path (passthrough): not privileged" "$HOME/d.log" ||
 	{ echo "the log says: $(grep "fast path" "$HOME/d.log")"; exit 1; }
 cmp "$M/f" "$R/f"
