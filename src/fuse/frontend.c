@@ -162,23 +162,33 @@ static void untrack_file(struct frontend *fe, struct file *file)
 	pthread_mutex_unlock(&fe->files_lock);
 }
 
+static void push_notice(struct frontend *fe, uint64_t ino, const char *name,
+			bool data);
+
 /*
  * Uncounts file's mode with the store before its release runs (a change
  * written on the fast path is then the release's to upload), and gives
- * the kernel back the backing file of the inode's last fast open.
+ * the kernel back the backing file of the inode's last fast open. A new
+ * remote version that waited for that close is told to the kernel,
+ * which cached the old one's size (the poll told it while the node
+ * still had it).
  */
 static void fast_close(struct frontend *fe, struct file *file)
 {
 	struct store *s = fe->fs->env.store;
 	uint32_t id32;
+	bool reset;
 	int id, rc;
 
-	rc = store_node_fast_close(s, file->n, file->fast, file->writer, &id);
+	rc = store_node_fast_close(s, file->n, file->fast, file->writer, &id,
+				   &reset);
 	if (rc)
 		log_error("inode %llu: cannot record what was written on "
 			  "the fast path: %s",
 			  (unsigned long long)store_node_ino(file->n),
 			  strerror(-rc));
+	if (reset)
+		push_notice(fe, store_node_ino(file->n), NULL, true);
 	if (id <= 0 || fe->dev_fd < 0)
 		return;
 	id32 = (uint32_t)id;
@@ -1136,6 +1146,14 @@ static void push_notice(struct frontend *fe, uint64_t ino, const char *name,
 	n->name = name ? xstrdup(name) : NULL;
 	n->data = data;
 	pthread_mutex_lock(&fe->lock);
+	if (fe->stop) {
+		/* the notice thread is gone (frontend_free): a release of
+		 * the files still open there has no kernel to tell */
+		pthread_mutex_unlock(&fe->lock);
+		free(n->name);
+		free(n);
+		return;
+	}
 	if (fe->tail)
 		fe->tail->next = n;
 	else

@@ -280,7 +280,10 @@ int store_node_remote_path(struct store *s, struct node *n,
  * writer compares the cache file with what the first found: data
  * written behind the store makes n dirty (saved), its size and mtime
  * the file's; a file left as it was is clean again if it was before.
- * The last fast handle gives back *id (> 0) to release, else *id is 0. Returns -errno if n's new state cannot be saved.
+ * The last fast handle gives back *id (> 0) to release, else *id is 0,
+ * and applies a new remote version that waited for it (*reset_done:
+ * the kernel's attributes and pages of n are stale then). Returns
+ * -errno if n's new state cannot be saved.
  *
  * While a fast handle is open, n's data is never dropped or replaced
  * (store_node_drop and _adopt refuse; a reset waits for fast_close).
@@ -290,7 +293,7 @@ int store_node_fast_open(struct store *s, struct node *n, bool writer,
 			 bool want, store_fast_id_fn get_id, void *arg,
 			 int *id, const char **why, bool *stale);
 int store_node_fast_close(struct store *s, struct node *n, bool fast,
-			  bool writer, int *id) CD_WUR;
+			  bool writer, int *id, bool *reset_done) CD_WUR;
 /* Fast handles of n now (all, and writers), and cached ones. */
 void store_node_fast_count(struct node *n, int *fast, int *writers,
 			   int *cached);

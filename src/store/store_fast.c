@@ -218,7 +218,7 @@ bool store_node_fast_moved_locked(struct node *n, struct stat *st)
 }
 
 int store_node_fast_close(struct store *s, struct node *n, bool fast,
-			  bool writer, int *id)
+			  bool writer, int *id, bool *reset_done)
 {
 	char etag[REMOTE_ETAG_MAX];
 	bool changed = false, reset = false;
@@ -226,6 +226,7 @@ int store_node_fast_close(struct store *s, struct node *n, bool fast,
 	int rc;
 
 	*id = 0;
+	*reset_done = false;
 	store_node_lock(n);
 	if (!fast) {
 		n->cached_opens--;
@@ -247,6 +248,7 @@ int store_node_fast_close(struct store *s, struct node *n, bool fast,
 	if (reset) {
 		/* the remote's version that came while it was open */
 		rc = store_node_reset(s, n, size, etag);
+		*reset_done = rc == 0;
 		store_node_lock(n);
 		n->fast_stale = true;
 		store_node_unlock(n);
