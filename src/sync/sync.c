@@ -1554,6 +1554,11 @@ struct reconcile {
 	struct listed *listed;		/* entries not applied yet */
 	int nlisted;
 	bool first;			/* first listing of the directory */
+	bool merge;			/* a first listing of a directory that
+					   holds names already: one cut after
+					   a batch (an unmount, a remote
+					   error, a crash), whose entries are
+					   looked up, not taken as new */
 	uint64_t jgen;			/* meta_journal_gen() before listing */
 	bool changed;			/* names came or went */
 	struct reset *resets;		/* files in use to reset after */
@@ -2034,9 +2039,9 @@ static int apply_batch(struct reconcile *r)
 	began = !rc;
 	if (began && stale_listing(r))
 		rc = -EAGAIN;
-	if (!rc && r->first)
+	if (!rc && r->first && !r->merge)
 		rc = apply_first(r);
-	for (i = 0; !rc && !r->first && i < r->nlisted; i++)
+	for (i = 0; !rc && (!r->first || r->merge) && i < r->nlisted; i++)
 		rc = apply_entry(r, &r->listed[i]);
 	if (!rc)
 		rc = meta_commit(m);	/* rolls back if it fails */
@@ -2139,6 +2144,7 @@ static int reconcile_entry(void *arg, const char *name,
 	}
 	if (++r->nlisted < RECONCILE_BATCH)
 		return 0;
+	pause_point("list-batch", r->path);
 	if (r->ahead && stopping(r->y))
 		return -ECANCELED;
 	return apply_batch(r);
@@ -2255,6 +2261,17 @@ static int reconcile(struct sync *y, uint64_t ino, bool first, int depth,
 	 * the poll began, with the journal empty: an op queued before this
 	 * directory's listing may not have reached the remote yet */
 	r.jgen = first ? meta_journal_gen(y->meta) : y->poll_jgen;
+	if (first) {
+		/* a directory is populated once its listing is all in: names
+		 * here before it are what a cut listing applied */
+		rc = meta_has_children(y->meta, ino);
+		if (rc < 0) {
+			free(path);
+			return rc;
+		}
+		r.merge = rc > 0;
+		rc = 0;
+	}
 	r.listed = xcalloc(RECONCILE_BATCH, sizeof(*r.listed));
 	if (first && depth > 0 && y->ahead_width > 0)
 		r.subdirs = xcalloc((size_t)y->ahead_width,
@@ -2272,7 +2289,8 @@ static int reconcile(struct sync *y, uint64_t ino, bool first, int depth,
 	if (rc) {
 		if (rc == -EHOSTDOWN)
 			stats_set(y->stats, remote_down, 1);
-		else if (rc != -ENOENT && rc != -ENOTDIR && rc != -EAGAIN)
+		else if (rc != -ENOENT && rc != -ENOTDIR && rc != -EAGAIN &&
+			 rc != -ECANCELED)
 			log_error("%s: cannot list the remote directory: %s",
 				  *path ? path : "/", strerror(-rc));
 		free(path);

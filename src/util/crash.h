@@ -37,6 +37,8 @@
  *   poll-list        a poll about to list a directory of the remote (WHAT:
  *                    its path; before it notes the journal's generation)
  *   journal-setattr  the journal about to perform a setattr (WHAT: its path)
+ *   list-batch       a listing about to apply a full batch of the entries
+ *                    it read (WHAT: the directory's path), others to come
  */
 #ifndef CD_CRASH_H
 #define CD_CRASH_H
