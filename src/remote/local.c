@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -625,13 +626,25 @@ static int local_tmp_name(char *name, size_t size)
 }
 
 /*
+ * Two steps that use the temp name of one path at once (a copy and an
+ * upload of it, a link and a copy over it) would each remove the other's
+ * temp file or rename it into place half written: they take turns, by a
+ * lock of the name's stripe.
+ */
+#define LOCAL_TMP_LOCKS 32
+static pthread_mutex_t local_tmp_locks[LOCAL_TMP_LOCKS] = {
+	[0 ... LOCAL_TMP_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/*
  * The temp name of a step whose temp file nobody records (a link, a
  * copy): LOCAL_TMP_PREFIX + 16 hex digits of a hash (FNV-1a) of the path
  * it is for. A try that a crash cut leaves it behind; the try after,
  * which the journal makes with the same path, finds it by that name and
- * removes it first.
+ * removes it first. Returns the lock to hold while the name is in use.
  */
-static void local_tmp_name_for(const char *path, char *name, size_t size)
+static pthread_mutex_t *local_tmp_name_for(const char *path, char *name,
+					   size_t size)
 {
 	uint64_t h = 14695981039346656037ULL;
 
@@ -641,6 +654,7 @@ static void local_tmp_name_for(const char *path, char *name, size_t size)
 	}
 	snprintf(name, size, "%s%016llx", LOCAL_TMP_PREFIX,
 		 (unsigned long long)h);
+	return &local_tmp_locks[h % LOCAL_TMP_LOCKS];
 }
 
 static int local_renameat(const struct local_loc *from,
@@ -696,6 +710,7 @@ static int local_put(struct remote *r, const char *path, int fd,
 		     struct remote_attr *out)
 {
 	char tmp[sizeof(LOCAL_TMP_PREFIX) + 16];
+	pthread_mutex_t *held = NULL;
 	struct local_loc loc;
 	bool renamed = false;
 	struct stat st;
@@ -720,7 +735,8 @@ static int local_put(struct remote *r, const char *path, int fd,
 		if (rc < 0)
 			goto out_close_dir;
 	} else {
-		local_tmp_name_for(path, tmp, sizeof(tmp));
+		held = local_tmp_name_for(path, tmp, sizeof(tmp));
+		pthread_mutex_lock(held);
 		unlinkat(loc.dfd, tmp, 0);
 	}
 	if (resume && resume->save && resume->save(resume->arg, tmp))
@@ -785,6 +801,8 @@ out_unlink:
 	if (resume && resume->save && resume->save(resume->arg, NULL))
 		log_warn("local: put %s: its temp file stays recorded", path);
 out_close_dir:
+	if (held)
+		pthread_mutex_unlock(held);
 	close(loc.dfd);
 	if (rc < 0)
 		return local_errno(rc, "put", path);
@@ -864,6 +882,7 @@ static int local_link(struct remote *r, const char *from, const char *to)
 	struct local_loc src, dst;
 	struct remote_attr out;
 	struct stat st = { 0 };
+	pthread_mutex_t *held;
 	int rc;
 
 	if (!*from || !*to)
@@ -873,7 +892,8 @@ static int local_link(struct remote *r, const char *from, const char *to)
 		return rc;
 	/* a name of the file that a crash left under the temp name (its
 	 * link made, its rename not) goes first */
-	local_tmp_name_for(to, tmp, sizeof(tmp));
+	held = local_tmp_name_for(to, tmp, sizeof(tmp));
+	pthread_mutex_lock(held);
 	unlinkat(dst.dfd, tmp, 0);
 	rc = 0;
 	if (fstatat(src.dfd, src.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -890,16 +910,20 @@ static int local_link(struct remote *r, const char *from, const char *to)
 		log_info("local: %s -> %s: no hard link here (%s); a copy, "
 			 "kept the same by every upload", from, to,
 			 strerror(-rc));
+		pthread_mutex_unlock(held);	/* the copy takes it */
 		rc = local_copy_object(r, from, NULL, to, &m, &out);
 		goto out_close_dst;
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		pthread_mutex_unlock(held);
 		goto out_close_dst;
+	}
 	crash_point("link-tmp");
 	rc = local_renameat(&(struct local_loc){ dst.dfd, tmp }, &dst, 0);
 	/* gone after a rename, unless to was a name of the same file
 	 * already (a rename between two of them does nothing) */
 	unlinkat(dst.dfd, tmp, 0);
+	pthread_mutex_unlock(held);
 	if (!rc)
 		rc = local_sync_dir(dst.dfd);
 out_close_dst:

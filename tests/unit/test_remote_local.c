@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -369,6 +370,107 @@ static void test_put_sparse(struct remote *r, const char *base,
 	if (fd >= 0)
 		close(fd);
 	free(path);
+}
+
+/*
+ * Two puts of one path at once, without resume (a copy and an upload of
+ * it): the first waits in its copy until the second has begun its own
+ * (or 300 ms have passed), so a second that took the first's temp name
+ * would have its half-written file renamed into place by the first.
+ */
+struct race_put {
+	struct remote *r;
+	int fd;
+	size_t size;
+	bool first;
+	pthread_mutex_t *lock;
+	pthread_cond_t *cond;
+	int *stage;		/* 1: the second copies */
+	int rc;
+	struct remote_attr a;
+};
+
+static int race_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct race_put *p = arg;
+	struct timespec until;
+
+	(void)done;
+	(void)total;
+	pthread_mutex_lock(p->lock);
+	if (!p->first) {
+		*p->stage = 1;
+		pthread_cond_broadcast(p->cond);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 300 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (*p->stage == 0 &&
+		       pthread_cond_timedwait(p->cond, p->lock, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(p->lock);
+	return 0;
+}
+
+static void *race_put(void *arg)
+{
+	struct race_put *p = arg;
+
+	p->rc = remote_put(p->r, "race.bin", p->fd, p->size,
+			   META(0644, INT64_MIN), NULL, NULL, race_progress,
+			   p, &p->a);
+	return NULL;
+}
+
+static void test_put_race(struct remote *r, const char *base)
+{
+	const size_t size = (4 << 20) + 5;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	struct race_put p[2];
+	struct remote_attr now;
+	char *data[2], *got;
+	pthread_t t[2];
+	int stage = 0, i;
+	size_t len;
+
+	for (i = 0; i < 2; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].r = r;
+		p[i].fd = make_source(base, i ? "outside/race1" : "outside/race0",
+				      size, &data[i]);
+		p[i].size = size;
+		p[i].first = i == 0;
+		p[i].lock = &lock;
+		p[i].cond = &cond;
+		p[i].stage = &stage;
+	}
+	if (pthread_create(&t[0], NULL, race_put, &p[0]))
+		die("pthread_create");
+	usleep(50 * 1000);	/* the first is in its copy */
+	if (pthread_create(&t[1], NULL, race_put, &p[1]))
+		die("pthread_create");
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	check(p[0].rc == 0 && p[1].rc == 0, "two puts of one path at once "
+	      "both succeed");
+	got = read_all(r, "race.bin", &len);
+	check(got && len == size && (memcmp(got, data[0], size) == 0 ||
+				     memcmp(got, data[1], size) == 0),
+	      "and the object is one of them, whole");
+	check(remote_stat(r, "race.bin", &now) == 0 &&
+	      ((p[1].rc == 0 && strcmp(now.etag, p[1].a.etag) == 0) ||
+	       (p[0].rc == 0 && strcmp(now.etag, p[0].a.etag) == 0)),
+	      "whose version is one a put reported");
+	free(got);
+	for (i = 0; i < 2; i++) {
+		close(p[i].fd);
+		free(data[i]);
+	}
 }
 
 static void test_put(struct remote *r, const char *base, const char *root)
@@ -736,6 +838,7 @@ int main(void)
 	test_stat(r);
 	test_read(r, root);
 	test_put(r, base, root);
+	test_put_race(r, base);
 	test_put_sparse(r, base, root);
 	test_namespace(r);
 	test_mknod(r);
