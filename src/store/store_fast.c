@@ -59,8 +59,12 @@ static bool fast_count(struct node *n, bool writer)
 		n->fast_size = -1;	/* compares as changed */
 	}
 	n->fast_was_clean = !n->dirty;
-	if (n->dirty)
+	if (n->dirty) {
+		/* an upload or copy planned before must see it may have
+		 * changed */
+		n->write_gen++;
 		return false;
+	}
 	n->dirty = true;
 	n->write_gen++;
 	n->fast_gen = n->write_gen;
