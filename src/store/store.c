@@ -93,6 +93,7 @@ int store_open(const char *dir, uid_t uid, gid_t gid, struct store **out)
 	rc = cache_open(dir, &s->cache);
 	if (rc)
 		goto out_meta;
+	store_fast_probe(dir);
 	s->uid = uid;
 	s->gid = gid;
 	s->buckets = NODE_BUCKETS;

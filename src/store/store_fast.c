@@ -19,6 +19,7 @@
  */
 #include "common.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,43 @@ static const char *fast_veto_locked(struct node *n)
 }
 
 /*
+ * Whether the cache's file system gives a write a new mtime however soon
+ * it follows a stat (multigrain timestamps: Linux 6.13 and later on ext4,
+ * XFS, btrfs, tmpfs). Then a fast writer that left size, mtime and ctime
+ * as it found them wrote nothing. Elsewhere a write may keep the time of
+ * the tick before, and the close of a fast writer always counts as a
+ * change: an upload too many, never one too few.
+ */
+static bool fine_times;
+
+void store_fast_probe(const char *dir)
+{
+	struct stat a, b;
+	int fd, i;
+
+	fine_times = false;
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_debug("cache %s: no O_TMPFILE (%s): fast writers' closes "
+			  "count as changes", dir, strerror(errno));
+		return;
+	}
+	/* one try may cross a tick by chance; five in a row do not */
+	fine_times = true;
+	for (i = 0; i < 5 && fine_times; i++) {
+		if (fstat(fd, &a) < 0 || pwrite(fd, "x", 1, 0) != 1 ||
+		    fstat(fd, &b) < 0)
+			fine_times = false;
+		else
+			fine_times = a.st_mtim.tv_sec != b.st_mtim.tv_sec ||
+				     a.st_mtim.tv_nsec != b.st_mtim.tv_nsec;
+	}
+	close(fd);
+	log_debug("cache %s: %s timestamps", dir,
+		  fine_times ? "fine-grained" : "coarse");
+}
+
+/*
  * Counts a fast handle of n; under n->lock. The first writer marks n
  * dirty before the kernel may write, as store_write does before its
  * bytes land: a crash meanwhile must not leave new bytes under a clean
@@ -55,6 +93,7 @@ static bool fast_count(struct node *n, bool writer)
 	if (fstat(n->fd, &st) == 0) {
 		n->fast_size = st.st_size;
 		n->fast_mtime = st.st_mtim;
+		n->fast_ctime = st.st_ctim;
 	} else {
 		n->fast_size = -1;	/* compares as changed */
 	}
@@ -141,9 +180,12 @@ static bool fast_changed_locked(struct node *n, struct stat *st)
 		st->st_mtim.tv_sec = st->st_mtim.tv_nsec = -1;
 		return true;
 	}
+	/* the ctime too: a writer may have set the mtime back */
 	return st->st_size != n->fast_size ||
 	       st->st_mtim.tv_sec != n->fast_mtime.tv_sec ||
-	       st->st_mtim.tv_nsec != n->fast_mtime.tv_nsec;
+	       st->st_mtim.tv_nsec != n->fast_mtime.tv_nsec ||
+	       st->st_ctim.tv_sec != n->fast_ctime.tv_sec ||
+	       st->st_ctim.tv_nsec != n->fast_ctime.tv_nsec;
 }
 
 /* What fast writers wrote (the cache file as st says) becomes n's, as a
@@ -167,6 +209,7 @@ static void fast_reference_locked(struct node *n, const struct stat *st)
 {
 	n->fast_size = st->st_size;
 	n->fast_mtime = st->st_mtim;
+	n->fast_ctime = st->st_ctim;
 	n->fast_was_clean = false;	/* it was changed meanwhile */
 }
 
@@ -179,8 +222,9 @@ static void fast_reference_locked(struct node *n, const struct stat *st)
 static bool fast_written_locked(struct node *n)
 {
 	struct stat st;
+	bool changed = fast_changed_locked(n, &st);
 
-	if (fast_changed_locked(n, &st)) {
+	if (changed || !fine_times) {
 		fast_take_locked(n, &st);
 		return true;
 	}

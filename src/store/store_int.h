@@ -84,9 +84,9 @@ struct node {
 					   mode: never mixed with fast ones */
 	int fast_id;			/* the front end's id of the cache
 					   file while fast_opens > 0 */
-	off_t fast_size;		/* the cache file's size and mtime */
-	struct timespec fast_mtime;	/* as the first fast writer found
-					   them */
+	off_t fast_size;		/* the cache file's size, mtime and */
+	struct timespec fast_mtime;	/* ctime as the first fast writer */
+	struct timespec fast_ctime;	/* found them */
 	bool fast_was_clean;		/* clean before the first fast writer */
 	uint64_t fast_gen;		/* write_gen as it marked n dirty */
 	bool fast_stale;		/* written on the fast path: pages the
@@ -129,6 +129,9 @@ void store_fast_settle_locked(struct node *n, bool after);
  * and the reference moves to now: for a commit, which records the file as
  * it is. Under n->lock; nothing if they wrote nothing. */
 void store_fast_absorb_locked(struct node *n);
+/* Learns whether the file system of cache directory dir has fine-grained
+ * timestamps (what tells a fast writer that wrote nothing). */
+void store_fast_probe(const char *dir);
 /* Whether fast writers have n open and moved its cache file since that
  * reference; st gets the file's state then. Under n->lock. */
 bool store_node_fast_moved_locked(struct node *n, struct stat *st);
