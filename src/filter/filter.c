@@ -16,6 +16,10 @@
 #include "util/log.h"
 #include "util/util.h"
 
+/* At most this many entries a page of a listing (op->size asks for
+ * fewer, 256 if it is 0). */
+#define FILTER_READDIR_MAX 4096
+
 /* The built-in filters, highest first. Register a new one here. */
 static const struct filter_ops *const builtin[] = {
 	&trace_filter,
@@ -375,8 +379,10 @@ static void exec(struct fs *fs, struct fop *op)
 			op->result = -ENOTDIR;
 		break;
 	case FOP_READDIR:
-		op->result = meta_readdir(m, op->ino, op->after, 256, op->fill,
-					  op->fill_arg);
+		op->result = meta_readdir(m, op->ino, op->after,
+					  (int)CD_MIN(op->size ? op->size : 256,
+						      FILTER_READDIR_MAX),
+					  op->fill, op->fill_arg);
 		if (op->result > 0)
 			op->result = 0;
 		break;

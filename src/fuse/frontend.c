@@ -795,6 +795,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct fe_op o;
 	struct fop *op = &o.op;
 	struct stat st;
+	size_t least;
 
 	d.buf = malloc(size);
 	if (!d.buf) {
@@ -812,10 +813,17 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 	op->after = off > 2 ? (uint64_t)off - 2 : 0;
 	op->fill = dirbuf_fill;
 	op->fill_arg = &d;
-	/* pages of entries until the reply buffer is full */
+	/* the size of the smallest entry (a one-byte name) */
+	memset(&st, 0, sizeof(st));
+	least = plus ? fuse_add_direntry_plus(req, NULL, 0, "x",
+					     &(struct fuse_entry_param){ 0 }, 0)
+		     : fuse_add_direntry(req, NULL, 0, "x", &st, 0);
+	/* pages of entries until the reply buffer is full, each of at
+	 * most as many as the rest of the buffer can take */
 	for (;;) {
 		size_t before = d.used;
 
+		op->size = (d.size - d.used) / CD_MAX(least, (size_t)1) + 1;
 		filter_run(fs, op);
 		if (op->result < 0) {
 			if (!d.used) {

@@ -34,15 +34,18 @@
  * links it was found by), its count of extra names, whether it was found
  * by one (alias), and its place in a listing (pos, AS pos).
  */
-#define ENTRY_SEL(parent, name, alias, pos) \
+#define ENTRY_SEL_N(parent, name, names, alias, pos) \
 	"e.ino, " parent ", " name ", e.mode, e.size, e.mtime, e.ctime, " \
 	"e.etag, e.base, e.dirty, e.populated, e.error, e.link, e.has_data, " \
 	"e.pin, e.atime, e.spool, e.uid, e.gid, e.rdev, e.uatime, " \
-	"(SELECT count(*) FROM links x WHERE x.ino = e.ino), " alias ", " \
-	pos " AS pos"
+	names ", " alias ", " pos " AS pos"
+#define ENTRY_SEL(parent, name, alias, pos) \
+	ENTRY_SEL_N(parent, name, \
+		    "(SELECT count(*) FROM links x WHERE x.ino = e.ino)", \
+		    alias, pos)
 /* A listing shows an entry's own name at its inode number, and its extra
  * names after every inode number there can be, at 2^62 + their row id. */
-#define LINK_POS "4611686018427387904"
+#define LINK_POS "4611686018427387904"	/* META_LINK_POS */
 #define ENTRY_COLS ENTRY_SEL("e.parent", "e.name", "0", "e.ino")
 #define LINK_COLS ENTRY_SEL("l.parent", "l.name", "1", LINK_POS " + l.id")
 
@@ -82,11 +85,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_MOVE] = "UPDATE entries SET parent = ?2, name = ?3 WHERE ino = ?1",
 	[ST_SET_EXTENTS] = "UPDATE entries SET extents = ?2 WHERE ino = ?1",
 	[ST_GET_EXTENTS] = "SELECT extents FROM entries WHERE ino = ?1",
+	/* a page of a listing: the own names in inode order, then the
+	 * extra names in row order, each in the order of its index, so a
+	 * page costs its own rows and not a sort of the rest */
 	[ST_READDIR] = "SELECT " ENTRY_COLS " FROM entries e WHERE "
-		       "e.parent = ?1 AND e.ino > ?2 UNION ALL SELECT "
-		       LINK_COLS " FROM links l JOIN entries e ON "
-		       "e.ino = l.ino WHERE l.parent = ?1 AND "
-		       LINK_POS " + l.id > ?2 ORDER BY pos LIMIT ?3",
+		       "e.parent = ?1 AND e.ino > ?2 ORDER BY e.ino LIMIT ?3",
+	/* the same where no entry has an extra name: a listing's rows
+	 * without a search of links each */
+	[ST_READDIR_BARE] = "SELECT " ENTRY_SEL_N("e.parent", "e.name", "0",
+						  "0", "e.ino")
+			    " FROM entries e WHERE e.parent = ?1 AND "
+			    "e.ino > ?2 ORDER BY e.ino LIMIT ?3",
+	[ST_ANY_LINKS] = "SELECT 1 FROM links LIMIT 1",
+	[ST_READDIR_LINKS] = "SELECT " LINK_COLS " FROM links l JOIN "
+			     "entries e ON e.ino = l.ino WHERE l.parent = ?1 "
+			     "AND l.id > ?2 ORDER BY l.id LIMIT ?3",
 	[ST_HAS_CHILDREN] = "SELECT 1 FROM entries WHERE parent = ?1 "
 			    "UNION ALL SELECT 1 FROM links WHERE parent = ?1 "
 			    "LIMIT 1",

@@ -166,6 +166,9 @@ int meta_set_extents(struct meta *m, uint64_t ino, const void *blob,
 int meta_get_extents(struct meta *m, uint64_t ino, void **blob,
 		     size_t *len) CD_WUR;
 
+/* The pos of an extra name: this plus its row id, after every inode. */
+#define META_LINK_POS (UINT64_C(1) << 62)
+
 /* Calls fn for the names in directory parent with pos > after, in pos
  * order (entries by their own names first, by inode; then extra names),
  * at most max of them, without the database lock held; fn returning

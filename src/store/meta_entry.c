@@ -552,16 +552,33 @@ int meta_readdir(struct meta *m, uint64_t parent, uint64_t after, int max,
 	struct entry_list l = { NULL, 0, 0 };
 	sqlite3_stmt *s;
 	int rc, count = 0;
+	bool links;
 	size_t i;
 
 	/* a page is collected first and handed out without the lock: fn
 	 * fills attributes, which takes the store's node locks */
 	lock(m);
-	s = meta_stmt(m, ST_READDIR);
-	sqlite3_bind_int64(s, 1, (int64_t)parent);
-	sqlite3_bind_int64(s, 2, (int64_t)after);
-	sqlite3_bind_int(s, 3, max);
-	rc = foreach_entry(m, s, collect_entry, &l, "readdir");
+	s = meta_stmt(m, ST_ANY_LINKS);
+	rc = sqlite3_step(s);
+	links = rc == SQLITE_ROW;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+						   : meta_fail(m, rc, "readdir");
+	done(s);
+	if (!rc && after < META_LINK_POS) {
+		s = meta_stmt(m, links ? ST_READDIR : ST_READDIR_BARE);
+		sqlite3_bind_int64(s, 1, (int64_t)parent);
+		sqlite3_bind_int64(s, 2, (int64_t)after);
+		sqlite3_bind_int(s, 3, max);
+		rc = foreach_entry(m, s, collect_entry, &l, "readdir");
+	}
+	if (rc >= 0 && links && l.n < (size_t)max) {
+		s = meta_stmt(m, ST_READDIR_LINKS);
+		sqlite3_bind_int64(s, 1, (int64_t)parent);
+		sqlite3_bind_int64(s, 2, after < META_LINK_POS ? 0
+				   : (int64_t)(after - META_LINK_POS));
+		sqlite3_bind_int(s, 3, max - (int)l.n);
+		rc = foreach_entry(m, s, collect_entry, &l, "readdir");
+	}
 	unlock(m);
 	for (i = 0; i < l.n; i++) {
 		if (rc >= 0) {
