@@ -38,6 +38,7 @@
 
 #include "fuse/frontend.h"
 #include "fuse/passthrough_abi.h"
+#include "fuse/rdplus.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -74,6 +75,8 @@ struct frontend {
 	const char *no_fast;		/* set at INIT: why no open takes
 					   the fast path, NULL if they may
 					   (atomic) */
+	struct rdplus rdplus;		/* which listed names get their
+					   attributes */
 };
 
 /*
@@ -132,11 +135,6 @@ static void set_interrupt(struct fop *op, void (*fn)(void *arg), void *arg)
 static struct frontend *fe_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
-}
-
-static struct fs *fs_of(fuse_req_t req)
-{
-	return fe_of(req)->fs;
 }
 
 static void track_file(struct frontend *fe, struct file *file)
@@ -472,11 +470,20 @@ static void reply_open(struct fe_op *o)
 	}
 }
 
+/* A lookup's reply tells which programs stat what they list. */
+static void reply_lookup(struct fe_op *o)
+{
+	if (!o->op.result)
+		rdplus_lookup(&o->fe->rdplus, (pid_t)o->op.pid,
+			      o->op.entry.ino, o->op.st.st_mode);
+	reply_entry(o);
+}
+
 static void fe_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fe_op *o;
 
-	NEW_OP(o, req, FOP_LOOKUP, parent, reply_entry);
+	NEW_OP(o, req, FOP_LOOKUP, parent, reply_lookup);
 	o->op.name = name;
 	fe_submit(o);
 }
@@ -741,6 +748,7 @@ struct dirbuf {
 	bool plus;
 	bool full;
 	uint64_t last_pos;	/* the place of the last name added */
+	struct rdplus_reply rr;	/* plus: which names get attributes */
 };
 
 /* Adds one entry; next is the offset of the entry after it. */
@@ -753,11 +761,18 @@ static bool dirbuf_add(struct dirbuf *d, const char *name,
 		struct fuse_entry_param e;
 
 		memset(&e, 0, sizeof(e));
-		e.ino = st->st_ino;
 		e.generation = 1;
 		e.attr = *st;
 		e.attr_timeout = d->fs->timeout;
 		e.entry_timeout = d->fs->timeout;
+		need = fuse_add_direntry_plus(d->req, NULL, 0, name, &e, next);
+		if (need > d->size - d->used) {
+			d->full = true;
+			return false;
+		}
+		/* 0: the name only (the kernel looks it up if need be) */
+		e.ino = rdplus_attrs(&d->rr, st->st_ino, st->st_mode)
+				? st->st_ino : 0;
 		need = fuse_add_direntry_plus(d->req, d->buf + d->used,
 					      d->size - d->used, name, &e,
 					      next);
@@ -790,8 +805,9 @@ static int dirbuf_fill(void *arg, const struct meta_entry *e)
 static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, bool plus)
 {
-	struct fs *fs = fs_of(req);
-	struct dirbuf d = { req, fs, NULL, size, 0, plus, false, 0 };
+	struct frontend *fe = fe_of(req);
+	struct fs *fs = fe->fs;
+	struct dirbuf d = { req, fs, NULL, size, 0, plus, false, 0, { 0 } };
 	struct fe_op o;
 	struct fop *op = &o.op;
 	struct stat st;
@@ -802,6 +818,8 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	if (plus)
+		rdplus_begin(&fe->rdplus, fuse_req_ctx(req)->pid, ino, &d.rr);
 	memset(&st, 0, sizeof(st));
 	st.st_mode = S_IFDIR;
 	st.st_ino = ino;
@@ -840,6 +858,11 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	op_done(op);
 reply:
+	/* before the reply, which may bring a lookup of a probe */
+	if (plus) {
+		rdplus_end(&fe->rdplus, &d.rr);
+		stats_add(&fs->env.stats, listed_bare, d.rr.bare);
+	}
 	fuse_reply_buf(req, d.buf, d.used);
 	free(d.buf);
 }
@@ -1241,6 +1264,7 @@ int frontend_mount(struct fs *fs, const char *mountpoint, const char *options,
 	pthread_mutex_init(&fe->lock, NULL);
 	pthread_cond_init(&fe->cond, NULL);
 	pthread_mutex_init(&fe->files_lock, NULL);
+	rdplus_init(&fe->rdplus);
 	fe->se = fuse_session_new(&args, &fe_ops, sizeof(fe_ops), fe);
 	fuse_opt_free_args(&args);
 	if (!fe->se) {
@@ -1285,6 +1309,7 @@ out_unmount:
 out_session:
 	fuse_session_destroy(fe->se);
 out_free:
+	rdplus_destroy(&fe->rdplus);
 	pthread_mutex_destroy(&fe->files_lock);
 	pthread_cond_destroy(&fe->cond);
 	pthread_mutex_destroy(&fe->lock);
@@ -1373,6 +1398,7 @@ void frontend_free(struct frontend *fe)
 		fuse_session_unmount(fe->se);
 	fuse_session_destroy(fe->se);
 	frontend_release_all(fe);
+	rdplus_destroy(&fe->rdplus);
 	pthread_mutex_destroy(&fe->files_lock);
 	pthread_cond_destroy(&fe->cond);
 	pthread_mutex_destroy(&fe->lock);

@@ -50,6 +50,8 @@ enum stat_flags {
 	COUNTER(polls, 0)						\
 	/* directories listed ahead, before their first use */		\
 	COUNTER(listed_ahead, 0)					\
+	/* names listed without their attributes (to a walker) */	\
+	COUNTER(listed_bare, 0)						\
 	/* written by programs into the drive */			\
 	COUNTER(written_bytes, 0)					\
 	/* cache data dropped to make room */				\

@@ -1,0 +1,224 @@
+/*
+ * Which names of a READDIRPLUS reply carry their attributes: see rdplus.h.
+ */
+#include "common.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fuse/rdplus.h"
+#include "util/util.h"
+
+void rdplus_init(struct rdplus *r)
+{
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->lock, NULL);
+}
+
+void rdplus_destroy(struct rdplus *r)
+{
+	pthread_mutex_destroy(&r->lock);
+}
+
+static uint64_t now_ms(void)
+{
+	return (uint64_t)util_now_mono_ns() / 1000000;
+}
+
+/* The process of thread tid, from /proc (tid itself if it is gone). */
+static pid_t proc_tgid(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return tid;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strstr(buf, "\nTgid:");
+	if (!p)
+		return tid;
+	n = strtol(p + 6, NULL, 10);
+	return n > 0 ? (pid_t)n : tid;
+}
+
+/* The thread's slot, under the lock; NULL if it is not known. */
+static struct rdplus_thread *thread_find(struct rdplus *r, pid_t tid,
+					 uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < RDPLUS_THREADS; i++) {
+		struct rdplus_thread *t = &r->thread[i];
+
+		if (t->tid != tid)
+			continue;
+		if (now - t->seen_ms > RDPLUS_FORGET_MS) {
+			t->tid = 0;	/* its id may be another's now */
+			return NULL;
+		}
+		t->seen_ms = now;
+		return t;
+	}
+	return NULL;
+}
+
+/* A free slot of the thread table, or its oldest, emptied. */
+static struct rdplus_thread *thread_slot(struct rdplus *r)
+{
+	struct rdplus_thread *o = &r->thread[0];
+	size_t i;
+
+	for (i = 0; i < RDPLUS_THREADS && o->tid; i++) {
+		if (!r->thread[i].tid || r->thread[i].seen_ms < o->seen_ms)
+			o = &r->thread[i];
+	}
+	memset(o, 0, sizeof(*o));
+	return o;
+}
+
+/* A free slot of the process table, or its oldest, emptied. */
+static struct rdplus_proc *proc_slot(struct rdplus *r)
+{
+	struct rdplus_proc *o = &r->proc[0];
+	size_t i;
+
+	for (i = 0; i < RDPLUS_PROCS && o->tgid; i++) {
+		if (!r->proc[i].tgid || r->proc[i].seen_ms < o->seen_ms)
+			o = &r->proc[i];
+	}
+	memset(o, 0, sizeof(*o));
+	return o;
+}
+
+/* The process of thread tid, taking a slot for it if asked to; under the
+ * lock, which it drops to read /proc for a thread not known yet. */
+static struct rdplus_proc *proc_of(struct rdplus *r, pid_t tid, bool take)
+{
+	struct rdplus_thread *t;
+	struct rdplus_proc *p;
+	uint64_t now = now_ms();
+	pid_t tgid;
+	size_t i;
+
+	t = thread_find(r, tid, now);
+	if (t) {
+		tgid = t->tgid;
+	} else {
+		pthread_mutex_unlock(&r->lock);
+		tgid = proc_tgid(tid);
+		pthread_mutex_lock(&r->lock);
+		t = thread_find(r, tid, now);
+		if (!t) {
+			t = thread_slot(r);
+			t->tid = tid;
+			t->tgid = tgid;
+			t->seen_ms = now;
+		}
+	}
+	for (i = 0; i < RDPLUS_PROCS; i++) {
+		p = &r->proc[i];
+		if (p->tgid != tgid)
+			continue;
+		if (now - p->seen_ms > RDPLUS_FORGET_MS) {
+			memset(p, 0, sizeof(*p));
+			break;
+		}
+		p->seen_ms = now;
+		return p;
+	}
+	if (!take)
+		return NULL;
+	p = proc_slot(r);
+	p->tgid = tgid;
+	p->mode = RDPLUS_UNKNOWN;
+	p->seen_ms = now;
+	return p;
+}
+
+void rdplus_begin(struct rdplus *r, pid_t tid, uint64_t dir,
+		  struct rdplus_reply *rr)
+{
+	struct rdplus_proc *p;
+
+	memset(rr, 0, sizeof(*rr));
+	rr->mode = RDPLUS_STATS;
+	rr->dir = dir;
+	if (tid <= 0)
+		return;	/* from outside our pid namespace: no telling */
+	pthread_mutex_lock(&r->lock);
+	p = proc_of(r, tid, true);
+	/* it lists another directory and looked none of its probes up */
+	if (p->mode == RDPLUS_UNKNOWN && p->nprobe && p->probe_dir != dir)
+		p->mode = RDPLUS_NAMES;
+	rr->tgid = p->tgid;
+	rr->mode = p->mode;
+	pthread_mutex_unlock(&r->lock);
+}
+
+bool rdplus_attrs(struct rdplus_reply *rr, uint64_t ino, mode_t mode)
+{
+	if (rr->mode == RDPLUS_STATS || S_ISDIR(mode))
+		return true;
+	if (rr->mode == RDPLUS_UNKNOWN) {
+		if (rr->nprobe == RDPLUS_PROBES)
+			return true;
+		rr->probe[rr->nprobe++] = ino;
+	}
+	rr->bare++;
+	return false;
+}
+
+void rdplus_end(struct rdplus *r, const struct rdplus_reply *rr)
+{
+	struct rdplus_proc *p;
+	size_t i;
+
+	if (!rr->nprobe)
+		return;
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < RDPLUS_PROCS; i++) {
+		p = &r->proc[i];
+		if (p->tgid != rr->tgid || p->mode != RDPLUS_UNKNOWN)
+			continue;
+		p->probe_dir = rr->dir;
+		p->nprobe = rr->nprobe;
+		memcpy(p->probe, rr->probe, sizeof(p->probe));
+		break;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void rdplus_lookup(struct rdplus *r, pid_t tid, uint64_t ino, mode_t mode)
+{
+	struct rdplus_proc *p;
+	bool any = false;
+	int i;
+
+	if (tid <= 0 || S_ISDIR(mode))
+		return;
+	pthread_mutex_lock(&r->lock);
+	/* only a process that lists is of interest: a thread not known is
+	 * looked into only while one is being told apart */
+	for (i = 0; i < RDPLUS_PROCS && !any; i++)
+		any = r->proc[i].tgid && r->proc[i].mode != RDPLUS_STATS;
+	p = any ? proc_of(r, tid, false) : NULL;
+	if (p && p->mode == RDPLUS_UNKNOWN) {
+		for (i = 0; i < p->nprobe; i++) {
+			if (p->probe[i] == ino)
+				p->mode = RDPLUS_STATS;
+		}
+	} else if (p && p->mode == RDPLUS_NAMES &&
+		   ++p->misses >= RDPLUS_SWITCH) {
+		p->mode = RDPLUS_STATS;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
