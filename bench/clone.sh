@@ -945,9 +945,7 @@ FILE_H=$(size_h "$FILE_MB")
 NATIVE=$(val native secs "%.3f")
 GOAL_BYTES=$((FILE_BYTES / 100))
 
-CD_REL=${CD_SRC#"$REPO_DIR"/}
-[ "$CD_REL" = "$CD_SRC" ] && CD_REL=$(basename "$CD_SRC")
-CD_V="$CD_REL (sha256 $CD_SHA...) @ $(cd_rev)"
+CD_V="$(cd_name "$CD_SRC") (sha256 $CD_SHA...) @ $(cd_rev)"
 
 # acted SUBJ: what a --clone auto row did, from its counters
 acted() {

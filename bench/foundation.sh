@@ -487,7 +487,7 @@ if command -v rclone >/dev/null; then
 	RCLONE_V=$(rclone version 2>/dev/null | sed -n 1p)
 fi
 if [ -x "$CD_BIN" ]; then
-	CD_V="$CD_BIN @ $(cd_rev)"
+	CD_V="$(cd_name "$CD_BIN") @ $(cd_rev)"
 else
 	CD_V="not built ($CD_BIN missing)"
 fi

@@ -737,7 +737,7 @@ cfg_title() {
 	fi
 }
 
-CD_V="$CD_SRC @ $(cd_rev) (sha256 $CD_SHA...)"
+CD_V="$(cd_name "$CD_SRC") @ $(cd_rev) (sha256 $CD_SHA...)"
 
 report() {
 	local cfg n op line worst w r th0 thb

@@ -424,6 +424,14 @@ human_bytes() {
 size_h() { if [ "$1" -ge 1024 ]; then echo "$(($1 / 1024)) GiB"; else echo "$1 MiB"; fi; }
 
 # cd_rev: the repository's commit, marked if the sources differ from it
+# cd_name PATH: a binary's name for the tables: relative to the repository
+# when it is in it, else its base name (a table names no path of the machine)
+cd_name() {
+	local rel=${1#"$REPO_DIR"/}
+	[ "$rel" = "$1" ] && rel=$(basename "$1")
+	echo "$rel"
+}
+
 cd_rev() {
 	local rev
 	rev=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')

@@ -329,7 +329,7 @@ notes_status() {
 	echo "median of $STATUS_N calls per run, cache $TOTAL_H in $NFILES files; empty cache: $e ms; process start floor (\`/usr/bin/true\` timed the same way): $(val hydrate spawn "%.1f") ms"
 }
 
-CD_V="$CD_BIN @ $(cd_rev)"
+CD_V="$(cd_name "$CD_BIN") @ $(cd_rev)"
 
 report() {
 	report_head residency "remote dir and cache dirs both on it"

@@ -691,7 +691,7 @@ SRV_ROWS=(
 	"copy|cp_plain|7. plain \`cp\`, until on the server"
 )
 
-CD_V="$CD_SRC @ $(cd_rev) (sha256 $CD_SHA...)"
+CD_V="$(cd_name "$CD_SRC") @ $(cd_rev) (sha256 $CD_SHA...)"
 
 report() {
 	local row dm fm label kind better line subj
