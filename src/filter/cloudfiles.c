@@ -36,6 +36,8 @@
 #include "util/util.h"
 
 #define RA_MIN (256u << 10)
+/* A writer gets the fast path while this much more fits in the cache. */
+#define FAST_WRITE_ROOM (1ull << 30)
 #define RA_MAX (8u << 20)
 #define XATTR_PREFIX "user.clonedrive."
 
@@ -1340,7 +1342,8 @@ static void cloudfiles_post(struct filter *f, struct fop *op)
  * The fast path leaves the drive no say over reads: vetoed for programs
  * the hydration policy names (their reads are watched), and for a
  * pinned file still being hydrated (the store would say partial; this
- * says why it is).
+ * says why it is). Nor over writes: vetoed for writers while the cache
+ * has less than FAST_WRITE_ROOM of room left.
  */
 static const char *cloudfiles_fastpath(struct filter *f, const struct fop *op)
 {
@@ -1349,6 +1352,11 @@ static const char *cloudfiles_fastpath(struct filter *f, const struct fop *op)
 
 	if (policy_match(f->env, op) >= 0)
 		return "program under a hydration policy";
+	/* the kernel writes a fast writer's bytes with no admission: the
+	 * cache's limits, and the room its database needs, would not hold */
+	if (op->file->writer && f->env->res &&
+	    !residency_room_for(f->env->res, FAST_WRITE_ROOM))
+		return "cache near its limit";
 	if (xfers_list(&f->env->xfers, ino, &x, 1) > 0 &&
 	    x.kind == XFER_HYDRATE &&
 	    strcmp(cloudfiles_pin_name(f->env, ino, NULL), "pinned") == 0)

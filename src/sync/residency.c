@@ -268,6 +268,16 @@ void residency_released(struct residency *r)
 		make_room(r, 0);
 }
 
+bool residency_room_for(struct residency *r, uint64_t bytes)
+{
+	uint64_t need;
+
+	pthread_mutex_lock(&r->lock);
+	need = shortfall(r, bytes, false);
+	pthread_mutex_unlock(&r->lock);
+	return need == 0;
+}
+
 int residency_admit_write_try(struct residency *r, uint64_t bytes)
 {
 	/* without limits, only the database's headroom is kept */

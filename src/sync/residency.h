@@ -82,6 +82,11 @@ int residency_admit_write_after(struct residency *r, uint64_t bytes,
 				int waited) CD_WUR;
 uint64_t residency_write_wait_ms(const struct residency *r);
 
+/* Whether bytes more can land in the cache with no eviction, under its
+ * limits and the database's headroom: what a writer on the kernel's fast
+ * path, which writes past the drive's admission, is given only then. */
+bool residency_room_for(struct residency *r, uint64_t bytes);
+
 /* For status: bytes held, the limits, and why the cache is full (NULL if
  * it is not). */
 struct res_status {

@@ -3,7 +3,8 @@
 # filters veto BypassIO with a reason: a file not all here (partially
 # hydrated), a program under the hydration policy, an open while the file
 # is open in cached mode, a new file (created by that open), a writer of an
-# empty file the clone filter checks, the trace filter, --passthrough off.
+# empty file the clone filter checks, the trace filter, --passthrough off,
+# a writer while the cache has little room left.
 # Each reason is produced on purpose and read back from
 # user.clonedrive.fastpath, clonedrive status and the stats.
 . "$(dirname "$0")/../../lib.sh"
@@ -90,3 +91,20 @@ veto_is "$M/small" "passthrough off"
 exec 5<&-
 counted "$M" passthrough_off
 assert_eq "$(stat_of "$M" fastpath_opens)" 0 "fast opens with it off"
+cd_unmount "$M"
+
+step "cache near its limit: a writer goes through the drive, a reader not"
+# the kernel writes a fast writer's bytes with no admission: with less
+# than 1 GiB of room under --cache-max, writers are kept in cached mode
+cd_mount "$R" "$M" --cache-max 512M
+cat "$M/small" >/dev/null
+exec 5<>"$M/small"
+veto_is "$M/small" "cache near its limit"
+exec 5<&-
+counted "$M" cache_near_its_limit
+exec 5<"$M/small"
+assert_eq "$(fastpath_of "$M/small")" passthrough "a reader then"
+exec 5<&-
+printf 'abc' | dd of="$M/small" conv=notrunc status=none
+cd_sync "$M"
+assert_eq "$(head -c 3 "$R/small")" abc "a cached writer's bytes uploaded"
