@@ -50,97 +50,84 @@ static pid_t proc_tgid(pid_t tid)
 	return n > 0 ? (pid_t)n : tid;
 }
 
-/* The thread's slot, under the lock; NULL if it is not known. */
-static struct rdplus_thread *thread_find(struct rdplus *r, pid_t tid,
-					 uint64_t now)
+/*
+ * The entry of id in a table of n entries of size bytes, each headed by
+ * a struct rdplus_slot, seen now; NULL if there is none (or only one so
+ * old that its id may be another's now, which is freed). Under the lock.
+ */
+static void *slot_find(void *table, size_t n, size_t size, pid_t id,
+		       uint64_t now)
 {
 	size_t i;
 
-	for (i = 0; i < RDPLUS_THREADS; i++) {
-		struct rdplus_thread *t = &r->thread[i];
+	for (i = 0; i < n; i++) {
+		struct rdplus_slot *e = (void *)((char *)table + i * size);
 
-		if (t->tid != tid)
+		if (e->id != id)
 			continue;
-		if (now - t->seen_ms > RDPLUS_FORGET_MS) {
-			t->tid = 0;	/* its id may be another's now */
+		if (now - e->seen_ms > RDPLUS_FORGET_MS) {
+			memset(e, 0, size);
 			return NULL;
 		}
-		t->seen_ms = now;
-		return t;
+		e->seen_ms = now;
+		return e;
 	}
 	return NULL;
 }
 
-/* A free slot of the thread table, or its oldest, emptied. */
-static struct rdplus_thread *thread_slot(struct rdplus *r)
+/* A free entry of the table, or its oldest, emptied and given id. */
+static void *slot_take(void *table, size_t n, size_t size, pid_t id,
+		       uint64_t now)
 {
-	struct rdplus_thread *o = &r->thread[0];
+	struct rdplus_slot *o = table;
 	size_t i;
 
-	for (i = 0; i < RDPLUS_THREADS && o->tid; i++) {
-		if (!r->thread[i].tid || r->thread[i].seen_ms < o->seen_ms)
-			o = &r->thread[i];
+	for (i = 0; i < n && o->id; i++) {
+		struct rdplus_slot *e = (void *)((char *)table + i * size);
+
+		if (!e->id || e->seen_ms < o->seen_ms)
+			o = e;
 	}
-	memset(o, 0, sizeof(*o));
+	memset(o, 0, size);
+	o->id = id;
+	o->seen_ms = now;
 	return o;
 }
 
-/* A free slot of the process table, or its oldest, emptied. */
-static struct rdplus_proc *proc_slot(struct rdplus *r)
-{
-	struct rdplus_proc *o = &r->proc[0];
-	size_t i;
+#define FIND(r, table, id, now)						\
+	slot_find((r)->table, CD_ARRAY_SIZE((r)->table),		\
+		  sizeof((r)->table[0]), (id), (now))
+#define TAKE(r, table, id, now)						\
+	slot_take((r)->table, CD_ARRAY_SIZE((r)->table),		\
+		  sizeof((r)->table[0]), (id), (now))
 
-	for (i = 0; i < RDPLUS_PROCS && o->tgid; i++) {
-		if (!r->proc[i].tgid || r->proc[i].seen_ms < o->seen_ms)
-			o = &r->proc[i];
-	}
-	memset(o, 0, sizeof(*o));
-	return o;
-}
-
-/* The process of thread tid, taking a slot for it if asked to; under the
- * lock, which it drops to read /proc for a thread not known yet. */
+/* The process of thread tid, taking an entry for it if asked to; under
+ * the lock, which it drops to read /proc for a thread not known yet. */
 static struct rdplus_proc *proc_of(struct rdplus *r, pid_t tid, bool take)
 {
 	struct rdplus_thread *t;
 	struct rdplus_proc *p;
 	uint64_t now = now_ms();
 	pid_t tgid;
-	size_t i;
 
-	t = thread_find(r, tid, now);
+	t = FIND(r, thread, tid, now);
 	if (t) {
 		tgid = t->tgid;
 	} else {
 		pthread_mutex_unlock(&r->lock);
 		tgid = proc_tgid(tid);
 		pthread_mutex_lock(&r->lock);
-		t = thread_find(r, tid, now);
+		t = FIND(r, thread, tid, now);
 		if (!t) {
-			t = thread_slot(r);
-			t->tid = tid;
+			t = TAKE(r, thread, tid, now);
 			t->tgid = tgid;
-			t->seen_ms = now;
 		}
 	}
-	for (i = 0; i < RDPLUS_PROCS; i++) {
-		p = &r->proc[i];
-		if (p->tgid != tgid)
-			continue;
-		if (now - p->seen_ms > RDPLUS_FORGET_MS) {
-			memset(p, 0, sizeof(*p));
-			break;
-		}
-		p->seen_ms = now;
+	p = FIND(r, proc, tgid, now);
+	if (p || !take)
 		return p;
-	}
-	if (!take)
-		return NULL;
-	p = proc_slot(r);
-	p->tgid = tgid;
+	p = TAKE(r, proc, tgid, now);
 	p->mode = RDPLUS_UNKNOWN;
-	p->seen_ms = now;
 	return p;
 }
 
@@ -159,7 +146,7 @@ void rdplus_begin(struct rdplus *r, pid_t tid, uint64_t dir,
 	/* it lists another directory and looked none of its probes up */
 	if (p->mode == RDPLUS_UNKNOWN && p->nprobe && p->probe_dir != dir)
 		p->mode = RDPLUS_NAMES;
-	rr->tgid = p->tgid;
+	rr->tgid = p->slot.id;
 	rr->mode = p->mode;
 	pthread_mutex_unlock(&r->lock);
 }
@@ -187,7 +174,7 @@ void rdplus_end(struct rdplus *r, const struct rdplus_reply *rr)
 	pthread_mutex_lock(&r->lock);
 	for (i = 0; i < RDPLUS_PROCS; i++) {
 		p = &r->proc[i];
-		if (p->tgid != rr->tgid || p->mode != RDPLUS_UNKNOWN)
+		if (p->slot.id != rr->tgid || p->mode != RDPLUS_UNKNOWN)
 			continue;
 		p->probe_dir = rr->dir;
 		p->nprobe = rr->nprobe;
@@ -209,7 +196,7 @@ void rdplus_lookup(struct rdplus *r, pid_t tid, uint64_t ino, mode_t mode)
 	/* only a process that lists is of interest: a thread not known is
 	 * looked into only while one is being told apart */
 	for (i = 0; i < RDPLUS_PROCS && !any; i++)
-		any = r->proc[i].tgid && r->proc[i].mode != RDPLUS_STATS;
+		any = r->proc[i].slot.id && r->proc[i].mode != RDPLUS_STATS;
 	p = any ? proc_of(r, tid, false) : NULL;
 	if (p && p->mode == RDPLUS_UNKNOWN) {
 		for (i = 0; i < p->nprobe; i++) {

@@ -50,20 +50,24 @@ enum rdplus_mode {
 	RDPLUS_NAMES,
 };
 
+/* The head of an entry of either table. */
+struct rdplus_slot {
+	pid_t id;		/* a process or thread; 0: free */
+	uint64_t seen_ms;
+};
+
 struct rdplus_proc {
-	pid_t tgid;		/* 0: a free slot */
+	struct rdplus_slot slot;	/* id: the process */
 	enum rdplus_mode mode;
 	uint64_t probe_dir;	/* the directory of the probes out */
 	uint64_t probe[RDPLUS_PROBES];
 	int nprobe;
 	int misses;		/* names mode: files looked up */
-	uint64_t seen_ms;
 };
 
 struct rdplus_thread {
-	pid_t tid;		/* 0: a free slot */
+	struct rdplus_slot slot;	/* id: the thread */
 	pid_t tgid;
-	uint64_t seen_ms;
 };
 
 struct rdplus {
