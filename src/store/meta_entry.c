@@ -599,9 +599,6 @@ int meta_has_children(struct meta *m, uint64_t parent)
 	sqlite3_stmt *s;
 	int rc;
 
-	rc = fault_point("has-children");
-	if (rc)
-		return rc;
 	lock(m);
 	s = meta_stmt(m, ST_HAS_CHILDREN);
 	sqlite3_bind_int64(s, 1, (int64_t)parent);

@@ -1217,8 +1217,10 @@ static int remove_name(struct store *s, const struct meta_entry *e,
  * an error too, never taken for "empty" (the subtree would go). */
 static int not_empty(struct store *s, uint64_t ino)
 {
-	int rc = meta_has_children(s->meta, ino);
+	int rc = fault_point("has-children");
 
+	if (!rc)
+		rc = meta_has_children(s->meta, ino);
 	return rc > 0 ? -ENOTEMPTY : rc;
 }
 
