@@ -785,7 +785,7 @@ static int do_free(struct req *rq, struct textbuf *o)
 static int do_sync(struct req *rq, struct textbuf *o)
 {
 	struct ctl_server *srv = rq->srv;
-	int64_t deadline, left;
+	int64_t start, deadline, left;
 	uint64_t ms = 60000, dropped;
 	struct fop op;
 	char *report;
@@ -796,11 +796,17 @@ static int do_sync(struct req *rq, struct textbuf *o)
 	op_init(rq, &op, FOP_REFRESH, META_ROOT_INO);
 	filter_run(srv->fs, &op);
 	op_release(&op);
-	deadline = util_now_mono_ns() + (int64_t)ms * 1000000;
+	start = util_now_mono_ns();
+	deadline = start + (int64_t)ms * 1000000;
 	for (;;) {
 		left = (deadline - util_now_mono_ns()) / 1000000;
 		op_init(rq, &op, FOP_SYNC, META_ROOT_INO);
 		op.size = (size_t)CD_MAX(CD_MIN(left, 200), 0);
+		/* each ask is one wait: a writer closed through one of its
+		 * descriptors and still open through another (a dup, a
+		 * child's copy) is waited for a second from the start, not
+		 * a second at every ask */
+		op.since_ns = start;
 		filter_run(srv->fs, &op);
 		rc = op.result;
 		op_release(&op);

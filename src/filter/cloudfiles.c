@@ -156,11 +156,15 @@ static int idle_ready(struct fop *op)
 	return sync_idle(op->env->sync, op->since_ns);
 }
 
+/* op->since_ns, when the wait began, may be set by the caller: a sync of
+ * the CLI asks again every 200 ms, and the second it waits at most for
+ * the releases of writers just closed counts from its first ask. */
 static enum filter_verdict pend_idle(struct filter_env *env, struct fop *op,
 				     int stage, uint64_t timeout_ms)
 {
 	op->stage = stage;
-	op->since_ns = util_now_mono_ns();
+	if (!op->since_ns)
+		op->since_ns = util_now_mono_ns();
 	sync_hurry(env->sync, 1);
 	if (op->set_interrupt)
 		op->set_interrupt(op, wait_interrupted, op);
