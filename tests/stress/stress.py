@@ -95,7 +95,9 @@ def jpath(*parts):
 # are the one Special under several names.
 #
 # mtime states: ("x", ns) set explicitly (or seen), ("w", lo, hi) set by the
-# drive's clock during an op between lo and hi, ("?",) not known.
+# drive's clock during an op between lo and hi, ("?",) not known, ("or",
+# [states]) any one of them (a write that failed for want of space may have
+# moved it, as on a local disk).
 
 class Obj:
     counter = 0
@@ -198,6 +200,17 @@ def is_under(path, top):
     return path == top or path.startswith(top + "/")
 
 
+def mtime_either(a, b):
+    """The mtime state "a or b" (flat)."""
+    if a[0] == "?" or b[0] == "?":
+        return ("?",)
+    out = []
+    for m in (a[1] if a[0] == "or" else [a]) + (b[1] if b[0] == "or" else [b]):
+        if m not in out:
+            out.append(m)
+    return out[0] if len(out) == 1 else ("or", out)
+
+
 def apply_write(data, off, chunk):
     if off > len(data):
         data.extend(bytes(off - len(data)))
@@ -298,6 +311,11 @@ def apply(root, op, res, seq, handles=None):
         if n:
             apply_write(obj.data, op["off"], data_of(op["dseed"], op["n"])[:n])
             obj.changed(seq, t)
+        elif res.get("space_err"):
+            # failed for want of space, nothing written: the kernel moves
+            # mtime before it writes (file_update_time), on a local disk
+            # as on the cache file of the fast path, so it may have moved
+            obj.changed(seq, mtime_either(obj.mtime, t))
         if res.get("synced") or res.get("closed"):
             obj.durable()
     elif k == "mmap":
@@ -589,6 +607,9 @@ class Runner:
         res = {"t0": time.time_ns()}
         try:
             getattr(self, "do_" + k)(op, res, root, handles)
+        except OSError as e:
+            e.times = (res["t0"], time.time_ns())
+            raise
         finally:
             res["t1"] = time.time_ns()
         return res
@@ -1097,7 +1118,8 @@ class Worker:
             res = runner.run(op, root, handles)
             got = 0
         except OSError as e:
-            res = {"t0": 0, "t1": 0}
+            t0, t1 = getattr(e, "times", (0, 0))
+            res = {"t0": t0, "t1": t1}
             got = e.errno or -1
             res["err"] = got
         res["applied"] = got == 0
@@ -1119,9 +1141,11 @@ class Worker:
                                                             errname(e)))
         if got != want:
             if enospc and got in SPACE_ERRNOS and want == 0:
+                if op["k"] == "write":      # mtime may have moved
+                    res["space_err"] = res["applied"] = True
                 self.logop(where, op, res, "ENOSPC")
-                if op["k"] == "close":      # the fd is gone anyway
-                    apply(root, op, {}, self.seq, handles)
+                if op["k"] in ("close", "write"):   # the fd is gone anyway
+                    apply(root, op, res, self.seq, handles)
                 return "ok", res
             if unfetchable and got == errno.EIO and want == 0:
                 self.logop(where, op, res, "EIO: maybe evicted, remote away")
@@ -1403,6 +1427,8 @@ class S3Remote:
 # --- comparing ---------------------------------------------------------------------------
 
 def mtime_ok(state, ns):
+    if state[0] == "or":
+        return any(mtime_ok(m, ns) for m in state[1])
     if state[0] == "x":
         return ns == state[1]
     if state[0] == "w":
@@ -1411,6 +1437,8 @@ def mtime_ok(state, ns):
 
 
 def fmt_mtime(state):
+    if state[0] == "or":
+        return " or ".join(fmt_mtime(m) for m in state[1])
     if state[0] == "x":
         return "exactly %d" % state[1]
     if state[0] == "w":
