@@ -326,6 +326,25 @@ static void reply_count(struct fe_op *o)
 		fuse_reply_write(o->req, (size_t)o->op.result);
 }
 
+static void push_notice(struct frontend *fe, uint64_t ino, const char *name,
+			bool data);
+
+/*
+ * A write from the kernel's page cache (an mmap write going back, with
+ * msync or at writeback) that failed: the kernel keeps the page as it is,
+ * clean, so the mount would go on showing bytes the store does not have
+ * (the remote away and old bytes around them not here, say) until the
+ * page is dropped. Its pages are dropped instead, after this answer (the
+ * kernel waits for the answer to end the page's writeback), so that
+ * reads show what is stored, as the error says.
+ */
+static void reply_write(struct fe_op *o)
+{
+	if (o->op.result < 0 && o->fi.writepage)
+		push_notice(o->fe, o->op.ino, NULL, true);
+	reply_count(o);
+}
+
 static void reply_buf(struct fe_op *o)
 {
 	if (o->op.result < 0)
@@ -655,8 +674,9 @@ static void fe_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 {
 	struct fe_op *o;
 
-	NEW_OP(o, req, FOP_WRITE, ino, reply_count);
+	NEW_OP(o, req, FOP_WRITE, ino, reply_write);
 	o->op.file = file_of(fi);
+	o->fi.writepage = fi->writepage;
 	o->op.off = (uint64_t)off;
 	o->op.size = size;
 	o->op.in = buf;
