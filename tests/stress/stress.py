@@ -673,6 +673,10 @@ class Runner:
                 start = op["off"] // PAGE * PAGE
                 length = op["off"] + op["n"] - start
                 mm = mmap.mmap(fd, length, offset=start)
+                # every page read first: one that cannot be had (SIGBUS)
+                # ends the op before any of its bytes is written
+                for q in range(0, length, PAGE):
+                    mm[q]
                 mm[op["off"] - start:op["off"] - start + op["n"]] = data
                 mm.flush()
                 mm.close()
@@ -693,8 +697,10 @@ class Runner:
         os.close(r)
         _, status = os.waitpid(pid, 0)
         if os.WIFSIGNALED(status):
-            raise OSError(errno.EFAULT, "mmap writer killed by signal %d"
-                          % os.WTERMSIG(status))
+            e = OSError(errno.EFAULT, "mmap writer killed by signal %d"
+                        % os.WTERMSIG(status))
+            e.sigbus = os.WTERMSIG(status) == signal.SIGBUS
+            raise e
         code = int(out or b"255")
         if code == 255:
             raise OSError(errno.EFAULT, "mmap writer failed")
@@ -1122,6 +1128,8 @@ class Worker:
             res = {"t0": t0, "t1": t1}
             got = e.errno or -1
             res["err"] = got
+            if getattr(e, "sigbus", False):
+                res["sigbus"] = True
         res["applied"] = got == 0
         if (got or res.get("perr") or res.get("close_err")) and \
                 self.ctl["crashing"].value:
@@ -1147,8 +1155,10 @@ class Worker:
                 if op["k"] in ("close", "write"):   # the fd is gone anyway
                     apply(root, op, res, self.seq, handles)
                 return "ok", res
-            if unfetchable and got == errno.EIO and want == 0:
-                self.logop(where, op, res, "EIO: maybe evicted, remote away")
+            if unfetchable and want == 0 and (
+                    got == errno.EIO or res.get("sigbus")):
+                self.logop(where, op, res, "%s: maybe evicted, remote away"
+                           % ("SIGBUS" if res.get("sigbus") else "EIO"))
                 return "ok", res
             self.logop(where, op, res, "expected %s" % errname(want))
             self.fail("%s: %s: got %s, expected %s" % (
