@@ -446,8 +446,15 @@ void store_set_defer(struct store *s, store_defer_fn fn, void *arg)
 	__atomic_store_n(&s->defer, fn, __ATOMIC_RELEASE);
 }
 
-/* Drops a reference; the last one saves n's state, inline or deferred. */
-static void node_put(struct store *s, struct node *n, bool may_defer)
+/*
+ * Drops a reference; the last one saves n's state, inline or deferred.
+ * A save that fails (the database full or failing) leaves the state in
+ * memory the only true one (the size and mtime of the last writes, the
+ * dirty mark): n stays loaded, its reference handed to the deferred
+ * saver, which tries again; with keep, the caller keeps it (-EAGAIN).
+ */
+static int node_put(struct store *s, struct node *n, bool may_defer,
+		    bool keep)
 {
 	struct meta_entry e;
 	struct node **pp;
@@ -459,7 +466,7 @@ static void node_put(struct store *s, struct node *n, bool may_defer)
 	if (__atomic_load_n(&n->refs, __ATOMIC_ACQUIRE) > 1) {
 		__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL);
 		pthread_mutex_unlock(&s->nodes_lock);
-		return;
+		return 0;
 	}
 	pthread_mutex_unlock(&s->nodes_lock);
 
@@ -476,17 +483,33 @@ static void node_put(struct store *s, struct node *n, bool may_defer)
 			/* it takes our reference */
 			defer(__atomic_load_n(&s->defer_arg, __ATOMIC_ACQUIRE),
 			      n);
-			return;
+			return 0;
 		}
-		if (store_node_save(s, n) || store_node_commit(s, n))
+		if (store_node_save(s, n) || store_node_commit(s, n)) {
+			if (keep)
+				return -EAGAIN;
+			defer = __atomic_load_n(&s->defer, __ATOMIC_ACQUIRE);
+			if (may_defer && defer) {
+				log_warn("inode %llu: state not saved; kept "
+					 "loaded, to be saved again",
+					 (unsigned long long)n->ino);
+				store_node_lock(n);
+				n->save_failed = true;
+				store_node_unlock(n);
+				defer(__atomic_load_n(&s->defer_arg,
+						      __ATOMIC_ACQUIRE),
+				      n);
+				return 0;
+			}
 			log_error("inode %llu: state not saved; it will be "
 				  "refetched", (unsigned long long)n->ino);
+		}
 	}
 
 	pthread_mutex_lock(&s->nodes_lock);
 	if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) > 0) {
 		pthread_mutex_unlock(&s->nodes_lock);
-		return;
+		return 0;
 	}
 	for (pp = bucket(s, n->ino); *pp != n; pp = &(*pp)->next)
 		;
@@ -504,16 +527,32 @@ static void node_put(struct store *s, struct node *n, bool may_defer)
 	pthread_cond_destroy(&n->cond);
 	pthread_mutex_destroy(&n->lock);
 	free(n);
+	return 0;
 }
 
 void store_node_put(struct store *s, struct node *n)
 {
-	node_put(s, n, true);
+	(void)node_put(s, n, true, false);
 }
 
 void store_node_put_saved(struct store *s, struct node *n)
 {
-	node_put(s, n, false);
+	(void)node_put(s, n, false, false);
+}
+
+bool store_node_save_failed(struct node *n)
+{
+	bool failed;
+
+	store_node_lock(n);
+	failed = n->save_failed;
+	store_node_unlock(n);
+	return failed;
+}
+
+int store_node_put_retry(struct store *s, struct node *n)
+{
+	return node_put(s, n, false, true);
 }
 
 int store_node_path(struct store *s, struct node *n, char **path)

@@ -133,6 +133,11 @@ void store_node_put(struct store *s, struct node *n);
 void store_set_defer(struct store *s, store_defer_fn fn, void *arg);
 /* Saves n's state and drops the reference, never deferring. */
 void store_node_put_saved(struct store *s, struct node *n);
+/* The same, but a save that fails keeps n and the caller's reference:
+ * -EAGAIN, to try again later (the deferred saver's way). */
+int store_node_put_retry(struct store *s, struct node *n) CD_WUR;
+/* Whether n's last put could not save it (and handed it to the saver). */
+bool store_node_save_failed(struct node *n);
 /* Takes another reference to n, which the caller already holds one to;
  * needs no lock, so it may be called under n->lock. */
 void store_node_ref(struct node *n);

@@ -36,6 +36,7 @@ struct node {
 	char etag[REMOTE_ETAG_MAX];	/* remote version behind the data */
 	struct rangeset present;	/* hydrated parts of [0, base) */
 	bool extents_unsaved;		/* present changed since last save */
+	bool save_failed;		/* its last put could not save it */
 	uint64_t extents_gen;		/* bumped by every change of present */
 	bool dirty;			/* local content newer than remote */
 	bool uploading;			/* an upload is running */

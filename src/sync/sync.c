@@ -137,6 +137,11 @@ struct sync {
 	size_t refresh_head, refresh_n, refresh_cap;
 	bool refresh_full_told;
 	struct saving *saves;		/* nodes to save; under lock */
+	struct saving *save_retry;	/* those the database could not
+					   record, and when to try again
+					   (wall-clock ns); under lock */
+	int64_t save_retry_at;
+	bool saver_busy;		/* the saver saves one it took */
 	bool started;
 	/* ops given up for a permanent error, under lock: how many since
 	 * the start, how many sync_take_dropped() has told of, and the
@@ -146,10 +151,15 @@ struct sync {
 	char *dropped_what[DROPPED_KEEP];
 };
 
+/* How long the saver waits before it tries again to save nodes the
+ * database could not record. */
+#define SAVE_RETRY_NS 500000000LL
+
 /* A node whose last reference waits for its state to be saved. */
 struct saving {
 	struct saving *next;
 	struct node *n;
+	bool retried;		/* its save failed once */
 };
 
 struct sync *sync_new(struct store *s, struct remote *r, struct fetcher *f,
@@ -1515,7 +1525,10 @@ int sync_idle(struct sync *y, int64_t since_ns)
 	pthread_mutex_unlock(&y->lock);
 	count = meta_journal_count(y->meta);
 	pthread_mutex_lock(&y->lock);
-	idle = count == 0 && !y->busy && !y->requeue;
+	/* a node the saver has (its state only in memory if the database
+	 * could not record it) may be dirty with no upload queued yet */
+	idle = count == 0 && !y->busy && !y->requeue && !y->saves &&
+	       !y->save_retry && !y->saver_busy;
 	pthread_mutex_unlock(&y->lock);
 	return idle ? 0 : -EAGAIN;
 }
@@ -2548,6 +2561,7 @@ static void defer_save(void *arg, struct node *n)
 	struct saving *sv = xmalloc(sizeof(*sv));
 
 	sv->n = n;
+	sv->retried = false;
 	pthread_mutex_lock(&y->lock);
 	sv->next = y->saves;
 	y->saves = sv;
@@ -2564,19 +2578,62 @@ static void *save_thread(void *arg)
 {
 	struct sync *y = arg;
 	struct saving *sv;
+	bool last;
 
 	pthread_mutex_lock(&y->lock);
 	for (;;) {
-		while (!y->saves && !y->stop)
-			pthread_cond_wait(&y->cond, &y->lock);
+		while (!y->saves && !y->stop) {
+			if (!y->save_retry) {
+				pthread_cond_wait(&y->cond, &y->lock);
+			} else if (util_now_ns() < y->save_retry_at) {
+				struct timespec ts;
+
+				ts.tv_sec = y->save_retry_at / 1000000000;
+				ts.tv_nsec = y->save_retry_at % 1000000000;
+				pthread_cond_timedwait(&y->cond, &y->lock, &ts);
+			} else {
+				y->saves = y->save_retry;
+				y->save_retry = NULL;
+			}
+		}
+		if (!y->saves) {		/* stopping: a last try */
+			y->saves = y->save_retry;
+			y->save_retry = NULL;
+		}
 		sv = y->saves;
 		if (!sv)
 			break;
 		y->saves = sv->next;
+		y->saver_busy = true;
+		last = y->stop;
 		pthread_mutex_unlock(&y->lock);
-		store_node_put_saved(y->store, sv->n);
-		free(sv);
+		if (store_node_save_failed(sv->n))
+			sv->retried = true;
+		if (last) {
+			store_node_put_saved(y->store, sv->n);
+		} else if (store_node_put_retry(y->store, sv->n) == -EAGAIN) {
+			/* the database cannot record it now: the node
+			 * stays loaded, with the state only it has */
+			pthread_mutex_lock(&y->lock);
+			if (!y->save_retry)
+				y->save_retry_at = util_now_ns() +
+						   SAVE_RETRY_NS;
+			sv->retried = true;
+			sv->next = y->save_retry;
+			y->save_retry = sv;
+			y->saver_busy = false;
+			continue;
+		}
 		pthread_mutex_lock(&y->lock);
+		y->saver_busy = false;
+		if (sv->retried) {
+			/* saved at last: a dirty mark only it had is in the
+			 * database now, and its upload can be queued */
+			y->requeue = true;
+			pthread_cond_broadcast(&y->cond);
+			y->kicked = true;
+		}
+		free(sv);
 	}
 	pthread_mutex_unlock(&y->lock);
 	return NULL;
