@@ -972,6 +972,26 @@ static bool recorded_version(struct sync *y, uint64_t ino, const char *etag)
 }
 
 /*
+ * Whether what a rename's target holds on the remote, a (no file), is
+ * the entry the rename moves: one of its type, its source gone there.
+ * The rename was done and a crash took its removal from the journal;
+ * the retry finds no source and changes nothing.
+ */
+static bool moved_itself(struct sync *y, const struct jop *op,
+			 const struct remote_attr *a)
+{
+	struct remote_attr src;
+	struct meta_entry e;
+	bool same;
+
+	if (!op->ino || meta_get(y->meta, op->ino, &e))
+		return false;
+	same = (e.mode & S_IFMT) == (a->mode & S_IFMT);
+	meta_entry_release(&e);
+	return same && remote_stat(y->remote, op->path, &src) == -ENOENT;
+}
+
+/*
  * Whether the file a rename replaces is still the version it replaced
  * here (op->match), on the remote: 0 (or gone there: the rename makes
  * it again), -ESTALE if another client changed it. The moved file's own
@@ -996,7 +1016,7 @@ static int replaced_still(struct sync *y, const struct jop *op)
 	if (rc)
 		return rc;
 	if (!S_ISREG(a.mode))
-		return -ESTALE;
+		return moved_itself(y, op, &a) ? 0 : -ESTALE;
 	if (strcmp(a.etag, op->match) == 0 ||
 	    recorded_version(y, op->ino, a.etag))
 		return 0;
