@@ -326,9 +326,6 @@ static void reply_count(struct fe_op *o)
 		fuse_reply_write(o->req, (size_t)o->op.result);
 }
 
-static void push_notice(struct frontend *fe, uint64_t ino, const char *name,
-			bool data);
-
 /*
  * A write from the kernel's page cache (an mmap write going back, with
  * msync or at writeback) that failed: the kernel keeps the page as it is,
