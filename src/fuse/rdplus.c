@@ -3,12 +3,9 @@
  */
 #include "common.h"
 
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "fuse/rdplus.h"
 #include "util/util.h"
@@ -32,17 +29,10 @@ static uint64_t now_ms(void)
 /* The process of thread tid, from /proc (tid itself if it is gone). */
 static pid_t proc_tgid(pid_t tid)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
+	char buf[512], *p;
+	long n;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return tid;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
+	util_proc_read(tid, "status", buf, sizeof(buf));
 	p = strstr(buf, "\nTgid:");
 	if (!p)
 		return tid;
@@ -167,19 +157,15 @@ bool rdplus_attrs(struct rdplus_reply *rr, uint64_t ino, mode_t mode)
 void rdplus_end(struct rdplus *r, const struct rdplus_reply *rr)
 {
 	struct rdplus_proc *p;
-	size_t i;
 
 	if (!rr->nprobe)
 		return;
 	pthread_mutex_lock(&r->lock);
-	for (i = 0; i < RDPLUS_PROCS; i++) {
-		p = &r->proc[i];
-		if (p->slot.id != rr->tgid || p->mode != RDPLUS_UNKNOWN)
-			continue;
+	p = FIND(r, proc, rr->tgid, now_ms());
+	if (p && p->mode == RDPLUS_UNKNOWN) {
 		p->probe_dir = rr->dir;
 		p->nprobe = rr->nprobe;
 		memcpy(p->probe, rr->probe, sizeof(p->probe));
-		break;
 	}
 	pthread_mutex_unlock(&r->lock);
 }

@@ -460,7 +460,7 @@ int util_copy(int src, int dst, uint64_t size,
 	return rc;
 }
 
-void util_proc_line(pid_t pid, const char *what, char *buf, size_t size)
+void util_proc_read(pid_t pid, const char *what, char *buf, size_t size)
 {
 	char path[64];
 	ssize_t n;
@@ -474,6 +474,11 @@ void util_proc_line(pid_t pid, const char *what, char *buf, size_t size)
 	n = read(fd, buf, size - 1);
 	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
+}
+
+void util_proc_line(pid_t pid, const char *what, char *buf, size_t size)
+{
+	util_proc_read(pid, what, buf, size);
 	buf[strcspn(buf, "\n")] = '\0';
 }
 

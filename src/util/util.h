@@ -87,8 +87,10 @@ int util_copy(int src, int dst, uint64_t size,
 	      int (*progress)(void *arg, uint64_t done, uint64_t total),
 	      void *arg) CD_WUR;
 
-/* The first line of /proc/PID/WHAT (e.g. "comm") into buf, without its
- * newline; "" if it cannot be read. */
+/* The start of /proc/PID/WHAT (e.g. "status") into buf, as much as fits,
+ * NUL-terminated; "" if it cannot be read. */
+void util_proc_read(pid_t pid, const char *what, char *buf, size_t size);
+/* Its first line (e.g. of "comm"), without the newline. */
 void util_proc_line(pid_t pid, const char *what, char *buf, size_t size);
 
 #endif
