@@ -534,6 +534,7 @@ static void make_jop(struct filter_env *env, struct fop *op, enum jop_kind kind)
 			/* not an extra name: its remote version is not the
 			 * one the entry records */
 			j->ino = e.alias ? 0 : e.ino;
+			j->moved = e.alias ? e.ino : 0;
 			if (S_ISREG(e.mode))
 				j->arg |= JOP_MOVES_FILE;
 			meta_entry_release(&e);

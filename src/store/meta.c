@@ -26,7 +26,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define META_SCHEMA_VERSION 11
+#define META_SCHEMA_VERSION 12
 
 /*
  * The columns of an entry, in row_to_entry()'s order, from the row e of
@@ -51,7 +51,7 @@
 
 /* The columns of a journal row, in row_to_jop()'s order. */
 #define JOP_COLS "seq, kind, ino, path, path2, arg, arg2, not_before, " \
-		 "attempts, last_error, match"
+		 "attempts, last_error, match, moved"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GET] = "SELECT " ENTRY_COLS " FROM entries e WHERE e.ino = ?1",
@@ -124,8 +124,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_XLIST] = "SELECT name FROM xattrs WHERE ino = ?1 ORDER BY name",
 	[ST_XREMOVE] = "DELETE FROM xattrs WHERE ino = ?1 AND name = ?2",
 	[ST_JADD] = "INSERT INTO journal (kind, ino, path, path2, arg, arg2, "
-		    "not_before, attempts, match) VALUES (?1, ?2, ?3, ?4, ?5, "
-		    "?6, ?7, 0, ?8)",
+		    "not_before, attempts, match, moved) VALUES (?1, ?2, ?3, "
+		    "?4, ?5, ?6, ?7, 0, ?8, ?9)",
 	[ST_JDIRTIME_DROP] = "DELETE FROM journal WHERE kind = ?1 AND ino = ?2",
 	[ST_JNEXT] = "SELECT " JOP_COLS " FROM journal ORDER BY seq LIMIT 1",
 	[ST_JDONE] = "DELETE FROM journal WHERE seq = ?1",
@@ -284,7 +284,7 @@ static const char schema_sql[] =
 	" not_before INTEGER NOT NULL DEFAULT 0,"
 	" attempts INTEGER NOT NULL DEFAULT 0,"
 	" last_error INTEGER NOT NULL DEFAULT 0,"
-	" match TEXT);"
+	" match TEXT, moved INTEGER NOT NULL DEFAULT 0);"
 	CLONES_SQL
 	UPLOADS_SQL
 	LINKS_SQL;
@@ -442,6 +442,8 @@ static const char *const migrations[] = {
 	       "DEFAULT 0;"
 	       "ALTER TABLE entries ADD COLUMN uatime INTEGER",
 	[11] = LINKS_SQL,
+	[12] = "ALTER TABLE journal ADD COLUMN moved INTEGER NOT NULL "
+	       "DEFAULT 0",
 };
 
 static int migrate(struct meta *m)

@@ -293,6 +293,8 @@ struct jop {
 				   at path2 only at this version (another
 				   client's change is not overwritten); ""
 				   for a file of ours not uploaded yet */
+	uint64_t moved;		/* a rename of an extra name (ino 0): the
+				   file whose name it is; else 0 */
 };
 
 /* In a rename's arg: the entry moved is a regular file, or an extra

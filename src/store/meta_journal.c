@@ -35,6 +35,7 @@ int meta_journal_add(struct meta *m, struct jop *op)
 		sqlite3_bind_text(s, 8, op->match, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, 8);
+	sqlite3_bind_int64(s, 9, (int64_t)op->moved);
 	rc = meta_step_done(m, s, "journal add");
 	if (!rc)
 		op->seq = sqlite3_last_insert_rowid(m->db);
@@ -94,6 +95,7 @@ static void row_to_jop(sqlite3_stmt *s, struct jop *op)
 	op->attempts = sqlite3_column_int(s, 8);
 	op->last_error = sqlite3_column_int(s, 9);
 	op->match = match ? xstrdup((const char *)match) : NULL;
+	op->moved = (uint64_t)sqlite3_column_int64(s, 11);
 }
 
 int meta_journal_next(struct meta *m, struct jop *op)

@@ -897,6 +897,62 @@ static bool moved_file_to_come(struct sync *y, const struct jop *op)
 }
 
 /*
+ * Whether file ino's data is not on the remote yet and no upload of it
+ * runs: one comes after (queued, or at its writer's close) and brings
+ * its metadata as it is then. Until then the object at its path is
+ * another version, maybe another file's: one it was renamed over, which
+ * on the local remote may be a hard link that other names share.
+ */
+static bool awaits_upload(struct sync *y, uint64_t ino)
+{
+	struct node_state st;
+	struct meta_entry e;
+	struct node *n;
+	bool dirty;
+
+	n = store_node_find(y->store, ino);
+	if (n) {
+		store_node_snapshot(n, &st);
+		store_node_put(y->store, n);
+		/* a writer on the fast path marks a clean file dirty when it
+		 * opens, whether it writes or not: the object at its path is
+		 * its own version still, and an upload comes only if it
+		 * writes (a setattr skipped for it would be lost) */
+		return st.dirty && !st.uploading && !st.fast_clean;
+	}
+	if (meta_get(y->meta, ino, &e))
+		return false;
+	dirty = S_ISREG(e.mode) && e.dirty;
+	meta_entry_release(&e);
+	return dirty;
+}
+
+/*
+ * A rename of an extra name that never reached the remote over a file
+ * at path2: the upload of its file, to come, puts the file's bytes at
+ * the name it has then (its link, or the file's own name if the name
+ * was promoted), and that write expects nothing there or the file's
+ * own version, never what the rename replaced. So what the rename
+ * replaced goes now, as the rename would have replaced it (replaced_still
+ * has checked it is still the version replaced here). Only while the
+ * upload is to come: with none, a missing source is a rename done
+ * before a stop, and what is at path2 is the name's own copy.
+ */
+static int free_for_link(struct sync *y, const struct jop *op)
+{
+	struct remote_attr a;
+	int rc;
+
+	if (!awaits_upload(y, op->moved))
+		return 0;
+	rc = remote_stat(y->remote, op->path2, &a);
+	if (rc || S_ISDIR(a.mode))
+		return rc == -ENOENT ? 0 : rc;
+	rc = remote_unlink(y->remote, op->path2);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+/*
  * A rename of a file never uploaded (its upload comes after the rename)
  * over a file at path2: the upload replaces what the rename replaced,
  * the version op->match names (for a file of ours uploaded meanwhile,
@@ -916,6 +972,8 @@ static int adopt_replaced(struct sync *y, const struct jop *op)
 
 	if (!op->match || !op->path2)
 		return 0;
+	if (!op->ino && op->moved)
+		return free_for_link(y, op);
 	snprintf(etag, sizeof(etag), "%s", op->match);
 	if (!*etag) {
 		if (remote_stat(y->remote, op->path2, &a))
@@ -1091,37 +1149,6 @@ static struct remote_meta op_meta(struct sync *y, const struct jop *op,
 		meta_entry_release(&e);
 	}
 	return m;
-}
-
-/*
- * Whether file ino's data is not on the remote yet and no upload of it
- * runs: one comes after (queued, or at its writer's close) and brings
- * its metadata as it is then. Until then the object at its path is
- * another version, maybe another file's: one it was renamed over, which
- * on the local remote may be a hard link that other names share.
- */
-static bool awaits_upload(struct sync *y, uint64_t ino)
-{
-	struct node_state st;
-	struct meta_entry e;
-	struct node *n;
-	bool dirty;
-
-	n = store_node_find(y->store, ino);
-	if (n) {
-		store_node_snapshot(n, &st);
-		store_node_put(y->store, n);
-		/* a writer on the fast path marks a clean file dirty when it
-		 * opens, whether it writes or not: the object at its path is
-		 * its own version still, and an upload comes only if it
-		 * writes (a setattr skipped for it would be lost) */
-		return st.dirty && !st.uploading && !st.fast_clean;
-	}
-	if (meta_get(y->meta, ino, &e))
-		return false;
-	dirty = S_ISREG(e.mode) && e.dirty;
-	meta_entry_release(&e);
-	return dirty;
 }
 
 /* A directory's mtime, as it is here now, to the remote's directory. */
