@@ -704,6 +704,7 @@ static int do_upload(struct sync *y, const struct jop *op)
 		return 0;	/* a special file: its mknod made it */
 	if (rc)
 		return rc;
+	pause_point("upload-loaded", op->path);
 	rc = meta_get(y->meta, op->ino, &e);
 	if (rc) {
 		store_node_put(y->store, n);

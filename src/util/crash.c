@@ -16,35 +16,54 @@ const char *crash_armed;
 const char *fault_armed;
 const char *pause_armed;
 static char crash_name[64];
-static char pause_name[64];
-static unsigned long pause_ms;
+/* the pause points armed, NAME:MS[,NAME:MS...] */
+#define PAUSES_MAX 4
+static struct pause {
+	char name[64];
+	unsigned long ms;
+} pauses[PAUSES_MAX];
+static unsigned npauses;
 static unsigned long crash_left;	/* passes before the kill; atomic */
 
 static void pause_setup(void)
 {
 	const char *v = getenv("CLONEDRIVE_TEST_PAUSE_AT");
-	const char *colon = v ? strchr(v, ':') : NULL;
-	size_t len;
 
-	if (!colon)
-		return;
-	len = (size_t)(colon - v);
-	if (len == 0 || len >= sizeof(pause_name))
-		return;
-	memcpy(pause_name, v, len);
-	pause_name[len] = '\0';
-	pause_ms = strtoul(colon + 1, NULL, 10);
-	pause_armed = pause_name;
-	log_warn("test: every pass of %s pauses %lu ms", pause_name,
-		 pause_ms);
+	while (v && *v && npauses < PAUSES_MAX) {
+		const char *colon = strchr(v, ':');
+		struct pause *p = &pauses[npauses];
+		size_t len;
+		char *end;
+
+		if (!colon)
+			break;
+		len = (size_t)(colon - v);
+		if (len == 0 || len >= sizeof(p->name))
+			break;
+		memcpy(p->name, v, len);
+		p->name[len] = '\0';
+		p->ms = strtoul(colon + 1, &end, 10);
+		npauses++;
+		log_warn("test: every pass of %s pauses %lu ms", p->name,
+			 p->ms);
+		v = *end == ',' ? end + 1 : NULL;
+	}
+	if (npauses)
+		pause_armed = pauses[0].name;
 }
 
 void pause_check(const char *name, const char *what)
 {
-	if (strcmp(name, pause_name) != 0)
-		return;
-	log_warn("test: pause at %s (%s)", name, what ? what : "");
-	usleep((useconds_t)pause_ms * 1000);
+	unsigned i;
+
+	for (i = 0; i < npauses; i++) {
+		if (strcmp(name, pauses[i].name) == 0) {
+			log_warn("test: pause at %s (%s)", name,
+				 what ? what : "");
+			usleep((useconds_t)pauses[i].ms * 1000);
+			return;
+		}
+	}
 }
 
 void crash_setup(void)

@@ -31,14 +31,19 @@
  *                    entries (rmdir, rename over a directory)
  */
 /*
- * Pause points, likewise: with CLONEDRIVE_TEST_PAUSE_AT=NAME:MS, every pass
- * of pause_point(NAME, WHAT) logs "test: pause at NAME (WHAT)" and sleeps
- * MS milliseconds, so that a test can change things at that very step:
+ * Pause points, likewise: with CLONEDRIVE_TEST_PAUSE_AT=NAME:MS (or up to
+ * four, NAME:MS,NAME:MS), every pass of pause_point(NAME, WHAT) logs
+ * "test: pause at NAME (WHAT)" and sleeps MS milliseconds, so that a test
+ * can change things at that very step:
  *   poll-list        a poll about to list a directory of the remote (WHAT:
  *                    its path; before it notes the journal's generation)
  *   journal-setattr  the journal about to perform a setattr (WHAT: its path)
  *   list-batch       a listing about to apply a full batch of the entries
  *                    it read (WHAT: the directory's path), others to come
+ *   upload-loaded    an upload that has its file in hand, before it reads
+ *                    anything of it (WHAT: the path)
+ *   setattr-row      a setattr (chmod, chown, utimens, truncate) about to
+ *                    write the file's row, its node in hand or none loaded
  */
 #ifndef CD_CRASH_H
 #define CD_CRASH_H
