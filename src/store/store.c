@@ -1535,7 +1535,7 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 	uint64_t size = 0, base = 0, old_size = 0, gen = 0;
 	struct node *n = NULL;
 	struct meta_entry e;
-	bool dirty = false;
+	bool dirty = false, table_locked = false;
 	int rc;
 
 	if (to_set & STORE_SET_MTIME)
@@ -1580,8 +1580,20 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 			goto out_put;
 		}
 	} else {
-		n = store_node_find(s, ino);	/* an open file keeps its own */
+		/* a loaded file keeps its own times. With none loaded, the
+		 * table stays locked until the row is written: a node loaded
+		 * in between (an upload's) would hold the row's old times
+		 * and write them back at its next commit, after the journal
+		 * gave the remote the new ones */
+		pthread_mutex_lock(&s->nodes_lock);
+		n = lookup_node(s, ino);
+		if (n) {
+			store_node_ref(n);
+			pthread_mutex_unlock(&s->nodes_lock);
+		}
+		table_locked = !n;
 	}
+	pause_point("setattr-row", NULL);
 	/* the node first: the database lock is the innermost */
 	if (n) {
 		store_node_lock(n);
@@ -1639,6 +1651,8 @@ int store_setattr(struct store *s, uint64_t ino, const struct stat *attr,
 	else
 		meta_entry_release(&e);
 out_put:
+	if (table_locked)
+		pthread_mutex_unlock(&s->nodes_lock);
 	if (n)
 		store_node_put(s, n);
 	return rc;
