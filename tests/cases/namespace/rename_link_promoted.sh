@@ -5,18 +5,12 @@
 # its upload. What the rename replaced must not stay on the remote to be
 # taken for another client's version when the upload arrives.
 . "$(dirname "$0")/../../lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 cd_mount "$R" "$M" --upload-delay 2s
 
 step "an extra name of a new file renamed over an uploaded one"
-echo old >"$M/t"
-cd_sync "$M"
-echo data >"$M/x"
-ln "$M/x" "$M/c"
-mv "$M/c" "$M/t"
-rm "$M/x"
-echo more >>"$M/t"
-cd_sync "$M"
+rename_unsent_link_over "$M"
 
 assert_eq "$(ls "$M")" t "names in the mount"
 assert_eq "$(cat "$M/t")" "$(printf 'data\nmore')" "t in the mount"

@@ -8,6 +8,7 @@
 # when the upload arrives (a conflict copy, and the old bytes shown).
 # (Found by the stress tester, seed 4000406287.)
 . "$(dirname "$0")/../../lib.sh"
+. "$(dirname "$0")/../namespace/lib.sh"
 need_root
 s3_bucket
 
@@ -15,14 +16,7 @@ cd_mount "s3://$S3_BUCKET" "$M" --endpoint "$CD_TEST_S3_ENDPOINT" \
 	--upload-delay 2s
 
 step "an extra name of a new file renamed over an uploaded one"
-echo old >"$M/t"
-cd_sync "$M"
-echo data >"$M/x"
-ln "$M/x" "$M/c"
-mv "$M/c" "$M/t"
-rm "$M/x"
-echo more >>"$M/t"
-cd_sync "$M"
+rename_unsent_link_over "$M"
 
 assert_eq "$(ls "$M")" t "names in the mount"
 assert_eq "$(cat "$M/t")" "$(printf 'data\nmore')" "t in the mount"
