@@ -29,13 +29,13 @@ fi
 CD_MOUNTS+=("$T/stress/mnt")
 cd_track_mount "$T/stress/cachefs"
 
-# What the suite runs: random operations from three workers, with syncs
-# and compares of the mount, the remote and the model. Kills, ENOSPC
-# rounds, outages, mmap writes and symlinks are off here until the bugs
-# the tester finds with them are fixed (the open ones are listed in
-# tests/stress/README.md); CD_STRESS_ARGS= (set and empty) runs them all,
-# as a soak does.
-args=${CD_STRESS_ARGS---no-crash --no-enospc --no-outage --no-mmap --no-symlinks}
+# What the suite runs: random operations from three workers, mmap writes
+# and symlinks among them, with syncs and compares of the mount, the
+# remote and the model. Kills, ENOSPC rounds and outages are off here
+# until the bugs the tester finds with them are fixed (the open ones are
+# listed in tests/stress/README.md); CD_STRESS_ARGS= (set and empty) runs
+# them all, as a soak does.
+args=${CD_STRESS_ARGS---no-crash --no-enospc --no-outage}
 
 step "stress: seed $seed, ${dur}s"
 S3_STATE_DIR=$CD_TEST_S3_STATE /usr/bin/python3 \
