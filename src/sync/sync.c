@@ -929,23 +929,52 @@ static bool awaits_upload(struct sync *y, uint64_t ino)
 }
 
 /*
- * A rename of an extra name that never reached the remote over a file
- * at path2: the upload of its file, to come, puts the file's bytes at
- * the name it has then (its link, or the file's own name if the name
- * was promoted), and that write expects nothing there or the file's
- * own version, never what the rename replaced. So what the rename
- * replaced goes now, as the rename would have replaced it (replaced_still
- * has checked it is still the version replaced here). Only while the
- * upload is to come: with none, a missing source is a rename done
- * before a stop, and what is at path2 is the name's own copy.
+ * Whether file ino has an upload to come and no version on the remote
+ * yet: all its bytes are here, and its upload, when it comes, puts them
+ * at whatever name it has then.
  */
-static int free_for_link(struct sync *y, const struct jop *op)
+static bool unsent_to_come(struct sync *y, uint64_t ino)
+{
+	struct node_state st;
+	struct meta_entry e;
+	struct node *n;
+	bool unsent;
+
+	if (!ino || !awaits_upload(y, ino))
+		return false;
+	n = store_node_find(y->store, ino);
+	if (n) {
+		store_node_snapshot(n, &st);
+		store_node_put(y->store, n);
+		return !st.etag[0];
+	}
+	if (meta_get(y->meta, ino, &e))
+		return false;
+	unsent = S_ISREG(e.mode) && !e.etag[0];
+	meta_entry_release(&e);
+	return unsent;
+}
+
+/*
+ * A rename of a file (or an extra name of one) that never reached the
+ * remote, over a file at path2 (replaced_still has checked it is still
+ * the version replaced here, if it had one), while the moved file's
+ * upload is to come: what the rename replaced goes now, as the rename
+ * would have replaced it, and the upload later finds the name free.
+ * Left there to be replaced by that upload, it could change meanwhile
+ * by no other client's hand: on the local remote, the object of a name
+ * of a file with other names is one inode with them, which a setattr or
+ * a write of that file through another name changes; on S3, an extra
+ * name promoted to the file's own name expects no object. With no
+ * upload to come, or a version there already, a missing source is a
+ * rename done before a stop, and what is at path2 is the moved file's
+ * own object: left alone. 0 or -errno.
+ */
+static int free_replaced(struct sync *y, const struct jop *op)
 {
 	struct remote_attr a;
 	int rc;
 
-	if (!awaits_upload(y, op->moved))
-		return 0;
 	rc = remote_stat(y->remote, op->path2, &a);
 	if (rc || S_ISDIR(a.mode))
 		return rc == -ENOENT ? 0 : rc;
@@ -955,13 +984,15 @@ static int free_for_link(struct sync *y, const struct jop *op)
 
 /*
  * A rename of a file never uploaded (its upload comes after the rename)
- * over a file at path2: the upload replaces what the rename replaced,
- * the version op->match names (for a file of ours uploaded meanwhile,
- * whatever the remote has there now), instead of expecting nothing there
- * and taking our own file for another client's. A symlink or a special
- * file the rename replaced goes from the remote now: it has no version
- * an upload could expect, and a later rename of the name would move it
- * on as if it were the file. 0 or -errno.
+ * over a file at path2. A file with no version yet frees the name
+ * (free_replaced). One with a version (uploaded once, written since)
+ * has its upload replace what the rename replaced, the version op->match
+ * names (for a file of ours uploaded meanwhile, whatever the remote has
+ * there now), instead of expecting its own version there and taking
+ * that for another client's. A symlink or a special file the rename
+ * replaced goes from the remote now: it has no version an upload could
+ * expect, and a later rename of the name would move it on as if it were
+ * the file. 0 or -errno.
  */
 static int adopt_replaced(struct sync *y, const struct jop *op)
 {
@@ -973,8 +1004,8 @@ static int adopt_replaced(struct sync *y, const struct jop *op)
 
 	if (!op->match || !op->path2)
 		return 0;
-	if (!op->ino && op->moved)
-		return free_for_link(y, op);
+	if (unsent_to_come(y, op->ino ? op->ino : op->moved))
+		return free_replaced(y, op);
 	snprintf(etag, sizeof(etag), "%s", op->match);
 	if (!*etag) {
 		if (remote_stat(y->remote, op->path2, &a))
@@ -994,7 +1025,7 @@ static int adopt_replaced(struct sync *y, const struct jop *op)
 		snprintf(etag, sizeof(etag), "%s", a.etag);
 	}
 	if (!op->ino)
-		return 0;
+		return 0;	/* an extra name's object is the file's copy */
 	n = store_node_find(y->store, op->ino);
 	if (n) {
 		store_node_replace_version(n, etag);
