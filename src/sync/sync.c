@@ -903,8 +903,10 @@ static bool moved_file_to_come(struct sync *y, const struct jop *op)
  * its metadata as it is then. Until then the object at its path is
  * another version, maybe another file's: one it was renamed over, which
  * on the local remote may be a hard link that other names share.
+ * *unsent, if asked: the file has no version on the remote at all (all
+ * its bytes are here).
  */
-static bool awaits_upload(struct sync *y, uint64_t ino)
+static bool awaits_upload(struct sync *y, uint64_t ino, bool *unsent)
 {
 	struct node_state st;
 	struct meta_entry e;
@@ -915,6 +917,8 @@ static bool awaits_upload(struct sync *y, uint64_t ino)
 	if (n) {
 		store_node_snapshot(n, &st);
 		store_node_put(y->store, n);
+		if (unsent)
+			*unsent = !st.etag[0];
 		/* a writer on the fast path marks a clean file dirty when it
 		 * opens, whether it writes or not: the object at its path is
 		 * its own version still, and an upload comes only if it
@@ -924,35 +928,19 @@ static bool awaits_upload(struct sync *y, uint64_t ino)
 	if (meta_get(y->meta, ino, &e))
 		return false;
 	dirty = S_ISREG(e.mode) && e.dirty;
+	if (unsent)
+		*unsent = !e.etag[0];
 	meta_entry_release(&e);
 	return dirty;
 }
 
-/*
- * Whether file ino has an upload to come and no version on the remote
- * yet: all its bytes are here, and its upload, when it comes, puts them
- * at whatever name it has then.
- */
+/* Whether file ino has an upload to come and no version on the remote
+ * yet: that upload puts all its bytes at whatever name it has then. */
 static bool unsent_to_come(struct sync *y, uint64_t ino)
 {
-	struct node_state st;
-	struct meta_entry e;
-	struct node *n;
 	bool unsent;
 
-	if (!ino || !awaits_upload(y, ino))
-		return false;
-	n = store_node_find(y->store, ino);
-	if (n) {
-		store_node_snapshot(n, &st);
-		store_node_put(y->store, n);
-		return !st.etag[0];
-	}
-	if (meta_get(y->meta, ino, &e))
-		return false;
-	unsent = S_ISREG(e.mode) && !e.etag[0];
-	meta_entry_release(&e);
-	return unsent;
+	return ino && awaits_upload(y, ino, &unsent) && unsent;
 }
 
 /*
@@ -1285,7 +1273,7 @@ static int perform(struct sync *y, const struct jop *op)
 		return push_dirtime(y, op);
 	case JOP_SETATTR:
 		pause_point("journal-setattr", op->path);
-		if (op->ino && awaits_upload(y, op->ino))
+		if (op->ino && awaits_upload(y, op->ino, NULL))
 			return 0;
 		meta = op_meta(y, op, (uint32_t)op->arg, op->arg2);
 		rc = remote_setattr(y->remote, op->path, &meta, &out);
