@@ -229,6 +229,15 @@ cd_try_mount()
 	return $rc
 }
 
+# cd_await_crash PID POINT: the daemon PID dies at crash point POINT
+# within 30 s, as its log says; dies otherwise.
+cd_await_crash()
+{
+	wait_for 30 not pid_alive "$1" || die "the crash point was not reached"
+	grep -q "crash at $2" "$T/daemon.log" ||
+		die "the daemon died elsewhere than at $2"
+}
+
 # cd_drop_dead MNT: takes down the mount of a daemon that died (a crash
 # point, a kill), as an administrator would after a crash.
 cd_drop_dead()

@@ -20,8 +20,7 @@ CLONEDRIVE_TEST_CRASH_AT=journal-done cd_mount "$R" "$M"
 pid=$(cd_pid)
 mv -T "$M/c" "$M/f"			# the first op: journal-done 1
 "$CD_BIN" sync "$M" >/dev/null 2>&1 || true
-wait_for 30 not pid_alive "$pid" || die "the crash point was not reached"
-grep -q "journal-done" "$T/daemon.log" || die "the crash point was not reached"
+cd_await_crash "$pid" journal-done
 [ ! -e "$R/c" ] || die "the rename was not done on the remote"
 cd_drop_dead "$M"
 

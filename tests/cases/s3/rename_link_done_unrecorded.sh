@@ -21,8 +21,7 @@ CLONEDRIVE_TEST_CRASH_AT=journal-done cd_mount "s3://$S3_BUCKET" "$M" \
 pid=$(cd_pid)
 mv -T "$M/c" "$M/f"			# the first op: journal-done 1
 "$CD_BIN" sync "$M" >/dev/null 2>&1 || true
-wait_for 30 not pid_alive "$pid" || die "the crash point was not reached"
-grep -q "journal-done" "$T/daemon.log" || die "the crash point was not reached"
+cd_await_crash "$pid" journal-done
 cd_drop_dead "$M"
 
 step "mounted again: x's bytes at f, and no conflict copy"
