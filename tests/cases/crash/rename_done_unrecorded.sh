@@ -26,8 +26,7 @@ mv "$M/a" "$M/e"			# then this one: journal-done 2
 truncate -s 1000 "$M/e"			# its upload after the rename
 head -c 1000 "$T/a" >"$T/want"
 "$CD_BIN" sync "$M" >/dev/null 2>&1 || true
-wait_for 30 not pid_alive "$pid" || die "the crash point was not reached"
-grep -q "journal-done" "$T/daemon.log" || die "the crash point was not reached"
+cd_await_crash "$pid" journal-done
 [ ! -e "$R/a" ] || die "the rename was not done on the remote"
 cd_drop_dead "$M"
 

@@ -20,8 +20,7 @@ pid=$(cd_pid)
 printf 'queued first\n' >"$M/z"		# done first: journal-done 1
 mv "$M/a" "$M/e"			# then this one: journal-done 2
 "$CD_BIN" sync "$M" >/dev/null 2>&1 || true
-wait_for 30 not pid_alive "$pid" || die "the crash point was not reached"
-grep -q "journal-done" "$T/daemon.log" || die "the crash point was not reached"
+cd_await_crash "$pid" journal-done
 [ ! -L "$R/a" ] || die "the rename was not done on the remote"
 cd_drop_dead "$M"
 

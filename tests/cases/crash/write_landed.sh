@@ -14,8 +14,7 @@ CLONEDRIVE_TEST_CRASH_AT=write-landed cd_mount "$R" "$M" --upload-delay 0 \
 cat "$M/f" >/dev/null
 pid=$(cd_pid)
 printf 'NEW' | dd of="$M/f" conv=notrunc status=none 2>/dev/null || true
-wait_for 30 not pid_alive "$pid" || die "the write never reached the crash point"
-grep -q "test: crash at write-landed" "$T/daemon.log" || die "died elsewhere"
+cd_await_crash "$pid" write-landed
 cd_drop_dead "$M"
 cd_mount "$R" "$M" --upload-delay 0
 got=$(cat "$M/f")
